@@ -1,0 +1,84 @@
+# Fine-tuning gateway: every entry point.
+#
+#   make run     install what is missing, build, start the demo (foreground)
+#   make test    unit tests, then the integration suite under AddressSanitizer
+#   make unit    cmocka unit tests of translators/ (ASan + UBSan)
+#   make module  build build/nginx/ngx_http_ftgw_module.so
+#   make lint    nginx code style checks (80 columns, no tabs, ...)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+BUILD      := build
+VENV       := .venv
+PY         := $(VENV)/bin/python
+APT_PKGS   := nginx-dev libcjson-dev libcmocka-dev libssl-dev gcc make \
+              python3 python3-venv ca-certificates openssl
+LIBASAN     = $(shell gcc -print-file-name=libasan.so)
+
+UNIT_CFLAGS := -std=c99 -D_DEFAULT_SOURCE -g -O1 -W -Wall -Wextra -Werror \
+               -Wno-unused-parameter -Wpointer-arith \
+               -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -fno-omit-frame-pointer -Itranslators/include
+UNIT_LIBS   := -lcjson -lcrypto -lcmocka -lm
+TRANSLATORS := $(wildcard translators/gw_*.c)
+UNIT_TESTS  := $(patsubst translators/tests/%.c,$(BUILD)/unit/%,\
+               $(wildcard translators/tests/test_*.c))
+
+.PHONY: help deps venv module module-asan unit it test run lint clean
+
+help:
+	@sed -n '3,9p' Makefile | sed 's/^# *//'
+
+# system packages: installed only when missing, so a ready machine is quick
+deps:
+	@missing=""; for p in $(APT_PKGS); do \
+	    dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	        --no-install-recommends $$missing >/dev/null; fi
+
+venv: $(VENV)/.ready
+
+$(VENV)/.ready: requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+module: deps
+	scripts/build-module.sh $(BUILD)/nginx
+
+module-asan: deps
+	FTGW_PRELOAD=$(LIBASAN) scripts/build-module.sh $(BUILD)/asan \
+	    "-O1 -fsanitize=address -fno-omit-frame-pointer" \
+	    "-fsanitize=address"
+
+$(BUILD)/unit/%: translators/tests/%.c $(TRANSLATORS) \
+                 translators/include/gw.h translators/include/gw_core.h
+	@mkdir -p $(BUILD)/unit
+	gcc $(UNIT_CFLAGS) $(TRANSLATORS) $< $(UNIT_LIBS) -o $@
+
+unit: deps $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; \
+	    ASAN_OPTIONS=detect_leaks=1 $$t; done
+
+# the integration suite: real nginx + module (ASan), sandbox vendors,
+# the official openai SDK as the client
+it: module-asan venv
+	FTGW_MODULE=$(CURDIR)/$(BUILD)/asan/ngx_http_ftgw_module.so \
+	FTGW_PRELOAD=$(LIBASAN) \
+	    $(PY) -m pytest -q t/
+
+test: deps unit it
+
+run: module venv
+	$(PY) scripts/demo.py --module $(CURDIR)/$(BUILD)/nginx/ngx_http_ftgw_module.so
+
+lint:
+	@scripts/lint.sh
+
+clean:
+	rm -rf $(BUILD)

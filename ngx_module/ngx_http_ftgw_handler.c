@@ -1,0 +1,387 @@
+
+/*
+ * Fine-tuning gateway: the content handler.
+ *
+ * It reads the client body, then steps the request's exchange: each
+ * vendor call is a subrequest; when one completes, the parent's write
+ * event handler feeds its response back and takes the next step.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_ftgw_module.h"
+
+
+static void ngx_http_ftgw_cleanup(void *data);
+static ngx_int_t ngx_http_ftgw_request(ngx_http_request_t *r,
+    gw_request_t *req);
+static ngx_table_elt_t *ngx_http_ftgw_header(ngx_http_request_t *r,
+    const char *name, size_t len);
+static void ngx_http_ftgw_body_read(ngx_http_request_t *r);
+static void ngx_http_ftgw_run(ngx_http_request_t *r);
+static void ngx_http_ftgw_resume(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ftgw_send(ngx_http_request_t *r,
+    ngx_http_ftgw_ctx_t *ctx);
+
+
+static ngx_str_t  ngx_http_ftgw_json_type = ngx_string("application/json");
+static ngx_str_t  ngx_http_ftgw_request_id_name = ngx_string("x-request-id");
+
+
+ngx_int_t
+ngx_http_ftgw_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    gw_request_t                req;
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_ftgw_ctx_t        *ctx;
+    ngx_http_ftgw_loc_conf_t   *flcf;
+    ngx_http_ftgw_main_conf_t  *fmcf;
+
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_ftgw_module);
+    flcf = ngx_http_get_module_loc_conf(r, ngx_http_ftgw_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_ftgw_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_ftgw_request(r, &req) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->exchange = gw_exchange_create(&fmcf->gw, &req);
+    if (ctx->exchange == NULL) {
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    cln->handler = ngx_http_ftgw_cleanup;
+    cln->data = ctx;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_ftgw_module);
+
+    if (!gw_exchange_needs_body(ctx->exchange)) {
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        r->main->count++;
+        ngx_http_ftgw_run(r);
+        return NGX_DONE;
+    }
+
+    if (r->headers_in.content_length_n > (off_t) flcf->max_body_size) {
+        gw_exchange_body_too_large(ctx->exchange, flcf->max_body_size);
+
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        r->main->count++;
+        ngx_http_ftgw_run(r);
+        return NGX_DONE;
+    }
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_ftgw_body_read);
+
+    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        /* a chunked body over the limit, found while reading */
+        gw_exchange_body_too_large(ctx->exchange, flcf->max_body_size);
+        r->keepalive = 0;
+        r->lingering_close = 1;
+
+        r->main->count++;
+        ngx_http_ftgw_run(r);
+        return NGX_DONE;
+    }
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_ftgw_cleanup(void *data)
+{
+    ngx_http_ftgw_ctx_t  *ctx = data;
+
+    gw_exchange_free(ctx->exchange);
+    ctx->exchange = NULL;
+}
+
+
+static ngx_int_t
+ngx_http_ftgw_request(ngx_http_request_t *r, gw_request_t *req)
+{
+    ngx_time_t                 *tp;
+    ngx_table_elt_t            *h;
+    ngx_http_variable_value_t  *vv;
+    ngx_http_ftgw_main_conf_t  *fmcf;
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_ftgw_module);
+
+    ngx_memzero(req, sizeof(gw_request_t));
+
+    req->method = (const char *) r->method_name.data;
+    req->method_len = r->method_name.len;
+    req->path = (const char *) r->uri.data;
+    req->path_len = r->uri.len;
+    req->query = (const char *) r->args.data;
+    req->query_len = r->args.len;
+
+    h = r->headers_in.authorization;
+    if (h != NULL) {
+        req->authorization = (const char *) h->value.data;
+        req->authorization_len = h->value.len;
+    }
+
+    h = ngx_http_ftgw_header(r, "x-request-id", sizeof("x-request-id") - 1);
+    if (h == NULL) {
+        h = ngx_http_ftgw_header(r, "x-client-request-id",
+                                 sizeof("x-client-request-id") - 1);
+    }
+
+    if (h != NULL) {
+        req->request_id = (const char *) h->value.data;
+        req->request_id_len = h->value.len;
+    }
+
+    /* nginx's $request_id: 32 random hex digits, NUL-terminated here */
+    vv = ngx_http_get_indexed_variable(r, fmcf->request_id_index);
+    if (vv == NULL || vv->not_found) {
+        return NGX_ERROR;
+    }
+
+    req->generated_request_id = ngx_pnalloc(r->pool, vv->len + 1);
+    if (req->generated_request_id == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy((u_char *) req->generated_request_id, vv->data, vv->len);
+    ((u_char *) req->generated_request_id)[vv->len] = '\0';
+
+    tp = ngx_timeofday();
+    req->now_ms = (int64_t) tp->sec * 1000 + tp->msec;
+
+    return NGX_OK;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_ftgw_header(ngx_http_request_t *r, const char *name, size_t len)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_ftgw_body_read(ngx_http_request_t *r)
+{
+    u_char                    *p;
+    size_t                     len;
+    ngx_buf_t                 *b;
+    ngx_chain_t               *cl;
+    ngx_http_ftgw_ctx_t       *ctx;
+    ngx_http_ftgw_loc_conf_t  *flcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_ftgw_module);
+    flcf = ngx_http_get_module_loc_conf(r, ngx_http_ftgw_module);
+
+    if (r->request_body == NULL || r->request_body->temp_file) {
+        gw_exchange_body_too_large(ctx->exchange, flcf->max_body_size);
+        ngx_http_ftgw_run(r);
+        return;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        len += ngx_buf_size(cl->buf);
+    }
+
+    if (len > flcf->max_body_size) {
+        gw_exchange_body_too_large(ctx->exchange, flcf->max_body_size);
+        ngx_http_ftgw_run(r);
+        return;
+    }
+
+    cl = r->request_body->bufs;
+
+    if (cl != NULL && cl->next == NULL) {
+        b = cl->buf;
+        gw_exchange_set_body(ctx->exchange, (const char *) b->pos, len);
+        ngx_http_ftgw_run(r);
+        return;
+    }
+
+    p = ngx_pnalloc(r->pool, len + 1);
+    if (p == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        len += b->last - b->pos;
+    }
+
+    gw_exchange_set_body(ctx->exchange, (const char *) p - len, len);
+    ngx_http_ftgw_run(r);
+}
+
+
+/*
+ * Takes exchange steps until a vendor call is needed (then waits for the
+ * subrequest) or the answer is ready (then sends it).
+ */
+static void
+ngx_http_ftgw_run(ngx_http_request_t *r)
+{
+    gw_call_t             *call;
+    gw_vendor_response_t   resp;
+    ngx_http_ftgw_ctx_t   *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_ftgw_module);
+
+    while (gw_exchange_next(ctx->exchange, &call) == GW_NEXT_CALL) {
+
+        if (ngx_http_ftgw_call(r, ctx, call) == NGX_OK) {
+            r->write_event_handler = ngx_http_ftgw_resume;
+            return;
+        }
+
+        /* the subrequest could not even be created */
+        ngx_memzero(&resp, sizeof(gw_vendor_response_t));
+        resp.transport = GW_TRANSPORT_UNREACHABLE;
+        gw_exchange_feed(ctx->exchange, &resp);
+    }
+
+    ngx_http_finalize_request(r, ngx_http_ftgw_send(r, ctx));
+}
+
+
+static void
+ngx_http_ftgw_resume(ngx_http_request_t *r)
+{
+    gw_vendor_response_t   resp;
+    ngx_http_ftgw_ctx_t   *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_ftgw_module);
+
+    if (ctx == NULL || ctx->subrequest == NULL || !ctx->done) {
+        /* woken up before the vendor call completed */
+        return;
+    }
+
+    ngx_http_ftgw_response(ctx, &resp);
+    ctx->subrequest = NULL;
+
+    gw_exchange_feed(ctx->exchange, &resp);
+    ngx_http_ftgw_run(r);
+}
+
+
+static ngx_int_t
+ngx_http_ftgw_send(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx)
+{
+    size_t              len;
+    ngx_int_t           rc;
+    ngx_buf_t          *b;
+    ngx_chain_t         out;
+    ngx_table_elt_t    *h;
+    const gw_result_t  *res;
+
+    res = gw_exchange_result(ctx->exchange);
+
+    r->headers_out.status = res->http_status;
+    r->headers_out.content_type = ngx_http_ftgw_json_type;
+    r->headers_out.content_type_len = ngx_http_ftgw_json_type.len;
+    r->headers_out.content_length_n = res->body_len;
+
+    if (res->request_id != NULL && res->request_id[0] != '\0') {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        len = ngx_strlen(res->request_id);
+
+        h->hash = 1;
+        h->key = ngx_http_ftgw_request_id_name;
+        h->value.data = (u_char *) res->request_id;
+        h->value.len = len;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the body lives in the exchange until the pool cleanup frees it */
+    b->pos = (u_char *) res->body;
+    b->last = b->pos + res->body_len;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}

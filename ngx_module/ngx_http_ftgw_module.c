@@ -1,0 +1,613 @@
+
+/*
+ * Fine-tuning gateway: directives and configuration.
+ *
+ *     ftgw_secret_file  /etc/nginx/ftgw/id.secret;
+ *     ftgw_client       demo /etc/nginx/ftgw/demo.key;
+ *     ftgw_provider     clova kind=clova endpoint=/_ftgw/clova
+ *                       auth=bearer api_key_file=...
+ *                       storage_access_key_file=...
+ *                       storage_secret_key_file=...;
+ *
+ *     location /v1/fine_tuning/ {
+ *         ftgw_api  on;
+ *     }
+ *
+ * Every "<name>_file=<path>" provider parameter is read at configuration
+ * time and handed to the vendor as the secret parameter "<name>".
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_ftgw_module.h"
+
+
+#define NGX_HTTP_FTGW_SECRET_MAX   65536
+
+
+static void *ngx_http_ftgw_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_ftgw_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_ftgw_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_ftgw_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_ftgw_init(ngx_conf_t *cf);
+static char *ngx_http_ftgw_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_ftgw_client(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_ftgw_provider(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_ftgw_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_ftgw_read_secret(ngx_conf_t *cf, ngx_str_t *path,
+    ngx_str_t *secret);
+static ngx_int_t ngx_http_ftgw_valid_name(ngx_str_t *name);
+static char *ngx_http_ftgw_cstr(ngx_conf_t *cf, u_char *data, size_t len);
+
+
+static ngx_command_t  ngx_http_ftgw_commands[] = {
+
+    { ngx_string("ftgw_secret_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_ftgw_secret_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ftgw_client"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_ftgw_client,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ftgw_provider"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_ftgw_provider,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ftgw_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_http_ftgw_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ftgw_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("ftgw_max_body_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ftgw_loc_conf_t, max_body_size),
+      NULL },
+
+    { ngx_string("ftgw_vendor_response_max"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ftgw_loc_conf_t, vendor_response_max),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_ftgw_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_ftgw_init,                    /* postconfiguration */
+
+    ngx_http_ftgw_create_main_conf,        /* create main configuration */
+    ngx_http_ftgw_init_main_conf,          /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_ftgw_create_loc_conf,         /* create location configuration */
+    ngx_http_ftgw_merge_loc_conf           /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_ftgw_module = {
+    NGX_MODULE_V1,
+    &ngx_http_ftgw_module_ctx,             /* module context */
+    ngx_http_ftgw_commands,                /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_str_t  ngx_http_ftgw_request_id = ngx_string("request_id");
+
+
+static void *
+ngx_http_ftgw_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_ftgw_main_conf_t  *fmcf;
+
+    fmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_ftgw_main_conf_t));
+    if (fmcf == NULL) {
+        return NULL;
+    }
+
+    fmcf->providers = ngx_array_create(cf->pool, 4, sizeof(gw_provider_t));
+    if (fmcf->providers == NULL) {
+        return NULL;
+    }
+
+    fmcf->clients = ngx_array_create(cf->pool, 4, sizeof(gw_client_t));
+    if (fmcf->clients == NULL) {
+        return NULL;
+    }
+
+    return fmcf;
+}
+
+
+static char *
+ngx_http_ftgw_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_ftgw_main_conf_t *fmcf = conf;
+
+    fmcf->gw.providers = fmcf->providers->elts;
+    fmcf->gw.nproviders = fmcf->providers->nelts;
+    fmcf->gw.clients = fmcf->clients->elts;
+    fmcf->gw.nclients = fmcf->clients->nelts;
+    fmcf->gw.id_secret = fmcf->secret.data;
+    fmcf->gw.id_secret_len = fmcf->secret.len;
+
+    if ((fmcf->providers->nelts || fmcf->clients->nelts)
+        && fmcf->secret.len == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ftgw_secret_file\" is required with "
+                           "\"ftgw_provider\" and \"ftgw_client\"");
+        return NGX_CONF_ERROR;
+    }
+
+    fmcf->request_id_index = ngx_http_get_variable_index(cf,
+                                                 &ngx_http_ftgw_request_id);
+    if (fmcf->request_id_index == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_ftgw_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_ftgw_loc_conf_t  *flcf;
+
+    flcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_ftgw_loc_conf_t));
+    if (flcf == NULL) {
+        return NULL;
+    }
+
+    flcf->enable = NGX_CONF_UNSET;
+    flcf->max_body_size = NGX_CONF_UNSET_SIZE;
+    flcf->vendor_response_max = NGX_CONF_UNSET_SIZE;
+
+    return flcf;
+}
+
+
+static char *
+ngx_http_ftgw_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_ftgw_loc_conf_t *prev = parent;
+    ngx_http_ftgw_loc_conf_t *conf = child;
+
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_ftgw_main_conf_t  *fmcf;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
+                              64 * 1024);
+    ngx_conf_merge_size_value(conf->vendor_response_max,
+                              prev->vendor_response_max, 1024 * 1024);
+
+    if (!conf->enable) {
+        return NGX_CONF_OK;
+    }
+
+    fmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ftgw_module);
+
+    if (fmcf->clients->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ftgw_api\" needs at least one \"ftgw_client\"");
+        return NGX_CONF_ERROR;
+    }
+
+    /*
+     * the core module merged first: keep every accepted body in one
+     * memory buffer, and let nginx refuse larger chunked bodies
+     */
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->client_body_buffer_size < conf->max_body_size) {
+        clcf->client_body_buffer_size = conf->max_body_size;
+    }
+
+    if (clcf->client_max_body_size == 0
+        || clcf->client_max_body_size > (off_t) conf->max_body_size)
+    {
+        clcf->client_max_body_size = conf->max_body_size;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ftgw_init(ngx_conf_t *cf)
+{
+    return ngx_http_ftgw_capture_init(cf);
+}
+
+
+static char *
+ngx_http_ftgw_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ftgw_loc_conf_t *flcf = conf;
+
+    char                      *rv;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (flcf->enable) {
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+        clcf->handler = ngx_http_ftgw_handler;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_ftgw_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ftgw_main_conf_t *fmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (fmcf->secret.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_http_ftgw_read_secret(cf, &value[1], &fmcf->secret) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (fmcf->secret.len < 32) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" holds fewer than 32 bytes: use a random "
+                           "secret, e.g. \"openssl rand -hex 32\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_ftgw_client(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ftgw_main_conf_t *fmcf = conf;
+
+    ngx_str_t     *value, key;
+    ngx_uint_t     i;
+    gw_client_t   *client, *clients;
+
+    value = cf->args->elts;
+
+    if (ngx_http_ftgw_valid_name(&value[1]) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid client name \"%V\": use 1 to 32 of "
+                           "A-Z, a-z, 0-9, \"_\" and \"-\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    clients = fmcf->clients->elts;
+
+    for (i = 0; i < fmcf->clients->nelts; i++) {
+        if (ngx_strcmp(clients[i].name, value[1].data) == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate client \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_http_ftgw_read_secret(cf, &value[2], &key) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (key.len < 16) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the key in \"%V\" is shorter than 16 bytes",
+                           &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    client = ngx_array_push(fmcf->clients);
+    if (client == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    client->name = ngx_http_ftgw_cstr(cf, value[1].data, value[1].len);
+    client->key = (const char *) key.data;
+    client->key_len = key.len;
+
+    if (client->name == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_ftgw_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ftgw_main_conf_t *fmcf = conf;
+
+    u_char          *eq;
+    char             err[256], *kind;
+    ngx_str_t       *value, name, path, content;
+    ngx_uint_t       i;
+    gw_param_t      *param;
+    gw_provider_t   *p, *providers;
+
+    value = cf->args->elts;
+
+    if (ngx_http_ftgw_valid_name(&value[1]) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid provider name \"%V\": use 1 to 32 of "
+                           "A-Z, a-z, 0-9, \"_\" and \"-\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    providers = fmcf->providers->elts;
+
+    for (i = 0; i < fmcf->providers->nelts; i++) {
+        if (ngx_strcmp(providers[i].name, value[1].data) == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate provider \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    p = ngx_array_push(fmcf->providers);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(p, sizeof(gw_provider_t));
+
+    p->name = ngx_http_ftgw_cstr(cf, value[1].data, value[1].len);
+    if (p->name == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    kind = NULL;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        eq = ngx_strlchr(value[i].data, value[i].data + value[i].len, '=');
+
+        if (eq == NULL || eq == value[i].data) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\": expected "
+                               "name=value", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        name.data = value[i].data;
+        name.len = eq - value[i].data;
+        path.data = eq + 1;
+        path.len = value[i].data + value[i].len - path.data;
+
+        if (name.len == 4 && ngx_strncmp(name.data, "kind", 4) == 0) {
+            kind = ngx_http_ftgw_cstr(cf, path.data, path.len);
+            continue;
+        }
+
+        if (name.len == 8 && ngx_strncmp(name.data, "endpoint", 8) == 0) {
+            p->endpoint = ngx_http_ftgw_cstr(cf, path.data, path.len);
+            continue;
+        }
+
+        if (p->nparams == GW_MAX_PARAMS) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "too many parameters for provider \"%s\"",
+                               p->name);
+            return NGX_CONF_ERROR;
+        }
+
+        param = &p->params[p->nparams++];
+
+        /* "<name>_file=<path>": the secret "<name>", read from the file */
+        if (name.len > 5
+            && ngx_strncmp(name.data + name.len - 5, "_file", 5) == 0)
+        {
+            if (ngx_http_ftgw_read_secret(cf, &path, &content) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+            param->name = ngx_http_ftgw_cstr(cf, name.data, name.len - 5);
+            param->value = (const char *) content.data;
+            param->secret = 1;
+
+        } else {
+            param->name = ngx_http_ftgw_cstr(cf, name.data, name.len);
+            param->value = ngx_http_ftgw_cstr(cf, path.data, path.len);
+        }
+
+        if (param->name == NULL || param->value == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (kind == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "provider \"%s\" needs \"kind=\"", p->name);
+        return NGX_CONF_ERROR;
+    }
+
+    p->vendor = gw_vendor_find(kind);
+
+    if (p->vendor == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "provider \"%s\": unknown kind \"%s\"",
+                           p->name, kind);
+        return NGX_CONF_ERROR;
+    }
+
+    if (gw_provider_check(p, err, sizeof(err)) != GW_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "provider \"%s\": %s",
+                           p->name, err);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Reads a credential file whole at configuration time, without its
+ * trailing newline.  Its content is never logged.
+ */
+static ngx_int_t
+ngx_http_ftgw_read_secret(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *secret)
+{
+    ssize_t          n;
+    ngx_str_t        name;
+    ngx_file_t       file;
+    ngx_file_info_t  fi;
+
+    name = *path;
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = name;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%s\" failed", name.data);
+        return NGX_ERROR;
+    }
+
+    n = NGX_ERROR;
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%s\" failed", name.data);
+        goto done;
+    }
+
+    if (ngx_file_size(&fi) > NGX_HTTP_FTGW_SECRET_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" is too large for a credential file",
+                           name.data);
+        goto done;
+    }
+
+    secret->data = ngx_pnalloc(cf->pool, (size_t) ngx_file_size(&fi) + 1);
+    if (secret->data == NULL) {
+        goto done;
+    }
+
+    n = ngx_read_file(&file, secret->data, (size_t) ngx_file_size(&fi), 0);
+
+    if (n == NGX_ERROR) {
+        goto done;
+    }
+
+    while (n > 0 && (secret->data[n - 1] == '\n'
+                     || secret->data[n - 1] == '\r'))
+    {
+        n--;
+    }
+
+    secret->data[n] = '\0';
+    secret->len = n;
+
+    if (n == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%s\" is empty",
+                           name.data);
+        n = NGX_ERROR;
+    }
+
+done:
+
+    if (ngx_close_file(file.fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
+                      ngx_close_file_n " \"%s\" failed", name.data);
+    }
+
+    return (n == NGX_ERROR) ? NGX_ERROR : NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ftgw_valid_name(ngx_str_t *name)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    if (name->len == 0 || name->len > 32) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < name->len; i++) {
+        c = name->data[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_ftgw_cstr(ngx_conf_t *cf, u_char *data, size_t len)
+{
+    u_char  *s;
+
+    s = ngx_pnalloc(cf->pool, len + 1);
+    if (s == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(s, data, len);
+    s[len] = '\0';
+
+    return (char *) s;
+}

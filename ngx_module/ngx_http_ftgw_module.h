@@ -1,0 +1,63 @@
+
+/*
+ * Fine-tuning gateway: the OpenAI fine-tuning jobs API in front of
+ * vendor tuning APIs.  The nginx glue: directives, the content handler,
+ * and vendor calls as subrequests to internal proxy_pass locations.
+ */
+
+
+#ifndef _NGX_HTTP_FTGW_MODULE_H_INCLUDED_
+#define _NGX_HTTP_FTGW_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <gw.h>
+
+
+typedef struct {
+    gw_gateway_t                 gw;
+    ngx_array_t                 *providers;     /* gw_provider_t */
+    ngx_array_t                 *clients;       /* gw_client_t */
+    ngx_str_t                    secret;
+    ngx_int_t                    request_id_index;
+} ngx_http_ftgw_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                   enable;
+    size_t                       max_body_size;
+    size_t                       vendor_response_max;
+} ngx_http_ftgw_loc_conf_t;
+
+
+typedef struct {
+    gw_exchange_t               *exchange;
+
+    /* the vendor call in flight */
+    ngx_http_request_t          *subrequest;
+    ngx_uint_t                   done;
+    ngx_int_t                    rc;
+    ngx_uint_t                   status;
+    u_char                      *body;
+    size_t                       body_len;
+    size_t                       body_size;
+    ngx_uint_t                   too_large;
+    ngx_uint_t                   calls;
+} ngx_http_ftgw_ctx_t;
+
+
+ngx_int_t ngx_http_ftgw_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_ftgw_call(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx,
+    gw_call_t *call);
+void ngx_http_ftgw_response(ngx_http_ftgw_ctx_t *ctx,
+    gw_vendor_response_t *resp);
+ngx_int_t ngx_http_ftgw_capture_init(ngx_conf_t *cf);
+
+
+extern ngx_module_t  ngx_http_ftgw_module;
+
+
+#endif /* _NGX_HTTP_FTGW_MODULE_H_INCLUDED_ */

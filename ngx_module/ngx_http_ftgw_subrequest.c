@@ -1,0 +1,385 @@
+
+/*
+ * Fine-tuning gateway: vendor calls as subrequests.
+ *
+ * A call goes to the provider's internal location (which holds
+ * proxy_pass, so TLS, timeouts, keepalive and retries are nginx's own
+ * directives) with its own method, body and a fresh header list: the
+ * client's headers, its Authorization above all, never reach a vendor.
+ *
+ * The vendor's answer is captured by a body filter rather than by
+ * NGX_HTTP_SUBREQUEST_IN_MEMORY: an answer larger than
+ * ftgw_vendor_response_max is then flagged and discarded, where the
+ * in-memory mode would drop the client's connection.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_ftgw_module.h"
+
+
+typedef struct {
+    const char         *name;
+    ngx_str_t           method_name;
+    ngx_uint_t          method;
+} ngx_http_ftgw_method_t;
+
+
+static ngx_int_t ngx_http_ftgw_call_done(ngx_http_request_t *r, void *data,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_ftgw_call_body(ngx_http_request_t *r,
+    ngx_http_request_t *sr, gw_call_t *call);
+static ngx_int_t ngx_http_ftgw_call_headers(ngx_http_request_t *r,
+    ngx_http_request_t *sr, gw_call_t *call);
+static ngx_int_t ngx_http_ftgw_capture_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_ftgw_capture(ngx_http_request_t *r,
+    ngx_http_ftgw_ctx_t *ctx, ngx_buf_t *b);
+
+
+static ngx_http_ftgw_method_t  ngx_http_ftgw_methods[] = {
+    { "GET",    ngx_string("GET"),    NGX_HTTP_GET },
+    { "POST",   ngx_string("POST"),   NGX_HTTP_POST },
+    { "PUT",    ngx_string("PUT"),    NGX_HTTP_PUT },
+    { "DELETE", ngx_string("DELETE"), NGX_HTTP_DELETE },
+    { NULL, ngx_null_string, 0 }
+};
+
+
+static ngx_http_output_body_filter_pt  ngx_http_next_body_filter;
+
+
+ngx_int_t
+ngx_http_ftgw_call(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx,
+    gw_call_t *call)
+{
+    u_char                       *p;
+    size_t                        len;
+    ngx_str_t                     uri, args;
+    ngx_http_request_t           *sr;
+    ngx_http_ftgw_method_t       *m;
+    ngx_http_post_subrequest_t   *ps;
+
+    for (m = ngx_http_ftgw_methods; m->name; m++) {
+        if (ngx_strcmp(m->name, call->method) == 0) {
+            break;
+        }
+    }
+
+    if (m->name == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = ngx_strlen(call->provider->endpoint) + ngx_strlen(call->path);
+
+    uri.data = ngx_pnalloc(r->pool, len);
+    if (uri.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(uri.data, call->provider->endpoint,
+                   ngx_strlen(call->provider->endpoint));
+    p = ngx_cpymem(p, call->path, ngx_strlen(call->path));
+    uri.len = p - uri.data;
+
+    args.len = ngx_strlen(call->query);
+    args.data = ngx_pnalloc(r->pool, args.len + 1);
+    if (args.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(args.data, call->query, args.len);
+
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    if (ps == NULL) {
+        return NGX_ERROR;
+    }
+
+    ps->handler = ngx_http_ftgw_call_done;
+    ps->data = ctx;
+
+    ctx->done = 0;
+    ctx->rc = 0;
+    ctx->status = 0;
+    ctx->body = NULL;
+    ctx->body_len = 0;
+    ctx->body_size = 0;
+    ctx->too_large = 0;
+
+    if (ngx_http_subrequest(r, &uri, args.len ? &args : NULL, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_WAITED)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sr->method = m->method;
+    sr->method_name = m->method_name;
+
+    if (ngx_http_ftgw_call_body(r, sr, call) != NGX_OK
+        || ngx_http_ftgw_call_headers(r, sr, call) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_set_ctx(sr, ctx, ngx_http_ftgw_module);
+
+    ctx->subrequest = sr;
+    ctx->calls++;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ftgw_call_body(ngx_http_request_t *r, ngx_http_request_t *sr,
+    gw_call_t *call)
+{
+    ngx_buf_t                *b;
+    ngx_chain_t              *cl;
+    ngx_http_request_body_t  *rb;
+
+    /* never the client's body: a fresh one, empty for GET and DELETE */
+    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+    if (rb == NULL) {
+        return NGX_ERROR;
+    }
+
+    sr->request_body = rb;
+    sr->headers_in.content_length = NULL;
+    sr->headers_in.transfer_encoding = NULL;
+    sr->headers_in.chunked = 0;
+    sr->headers_in.content_length_n = -1;
+
+    if (call->body == NULL) {
+        return NGX_OK;
+    }
+
+    b = ngx_create_temp_buf(r->pool, call->body_len ? call->body_len : 1);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->pos, call->body, call->body_len);
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    rb->bufs = cl;
+    rb->buf = b;
+
+    sr->headers_in.content_length_n = call->body_len;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ftgw_call_headers(ngx_http_request_t *r, ngx_http_request_t *sr,
+    gw_call_t *call)
+{
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_table_elt_t  *h;
+
+    /* a new list: pushing onto the inherited one would corrupt the parent's */
+    if (ngx_list_init(&sr->headers_in.headers, r->pool, GW_MAX_HEADERS + 1,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sr->headers_in.authorization = NULL;
+    sr->headers_in.cookies.nelts = 0;
+
+    for (i = 0; i < call->nheaders; i++) {
+        h = ngx_list_push(&sr->headers_in.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        len = ngx_strlen(call->headers[i].name);
+
+        h->key.len = len;
+        h->key.data = (u_char *) call->headers[i].name;
+
+        h->lowcase_key = ngx_pnalloc(r->pool, len);
+        if (h->lowcase_key == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_strlow(h->lowcase_key, h->key.data, len);
+        h->hash = ngx_hash_key(h->lowcase_key, len);
+
+        h->value.len = ngx_strlen(call->headers[i].value);
+        h->value.data = ngx_pnalloc(r->pool, h->value.len);
+        if (h->value.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(h->value.data, call->headers[i].value, h->value.len);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * May run more than once for one subrequest (again after a special
+ * response): the first call decides.  NGX_ERROR, which upstream gives
+ * when a vendor breaks off after its header, would terminate the client's
+ * request: it is recorded and replaced by NGX_OK.
+ */
+static ngx_int_t
+ngx_http_ftgw_call_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
+{
+    ngx_http_ftgw_ctx_t  *ctx = data;
+
+    if (ctx->done || ctx->subrequest != r) {
+        return (rc == NGX_ERROR) ? NGX_OK : rc;
+    }
+
+    ctx->done = 1;
+    ctx->rc = rc;
+    ctx->status = r->headers_out.status;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "ftgw vendor call done rc:%i status:%ui body:%uz",
+                   rc, ctx->status, ctx->body_len);
+
+    return (rc == NGX_ERROR) ? NGX_OK : rc;
+}
+
+
+void
+ngx_http_ftgw_response(ngx_http_ftgw_ctx_t *ctx, gw_vendor_response_t *resp)
+{
+    ngx_memzero(resp, sizeof(gw_vendor_response_t));
+
+    resp->status = (int) ctx->status;
+    resp->body = (const char *) ctx->body;
+    resp->body_len = ctx->body_len;
+
+    if (ctx->too_large) {
+        resp->transport = GW_TRANSPORT_TOO_LARGE;
+
+    } else if (ctx->rc == NGX_ERROR) {
+        /* the vendor broke off mid-answer */
+        resp->transport = GW_TRANSPORT_UNREACHABLE;
+
+    } else if (ctx->status == 0 || ctx->rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        /* nginx answered for the vendor: no response came */
+        resp->transport = (ctx->rc == NGX_HTTP_GATEWAY_TIME_OUT)
+                          ? GW_TRANSPORT_TIMEOUT : GW_TRANSPORT_UNREACHABLE;
+    }
+}
+
+
+ngx_int_t
+ngx_http_ftgw_capture_init(ngx_conf_t *cf)
+{
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_ftgw_capture_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ftgw_capture_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t          *cl;
+    ngx_http_ftgw_ctx_t  *ctx;
+
+    if (r == r->main) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_ftgw_module);
+
+    if (ctx == NULL || ctx->subrequest != r) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    for (cl = in; cl; cl = cl->next) {
+        if (ngx_http_ftgw_capture(r, ctx, cl->buf) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* appends a buffer's data to the captured answer, consuming the buffer */
+static ngx_int_t
+ngx_http_ftgw_capture(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx,
+    ngx_buf_t *b)
+{
+    u_char                    *p;
+    size_t                     len, size;
+    ngx_http_ftgw_loc_conf_t  *flcf;
+
+    if (b->in_file && !ngx_buf_in_memory(b)) {
+        /* proxy spilled to a temp file: far beyond what is accepted */
+        ctx->too_large = 1;
+        b->file_pos = b->file_last;
+        return NGX_OK;
+    }
+
+    if (!ngx_buf_in_memory(b)) {
+        return NGX_OK;
+    }
+
+    len = b->last - b->pos;
+    b->pos = b->last;
+
+    if (b->in_file) {
+        b->file_pos = b->file_last;
+    }
+
+    if (len == 0 || ctx->too_large) {
+        return NGX_OK;
+    }
+
+    flcf = ngx_http_get_module_loc_conf(r->main, ngx_http_ftgw_module);
+
+    if (ctx->body_len + len > flcf->vendor_response_max) {
+        ctx->too_large = 1;
+        return NGX_OK;
+    }
+
+    if (ctx->body_len + len > ctx->body_size) {
+        size = ngx_max(ctx->body_size * 2, ctx->body_len + len);
+        size = ngx_max(size, 4096);
+        size = ngx_min(size, flcf->vendor_response_max);
+
+        p = ngx_pnalloc(r->main->pool, size);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ctx->body_len) {
+            ngx_memcpy(p, ctx->body, ctx->body_len);
+        }
+
+        ctx->body = p;
+        ctx->body_size = size;
+    }
+
+    ngx_memcpy(ctx->body + ctx->body_len, b->pos - len, len);
+    ctx->body_len += len;
+
+    return NGX_OK;
+}

@@ -1,0 +1,1018 @@
+
+/*
+ * NAVER CLOVA Studio tuning API v2.
+ *
+ *   create   POST   /tuning/v2/tasks
+ *   retrieve GET    /tuning/v2/tasks/{taskId}
+ *   list     GET    /tuning/v2/tasks?page=&size=
+ *   cancel   GET, then DELETE /tuning/v2/tasks/{taskId} (CLOVA has no stop)
+ *
+ * Provider params: auth=bearer (api_key) or auth=apigw (access_key,
+ * secret_key: API Gateway signature v2); storage_access_key and
+ * storage_secret_key for the Object Storage bucket that holds datasets;
+ * list_page_size (1..100, default 100).
+ *
+ * Every vendor value the gateway maps is in one of the tables below.
+ */
+
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gw_core.h>
+
+
+#define GW_CLOVA_TASKS       "/tuning/v2/tasks"
+
+
+typedef struct {
+    const char         *status;
+    gw_status_t         canonical;
+} gw_clova_status_t;
+
+
+typedef struct {
+    const char         *reason;          /* statusInfo.failureReason */
+    const char         *code;            /* canonical job error code */
+    const char         *description;
+} gw_clova_failure_t;
+
+
+typedef struct {
+    const char         *code;            /* status.code or errorCode */
+    int                 vendor_http;     /* what the vendor doc gives */
+    int                 http;            /* what the client gets */
+    const char         *type;
+} gw_clova_error_t;
+
+
+/* statusInfo.status -> OpenAI status; no default: others are a 502 */
+static const gw_clova_status_t  gw_clova_statuses[] = {
+    { "WAIT",       GW_STATUS_QUEUED },
+    { "RUNNING",    GW_STATUS_RUNNING },
+    { "SUCCEEDED",  GW_STATUS_SUCCEEDED },
+    { "FAILED",     GW_STATUS_FAILED },
+    { NULL, 0 }
+};
+
+
+static const gw_clova_failure_t  gw_clova_failures[] = {
+    { "file.extension", "invalid_training_file",
+      "The dataset's file extension is not valid for this tuning type" },
+    { "file.size", "invalid_training_file",
+      "The dataset exceeds the vendor's size limit" },
+    { "file.encoding", "invalid_training_file",
+      "The dataset's character set is not supported (use UTF-8 with BOM)" },
+    { "file.format", "invalid_training_file",
+      "The dataset's format is invalid" },
+    { "file.error", "training_file_unreadable",
+      "The dataset could not be read during training" },
+    { "file.noexist", "training_file_not_found",
+      "The dataset file does not exist" },
+    { "File not found", "training_file_not_found",
+      "The dataset was not found in Object Storage" },
+    { "resource.timeout", "resource_unavailable",
+      "The vendor could not secure a GPU in time; retry later" },
+    { "clops.error", "vendor_training_error",
+      "The vendor's training platform (CLOps) failed during training" },
+    { "train.unknown", "training_error",
+      "Training failed for a reason other than the dataset" },
+    { NULL, NULL, NULL }
+};
+
+
+/*
+ * Error codes of the stream host ({"status":{"code"}}) and of the legacy
+ * API Gateway ({"error":{"errorCode"}}).  A code that the client's own
+ * request caused keeps the vendor's HTTP status; a failure of the vendor
+ * or of the gateway's own credentials is a 502/503/504, so that the
+ * client's SDK does not blame the client's key.
+ */
+static const gw_clova_error_t  gw_clova_errors[] = {
+    { "40000", 400, 400, GW_TYPE_INVALID },
+    { "40001", 400, 400, GW_TYPE_INVALID },
+    { "40002", 400, 400, GW_TYPE_INVALID },
+    { "40003", 400, 400, GW_TYPE_INVALID },
+    { "40004", 400, 400, GW_TYPE_INVALID },
+    { "40005", 400, 400, GW_TYPE_INVALID },
+    { "40009", 400, 400, GW_TYPE_INVALID },
+    { "40055", 400, 400, GW_TYPE_INVALID },
+    { "40060", 400, 400, GW_TYPE_INVALID },
+    { "40061", 400, 400, GW_TYPE_INVALID },
+    { "40063", 400, 400, GW_TYPE_INVALID },
+    { "40080", 400, 400, GW_TYPE_INVALID },
+    { "40082", 400, 400, GW_TYPE_INVALID },
+    { "40083", 400, 503, GW_TYPE_API },
+    { "40084", 400, 400, GW_TYPE_INVALID },
+    { "40100", 401, 502, GW_TYPE_UPSTREAM },
+    { "40101", 401, 502, GW_TYPE_UPSTREAM },
+    { "40102", 401, 502, GW_TYPE_UPSTREAM },
+    { "40103", 401, 502, GW_TYPE_UPSTREAM },
+    { "40104", 401, 502, GW_TYPE_UPSTREAM },
+    { "40170", 401, 502, GW_TYPE_UPSTREAM },
+    { "40300", 403, 403, GW_TYPE_PERMISSION },
+    { "40301", 403, 404, GW_TYPE_NOT_FOUND },
+    { "40400", 404, 404, GW_TYPE_NOT_FOUND },
+    { "40600", 406, 502, GW_TYPE_UPSTREAM },
+    { "40800", 408, 504, GW_TYPE_TIMEOUT },
+    { "41300", 413, 413, GW_TYPE_INVALID },
+    { "41500", 415, 502, GW_TYPE_UPSTREAM },
+    { "41501", 415, 502, GW_TYPE_UPSTREAM },
+    { "42400", 424, 502, GW_TYPE_UPSTREAM },
+    { "42900", 429, 429, GW_TYPE_RATE_LIMIT },
+    { "42901", 429, 429, GW_TYPE_RATE_LIMIT },
+    { "42902", 429, 429, GW_TYPE_RATE_LIMIT },
+    { "42903", 429, 429, GW_TYPE_RATE_LIMIT },
+    { "50000", 500, 502, GW_TYPE_UPSTREAM },
+    { "50100", 501, 502, GW_TYPE_UPSTREAM },
+    { "50400", 504, 504, GW_TYPE_TIMEOUT },
+    { NULL, 0, 0, NULL }
+};
+
+
+/* the legacy API Gateway's errorCode values */
+static const gw_clova_error_t  gw_clova_gateway_errors[] = {
+    { "100", 400, 400, GW_TYPE_INVALID },
+    { "200", 401, 502, GW_TYPE_UPSTREAM },
+    { "210", 401, 502, GW_TYPE_UPSTREAM },
+    { "300", 404, 404, GW_TYPE_NOT_FOUND },
+    { "400", 429, 429, GW_TYPE_RATE_LIMIT },
+    { "410", 429, 429, GW_TYPE_RATE_LIMIT },
+    { "420", 429, 429, GW_TYPE_RATE_LIMIT },
+    { "430", 413, 413, GW_TYPE_INVALID },
+    { "500", 503, 503, GW_TYPE_API },
+    { "510", 504, 504, GW_TYPE_TIMEOUT },
+    { "900", 500, 502, GW_TYPE_UPSTREAM },
+    { NULL, 0, 0, NULL }
+};
+
+
+/* models the vendor documents as not tunable */
+static const char  *gw_clova_untunable[] = {
+    "HCX-005", "HCX-DASH-002", NULL
+};
+
+
+static gw_rc_t gw_clova_check_config(const gw_provider_t *p, char *err,
+    size_t len);
+static gw_step_t gw_clova_create(gw_op_t *op);
+static gw_step_t gw_clova_retrieve(gw_op_t *op);
+static gw_step_t gw_clova_cancel(gw_op_t *op);
+static gw_step_t gw_clova_list(gw_op_t *op);
+static int gw_clova_validate(gw_op_t *op);
+static char *gw_clova_create_body(gw_op_t *op, size_t *len);
+static void gw_clova_call(gw_op_t *op, const char *method, const char *path,
+    const char *query);
+static cJSON *gw_clova_result(gw_op_t *op);
+static void gw_clova_vendor_error(gw_op_t *op, const cJSON *root);
+static int gw_clova_task_to_job(gw_op_t *op, const cJSON *task,
+    gw_job_t *job);
+static void gw_clova_failure(const cJSON *info, gw_job_t *job);
+static void gw_clova_progress(gw_op_t *op, const cJSON *info, gw_job_t *job);
+static int gw_clova_task_id_valid(const char *id);
+
+
+const gw_vendor_t  gw_vendor_clova = {
+    "clova",
+    GW_F_SUFFIX | GW_F_N_EPOCHS | GW_F_LEARNING_RATE | GW_F_TUNING_TYPE
+    | GW_F_TASK_TYPE | GW_F_LORA_RANK | GW_F_LORA_ALPHA
+    | GW_F_VALIDATION_SPLIT,
+    gw_clova_check_config,
+    {
+        gw_clova_create,        /* GW_OP_CREATE */
+        gw_clova_retrieve,      /* GW_OP_RETRIEVE */
+        gw_clova_cancel,        /* GW_OP_CANCEL */
+        gw_clova_list,          /* GW_OP_LIST */
+        NULL,                   /* GW_OP_EVENTS: synthesised */
+        NULL                    /* GW_OP_CHECKPOINTS: none */
+    }
+};
+
+
+static gw_rc_t
+gw_clova_check_config(const gw_provider_t *p, char *err, size_t len)
+{
+    long         size;
+    char        *end;
+    const char  *auth, *v;
+
+    auth = gw_provider_param(p, "auth");
+    if (auth == NULL) {
+        auth = "bearer";
+    }
+
+    if (strcmp(auth, "bearer") == 0) {
+        if (gw_provider_param(p, "api_key") == NULL) {
+            snprintf(err, len, "auth=bearer needs \"api_key_file\"");
+            return GW_ERROR;
+        }
+
+    } else if (strcmp(auth, "apigw") == 0) {
+        if (gw_provider_param(p, "access_key") == NULL
+            || gw_provider_param(p, "secret_key") == NULL)
+        {
+            snprintf(err, len, "auth=apigw needs \"access_key_file\" and "
+                     "\"secret_key_file\"");
+            return GW_ERROR;
+        }
+
+    } else {
+        snprintf(err, len, "\"auth\" must be \"bearer\" or \"apigw\"");
+        return GW_ERROR;
+    }
+
+    if (gw_provider_param(p, "storage_access_key") == NULL
+        || gw_provider_param(p, "storage_secret_key") == NULL)
+    {
+        snprintf(err, len, "needs \"storage_access_key_file\" and "
+                 "\"storage_secret_key_file\" (Object Storage keys)");
+        return GW_ERROR;
+    }
+
+    v = gw_provider_param(p, "list_page_size");
+    if (v != NULL) {
+        size = strtol(v, &end, 10);
+        if (*end != '\0' || size < 1 || size > 100) {
+            snprintf(err, len, "\"list_page_size\" must be 1..100");
+            return GW_ERROR;
+        }
+    }
+
+    return GW_OK;
+}
+
+
+/* ---- outgoing calls ------------------------------------------------ */
+
+
+static void
+gw_clova_call(gw_op_t *op, const char *method, const char *path,
+    const char *query)
+{
+    char                  uri[1100], ts[32], sig[64];
+    const gw_provider_t  *p;
+    const char           *auth;
+
+    p = op->provider;
+
+    op->call.method = method;
+    snprintf(op->call.path, sizeof(op->call.path), "%s", path);
+    snprintf(op->call.query, sizeof(op->call.query), "%s",
+             query ? query : "");
+
+    if (op->call.body != NULL) {
+        gw_call_header(&op->call, "Content-Type", "application/json");
+    }
+
+    gw_call_header(&op->call, "X-NCP-CLOVASTUDIO-REQUEST-ID",
+                   op->request_id);
+
+    auth = gw_provider_param(p, "auth");
+
+    if (auth != NULL && strcmp(auth, "apigw") == 0) {
+        /* the signed URI is the path and the raw query, as sent */
+        snprintf(uri, sizeof(uri), "%s%s%s", op->call.path,
+                 op->call.query[0] ? "?" : "", op->call.query);
+        snprintf(ts, sizeof(ts), "%" PRId64, op->now_ms);
+
+        gw_sign_ncp_v2(method, uri, ts, gw_provider_param(p, "access_key"),
+                       gw_provider_param(p, "secret_key"), sig);
+
+        gw_call_header(&op->call, "X-NCP-APIGW-TIMESTAMP", ts);
+        gw_call_header(&op->call, "X-NCP-IAM-ACCESS-KEY",
+                       gw_provider_param(p, "access_key"));
+        gw_call_header(&op->call, "X-NCP-APIGW-SIGNATURE-V2", sig);
+        return;
+    }
+
+    snprintf(uri, sizeof(uri), "Bearer %s", gw_provider_param(p, "api_key"));
+    gw_call_header(&op->call, "Authorization", uri);
+}
+
+
+/*
+ * The "result" of a successful answer (detached, owned by the caller),
+ * or NULL with op->err set.  A successful DELETE has no result: an empty
+ * object stands for it.
+ */
+static cJSON *
+gw_clova_result(gw_op_t *op)
+{
+    cJSON        *root, *result;
+    const char   *code;
+    const cJSON  *status;
+
+    if (gw_op_transport_error(op)) {
+        return NULL;
+    }
+
+    root = cJSON_ParseWithLength(op->resp->body, op->resp->body_len);
+
+    if (root == NULL || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+
+        if (op->resp->status == 429) {
+            gw_error_set(&op->err, 429, GW_TYPE_RATE_LIMIT, NULL,
+                         "rate_limited", "provider '%s' is rate limiting "
+                         "the gateway; retry later", op->provider->name);
+
+        } else if (op->resp->status == 503) {
+            gw_error_set(&op->err, 503, GW_TYPE_API, NULL,
+                         "vendor_unavailable", "provider '%s' is "
+                         "unavailable (HTTP 503)", op->provider->name);
+
+        } else if (op->resp->status == 504) {
+            gw_error_set(&op->err, 504, GW_TYPE_TIMEOUT, NULL,
+                         "vendor_timeout", "provider '%s' timed out "
+                         "(HTTP 504)", op->provider->name);
+
+        } else {
+            gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
+                         "invalid_vendor_response", "provider '%s' "
+                         "answered HTTP %d with a body that is not CLOVA "
+                         "JSON", op->provider->name, op->resp->status);
+        }
+
+        return NULL;
+    }
+
+    status = cJSON_GetObjectItemCaseSensitive(root, "status");
+    code = gw_json_str(status, "code");
+
+    if (op->resp->status / 100 != 2 || code == NULL
+        || strcmp(code, "20000") != 0)
+    {
+        gw_clova_vendor_error(op, root);
+        cJSON_Delete(root);
+        return NULL;
+    }
+
+    result = cJSON_DetachItemFromObjectCaseSensitive(root, "result");
+    cJSON_Delete(root);
+
+    if (result == NULL) {
+        result = cJSON_CreateObject();
+        if (result == NULL) {
+            gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
+                         "The gateway is out of memory");
+        }
+    }
+
+    return result;
+}
+
+
+static void
+gw_clova_vendor_error(gw_op_t *op, const cJSON *root)
+{
+    int                      http;
+    char                     message[300];
+    const char              *code, *vmsg, *type, *param, *ccode;
+    const cJSON             *obj;
+    const gw_clova_error_t  *e, *table;
+
+    obj = cJSON_GetObjectItemCaseSensitive(root, "status");
+    table = gw_clova_errors;
+    code = gw_json_str(obj, "code");
+
+    if (code == NULL) {
+        obj = cJSON_GetObjectItemCaseSensitive(root, "error");
+        table = gw_clova_gateway_errors;
+        code = gw_json_str(obj, "errorCode");
+    }
+
+    vmsg = gw_json_str(obj, "message");
+    snprintf(message, sizeof(message), "%s", vmsg ? vmsg : "");
+    gw_redact(op->provider, message, sizeof(message));
+
+    for (e = table; code != NULL && e->code != NULL; e++) {
+        if (strcmp(e->code, code) == 0) {
+            break;
+        }
+    }
+
+    if (code != NULL && e->code != NULL) {
+        http = e->http;
+        type = e->type;
+
+    } else if (op->resp->status == 429) {
+        http = 429;
+        type = GW_TYPE_RATE_LIMIT;
+
+    } else if (op->resp->status == 503 || op->resp->status == 504) {
+        http = op->resp->status;
+        type = (http == 503) ? GW_TYPE_API : GW_TYPE_TIMEOUT;
+
+    } else {
+        http = 502;
+        type = GW_TYPE_UPSTREAM;
+    }
+
+    param = NULL;
+    ccode = code ? code : "vendor_error";
+
+    /* on create, "not found" is the dataset in Object Storage */
+    if (op->kind == GW_OP_CREATE && http == 404) {
+        http = 400;
+        type = GW_TYPE_INVALID;
+        param = "training_file";
+
+    } else if (op->kind == GW_OP_CREATE && http == 400) {
+        param = "model";
+        if (code == NULL || strcmp(code, "40080") != 0) {
+            param = NULL;
+        }
+    }
+
+    gw_error_set(&op->err, http, type, param, ccode,
+                 "provider '%s' (CLOVA Studio) answered HTTP %d, code %s: "
+                 "%s", op->provider->name, op->resp->status,
+                 code ? code : "none", message[0] ? message : "no message");
+}
+
+
+/* ---- the task object ----------------------------------------------- */
+
+
+static int
+gw_clova_task_id_valid(const char *id)
+{
+    size_t  n;
+
+    n = strlen(id);
+    if (n == 0 || n > 64) {
+        return 0;
+    }
+
+    return strspn(id, "abcdefghijklmnopqrstuvwxyz"
+                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+}
+
+
+static int
+gw_clova_task_to_job(gw_op_t *op, const cJSON *task, gw_job_t *job)
+{
+    int64_t                   epochs;
+    const char               *id, *status, *v;
+    const cJSON              *info;
+    const gw_clova_status_t  *s;
+
+    id = gw_json_str(task, "id");
+    status = gw_json_str(task, "status");
+
+    if (id == NULL || !gw_clova_task_id_valid(id) || status == NULL) {
+        gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
+                     "invalid_vendor_response", "provider '%s' returned a "
+                     "task without a valid id and status",
+                     op->provider->name);
+        return -1;
+    }
+
+    for (s = gw_clova_statuses; s->status != NULL; s++) {
+        if (strcmp(s->status, status) == 0) {
+            break;
+        }
+    }
+
+    if (s->status == NULL) {
+        gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
+                     "unknown_vendor_status", "provider '%s' returned the "
+                     "task status '%.32s', which the gateway does not map",
+                     op->provider->name, status);
+        return -1;
+    }
+
+    job->status = s->canonical;
+    job->vendor_id = gw_strdup(id);
+    job->vendor_status = gw_strdup(status);
+
+    if ((v = gw_json_str(task, "model")) != NULL) {
+        job->vendor_model = gw_strdup(v);
+    }
+
+    if ((v = gw_json_str(task, "name")) != NULL) {
+        job->name = gw_strdup(v);
+    }
+
+    job->created_at = gw_parse_iso8601(gw_json_str(task, "createdDate"));
+    job->updated_at = gw_parse_iso8601(gw_json_str(task, "updatedDate"));
+
+    epochs = gw_json_int(task, "trainEpochs");
+    job->n_epochs = epochs;
+    job->learning_rate = gw_json_num(task, "learningRate");
+
+    info = cJSON_GetObjectItemCaseSensitive(task, "statusInfo");
+    if (!cJSON_IsObject(info)) {
+        info = NULL;
+    }
+
+    gw_clova_progress(op, info, job);
+
+    if (job->status == GW_STATUS_FAILED) {
+        gw_clova_failure(info, job);
+    }
+
+    if (job->status == GW_STATUS_SUCCEEDED) {
+        char  model[256];
+
+        /* a tuned CLOVA model is addressed by its task id */
+        snprintf(model, sizeof(model), "%s/tasks/%s", op->provider->name,
+                 id);
+        job->fine_tuned_model = gw_strdup(model);
+    }
+
+    job->vendor_extra = cJSON_CreateObject();
+    if (job->vendor_extra != NULL) {
+        if ((v = gw_json_str(task, "taskType")) != NULL) {
+            cJSON_AddStringToObject(job->vendor_extra, "task_type", v);
+        }
+
+        if ((v = gw_json_str(task, "method")) != NULL) {
+            cJSON_AddStringToObject(job->vendor_extra, "method", v);
+        }
+
+        if (info != NULL) {
+            cJSON_AddItemToObject(job->vendor_extra, "status_info",
+                                  cJSON_Duplicate(info, 1));
+        }
+    }
+
+    if (job->vendor_id == NULL || job->vendor_status == NULL) {
+        gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
+                     "The gateway is out of memory");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static void
+gw_clova_progress(gw_op_t *op, const cJSON *info, gw_job_t *job)
+{
+    int64_t  tokens, estimated, epochs;
+
+    if (info == NULL) {
+        return;
+    }
+
+    job->step = gw_json_int(info, "currStep");
+    job->total_steps = gw_json_int(info, "totalTrainSteps");
+    job->epoch = gw_json_int(info, "currEpoch");
+    job->total_epochs = gw_json_int(info, "totalTrainEpochs");
+    job->train_loss = gw_json_num(info, "trainLoss");
+    job->data_rows = gw_json_int(info, "dataRows");
+    job->dataset_tokens = gw_json_int(info, "numOfTokens");
+
+    if (job->status == GW_STATUS_SUCCEEDED
+        || job->status == GW_STATUS_FAILED)
+    {
+        job->finished_at = gw_parse_iso8601(gw_json_str(info,
+                                                        "endDatetime"));
+        if (job->finished_at == GW_UNSET_INT) {
+            job->finished_at = job->updated_at;
+        }
+    }
+
+    /* tokens trained: the dataset's tokens once per epoch */
+    tokens = job->dataset_tokens;
+    epochs = (job->total_epochs != GW_UNSET_INT) ? job->total_epochs
+                                                  : job->n_epochs;
+
+    if (job->status == GW_STATUS_SUCCEEDED && tokens != GW_UNSET_INT
+        && epochs != GW_UNSET_INT)
+    {
+        job->trained_tokens = tokens * epochs;
+    }
+
+    /* estimatedTime is the whole run in seconds: scale by what is left */
+    estimated = gw_json_int(info, "estimatedTime");
+
+    if (job->status == GW_STATUS_RUNNING && estimated != GW_UNSET_INT
+        && estimated >= 0 && job->step != GW_UNSET_INT
+        && job->total_steps != GW_UNSET_INT && job->total_steps > 0
+        && job->step <= job->total_steps)
+    {
+        job->estimated_finish = op->now_ms / 1000
+            + estimated * (job->total_steps - job->step) / job->total_steps;
+    }
+}
+
+
+static void
+gw_clova_failure(const cJSON *info, gw_job_t *job)
+{
+    const char                *reason, *vmsg;
+    const gw_clova_failure_t  *f;
+
+    reason = gw_json_str(info, "failureReason");
+    vmsg = gw_json_str(info, "message");
+
+    job->has_error = 1;
+
+    if (reason == NULL) {
+        snprintf(job->error_code, sizeof(job->error_code), "training_error");
+        snprintf(job->error_message, sizeof(job->error_message),
+                 "The vendor reported the task as failed without a reason");
+        return;
+    }
+
+    job->vendor_error_code = gw_strdup(reason);
+
+    for (f = gw_clova_failures; f->reason != NULL; f++) {
+        if (strcmp(f->reason, reason) == 0) {
+            break;
+        }
+    }
+
+    if (f->reason == NULL) {
+        snprintf(job->error_code, sizeof(job->error_code),
+                 "vendor_training_error");
+        snprintf(job->error_message, sizeof(job->error_message),
+                 "Training failed (CLOVA failureReason %.64s)%s%.300s",
+                 reason, vmsg ? ": " : "", vmsg ? vmsg : "");
+        return;
+    }
+
+    snprintf(job->error_code, sizeof(job->error_code), "%s", f->code);
+    snprintf(job->error_message, sizeof(job->error_message),
+             "%s (CLOVA failureReason %s)%s%.300s", f->description,
+             f->reason, vmsg ? ": " : "", vmsg ? vmsg : "");
+}
+
+
+/* ---- create -------------------------------------------------------- */
+
+
+static int
+gw_clova_validate(gw_op_t *op)
+{
+    size_t                i;
+    gw_dataset_ref_t      ref;
+    const gw_job_spec_t  *s;
+
+    s = op->spec;
+
+    for (i = 0; gw_clova_untunable[i] != NULL; i++) {
+        if (strcmp(s->vendor_model, gw_clova_untunable[i]) == 0) {
+            gw_error_invalid(&op->err, "model", "unsupported_value",
+                             "CLOVA Studio does not tune %s",
+                             s->vendor_model);
+            return -1;
+        }
+    }
+
+    if (s->tuning_type != GW_TUNING_UNSET
+        && s->tuning_type != GW_TUNING_LORA)
+    {
+        gw_error_invalid(&op->err, "tuning.tuning_type", "unsupported_value",
+                         "CLOVA Studio tunes with LoRA (PEFT) only: "
+                         "tuning.tuning_type must be \"lora\"");
+        return -1;
+    }
+
+    if (s->task_type != GW_TASK_UNSET && s->task_type != GW_TASK_GENERATION
+        && s->task_type != GW_TASK_CLASSIFICATION)
+    {
+        gw_error_invalid(&op->err, "tuning.task_type", "unsupported_value",
+                         "CLOVA Studio supports tuning.task_type "
+                         "\"generation\" and \"classification\"");
+        return -1;
+    }
+
+    if (s->n_epochs != GW_UNSET_INT && (s->n_epochs < 1 || s->n_epochs > 20))
+    {
+        gw_error_invalid(&op->err, "hyperparameters.n_epochs",
+                         "invalid_value", "CLOVA Studio trains 1 to 20 "
+                         "epochs");
+        return -1;
+    }
+
+    if (gw_has_num(s->learning_rate)
+        && (s->learning_rate < 1e-6 || s->learning_rate > 1.0))
+    {
+        gw_error_invalid(&op->err, "tuning.learning_rate", "invalid_value",
+                         "CLOVA Studio accepts tuning.learning_rate from "
+                         "1e-6 to 1");
+        return -1;
+    }
+
+    if (s->lora_rank != GW_UNSET_INT
+        && (s->lora_rank < 2 || s->lora_rank > 64))
+    {
+        gw_error_invalid(&op->err, "tuning.lora.rank", "invalid_value",
+                         "CLOVA Studio accepts tuning.lora.rank from 2 "
+                         "to 64");
+        return -1;
+    }
+
+    if (s->lora_alpha != GW_UNSET_INT
+        && (s->lora_alpha < 2 || s->lora_alpha > 512))
+    {
+        gw_error_invalid(&op->err, "tuning.lora.alpha", "invalid_value",
+                         "CLOVA Studio accepts tuning.lora.alpha from 2 "
+                         "to 512");
+        return -1;
+    }
+
+    if (gw_has_num(s->validation_split)
+        && (s->validation_split < 0.0 || s->validation_split > 0.1))
+    {
+        gw_error_invalid(&op->err, "tuning.validation_split",
+                         "invalid_value", "CLOVA Studio accepts "
+                         "tuning.validation_split from 0 to 0.1");
+        return -1;
+    }
+
+    if (s->ntrain != 1 || gw_dataset_ref_parse(s->train[0].ref, &ref)
+                          != GW_OK)
+    {
+        gw_error_invalid(&op->err, "training_file", "invalid_value",
+                         "CLOVA Studio reads its dataset from Object "
+                         "Storage: training_file must be "
+                         "\"s3://<bucket>/<path>\"");
+        return -1;
+    }
+
+    i = (strcmp(ref.scheme, "s3") == 0);
+    gw_dataset_ref_free(&ref);
+
+    if (!i) {
+        gw_error_invalid(&op->err, "training_file", "invalid_value",
+                         "CLOVA Studio reads its dataset from Object "
+                         "Storage: training_file must be "
+                         "\"s3://<bucket>/<path>\"");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static char *
+gw_clova_create_body(gw_op_t *op, size_t *len)
+{
+    char                 *out;
+    cJSON                *b;
+    gw_dataset_ref_t      ref;
+    const gw_job_spec_t  *s;
+
+    s = op->spec;
+
+    if (gw_dataset_ref_parse(s->train[0].ref, &ref) != GW_OK) {
+        return NULL;
+    }
+
+    b = cJSON_CreateObject();
+    if (b == NULL) {
+        gw_dataset_ref_free(&ref);
+        return NULL;
+    }
+
+    cJSON_AddStringToObject(b, "name", op->job_name);
+    cJSON_AddStringToObject(b, "model", s->vendor_model);
+
+    if (s->tuning_type == GW_TUNING_LORA) {
+        cJSON_AddStringToObject(b, "tuningType", "PEFT");
+    }
+
+    if (s->task_type != GW_TASK_UNSET) {
+        cJSON_AddStringToObject(b, "taskType",
+                                s->task_type == GW_TASK_GENERATION
+                                ? "GENERATION" : "CLASSIFICATION");
+    }
+
+    if (s->n_epochs != GW_UNSET_INT) {
+        cJSON_AddNumberToObject(b, "trainEpochs", (double) s->n_epochs);
+    }
+
+    if (gw_has_num(s->learning_rate)) {
+        cJSON_AddNumberToObject(b, "learningRate", s->learning_rate);
+    }
+
+    if (gw_has_num(s->validation_split)) {
+        cJSON_AddNumberToObject(b, "validationSplitRatio",
+                                s->validation_split);
+    }
+
+    if (s->lora_rank != GW_UNSET_INT) {
+        cJSON_AddNumberToObject(b, "loraR", (double) s->lora_rank);
+    }
+
+    if (s->lora_alpha != GW_UNSET_INT) {
+        cJSON_AddNumberToObject(b, "loraAlpha", (double) s->lora_alpha);
+    }
+
+    cJSON_AddStringToObject(b, "trainingDatasetFilePath", ref.path);
+    cJSON_AddStringToObject(b, "trainingDatasetBucket", ref.bucket);
+    cJSON_AddStringToObject(b, "trainingDatasetAccessKey",
+                        gw_provider_param(op->provider, "storage_access_key"));
+    cJSON_AddStringToObject(b, "trainingDatasetSecretKey",
+                        gw_provider_param(op->provider, "storage_secret_key"));
+
+    gw_dataset_ref_free(&ref);
+
+    out = gw_json_print(b, len);
+    cJSON_Delete(b);
+
+    return out;
+}
+
+
+static gw_step_t
+gw_clova_create(gw_op_t *op)
+{
+    cJSON  *task;
+
+    if (op->step == 0) {
+        if (gw_clova_validate(op) != 0) {
+            return GW_STEP_ERROR;
+        }
+
+        op->call.body = gw_clova_create_body(op, &op->call.body_len);
+        if (op->call.body == NULL) {
+            gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
+                         "The gateway is out of memory");
+            return GW_STEP_ERROR;
+        }
+
+        gw_clova_call(op, "POST", GW_CLOVA_TASKS, NULL);
+        return GW_STEP_CALL;
+    }
+
+    task = gw_clova_result(op);
+    if (task == NULL) {
+        return GW_STEP_ERROR;
+    }
+
+    if (gw_clova_task_to_job(op, task, &op->job) != 0) {
+        cJSON_Delete(task);
+        return GW_STEP_ERROR;
+    }
+
+    cJSON_Delete(task);
+
+    op->job.training_file = gw_strdup(op->spec->train[0].ref);
+
+    return GW_STEP_DONE;
+}
+
+
+/* ---- retrieve, cancel, list ---------------------------------------- */
+
+
+static gw_step_t
+gw_clova_retrieve(gw_op_t *op)
+{
+    char    path[512];
+    cJSON  *task;
+
+    if (op->step == 0) {
+        snprintf(path, sizeof(path), GW_CLOVA_TASKS "/%s",
+                 op->ref.vendor_id);
+        gw_clova_call(op, "GET", path, NULL);
+        return GW_STEP_CALL;
+    }
+
+    task = gw_clova_result(op);
+    if (task == NULL) {
+        return GW_STEP_ERROR;
+    }
+
+    if (gw_clova_task_to_job(op, task, &op->job) != 0) {
+        cJSON_Delete(task);
+        return GW_STEP_ERROR;
+    }
+
+    cJSON_Delete(task);
+    return GW_STEP_DONE;
+}
+
+
+/*
+ * CLOVA cannot stop a task, only delete it.  Cancel deletes a task that
+ * is still WAIT or RUNNING (which stops it) and answers the job as
+ * cancelled; a finished task is never deleted, since that would destroy
+ * the tuned model or the failure record.
+ */
+static gw_step_t
+gw_clova_cancel(gw_op_t *op)
+{
+    char    path[512];
+    cJSON  *result;
+
+    snprintf(path, sizeof(path), GW_CLOVA_TASKS "/%s", op->ref.vendor_id);
+
+    switch (op->step) {
+
+    case 0:
+        gw_clova_call(op, "GET", path, NULL);
+        return GW_STEP_CALL;
+
+    case 1:
+        if (gw_clova_retrieve(op) != GW_STEP_DONE) {
+            return GW_STEP_ERROR;
+        }
+
+        if (op->job.status != GW_STATUS_QUEUED
+            && op->job.status != GW_STATUS_RUNNING)
+        {
+            gw_error_set(&op->err, 409, GW_TYPE_CONFLICT, "id",
+                         "job_not_cancellable", "The job has already "
+                         "finished (%s) and cannot be cancelled",
+                         gw_status_name(op->job.status));
+            return GW_STEP_ERROR;
+        }
+
+        gw_clova_call(op, "DELETE", path, NULL);
+        return GW_STEP_CALL;
+
+    default:
+        result = gw_clova_result(op);
+        if (result == NULL) {
+            return GW_STEP_ERROR;
+        }
+
+        cJSON_Delete(result);
+
+        op->job.status = GW_STATUS_CANCELLED;
+        op->job.finished_at = op->now_ms / 1000;
+        op->job.estimated_finish = GW_UNSET_INT;
+
+        if (op->job.vendor_extra != NULL) {
+            cJSON_AddBoolToObject(op->job.vendor_extra, "deleted", 1);
+        }
+
+        return GW_STEP_DONE;
+    }
+}
+
+
+static gw_step_t
+gw_clova_list(gw_op_t *op)
+{
+    char          query[64];
+    cJSON        *result;
+    int64_t       size, pages, number;
+    gw_job_t      job;
+    const char   *v;
+    const cJSON  *content, *task;
+
+    v = gw_provider_param(op->provider, "list_page_size");
+    size = v ? strtol(v, NULL, 10) : 100;
+
+    if (op->step == 0) {
+        snprintf(query, sizeof(query), "page=%" PRId64 "&size=%" PRId64,
+                 op->page, size);
+        gw_clova_call(op, "GET", GW_CLOVA_TASKS, query);
+        return GW_STEP_CALL;
+    }
+
+    result = gw_clova_result(op);
+    if (result == NULL) {
+        return GW_STEP_ERROR;
+    }
+
+    content = cJSON_GetObjectItemCaseSensitive(result, "content");
+    pages = gw_json_int(result, "totalPages");
+    number = gw_json_int(result, "number");
+
+    if (!cJSON_IsArray(content)) {
+        cJSON_Delete(result);
+        gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
+                     "invalid_vendor_response", "provider '%s' returned a "
+                     "task list without content", op->provider->name);
+        return GW_STEP_ERROR;
+    }
+
+    cJSON_ArrayForEach(task, content) {
+        gw_job_init(&job);
+
+        if (gw_clova_task_to_job(op, task, &job) != 0) {
+            gw_job_free(&job);
+            cJSON_Delete(result);
+            return GW_STEP_ERROR;
+        }
+
+        if (gw_op_push_job(op, &job) != GW_OK) {
+            cJSON_Delete(result);
+            gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
+                         "The gateway is out of memory");
+            return GW_STEP_ERROR;
+        }
+    }
+
+    if (number == GW_UNSET_INT) {
+        number = op->page;
+    }
+
+    op->exhausted = cJSON_GetArraySize(content) == 0
+                    || pages == GW_UNSET_INT || number + 1 >= pages;
+    op->page = number + 1;
+
+    cJSON_Delete(result);
+    return GW_STEP_DONE;
+}

@@ -1,0 +1,1089 @@
+
+/*
+ * One client request, from route to answer: client authentication, the
+ * route, the canonical request, the vendor operation (a sequence of
+ * calls stepped by the vendor's code) and the canonical answer.
+ *
+ * The list of jobs merges every provider by creation time behind one
+ * cursor, the id of the last job returned; it only uses the vendors'
+ * GW_OP_LIST step, so a new vendor plugs in without changing it.
+ */
+
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gw_core.h>
+
+
+#define GW_LIST_DEFAULT_LIMIT   20
+#define GW_LIST_MAX_LIMIT       100
+/* bounds the vendor pages one list request may read from one provider */
+#define GW_LIST_MAX_PAGES       20
+
+
+typedef struct {
+    const char         *suffix;
+    const char         *method;
+    gw_op_kind_t        kind;
+    int                 has_id;
+} gw_route_t;
+
+
+struct gw_exchange_s {
+    const gw_gateway_t   *gw;
+    const gw_client_t    *client;
+    char                  request_id[GW_REQUEST_ID_MAX + 1];
+    int64_t               now_ms;
+
+    gw_op_kind_t          kind;
+    char                  job_id[GW_JOB_ID_MAX];
+    char                  after[GW_JOB_ID_MAX];
+    int64_t               limit;
+
+    int                   needs_body;
+    int                   done;
+    gw_result_t           result;
+
+    gw_job_spec_t         spec;
+    int                   has_spec;
+
+    gw_vendor_response_t  resp;
+    gw_op_t               op;
+
+    /* list: one op per provider, stepped one provider after another */
+    gw_op_t              *lists;
+    size_t                nlists;
+    size_t                current;
+    gw_job_ref_t          cursor;
+    int                   has_cursor;
+};
+
+
+static void gw_exchange_fail(gw_exchange_t *ex, const gw_error_t *err);
+static void gw_exchange_error(gw_exchange_t *ex, int status, const char *type,
+    const char *param, const char *code, const char *message);
+static void gw_exchange_answer(gw_exchange_t *ex, int status, cJSON *json);
+static void gw_exchange_request_id(gw_exchange_t *ex, const gw_request_t *req);
+static const gw_client_t *gw_authenticate(const gw_gateway_t *gw,
+    const char *auth, size_t len);
+static int gw_exchange_route(gw_exchange_t *ex, const gw_request_t *req);
+static int gw_exchange_query(gw_exchange_t *ex, const char *query,
+    size_t len);
+static int gw_query_value(const char *query, size_t len, const char *name,
+    char *out, size_t size);
+static const gw_provider_t *gw_find_provider(const gw_gateway_t *gw,
+    const char *name);
+static void gw_op_init(gw_exchange_t *ex, gw_op_t *op, gw_op_kind_t kind,
+    const gw_provider_t *p);
+static int gw_exchange_start_job_op(gw_exchange_t *ex);
+static void gw_exchange_start_create(gw_exchange_t *ex);
+static void gw_exchange_start_list(gw_exchange_t *ex);
+static void gw_exchange_finish_job(gw_exchange_t *ex);
+static void gw_exchange_finish_list(gw_exchange_t *ex);
+static int gw_list_need_more(gw_exchange_t *ex, gw_op_t *op);
+static int gw_list_visible(gw_exchange_t *ex, const gw_op_t *op,
+    const gw_job_t *job);
+static int gw_job_order(const gw_job_t *a, const char *pa, const gw_job_t *b,
+    const char *pb);
+static void gw_job_set_owner(gw_job_t *job);
+static int gw_job_encode_id(gw_exchange_t *ex, const gw_op_t *op,
+    const gw_job_t *job, char *id, size_t size);
+static gw_next_t gw_exchange_step(gw_exchange_t *ex, gw_op_t *op,
+    gw_call_t **call);
+
+
+static const gw_route_t  gw_routes[] = {
+    { "",             "POST", GW_OP_CREATE,      0 },
+    { "",             "GET",  GW_OP_LIST,        0 },
+    { "",             "GET",  GW_OP_RETRIEVE,    1 },
+    { "/cancel",      "POST", GW_OP_CANCEL,      1 },
+    { "/events",      "GET",  GW_OP_EVENTS,      1 },
+    { "/checkpoints", "GET",  GW_OP_CHECKPOINTS, 1 },
+    { NULL, NULL, 0, 0 }
+};
+
+
+gw_exchange_t *
+gw_exchange_create(const gw_gateway_t *gw, const gw_request_t *req)
+{
+    gw_exchange_t  *ex;
+
+    ex = calloc(1, sizeof(gw_exchange_t));
+    if (ex == NULL) {
+        return NULL;
+    }
+
+    ex->gw = gw;
+    ex->now_ms = req->now_ms;
+    ex->limit = GW_LIST_DEFAULT_LIMIT;
+    gw_job_init(&ex->op.job);
+
+    gw_exchange_request_id(ex, req);
+
+    if (ex->done) {
+        return ex;
+    }
+
+    ex->client = gw_authenticate(gw, req->authorization,
+                                 req->authorization_len);
+
+    if (ex->client == NULL) {
+        gw_exchange_error(ex, 401, GW_TYPE_AUTH, NULL,
+                          req->authorization ? "invalid_api_key"
+                                             : "missing_api_key",
+                          req->authorization
+                          ? "Incorrect API key provided"
+                          : "You didn't provide an API key: send "
+                            "\"Authorization: Bearer <gateway key>\"");
+        return ex;
+    }
+
+    if (gw_exchange_route(ex, req) != 0) {
+        return ex;
+    }
+
+    if (gw_exchange_query(ex, req->query, req->query_len) != 0) {
+        return ex;
+    }
+
+    switch (ex->kind) {
+
+    case GW_OP_CREATE:
+        ex->needs_body = 1;
+        break;
+
+    case GW_OP_LIST:
+        gw_exchange_start_list(ex);
+        break;
+
+    default:
+        gw_exchange_start_job_op(ex);
+        break;
+    }
+
+    return ex;
+}
+
+
+int
+gw_exchange_needs_body(const gw_exchange_t *ex)
+{
+    return ex->needs_body && !ex->done;
+}
+
+
+void
+gw_exchange_set_body(gw_exchange_t *ex, const char *body, size_t len)
+{
+    gw_error_t  err;
+
+    ex->needs_body = 0;
+
+    if (gw_spec_parse(body, len, &ex->spec, &err) != GW_OK) {
+        gw_exchange_fail(ex, &err);
+        return;
+    }
+
+    ex->has_spec = 1;
+    gw_exchange_start_create(ex);
+}
+
+
+void
+gw_exchange_body_too_large(gw_exchange_t *ex, size_t max)
+{
+    char  msg[128];
+
+    ex->needs_body = 0;
+    snprintf(msg, sizeof(msg),
+             "The request body exceeds the gateway's limit of %zu bytes",
+             max);
+    gw_exchange_error(ex, 413, GW_TYPE_INVALID, NULL, "request_too_large",
+                      msg);
+}
+
+
+gw_next_t
+gw_exchange_next(gw_exchange_t *ex, gw_call_t **call)
+{
+    gw_op_t  *op;
+
+    while (!ex->done) {
+
+        if (ex->kind != GW_OP_LIST) {
+            return gw_exchange_step(ex, &ex->op, call);
+        }
+
+        if (ex->current == ex->nlists) {
+            gw_exchange_finish_list(ex);
+            break;
+        }
+
+        op = &ex->lists[ex->current];
+
+        if (op->step == 0 && !gw_list_need_more(ex, op)) {
+            ex->current++;
+            continue;
+        }
+
+        if (gw_exchange_step(ex, op, call) == GW_NEXT_CALL) {
+            return GW_NEXT_CALL;
+        }
+
+        /* a page is in: the next page starts a new vendor call sequence */
+        op->step = 0;
+        op->resp = NULL;
+    }
+
+    *call = NULL;
+    return GW_NEXT_DONE;
+}
+
+
+static gw_next_t
+gw_exchange_step(gw_exchange_t *ex, gw_op_t *op, gw_call_t **call)
+{
+    gw_step_t  rc;
+
+    free(op->call.body);
+    memset(&op->call, 0, sizeof(gw_call_t));
+
+    rc = op->provider->vendor->ops[op->kind](op);
+
+    switch (rc) {
+
+    case GW_STEP_CALL:
+        op->call.provider = op->provider;
+        *call = &op->call;
+        return GW_NEXT_CALL;
+
+    case GW_STEP_ERROR:
+        gw_exchange_fail(ex, &op->err);
+        break;
+
+    default:
+        if (ex->kind != GW_OP_LIST) {
+            gw_exchange_finish_job(ex);
+        }
+        break;
+    }
+
+    *call = NULL;
+    return GW_NEXT_DONE;
+}
+
+
+void
+gw_exchange_feed(gw_exchange_t *ex, const gw_vendor_response_t *resp)
+{
+    gw_op_t  *op;
+
+    op = (ex->kind == GW_OP_LIST) ? &ex->lists[ex->current] : &ex->op;
+
+    ex->resp = *resp;
+    op->resp = &ex->resp;
+    op->step++;
+}
+
+
+const gw_result_t *
+gw_exchange_result(gw_exchange_t *ex)
+{
+    if (!ex->done) {
+        gw_exchange_error(ex, 500, GW_TYPE_API, NULL, "internal_error",
+                          "The gateway could not complete the request");
+    }
+
+    return &ex->result;
+}
+
+
+void
+gw_exchange_free(gw_exchange_t *ex)
+{
+    size_t  i;
+
+    if (ex == NULL) {
+        return;
+    }
+
+    gw_op_reset(&ex->op);
+    free(ex->op.call.body);
+
+    for (i = 0; i < ex->nlists; i++) {
+        gw_op_reset(&ex->lists[i]);
+    }
+
+    free(ex->lists);
+
+    if (ex->has_spec) {
+        gw_spec_free(&ex->spec);
+    }
+
+    free(ex->result.body);
+    free(ex);
+}
+
+
+/* ---- answers ------------------------------------------------------- */
+
+
+static void
+gw_exchange_fail(gw_exchange_t *ex, const gw_error_t *err)
+{
+    char  *body;
+
+    ex->done = 1;
+    ex->result.http_status = err->http_status;
+    ex->result.request_id = ex->request_id;
+
+    body = gw_error_json(err);
+    ex->result.body = body;
+    ex->result.body_len = body ? strlen(body) : 0;
+
+    if (body == NULL) {
+        ex->result.http_status = 503;
+    }
+}
+
+
+static void
+gw_exchange_error(gw_exchange_t *ex, int status, const char *type,
+    const char *param, const char *code, const char *message)
+{
+    gw_error_t  err;
+
+    gw_error_set(&err, status, type, param, code, "%s", message);
+    gw_exchange_fail(ex, &err);
+}
+
+
+static void
+gw_exchange_answer(gw_exchange_t *ex, int status, cJSON *json)
+{
+    if (json == NULL) {
+        gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
+                          "The gateway is out of memory");
+        return;
+    }
+
+    ex->result.body = gw_json_print(json, &ex->result.body_len);
+    cJSON_Delete(json);
+
+    if (ex->result.body == NULL) {
+        gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
+                          "The gateway is out of memory");
+        return;
+    }
+
+    ex->done = 1;
+    ex->result.http_status = status;
+    ex->result.request_id = ex->request_id;
+}
+
+
+/* ---- request id, authentication, route ----------------------------- */
+
+
+static void
+gw_exchange_request_id(gw_exchange_t *ex, const gw_request_t *req)
+{
+    size_t       i;
+    const char  *id;
+
+    id = req->generated_request_id ? req->generated_request_id : "";
+    snprintf(ex->request_id, sizeof(ex->request_id), "%s", id);
+
+    if (req->request_id == NULL) {
+        return;
+    }
+
+    /* it reaches a vendor header: a token of safe characters only */
+    if (req->request_id_len == 0 || req->request_id_len > GW_REQUEST_ID_MAX) {
+        goto invalid;
+    }
+
+    for (i = 0; i < req->request_id_len; i++) {
+        if (!isalnum((unsigned char) req->request_id[i])
+            && strchr("._:-", req->request_id[i]) == NULL)
+        {
+            goto invalid;
+        }
+    }
+
+    memcpy(ex->request_id, req->request_id, req->request_id_len);
+    ex->request_id[req->request_id_len] = '\0';
+    return;
+
+invalid:
+
+    gw_exchange_error(ex, 400, GW_TYPE_INVALID, "x-request-id",
+                      "invalid_value",
+                      "The X-Request-Id header must be 1 to 128 characters "
+                      "of A-Z, a-z, 0-9, '.', '_', ':' and '-'");
+}
+
+
+/*
+ * Every client key is compared, in constant time, through its SHA-256
+ * so that lengths leak nothing either.
+ */
+static const gw_client_t *
+gw_authenticate(const gw_gateway_t *gw, const char *auth, size_t len)
+{
+    size_t              i;
+    unsigned char       given[32], key[32];
+    const gw_client_t  *found;
+
+    if (auth == NULL || len < 7 || strncasecmp(auth, "Bearer ", 7) != 0) {
+        return NULL;
+    }
+
+    auth += 7;
+    len -= 7;
+
+    while (len > 0 && *auth == ' ') {
+        auth++;
+        len--;
+    }
+
+    gw_sha256(auth, len, given);
+    found = NULL;
+
+    for (i = 0; i < gw->nclients; i++) {
+        gw_sha256(gw->clients[i].key, gw->clients[i].key_len, key);
+
+        if (gw_memeq_ct(given, key, sizeof(key)) && len > 0) {
+            found = &gw->clients[i];
+        }
+    }
+
+    return found;
+}
+
+
+static int
+gw_exchange_route(gw_exchange_t *ex, const gw_request_t *req)
+{
+    size_t             n, idlen;
+    const char        *p, *end, *rest, *slash;
+    const gw_route_t  *r;
+    static const char  base[] = "/fine_tuning/jobs";
+
+    end = req->path + req->path_len;
+    p = NULL;
+
+    /* the location decides the prefix ("/v1/"); the route is the tail */
+    for (rest = req->path; rest + sizeof(base) - 1 <= end; rest++) {
+        if (memcmp(rest, base, sizeof(base) - 1) == 0) {
+            p = rest + sizeof(base) - 1;
+            break;
+        }
+    }
+
+    if (p == NULL || (p < end && *p != '/')) {
+        goto not_found;
+    }
+
+    idlen = 0;
+    rest = p;
+
+    if (p < end && p + 1 < end) {
+        slash = memchr(p + 1, '/', end - p - 1);
+        idlen = (slash ? slash : end) - (p + 1);
+        rest = p + 1 + idlen;
+
+        if (idlen >= sizeof(ex->job_id)) {
+            goto job_not_found;
+        }
+
+        memcpy(ex->job_id, p + 1, idlen);
+        ex->job_id[idlen] = '\0';
+
+    } else if (p < end) {
+        rest = end;     /* a trailing slash */
+    }
+
+    n = end - rest;
+
+    for (r = gw_routes; r->suffix != NULL; r++) {
+        if ((idlen > 0) != r->has_id || strlen(r->suffix) != n
+            || memcmp(r->suffix, rest, n) != 0)
+        {
+            continue;
+        }
+
+        if (strlen(r->method) != req->method_len
+            || memcmp(r->method, req->method, req->method_len) != 0)
+        {
+            continue;
+        }
+
+        ex->kind = r->kind;
+        return 0;
+    }
+
+    for (r = gw_routes; r->suffix != NULL; r++) {
+        if ((idlen > 0) == r->has_id && strlen(r->suffix) == n
+            && memcmp(r->suffix, rest, n) == 0)
+        {
+            gw_exchange_error(ex, 405, GW_TYPE_INVALID, NULL,
+                              "method_not_allowed",
+                              "This method is not allowed on this path");
+            return -1;
+        }
+    }
+
+not_found:
+
+    gw_exchange_error(ex, 404, GW_TYPE_NOT_FOUND, NULL, "unknown_url",
+                      "Unknown request URL: this gateway serves "
+                      "/v1/fine_tuning/jobs");
+    return -1;
+
+job_not_found:
+
+    gw_exchange_error(ex, 404, GW_TYPE_NOT_FOUND, "id", "job_not_found",
+                      "Could not find the fine-tuning job");
+    return -1;
+}
+
+
+static int
+gw_exchange_query(gw_exchange_t *ex, const char *query, size_t len)
+{
+    int    rc;
+    char   value[32], *end;
+    long   limit;
+
+    if (query == NULL || len == 0) {
+        return 0;
+    }
+
+    rc = gw_query_value(query, len, "after", ex->after, sizeof(ex->after));
+    if (rc < 0) {
+        gw_exchange_error(ex, 400, GW_TYPE_INVALID, "after", "invalid_value",
+                          "after must be a fine-tuning job or event id");
+        return -1;
+    }
+
+    rc = gw_query_value(query, len, "limit", value, sizeof(value));
+    if (rc > 0) {
+        limit = strtol(value, &end, 10);
+
+        if (*end != '\0' || value[0] == '\0' || limit < 1
+            || limit > GW_LIST_MAX_LIMIT)
+        {
+            rc = -1;
+
+        } else {
+            ex->limit = limit;
+        }
+    }
+
+    if (rc < 0) {
+        gw_exchange_error(ex, 400, GW_TYPE_INVALID, "limit", "invalid_value",
+                          "limit must be an integer from 1 to 100");
+        return -1;
+    }
+
+    if (gw_query_value(query, len, "metadata", value, sizeof(value)) != 0) {
+        gw_exchange_error(ex, 400, GW_TYPE_INVALID, "metadata",
+                          "unsupported_parameter",
+                          "Filtering by metadata is not supported");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * Finds name=value (or name[...]=value) in a raw query and percent-decodes
+ * value into out.  Returns 1 if found, 0 if absent, -1 if malformed or
+ * too long.
+ */
+static int
+gw_query_value(const char *query, size_t len, const char *name, char *out,
+    size_t size)
+{
+    size_t       nlen, n;
+    const char  *p, *end, *amp, *v;
+    char         hex[3];
+
+    nlen = strlen(name);
+    end = query + len;
+
+    for (p = query; p < end; p = amp + 1) {
+        amp = memchr(p, '&', end - p);
+        if (amp == NULL) {
+            amp = end;
+        }
+
+        if ((size_t) (amp - p) < nlen || memcmp(p, name, nlen) != 0
+            || (p + nlen < amp && p[nlen] != '=' && p[nlen] != '['))
+        {
+            continue;
+        }
+
+        if (p + nlen < amp && p[nlen] == '[') {
+            return 1;           /* metadata[key]=value */
+        }
+
+        v = (p + nlen < amp) ? p + nlen + 1 : amp;
+        n = 0;
+
+        while (v < amp) {
+            if (n + 1 >= size) {
+                return -1;
+            }
+
+            if (*v == '%') {
+                if (amp - v < 3 || !isxdigit((unsigned char) v[1])
+                    || !isxdigit((unsigned char) v[2]))
+                {
+                    return -1;
+                }
+
+                hex[0] = v[1];
+                hex[1] = v[2];
+                hex[2] = '\0';
+                out[n++] = (char) strtol(hex, NULL, 16);
+                v += 3;
+                continue;
+            }
+
+            out[n++] = (*v == '+') ? ' ' : *v;
+            v++;
+        }
+
+        out[n] = '\0';
+        return 1;
+    }
+
+    return 0;
+}
+
+
+/* ---- single-job operations ----------------------------------------- */
+
+
+static const gw_provider_t *
+gw_find_provider(const gw_gateway_t *gw, const char *name)
+{
+    size_t  i;
+
+    for (i = 0; i < gw->nproviders; i++) {
+        if (strcmp(gw->providers[i].name, name) == 0) {
+            return &gw->providers[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+gw_op_init(gw_exchange_t *ex, gw_op_t *op, gw_op_kind_t kind,
+    const gw_provider_t *p)
+{
+    op->kind = kind;
+    op->provider = p;
+    op->client = ex->client;
+    op->request_id = ex->request_id;
+    op->now_ms = ex->now_ms;
+    gw_job_init(&op->job);
+}
+
+
+static int
+gw_exchange_start_job_op(gw_exchange_t *ex)
+{
+    gw_op_kind_t          kind;
+    const gw_provider_t  *p;
+
+    p = NULL;
+
+    if (gw_job_id_decode(ex->job_id, strlen(ex->job_id), ex->client->name,
+                         ex->gw->id_secret, ex->gw->id_secret_len,
+                         &ex->op.ref)
+        == GW_OK)
+    {
+        p = gw_find_provider(ex->gw, ex->op.ref.provider);
+    }
+
+    if (p == NULL) {
+        gw_exchange_error(ex, 404, GW_TYPE_NOT_FOUND, "id", "job_not_found",
+                          "Could not find the fine-tuning job");
+        return -1;
+    }
+
+    kind = ex->kind;
+
+    if (kind == GW_OP_CHECKPOINTS && p->vendor->ops[kind] == NULL) {
+        /* the vendor keeps no checkpoints: the truthful list is empty */
+        gw_exchange_answer(ex, 200, cJSON_Parse("{\"object\":\"list\","
+                           "\"data\":[],\"has_more\":false}"));
+        return 0;
+    }
+
+    if (kind == GW_OP_EVENTS && p->vendor->ops[kind] == NULL) {
+        kind = GW_OP_RETRIEVE;      /* events are synthesised from the job */
+    }
+
+    if (p->vendor->ops[kind] == NULL) {
+        gw_exchange_error(ex, 501, GW_TYPE_API, NULL, "not_supported",
+                          "This provider does not support the operation");
+        return -1;
+    }
+
+    gw_op_init(ex, &ex->op, kind, p);
+    return 0;
+}
+
+
+static void
+gw_exchange_start_create(gw_exchange_t *ex)
+{
+    char                  stamp[32];
+    int64_t               t;
+    gw_error_t            err;
+    const gw_provider_t  *p;
+
+    p = gw_find_provider(ex->gw, ex->spec.provider);
+
+    if (p == NULL) {
+        gw_error_invalid(&err, "model", "unknown_provider",
+                         "No provider named '%.32s' is configured; model "
+                         "must be '<provider>/<vendor model>'",
+                         ex->spec.provider);
+        gw_exchange_fail(ex, &err);
+        return;
+    }
+
+    if (gw_spec_check_supported(&ex->spec, p->vendor->supported, p, &err)
+        != GW_OK)
+    {
+        gw_exchange_fail(ex, &err);
+        return;
+    }
+
+    gw_op_init(ex, &ex->op, GW_OP_CREATE, p);
+    ex->op.spec = &ex->spec;
+
+    /* the vendor job name carries its owner, "<client>.<suffix>" */
+    if (ex->spec.suffix != NULL) {
+        snprintf(ex->op.job_name, sizeof(ex->op.job_name), "%s.%s",
+                 ex->client->name, ex->spec.suffix);
+
+    } else {
+        t = ex->now_ms / 1000;
+        snprintf(stamp, sizeof(stamp), "%lld", (long long) t);
+        snprintf(ex->op.job_name, sizeof(ex->op.job_name), "%s.ft-%s",
+                 ex->client->name, stamp);
+    }
+}
+
+
+static void
+gw_job_set_owner(gw_job_t *job)
+{
+    const char  *dot;
+
+    if (job->owner != NULL || job->name == NULL) {
+        return;
+    }
+
+    dot = strchr(job->name, '.');
+    if (dot != NULL && dot > job->name) {
+        job->owner = gw_strndup(job->name, dot - job->name);
+    }
+}
+
+
+static int
+gw_job_encode_id(gw_exchange_t *ex, const gw_op_t *op, const gw_job_t *job,
+    char *id, size_t size)
+{
+    gw_job_ref_t  ref;
+
+    memset(&ref, 0, sizeof(ref));
+    snprintf(ref.provider, sizeof(ref.provider), "%s", op->provider->name);
+    snprintf(ref.vendor_id, sizeof(ref.vendor_id), "%s",
+             job->vendor_id ? job->vendor_id : "");
+    snprintf(ref.vendor_id2, sizeof(ref.vendor_id2), "%s",
+             job->vendor_id2 ? job->vendor_id2 : "");
+    ref.created_at = job->created_at;
+
+    if (gw_job_id_encode(&ref, ex->client->name, ex->gw->id_secret,
+                         ex->gw->id_secret_len, id, size)
+        != GW_OK)
+    {
+        gw_exchange_error(ex, 502, GW_TYPE_UPSTREAM, NULL,
+                          "invalid_vendor_response",
+                          "The provider returned a job id the gateway "
+                          "cannot carry");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static void
+gw_exchange_finish_job(gw_exchange_t *ex)
+{
+    char       id[GW_JOB_ID_MAX];
+    cJSON     *json;
+    gw_job_t  *job;
+
+    job = &ex->op.job;
+    gw_job_set_owner(job);
+
+    if (ex->kind != GW_OP_CREATE && job->owner != NULL
+        && strcmp(job->owner, ex->client->name) != 0)
+    {
+        gw_exchange_error(ex, 404, GW_TYPE_NOT_FOUND, "id", "job_not_found",
+                          "Could not find the fine-tuning job");
+        return;
+    }
+
+    if (ex->kind == GW_OP_CREATE) {
+        if (job->created_at == GW_UNSET_INT) {
+            job->created_at = ex->now_ms / 1000;
+        }
+
+        if (gw_job_encode_id(ex, &ex->op, job, id, sizeof(id)) != 0) {
+            return;
+        }
+
+    } else {
+        snprintf(id, sizeof(id), "%s", ex->job_id);
+
+        if (job->created_at == GW_UNSET_INT) {
+            job->created_at = ex->op.ref.created_at;
+        }
+    }
+
+    if (ex->kind == GW_OP_EVENTS) {
+        json = gw_job_events_json(job, id, ex->after[0] ? ex->after : NULL,
+                                  ex->limit);
+
+    } else {
+        json = gw_job_to_json(job, id, ex->op.provider, ex->client->name);
+    }
+
+    gw_exchange_answer(ex, 200, json);
+}
+
+
+/* ---- the merged list ----------------------------------------------- */
+
+
+static void
+gw_exchange_start_list(gw_exchange_t *ex)
+{
+    size_t  i;
+
+    if (ex->after[0] != '\0') {
+        if (gw_job_id_decode(ex->after, strlen(ex->after), ex->client->name,
+                             ex->gw->id_secret, ex->gw->id_secret_len,
+                             &ex->cursor)
+            != GW_OK)
+        {
+            gw_exchange_error(ex, 400, GW_TYPE_INVALID, "after",
+                              "invalid_cursor",
+                              "after must be the id of a job returned by "
+                              "this gateway to this client");
+            return;
+        }
+
+        ex->has_cursor = 1;
+    }
+
+    ex->lists = calloc(ex->gw->nproviders ? ex->gw->nproviders : 1,
+                       sizeof(gw_op_t));
+    if (ex->lists == NULL) {
+        gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
+                          "The gateway is out of memory");
+        return;
+    }
+
+    for (i = 0; i < ex->gw->nproviders; i++) {
+        if (ex->gw->providers[i].vendor->ops[GW_OP_LIST] == NULL) {
+            continue;
+        }
+
+        gw_op_init(ex, &ex->lists[ex->nlists], GW_OP_LIST,
+                   &ex->gw->providers[i]);
+        ex->lists[ex->nlists].page_size = ex->limit + 1;
+        ex->nlists++;
+    }
+}
+
+
+/*
+ * The order of the list: newest first, ties broken by provider and
+ * vendor id, so that the cursor is exact.  < 0 when a comes first.
+ */
+static int
+gw_job_order(const gw_job_t *a, const char *pa, const gw_job_t *b,
+    const char *pb)
+{
+    int  rc;
+
+    if (a->created_at != b->created_at) {
+        return (a->created_at > b->created_at) ? -1 : 1;
+    }
+
+    rc = strcmp(pa, pb);
+    if (rc != 0) {
+        return -rc;
+    }
+
+    return -strcmp(a->vendor_id ? a->vendor_id : "",
+                   b->vendor_id ? b->vendor_id : "");
+}
+
+
+/* the client's own jobs that come after the cursor */
+static int
+gw_list_visible(gw_exchange_t *ex, const gw_op_t *op, const gw_job_t *job)
+{
+    gw_job_t  cur;
+
+    if (job->owner == NULL || strcmp(job->owner, ex->client->name) != 0) {
+        return 0;
+    }
+
+    if (!ex->has_cursor) {
+        return 1;
+    }
+
+    gw_job_init(&cur);
+    cur.created_at = ex->cursor.created_at;
+    cur.vendor_id = ex->cursor.vendor_id;
+
+    return gw_job_order(job, op->provider->name, &cur,
+                        ex->cursor.provider) > 0;
+}
+
+
+static int
+gw_list_need_more(gw_exchange_t *ex, gw_op_t *op)
+{
+    size_t  i, n;
+
+    if (op->exhausted || op->page >= GW_LIST_MAX_PAGES) {
+        return 0;
+    }
+
+    n = 0;
+
+    for (i = 0; i < op->njobs; i++) {
+        gw_job_set_owner(&op->jobs[i]);
+        n += gw_list_visible(ex, op, &op->jobs[i]);
+    }
+
+    return n < (size_t) ex->limit + 1;
+}
+
+
+typedef struct {
+    const gw_job_t       *job;
+    const gw_provider_t  *provider;
+} gw_list_item_t;
+
+
+static int
+gw_list_item_cmp(const void *a, const void *b)
+{
+    const gw_list_item_t  *x = a, *y = b;
+
+    return gw_job_order(x->job, x->provider->name, y->job, y->provider->name);
+}
+
+
+static void
+gw_exchange_finish_list(gw_exchange_t *ex)
+{
+    char             id[GW_JOB_ID_MAX];
+    size_t           i, j, n, total;
+    cJSON           *json, *data, *item;
+    gw_op_t         *op;
+    gw_list_item_t  *items;
+
+    total = 0;
+    for (i = 0; i < ex->nlists; i++) {
+        total += ex->lists[i].njobs;
+    }
+
+    items = calloc(total ? total : 1, sizeof(gw_list_item_t));
+    json = cJSON_CreateObject();
+    data = cJSON_CreateArray();
+
+    if (items == NULL || json == NULL || data == NULL) {
+        free(items);
+        cJSON_Delete(json);
+        cJSON_Delete(data);
+        gw_exchange_answer(ex, 200, NULL);
+        return;
+    }
+
+    n = 0;
+
+    for (i = 0; i < ex->nlists; i++) {
+        op = &ex->lists[i];
+
+        for (j = 0; j < op->njobs; j++) {
+            gw_job_set_owner(&op->jobs[j]);
+
+            if (gw_list_visible(ex, op, &op->jobs[j])) {
+                items[n].job = &op->jobs[j];
+                items[n].provider = op->provider;
+                n++;
+            }
+        }
+    }
+
+    qsort(items, n, sizeof(gw_list_item_t), gw_list_item_cmp);
+
+    cJSON_AddStringToObject(json, "object", "list");
+    cJSON_AddItemToObject(json, "data", data);
+
+    for (i = 0; i < n && i < (size_t) ex->limit; i++) {
+        op = NULL;
+
+        for (j = 0; j < ex->nlists; j++) {
+            if (ex->lists[j].provider == items[i].provider) {
+                op = &ex->lists[j];
+            }
+        }
+
+        if (gw_job_encode_id(ex, op, items[i].job, id, sizeof(id)) != 0) {
+            free(items);
+            cJSON_Delete(json);
+            return;
+        }
+
+        item = gw_job_to_json(items[i].job, id, items[i].provider,
+                              ex->client->name);
+        if (item == NULL) {
+            free(items);
+            cJSON_Delete(json);
+            gw_exchange_answer(ex, 200, NULL);
+            return;
+        }
+
+        cJSON_AddItemToArray(data, item);
+    }
+
+    cJSON_AddBoolToObject(json, "has_more", n > (size_t) ex->limit);
+    free(items);
+
+    gw_exchange_answer(ex, 200, json);
+}

@@ -1,0 +1,820 @@
+
+/*
+ * The canonical job: its lifecycle, its OpenAI fine_tuning.job rendering,
+ * and the events synthesised from it (vendors keep no event log the
+ * gateway could pass through).
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gw_core.h>
+
+
+#define GW_EVENTS_MAX           3
+#define GW_EVENTS_LIMIT         20
+#define GW_EVENT_ID_PREFIX      "ftevent-"
+#define GW_EVENT_ID_HEX         24
+#define GW_EVENT_ID_LEN         (sizeof(GW_EVENT_ID_PREFIX) - 1            \
+                                 + GW_EVENT_ID_HEX)
+
+
+static int gw_add(cJSON *obj, const char *key, cJSON *item);
+static int gw_add_str(cJSON *obj, const char *key, const char *s);
+static int gw_add_int(cJSON *obj, const char *key, int64_t v);
+static int gw_add_num(cJSON *obj, const char *key, double d);
+static int gw_add_int_or_auto(cJSON *obj, const char *key, int64_t v);
+static int gw_job_add_error(cJSON *root, const gw_job_t *job);
+static int gw_job_add_model(cJSON *root, const gw_job_t *job,
+    const gw_provider_t *p);
+static int gw_job_add_hyperparameters(cJSON *root, const gw_job_t *job);
+static int gw_job_add_method(cJSON *root);
+static int gw_job_add_vendor(cJSON *root, const gw_job_t *job,
+    const gw_provider_t *p);
+static int gw_job_add_progress(cJSON *vendor, const gw_job_t *job);
+static int gw_job_merge_extra(cJSON *vendor, const cJSON *extra);
+static int64_t gw_job_first_time(int64_t a, int64_t b, int64_t c);
+static int gw_event_id(const char *job_id, const char *kind, char *out);
+static cJSON *gw_event(const char *job_id, const char *kind, int64_t at,
+    const char *level, const char *type, const char *message, cJSON *data);
+static cJSON *gw_event_created(const gw_job_t *job, const char *id);
+static int gw_event_has_metrics(const gw_job_t *job);
+static cJSON *gw_event_metrics(const gw_job_t *job, const char *id);
+static void gw_event_metrics_message(const gw_job_t *job, char *buf,
+    size_t size);
+static cJSON *gw_event_terminal(const gw_job_t *job, const char *id);
+static cJSON *gw_event_failed(const gw_job_t *job, const char *id,
+    int64_t at);
+static cJSON *gw_events_page(cJSON **ev, size_t n, const char *after,
+    int64_t limit);
+
+
+void
+gw_job_init(gw_job_t *job)
+{
+    memset(job, 0, sizeof(gw_job_t));
+
+    job->vendor_id = NULL;
+    job->vendor_id2 = NULL;
+    job->created_at = GW_UNSET_INT;
+    job->status = GW_STATUS_QUEUED;
+    job->vendor_status = NULL;
+    job->vendor_model = NULL;
+    job->name = NULL;
+    job->owner = NULL;
+    job->fine_tuned_model = NULL;
+    job->training_file = NULL;
+    job->validation_file = NULL;
+    job->finished_at = GW_UNSET_INT;
+    job->estimated_finish = GW_UNSET_INT;
+    job->trained_tokens = GW_UNSET_INT;
+    job->n_epochs = GW_UNSET_INT;
+    job->batch_size = GW_UNSET_INT;
+    job->learning_rate = GW_UNSET_NUM;
+    job->seed = GW_UNSET_INT;
+    job->step = GW_UNSET_INT;
+    job->total_steps = GW_UNSET_INT;
+    job->epoch = GW_UNSET_INT;
+    job->total_epochs = GW_UNSET_INT;
+    job->train_loss = GW_UNSET_NUM;
+    job->data_rows = GW_UNSET_INT;
+    job->dataset_tokens = GW_UNSET_INT;
+    job->updated_at = GW_UNSET_INT;
+    job->has_error = 0;
+    job->vendor_error_code = NULL;
+    job->vendor_extra = NULL;
+}
+
+
+void
+gw_job_free(gw_job_t *job)
+{
+    free(job->vendor_id);
+    free(job->vendor_id2);
+    free(job->vendor_status);
+    free(job->vendor_model);
+    free(job->name);
+    free(job->owner);
+    free(job->fine_tuned_model);
+    free(job->training_file);
+    free(job->validation_file);
+    free(job->vendor_error_code);
+    cJSON_Delete(job->vendor_extra);
+
+    gw_job_init(job);
+}
+
+
+const char *
+gw_status_name(gw_status_t s)
+{
+    switch (s) {
+
+    case GW_STATUS_VALIDATING_FILES:
+        return "validating_files";
+
+    case GW_STATUS_QUEUED:
+        return "queued";
+
+    case GW_STATUS_RUNNING:
+        return "running";
+
+    case GW_STATUS_SUCCEEDED:
+        return "succeeded";
+
+    case GW_STATUS_FAILED:
+        return "failed";
+
+    case GW_STATUS_CANCELLED:
+        return "cancelled";
+    }
+
+    /* only a corrupted value gets here */
+    return "unknown";
+}
+
+
+/* ---- building blocks: each returns 0, or 1 when out of memory --------- */
+
+
+/* takes item, even on failure */
+
+static int
+gw_add(cJSON *obj, const char *key, cJSON *item)
+{
+    if (item == NULL) {
+        return 1;
+    }
+
+    if (!cJSON_AddItemToObject(obj, key, item)) {
+        cJSON_Delete(item);
+        return 1;
+    }
+
+    return 0;
+}
+
+
+static int
+gw_add_str(cJSON *obj, const char *key, const char *s)
+{
+    return gw_add(obj, key, (s != NULL) ? cJSON_CreateString(s)
+                                        : cJSON_CreateNull());
+}
+
+
+static int
+gw_add_int(cJSON *obj, const char *key, int64_t v)
+{
+    return gw_add(obj, key, (v != GW_UNSET_INT)
+                            ? cJSON_CreateNumber((double) v)
+                            : cJSON_CreateNull());
+}
+
+
+static int
+gw_add_num(cJSON *obj, const char *key, double d)
+{
+    return gw_add(obj, key, gw_has_num(d) ? cJSON_CreateNumber(d)
+                                          : cJSON_CreateNull());
+}
+
+
+static int
+gw_add_int_or_auto(cJSON *obj, const char *key, int64_t v)
+{
+    return gw_add(obj, key, (v != GW_UNSET_INT)
+                            ? cJSON_CreateNumber((double) v)
+                            : cJSON_CreateString("auto"));
+}
+
+
+/* ---- the fine_tuning.job object ---------------------------------------- */
+
+
+cJSON *
+gw_job_to_json(const gw_job_t *job, const char *id, const gw_provider_t *p,
+    const char *client)
+{
+    int     failed;
+    cJSON  *root;
+
+    root = cJSON_CreateObject();
+    if (root == NULL) {
+        return NULL;
+    }
+
+    failed = gw_add_str(root, "id", id);
+    failed |= gw_add_str(root, "object", "fine_tuning.job");
+    failed |= gw_add_int(root, "created_at", job->created_at);
+    failed |= gw_job_add_error(root, job);
+    failed |= gw_add_str(root, "fine_tuned_model", job->fine_tuned_model);
+    failed |= gw_add_int(root, "finished_at", job->finished_at);
+    failed |= gw_job_add_hyperparameters(root, job);
+    failed |= gw_job_add_model(root, job, p);
+    failed |= gw_add_str(root, "organization_id", client);
+    failed |= gw_add(root, "result_files", cJSON_CreateArray());
+    failed |= gw_add_int(root, "seed", job->seed);
+    failed |= gw_add_str(root, "status", gw_status_name(job->status));
+    failed |= gw_add_int(root, "trained_tokens", job->trained_tokens);
+    failed |= gw_add_str(root, "training_file", job->training_file);
+    failed |= gw_add_str(root, "validation_file", job->validation_file);
+    failed |= gw_add_int(root, "estimated_finish", job->estimated_finish);
+    failed |= gw_add(root, "integrations", cJSON_CreateArray());
+    failed |= gw_add(root, "metadata", cJSON_CreateNull());
+
+    failed |= gw_job_add_method(root);
+    failed |= gw_job_add_vendor(root, job, p);
+
+    if (failed) {
+        cJSON_Delete(root);
+        return NULL;
+    }
+
+    return root;
+}
+
+
+static int
+gw_job_add_error(cJSON *root, const gw_job_t *job)
+{
+    int     failed;
+    cJSON  *err;
+
+    if (!job->has_error) {
+        return gw_add(root, "error", cJSON_CreateNull());
+    }
+
+    err = cJSON_CreateObject();
+    if (err == NULL) {
+        return 1;
+    }
+
+    failed = gw_add_str(err, "code", job->error_code);
+    failed |= gw_add_str(err, "message", job->error_message);
+    failed |= gw_add(err, "param", cJSON_CreateNull());
+
+    if (failed) {
+        cJSON_Delete(err);
+        return 1;
+    }
+
+    return gw_add(root, "error", err);
+}
+
+
+/* "<provider>/<vendor model>", or the provider alone when it is unknown */
+
+static int
+gw_job_add_model(cJSON *root, const gw_job_t *job, const gw_provider_t *p)
+{
+    int      failed;
+    char    *model;
+    size_t   plen, mlen;
+
+    if (job->vendor_model == NULL) {
+        return gw_add_str(root, "model", p->name);
+    }
+
+    plen = strlen(p->name);
+    mlen = strlen(job->vendor_model);
+
+    model = malloc(plen + 1 + mlen + 1);
+    if (model == NULL) {
+        return 1;
+    }
+
+    memcpy(model, p->name, plen);
+    model[plen] = '/';
+    memcpy(model + plen + 1, job->vendor_model, mlen + 1);
+
+    failed = gw_add_str(root, "model", model);
+    free(model);
+
+    return failed;
+}
+
+
+static int
+gw_job_add_hyperparameters(cJSON *root, const gw_job_t *job)
+{
+    int     failed;
+    cJSON  *hp;
+
+    hp = cJSON_CreateObject();
+    if (hp == NULL) {
+        return 1;
+    }
+
+    failed = gw_add_int_or_auto(hp, "n_epochs", job->n_epochs);
+    failed |= gw_add_int_or_auto(hp, "batch_size", job->batch_size);
+    /* vendors take an absolute rate, shown under "vendor" */
+    failed |= gw_add_str(hp, "learning_rate_multiplier", "auto");
+
+    if (failed) {
+        cJSON_Delete(hp);
+        return 1;
+    }
+
+    return gw_add(root, "hyperparameters", hp);
+}
+
+
+/* method.supervised.hyperparameters repeats "hyperparameters" */
+
+static int
+gw_job_add_method(cJSON *root)
+{
+    int     failed;
+    cJSON  *method, *sup;
+
+    method = cJSON_CreateObject();
+    sup = cJSON_CreateObject();
+
+    if (method == NULL || sup == NULL) {
+        cJSON_Delete(method);
+        cJSON_Delete(sup);
+        return 1;
+    }
+
+    failed = gw_add(sup, "hyperparameters",
+                    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
+                                        root, "hyperparameters"), 1));
+    failed |= gw_add_str(method, "type", "supervised");
+
+    if (failed) {
+        cJSON_Delete(sup);
+        cJSON_Delete(method);
+        return 1;
+    }
+
+    if (gw_add(method, "supervised", sup)) {
+        cJSON_Delete(method);
+        return 1;
+    }
+
+    return gw_add(root, "method", method);
+}
+
+
+static int
+gw_job_add_vendor(cJSON *root, const gw_job_t *job, const gw_provider_t *p)
+{
+    int     failed;
+    cJSON  *v;
+
+    v = cJSON_CreateObject();
+    if (v == NULL) {
+        return 1;
+    }
+
+    failed = gw_add_str(v, "provider", p->name);
+    failed |= gw_add_str(v, "kind", p->vendor->kind);
+    failed |= gw_add_str(v, "job_id", job->vendor_id);
+
+    if (job->vendor_id2 != NULL) {
+        failed |= gw_add_str(v, "secondary_id", job->vendor_id2);
+    }
+
+    failed |= gw_add_str(v, "status", job->vendor_status);
+    failed |= gw_add_str(v, "name", job->name);
+    failed |= gw_add_num(v, "learning_rate", job->learning_rate);
+    failed |= gw_add_str(v, "error_code", job->vendor_error_code);
+    failed |= gw_job_add_progress(v, job);
+    failed |= gw_job_merge_extra(v, job->vendor_extra);
+
+    if (failed) {
+        cJSON_Delete(v);
+        return 1;
+    }
+
+    return gw_add(root, "vendor", v);
+}
+
+
+static int
+gw_job_add_progress(cJSON *vendor, const gw_job_t *job)
+{
+    int     failed;
+    cJSON  *pr;
+
+    pr = cJSON_CreateObject();
+    if (pr == NULL) {
+        return 1;
+    }
+
+    failed = gw_add_int(pr, "step", job->step);
+    failed |= gw_add_int(pr, "total_steps", job->total_steps);
+    failed |= gw_add_int(pr, "epoch", job->epoch);
+    failed |= gw_add_int(pr, "total_epochs", job->total_epochs);
+    failed |= gw_add_num(pr, "train_loss", job->train_loss);
+    failed |= gw_add_int(pr, "data_rows", job->data_rows);
+    failed |= gw_add_int(pr, "dataset_tokens", job->dataset_tokens);
+    failed |= gw_add_int(pr, "updated_at", job->updated_at);
+
+    if (failed) {
+        cJSON_Delete(pr);
+        return 1;
+    }
+
+    return gw_add(vendor, "progress", pr);
+}
+
+
+/* raw vendor fields never replace the gateway's own keys */
+
+static int
+gw_job_merge_extra(cJSON *vendor, const cJSON *extra)
+{
+    const cJSON  *item;
+
+    if (!cJSON_IsObject(extra)) {
+        return 0;
+    }
+
+    cJSON_ArrayForEach(item, extra) {
+        if (item->string == NULL
+            || cJSON_HasObjectItem(vendor, item->string))
+        {
+            continue;
+        }
+
+        if (gw_add(vendor, item->string, cJSON_Duplicate(item, 1))) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* ---- events ------------------------------------------------------------ */
+
+
+cJSON *
+gw_job_events_json(const gw_job_t *job, const char *id, const char *after,
+    int64_t limit)
+{
+    size_t   i, n;
+    cJSON   *ev[GW_EVENTS_MAX], *list;
+
+    if (id == NULL) {
+        id = "";
+    }
+
+    n = 0;
+
+    ev[n] = gw_event_created(job, id);
+    if (ev[n++] == NULL) {
+        goto failed;
+    }
+
+    if (gw_event_has_metrics(job)) {
+        ev[n] = gw_event_metrics(job, id);
+        if (ev[n++] == NULL) {
+            goto failed;
+        }
+    }
+
+    if (job->status == GW_STATUS_SUCCEEDED
+        || job->status == GW_STATUS_FAILED
+        || job->status == GW_STATUS_CANCELLED)
+    {
+        ev[n] = gw_event_terminal(job, id);
+        if (ev[n++] == NULL) {
+            goto failed;
+        }
+    }
+
+    list = gw_events_page(ev, n, after, limit);
+
+    for (i = 0; i < n; i++) {
+        cJSON_Delete(ev[i]);
+    }
+
+    return list;
+
+failed:
+
+    for (i = 0; i < n; i++) {
+        cJSON_Delete(ev[i]);
+    }
+
+    return NULL;
+}
+
+
+/*
+ * ev is in chronological order; the page is newest first.  Events put in
+ * the page are detached from ev (set to NULL) so the caller frees the rest.
+ */
+
+static cJSON *
+gw_events_page(cJSON **ev, size_t n, const char *after, int64_t limit)
+{
+    size_t        j, start, count;
+    cJSON        *list, *data;
+    const char   *eid;
+
+    if (limit <= 0) {
+        limit = GW_EVENTS_LIMIT;
+    }
+
+    start = 0;
+
+    if (after != NULL) {
+        /* an unknown cursor gives an empty, final page */
+        start = n;
+
+        for (j = 0; j < n; j++) {
+            eid = gw_json_str(ev[n - 1 - j], "id");
+
+            if (eid != NULL && strcmp(eid, after) == 0) {
+                start = j + 1;
+                break;
+            }
+        }
+    }
+
+    count = n - start;
+
+    if ((uint64_t) limit < count) {
+        count = (size_t) limit;
+    }
+
+    list = cJSON_CreateObject();
+    if (list == NULL) {
+        return NULL;
+    }
+
+    data = cJSON_CreateArray();
+
+    /* both run: gw_add() takes data even when "object" failed */
+    if (gw_add_str(list, "object", "list") | gw_add(list, "data", data)) {
+        cJSON_Delete(list);
+        return NULL;
+    }
+
+    for (j = start; j < start + count; j++) {
+        if (!cJSON_AddItemToArray(data, ev[n - 1 - j])) {
+            cJSON_Delete(list);
+            return NULL;
+        }
+
+        ev[n - 1 - j] = NULL;
+    }
+
+    if (gw_add(list, "has_more", cJSON_CreateBool(start + count < n))) {
+        cJSON_Delete(list);
+        return NULL;
+    }
+
+    return list;
+}
+
+
+/* the first known of a, b, c */
+
+static int64_t
+gw_job_first_time(int64_t a, int64_t b, int64_t c)
+{
+    if (a != GW_UNSET_INT) {
+        return a;
+    }
+
+    return (b != GW_UNSET_INT) ? b : c;
+}
+
+
+/* stable across polls, so "after" cursors keep working */
+
+static int
+gw_event_id(const char *job_id, const char *kind, char *out)
+{
+    char           *msg;
+    size_t          ilen, klen;
+    unsigned char   md[32];
+    char            hex[65];
+
+    ilen = strlen(job_id);
+    klen = strlen(kind);
+
+    msg = malloc(ilen + 1 + klen);
+    if (msg == NULL) {
+        return 1;
+    }
+
+    memcpy(msg, job_id, ilen);
+    msg[ilen] = ':';
+    memcpy(msg + ilen + 1, kind, klen);
+
+    gw_sha256(msg, ilen + 1 + klen, md);
+    free(msg);
+
+    gw_hex(md, sizeof(md), hex);
+
+    memcpy(out, GW_EVENT_ID_PREFIX, sizeof(GW_EVENT_ID_PREFIX) - 1);
+    memcpy(out + sizeof(GW_EVENT_ID_PREFIX) - 1, hex, GW_EVENT_ID_HEX);
+    out[GW_EVENT_ID_LEN] = '\0';
+
+    return 0;
+}
+
+
+/* takes data, even on failure */
+
+static cJSON *
+gw_event(const char *job_id, const char *kind, int64_t at,
+    const char *level, const char *type, const char *message, cJSON *data)
+{
+    int     failed;
+    cJSON  *ev;
+    char    eid[GW_EVENT_ID_LEN + 1];
+
+    ev = cJSON_CreateObject();
+
+    if (ev == NULL || data == NULL || gw_event_id(job_id, kind, eid)) {
+        cJSON_Delete(ev);
+        cJSON_Delete(data);
+        return NULL;
+    }
+
+    failed = gw_add_str(ev, "id", eid);
+    failed |= gw_add_str(ev, "object", "fine_tuning.job.event");
+    failed |= gw_add_int(ev, "created_at", at);
+    failed |= gw_add_str(ev, "level", level);
+    failed |= gw_add_str(ev, "message", message);
+    failed |= gw_add_str(ev, "type", type);
+    failed |= gw_add(ev, "data", data);
+
+    if (failed) {
+        cJSON_Delete(ev);
+        return NULL;
+    }
+
+    return ev;
+}
+
+
+static cJSON *
+gw_event_created(const gw_job_t *job, const char *id)
+{
+    return gw_event(id, "created", job->created_at, "info", "message",
+                    "Fine-tuning job created", cJSON_CreateObject());
+}
+
+
+static int
+gw_event_has_metrics(const gw_job_t *job)
+{
+    switch (job->status) {
+
+    case GW_STATUS_RUNNING:
+        return 1;
+
+    case GW_STATUS_SUCCEEDED:
+    case GW_STATUS_FAILED:
+    case GW_STATUS_CANCELLED:
+        return job->step != GW_UNSET_INT || job->total_steps != GW_UNSET_INT;
+
+    default:
+        return 0;
+    }
+}
+
+
+static cJSON *
+gw_event_metrics(const gw_job_t *job, const char *id)
+{
+    int     failed;
+    cJSON  *data;
+    char    msg[256];
+
+    data = cJSON_CreateObject();
+    if (data == NULL) {
+        return NULL;
+    }
+
+    failed = gw_add_int(data, "step", job->step);
+    failed |= gw_add_int(data, "total_steps", job->total_steps);
+    failed |= gw_add_int(data, "epoch", job->epoch);
+    failed |= gw_add_int(data, "total_epochs", job->total_epochs);
+    failed |= gw_add_num(data, "train_loss", job->train_loss);
+
+    if (failed) {
+        cJSON_Delete(data);
+        return NULL;
+    }
+
+    gw_event_metrics_message(job, msg, sizeof(msg));
+
+    return gw_event(id, "metrics",
+                    gw_job_first_time(job->updated_at, job->created_at,
+                                      GW_UNSET_INT),
+                    "info", "metrics", msg, data);
+}
+
+
+/*
+ * OpenAI's form, "Step 40/100: training loss=1.2345", with what is known:
+ * the step (else the epoch), its total, then the loss.
+ */
+
+static void
+gw_event_metrics_message(const gw_job_t *job, char *buf, size_t size)
+{
+    char  head[96];
+
+    if (job->step != GW_UNSET_INT && job->total_steps != GW_UNSET_INT) {
+        snprintf(head, sizeof(head), "Step %lld/%lld",
+                 (long long) job->step, (long long) job->total_steps);
+
+    } else if (job->step != GW_UNSET_INT) {
+        snprintf(head, sizeof(head), "Step %lld", (long long) job->step);
+
+    } else if (job->total_steps != GW_UNSET_INT) {
+        snprintf(head, sizeof(head), "Step ?/%lld",
+                 (long long) job->total_steps);
+
+    } else if (job->epoch != GW_UNSET_INT
+               && job->total_epochs != GW_UNSET_INT)
+    {
+        snprintf(head, sizeof(head), "Epoch %lld/%lld",
+                 (long long) job->epoch, (long long) job->total_epochs);
+
+    } else if (job->epoch != GW_UNSET_INT) {
+        snprintf(head, sizeof(head), "Epoch %lld", (long long) job->epoch);
+
+    } else {
+        snprintf(head, sizeof(head), "Training in progress");
+    }
+
+    if (gw_has_num(job->train_loss)) {
+        snprintf(buf, size, "%s: training loss=%.4f", head, job->train_loss);
+
+    } else {
+        snprintf(buf, size, "%s", head);
+    }
+}
+
+
+static cJSON *
+gw_event_terminal(const gw_job_t *job, const char *id)
+{
+    int64_t  at;
+
+    at = gw_job_first_time(job->finished_at, job->updated_at,
+                           job->created_at);
+
+    switch (job->status) {
+
+    case GW_STATUS_SUCCEEDED:
+        return gw_event(id, "succeeded", at, "info", "message",
+                        "The job has successfully completed",
+                        cJSON_CreateObject());
+
+    case GW_STATUS_FAILED:
+        return gw_event_failed(job, id, at);
+
+    default:
+        return gw_event(id, "cancelled", at, "info", "message",
+                        "The job was cancelled", cJSON_CreateObject());
+    }
+}
+
+
+static cJSON *
+gw_event_failed(const gw_job_t *job, const char *id, int64_t at)
+{
+    cJSON       *data;
+    const char  *code, *text;
+    char         msg[sizeof(job->error_code) + sizeof(job->error_message)
+                     + 32];
+
+    code = job->error_code;
+    text = job->error_message;
+
+    if (code[0] != '\0' && text[0] != '\0') {
+        snprintf(msg, sizeof(msg), "The job failed: %s: %s", code, text);
+
+    } else if (code[0] != '\0' || text[0] != '\0') {
+        snprintf(msg, sizeof(msg), "The job failed: %s",
+                 code[0] != '\0' ? code : text);
+
+    } else {
+        snprintf(msg, sizeof(msg), "The job failed");
+    }
+
+    data = cJSON_CreateObject();
+
+    if (data != NULL
+        && gw_add_str(data, "code", code[0] != '\0' ? code : NULL))
+    {
+        cJSON_Delete(data);
+        data = NULL;
+    }
+
+    return gw_event(id, "failed", at, "error", "message", msg, data);
+}

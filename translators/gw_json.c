@@ -1,0 +1,489 @@
+
+/*
+ * JSON and string helpers.  Vendors send numbers both as JSON numbers and as
+ * strings ("8", "1.0E-4"), so the readers accept both, strictly.
+ */
+
+
+#include <locale.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gw_core.h>
+
+
+/* longer numeric strings are not numbers any vendor sends */
+#define GW_NUM_STR_MAX  64
+
+
+static int gw_parse_int_str(const char *s, int64_t *out);
+static int gw_parse_num_str(const char *s, double *out);
+static int gw_num_syntax_ok(const char *s);
+static int gw_double_to_int(double d, int64_t *out);
+static const char *gw_digits(const char *p, int n, int *out);
+static int64_t gw_days_from_civil(int64_t y, int m, int d);
+static int gw_days_in_month(int64_t y, int m);
+static const char *gw_parse_tz(const char *p, int64_t *offset);
+
+
+const char *
+gw_json_str(const cJSON *obj, const char *key)
+{
+    const cJSON  *item;
+
+    item = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+    if (!cJSON_IsString(item) || item->valuestring == NULL) {
+        return NULL;
+    }
+
+    return item->valuestring;
+}
+
+
+int64_t
+gw_json_int(const cJSON *obj, const char *key)
+{
+    double        d;
+    int64_t       v;
+    const cJSON  *item;
+
+    item = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+    if (cJSON_IsNumber(item)) {
+        if (gw_double_to_int(item->valuedouble, &v)) {
+            return v;
+        }
+
+        return GW_UNSET_INT;
+    }
+
+    if (!cJSON_IsString(item) || item->valuestring == NULL) {
+        return GW_UNSET_INT;
+    }
+
+    /* exact for all 64-bit values; "8.0" falls back to the double path */
+    if (gw_parse_int_str(item->valuestring, &v)) {
+        return v;
+    }
+
+    if (gw_parse_num_str(item->valuestring, &d)
+        && gw_double_to_int(d, &v))
+    {
+        return v;
+    }
+
+    return GW_UNSET_INT;
+}
+
+
+double
+gw_json_num(const cJSON *obj, const char *key)
+{
+    double        d;
+    const cJSON  *item;
+
+    item = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+    if (cJSON_IsNumber(item)) {
+        d = item->valuedouble;
+        return isfinite(d) ? d : GW_UNSET_NUM;
+    }
+
+    if (cJSON_IsString(item) && item->valuestring != NULL
+        && gw_parse_num_str(item->valuestring, &d))
+    {
+        return d;
+    }
+
+    return GW_UNSET_NUM;
+}
+
+
+/* GW_UNSET_INT itself is never returned as a value */
+
+static int
+gw_double_to_int(double d, int64_t *out)
+{
+    int64_t  v;
+
+    if (!(d > -9223372036854775808.0 && d < 9223372036854775808.0)) {
+        return 0;
+    }
+
+    v = (int64_t) d;
+
+    if ((double) v != d) {
+        return 0;
+    }
+
+    *out = v;
+
+    return 1;
+}
+
+
+/* [+-]?[0-9]+ exactly, within int64_t; no spaces, no hex */
+
+static int
+gw_parse_int_str(const char *s, int64_t *out)
+{
+    int        neg;
+    uint64_t   v, lim, digit;
+
+    neg = 0;
+
+    if (*s == '-' || *s == '+') {
+        neg = (*s == '-');
+        s++;
+    }
+
+    if (*s < '0' || *s > '9') {
+        return 0;
+    }
+
+    /* the magnitude of INT64_MIN is unset anyway, so one limit serves */
+    lim = (uint64_t) INT64_MAX;
+    v = 0;
+
+    for ( /* void */ ; *s >= '0' && *s <= '9'; s++) {
+        digit = (uint64_t) (*s - '0');
+
+        if (v > (lim - digit) / 10) {
+            return 0;
+        }
+
+        v = v * 10 + digit;
+    }
+
+    if (*s != '\0') {
+        return 0;
+    }
+
+    *out = neg ? -(int64_t) v : (int64_t) v;
+
+    return 1;
+}
+
+
+/*
+ * A JSON-like number, with an optional '+' and leading zeros allowed.
+ * strtod() alone would also take spaces, hex, "inf" and "nan".
+ */
+
+static int
+gw_num_syntax_ok(const char *s)
+{
+    int  digits;
+
+    if (*s == '-' || *s == '+') {
+        s++;
+    }
+
+    digits = 0;
+
+    while (*s >= '0' && *s <= '9') {
+        s++;
+        digits++;
+    }
+
+    if (*s == '.') {
+        s++;
+
+        while (*s >= '0' && *s <= '9') {
+            s++;
+            digits++;
+        }
+    }
+
+    if (digits == 0) {
+        return 0;
+    }
+
+    if (*s == 'e' || *s == 'E') {
+        s++;
+
+        if (*s == '-' || *s == '+') {
+            s++;
+        }
+
+        if (*s < '0' || *s > '9') {
+            return 0;
+        }
+
+        while (*s >= '0' && *s <= '9') {
+            s++;
+        }
+    }
+
+    return *s == '\0';
+}
+
+
+static int
+gw_parse_num_str(const char *s, double *out)
+{
+    char           *end, *p;
+    double          d;
+    size_t          len;
+    struct lconv   *lc;
+    char            buf[GW_NUM_STR_MAX + 1];
+
+    len = strlen(s);
+
+    if (len > GW_NUM_STR_MAX || !gw_num_syntax_ok(s)) {
+        return 0;
+    }
+
+    memcpy(buf, s, len + 1);
+
+    /* strtod() reads the locale's decimal point; cJSON does the same */
+    lc = localeconv();
+
+    if (lc != NULL && lc->decimal_point != NULL
+        && lc->decimal_point[0] != '\0' && lc->decimal_point[1] == '\0')
+    {
+        p = strchr(buf, '.');
+        if (p != NULL) {
+            *p = lc->decimal_point[0];
+        }
+    }
+
+    d = strtod(buf, &end);
+
+    if (*end != '\0' || !isfinite(d)) {
+        return 0;
+    }
+
+    *out = d;
+
+    return 1;
+}
+
+
+char *
+gw_strdup(const char *s)
+{
+    if (s == NULL) {
+        return NULL;
+    }
+
+    return gw_strndup(s, strlen(s));
+}
+
+
+/* like POSIX strndup(): stops at n bytes or at a NUL */
+
+char *
+gw_strndup(const char *s, size_t n)
+{
+    char    *p;
+    size_t   len;
+
+    if (s == NULL) {
+        return NULL;
+    }
+
+    len = strnlen(s, n);
+
+    p = malloc(len + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    memcpy(p, s, len);
+    p[len] = '\0';
+
+    return p;
+}
+
+
+char *
+gw_json_print(const cJSON *json, size_t *len)
+{
+    char  *s;
+
+    s = (json != NULL) ? cJSON_PrintUnformatted(json) : NULL;
+
+    if (len != NULL) {
+        *len = (s != NULL) ? strlen(s) : 0;
+    }
+
+    return s;
+}
+
+
+/* ---- ISO 8601 -------------------------------------------------------- */
+
+
+static const char *
+gw_digits(const char *p, int n, int *out)
+{
+    int  i, v;
+
+    v = 0;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return NULL;
+        }
+
+        v = v * 10 + (p[i] - '0');
+    }
+
+    *out = v;
+
+    return p + n;
+}
+
+
+/* days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant) */
+
+static int64_t
+gw_days_from_civil(int64_t y, int m, int d)
+{
+    int64_t  era, yoe, doy, doe;
+
+    y -= (m <= 2);
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+    return era * 146097 + doe - 719468;
+}
+
+
+static int
+gw_days_in_month(int64_t y, int m)
+{
+    static const int  days[] = { 31, 28, 31, 30, 31, 30,
+                                 31, 31, 30, 31, 30, 31 };
+
+    if (m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) {
+        return 29;
+    }
+
+    return days[m - 1];
+}
+
+
+/* "Z", "+09", "+0900" or "+09:00"; offset in seconds east of UTC */
+
+static const char *
+gw_parse_tz(const char *p, int64_t *offset)
+{
+    int  sign, hh, mm;
+
+    if (*p == 'Z' || *p == 'z') {
+        *offset = 0;
+        return p + 1;
+    }
+
+    if (*p != '+' && *p != '-') {
+        return NULL;
+    }
+
+    sign = (*p == '-') ? -1 : 1;
+
+    p = gw_digits(p + 1, 2, &hh);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    mm = 0;
+
+    if (*p == ':') {
+        p = gw_digits(p + 1, 2, &mm);
+
+    } else if (*p >= '0' && *p <= '9') {
+        p = gw_digits(p, 2, &mm);
+    }
+
+    if (p == NULL || hh > 23 || mm > 59) {
+        return NULL;
+    }
+
+    *offset = sign * (int64_t) (hh * 3600 + mm * 60);
+
+    return p;
+}
+
+
+/*
+ * "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HHMM|+HH:MM|+HH)".  The offset is
+ * required: a time without one is ambiguous, and is answered unparsable.
+ * Fractions are truncated.  No libc time function is used, so neither TZ
+ * nor the locale matter.
+ */
+
+int64_t
+gw_parse_iso8601(const char *s)
+{
+    int          year, mon, day, hh, mi, ss;
+    int64_t      days, offset;
+    const char  *p;
+
+    if (s == NULL) {
+        return GW_UNSET_INT;
+    }
+
+    p = gw_digits(s, 4, &year);
+    if (p == NULL || *p++ != '-') {
+        return GW_UNSET_INT;
+    }
+
+    p = gw_digits(p, 2, &mon);
+    if (p == NULL || *p++ != '-') {
+        return GW_UNSET_INT;
+    }
+
+    p = gw_digits(p, 2, &day);
+    if (p == NULL || (*p != 'T' && *p != 't' && *p != ' ')) {
+        return GW_UNSET_INT;
+    }
+
+    p = gw_digits(p + 1, 2, &hh);
+    if (p == NULL || *p++ != ':') {
+        return GW_UNSET_INT;
+    }
+
+    p = gw_digits(p, 2, &mi);
+    if (p == NULL || *p++ != ':') {
+        return GW_UNSET_INT;
+    }
+
+    p = gw_digits(p, 2, &ss);
+    if (p == NULL) {
+        return GW_UNSET_INT;
+    }
+
+    if (*p == '.' || *p == ',') {
+        p++;
+
+        if (*p < '0' || *p > '9') {
+            return GW_UNSET_INT;
+        }
+
+        while (*p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    p = gw_parse_tz(p, &offset);
+    if (p == NULL || *p != '\0') {
+        return GW_UNSET_INT;
+    }
+
+    /* second 60 is a leap second: it counts as the next minute's 0 */
+    if (mon < 1 || mon > 12 || day < 1 || day > gw_days_in_month(year, mon)
+        || hh > 23 || mi > 59 || ss > 60)
+    {
+        return GW_UNSET_INT;
+    }
+
+    days = gw_days_from_civil(year, mon, day);
+
+    return days * 86400 + hh * 3600 + mi * 60 + ss - offset;
+}

@@ -1,0 +1,157 @@
+
+/*
+ * The vendor registry and the helpers that every vendor's operations
+ * share: provider params, call headers, transport errors, job lists.
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gw_core.h>
+
+
+static const gw_vendor_t  *gw_vendors[] = {
+    &gw_vendor_clova,
+    NULL
+};
+
+
+const gw_vendor_t *
+gw_vendor_find(const char *kind)
+{
+    size_t  i;
+
+    for (i = 0; gw_vendors[i] != NULL; i++) {
+        if (strcmp(gw_vendors[i]->kind, kind) == 0) {
+            return gw_vendors[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+gw_rc_t
+gw_provider_check(const gw_provider_t *p, char *err, size_t len)
+{
+    if (p->vendor == NULL) {
+        snprintf(err, len, "unknown provider kind");
+        return GW_ERROR;
+    }
+
+    if (p->endpoint == NULL || p->endpoint[0] != '/'
+        || strpbrk(p->endpoint, "?# \t") != NULL)
+    {
+        snprintf(err, len, "\"endpoint\" must be an internal location path "
+                 "such as /_ftgw/%s", p->name);
+        return GW_ERROR;
+    }
+
+    return p->vendor->check_config(p, err, len);
+}
+
+
+const char *
+gw_provider_param(const gw_provider_t *p, const char *name)
+{
+    size_t  i;
+
+    for (i = 0; i < p->nparams; i++) {
+        if (strcmp(p->params[i].name, name) == 0) {
+            return p->params[i].value;
+        }
+    }
+
+    return NULL;
+}
+
+
+void
+gw_call_header(gw_call_t *call, const char *name, const char *value)
+{
+    gw_header_t  *h;
+
+    if (call->nheaders == GW_MAX_HEADERS) {
+        return;
+    }
+
+    h = &call->headers[call->nheaders++];
+    h->name = name;
+    snprintf(h->value, sizeof(h->value), "%s", value);
+}
+
+
+int
+gw_op_transport_error(gw_op_t *op)
+{
+    const char  *name;
+
+    name = op->provider->name;
+
+    switch (op->resp->transport) {
+
+    case GW_TRANSPORT_OK:
+        return 0;
+
+    case GW_TRANSPORT_TIMEOUT:
+        gw_error_set(&op->err, 504, GW_TYPE_TIMEOUT, NULL,
+                     "vendor_timeout",
+                     "provider '%s' did not answer in time", name);
+        return 1;
+
+    case GW_TRANSPORT_TOO_LARGE:
+        gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
+                     "vendor_response_too_large",
+                     "provider '%s' sent a response larger than the "
+                     "gateway accepts", name);
+        return 1;
+
+    default:
+        gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
+                     "vendor_unreachable",
+                     "provider '%s' could not be reached", name);
+        return 1;
+    }
+}
+
+
+gw_rc_t
+gw_op_push_job(gw_op_t *op, gw_job_t *job)
+{
+    gw_job_t  *jobs;
+
+    jobs = realloc(op->jobs, (op->njobs + 1) * sizeof(gw_job_t));
+    if (jobs == NULL) {
+        gw_job_free(job);
+        return GW_NOMEM;
+    }
+
+    op->jobs = jobs;
+    op->jobs[op->njobs++] = *job;
+    gw_job_init(job);
+
+    return GW_OK;
+}
+
+
+void
+gw_op_reset(gw_op_t *op)
+{
+    size_t  i;
+
+    free(op->call.body);
+    op->call.body = NULL;
+    op->call.body_len = 0;
+
+    gw_job_free(&op->job);
+
+    for (i = 0; i < op->njobs; i++) {
+        gw_job_free(&op->jobs[i]);
+    }
+
+    free(op->jobs);
+    op->jobs = NULL;
+    op->njobs = 0;
+}

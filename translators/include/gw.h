@@ -1,0 +1,196 @@
+
+/*
+ * Fine-tuning gateway: the pure C core.
+ *
+ * Nothing here knows about nginx.  The nginx glue parses directives into a
+ * gw_gateway_t, then drives one gw_exchange_t per client request:
+ *
+ *     ex = gw_exchange_create(gw, &req);
+ *     if (gw_exchange_needs_body(ex)) { read body; gw_exchange_set_body(); }
+ *     while (gw_exchange_next(ex, &call) == GW_NEXT_CALL) {
+ *         ... send call to call->provider->endpoint + call->path ...
+ *         gw_exchange_feed(ex, &vendor_response);
+ *     }
+ *     send gw_exchange_result(ex);
+ *     gw_exchange_free(ex);
+ *
+ * Time, request ids and secrets are passed in, so every function is
+ * deterministic and unit-testable.
+ */
+
+
+#ifndef _GW_H_INCLUDED_
+#define _GW_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+#define GW_MAX_PARAMS         16
+#define GW_MAX_HEADERS        8
+#define GW_MAX_DATASETS       8
+#define GW_NAME_MAX           64
+#define GW_REQUEST_ID_MAX     128
+
+
+typedef enum {
+    GW_OK = 0,
+    GW_ERROR = -1,          /* gw_error_t filled in */
+    GW_NOMEM = -2
+} gw_rc_t;
+
+
+/* the OpenAI fine_tuning.job status enum */
+typedef enum {
+    GW_STATUS_VALIDATING_FILES = 0,
+    GW_STATUS_QUEUED,
+    GW_STATUS_RUNNING,
+    GW_STATUS_SUCCEEDED,
+    GW_STATUS_FAILED,
+    GW_STATUS_CANCELLED
+} gw_status_t;
+
+
+/*
+ * An error as the client sees it: {"error":{"message","type","param","code"}}
+ * with http_status.  Never holds a secret: vendor messages are redacted
+ * before they are copied here.
+ */
+typedef struct {
+    int                 http_status;
+    const char         *type;            /* "invalid_request_error", ... */
+    char                param[GW_NAME_MAX * 2];     /* "" = null */
+    char                code[GW_NAME_MAX];          /* "" = null */
+    char                message[512];
+} gw_error_t;
+
+
+/* a provider setting from the config: "name=value", or a file's content */
+typedef struct {
+    const char         *name;
+    const char         *value;
+    int                 secret;          /* read from a file: never print */
+} gw_param_t;
+
+
+typedef struct gw_vendor_s  gw_vendor_t;
+
+
+typedef struct {
+    const char         *name;            /* routing name: "clova" */
+    const gw_vendor_t  *vendor;          /* kind */
+    const char         *endpoint;        /* internal location: "/_ftgw/clova" */
+    gw_param_t          params[GW_MAX_PARAMS];
+    size_t              nparams;
+} gw_provider_t;
+
+
+typedef struct {
+    const char         *name;            /* [A-Za-z0-9_-]{1,32} */
+    const char         *key;             /* bearer key issued by the gateway */
+    size_t              key_len;
+} gw_client_t;
+
+
+typedef struct {
+    const gw_provider_t  *providers;
+    size_t                nproviders;
+    const gw_client_t    *clients;
+    size_t                nclients;
+    const unsigned char  *id_secret;     /* job id HMAC key */
+    size_t                id_secret_len;
+} gw_gateway_t;
+
+
+/* what the nginx glue knows about the client request */
+typedef struct {
+    const char         *method;          /* "GET", "POST", ... */
+    size_t              method_len;
+    const char         *path;            /* decoded URI path */
+    size_t              path_len;
+    const char         *query;           /* raw query string, may be NULL */
+    size_t              query_len;
+    const char         *authorization;   /* Authorization header or NULL */
+    size_t              authorization_len;
+    const char         *request_id;      /* client's X-Request-Id or NULL */
+    size_t              request_id_len;
+    const char         *generated_request_id;  /* used when none valid */
+    int64_t             now_ms;          /* wall clock, ms since epoch */
+} gw_request_t;
+
+
+typedef struct {
+    const char         *name;            /* static */
+    char                value[512];
+} gw_header_t;
+
+
+/* one outgoing vendor call, to provider->endpoint + path [? query] */
+typedef struct {
+    const gw_provider_t  *provider;
+    const char           *method;        /* static: "GET", "POST", ... */
+    char                  path[512];
+    char                  query[512];    /* "" = none */
+    char                 *body;          /* owned by the exchange, or NULL */
+    size_t                body_len;
+    gw_header_t           headers[GW_MAX_HEADERS];
+    size_t                nheaders;
+} gw_call_t;
+
+
+typedef enum {
+    GW_TRANSPORT_OK = 0,                 /* the vendor answered; see status */
+    GW_TRANSPORT_TIMEOUT,                /* nginx said 504 */
+    GW_TRANSPORT_UNREACHABLE,            /* refused, reset, bad gateway */
+    GW_TRANSPORT_TOO_LARGE               /* answer exceeded the buffer */
+} gw_transport_t;
+
+
+/* what came back from a vendor call */
+typedef struct {
+    gw_transport_t      transport;
+    int                 status;          /* vendor HTTP status */
+    const char         *body;
+    size_t              body_len;
+} gw_vendor_response_t;
+
+
+/* the answer to the client */
+typedef struct {
+    int                 http_status;
+    char               *body;            /* JSON, owned by the exchange */
+    size_t              body_len;
+    const char         *request_id;      /* for the x-request-id header */
+} gw_result_t;
+
+
+typedef struct gw_exchange_s  gw_exchange_t;
+
+
+typedef enum {
+    GW_NEXT_CALL = 1,
+    GW_NEXT_DONE = 0
+} gw_next_t;
+
+
+const gw_vendor_t *gw_vendor_find(const char *kind);
+
+/* checks a provider's params at configuration time; err names the param */
+gw_rc_t gw_provider_check(const gw_provider_t *p, char *err, size_t len);
+const char *gw_provider_param(const gw_provider_t *p, const char *name);
+
+/* NULL only when out of memory */
+gw_exchange_t *gw_exchange_create(const gw_gateway_t *gw,
+    const gw_request_t *req);
+int gw_exchange_needs_body(const gw_exchange_t *ex);
+void gw_exchange_set_body(gw_exchange_t *ex, const char *body, size_t len);
+/* the client body could not be read in memory: it exceeds max bytes */
+void gw_exchange_body_too_large(gw_exchange_t *ex, size_t max);
+gw_next_t gw_exchange_next(gw_exchange_t *ex, gw_call_t **call);
+void gw_exchange_feed(gw_exchange_t *ex, const gw_vendor_response_t *resp);
+const gw_result_t *gw_exchange_result(gw_exchange_t *ex);
+void gw_exchange_free(gw_exchange_t *ex);
+
+
+#endif /* _GW_H_INCLUDED_ */

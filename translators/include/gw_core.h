@@ -1,0 +1,384 @@
+
+/*
+ * Internal interfaces of the translators: the canonical job model, the
+ * vendor operations table, the job id codec, crypto and error helpers.
+ */
+
+
+#ifndef _GW_CORE_H_INCLUDED_
+#define _GW_CORE_H_INCLUDED_
+
+
+#include <gw.h>
+#include <cjson/cJSON.h>
+
+
+#define GW_UNSET_INT     INT64_MIN
+#define gw_has_num(d)    ((d) == (d))             /* NaN = unset */
+#define GW_UNSET_NUM     (0.0 / 0.0)
+
+
+/* ---- errors -------------------------------------------------------- */
+
+/* fills err; fmt is printf-style; the message never holds secrets */
+void gw_error_set(gw_error_t *err, int http_status, const char *type,
+    const char *param, const char *code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+void gw_error_invalid(gw_error_t *err, const char *param, const char *code,
+    const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+/* {"error":{...}} as a malloc'd string */
+char *gw_error_json(const gw_error_t *err);
+/* replaces every occurrence of the provider's secret params by "[redacted]" */
+void gw_redact(const gw_provider_t *p, char *text, size_t size);
+
+/* OpenAI error types */
+#define GW_TYPE_INVALID      "invalid_request_error"
+#define GW_TYPE_AUTH         "authentication_error"
+#define GW_TYPE_PERMISSION   "permission_error"
+#define GW_TYPE_NOT_FOUND    "not_found_error"
+#define GW_TYPE_CONFLICT     "conflict_error"
+#define GW_TYPE_RATE_LIMIT   "rate_limit_error"
+#define GW_TYPE_API          "api_error"
+#define GW_TYPE_UPSTREAM     "upstream_error"
+#define GW_TYPE_TIMEOUT      "timeout_error"
+
+
+/* ---- the canonical create request ------------------------------------ */
+
+typedef enum {
+    GW_TUNING_UNSET = 0,
+    GW_TUNING_LORA,
+    GW_TUNING_PROMPT,
+    GW_TUNING_FULL
+} gw_tuning_type_t;
+
+
+typedef enum {
+    GW_TASK_UNSET = 0,
+    GW_TASK_GENERATION,
+    GW_TASK_CLASSIFICATION,              /* vendor's own default flavour */
+    GW_TASK_CLASSIFICATION_MULTICLASS,
+    GW_TASK_CLASSIFICATION_MULTILABEL,
+    GW_TASK_EMBEDDING_PAIR,
+    GW_TASK_EMBEDDING_TRIPLET
+} gw_task_type_t;
+
+
+typedef enum {
+    GW_SCHED_UNSET = 0,
+    GW_SCHED_LINEAR,
+    GW_SCHED_CONSTANT,
+    GW_SCHED_COSINE
+} gw_scheduler_t;
+
+
+/*
+ * Every optional field of the create request has a flag.  A vendor
+ * declares the flags it honours; any other present field is refused
+ * with a 400 naming its param (gw_spec_check_supported), before any
+ * vendor call.
+ */
+typedef enum {
+    GW_F_VALIDATION_FILE      = 1ULL << 0,
+    GW_F_SUFFIX               = 1ULL << 1,
+    GW_F_SEED                 = 1ULL << 2,
+    GW_F_N_EPOCHS             = 1ULL << 3,
+    GW_F_BATCH_SIZE           = 1ULL << 4,
+    GW_F_LR_MULTIPLIER        = 1ULL << 5,
+    GW_F_METADATA             = 1ULL << 6,
+    GW_F_INTEGRATIONS         = 1ULL << 7,
+    GW_F_LEARNING_RATE        = 1ULL << 8,
+    GW_F_TUNING_TYPE          = 1ULL << 9,
+    GW_F_TASK_TYPE            = 1ULL << 10,
+    GW_F_LORA_RANK            = 1ULL << 11,
+    GW_F_LORA_ALPHA           = 1ULL << 12,
+    GW_F_LORA_DROPOUT         = 1ULL << 13,
+    GW_F_LORA_INIT            = 1ULL << 14,
+    GW_F_LORA_TYPE            = 1ULL << 15,
+    GW_F_LORA_TARGET_MODULES  = 1ULL << 16,
+    GW_F_VIRTUAL_TOKENS       = 1ULL << 17,
+    GW_F_SCHEDULER            = 1ULL << 18,
+    GW_F_SCHED_MIN_LR         = 1ULL << 19,
+    GW_F_SCHED_WARMUP         = 1ULL << 20,
+    GW_F_OPTIMIZER            = 1ULL << 21,  /* beta1/2, eps, decay */
+    GW_F_N_SAMPLES            = 1ULL << 22,
+    GW_F_MAX_SEQ_LEN          = 1ULL << 23,
+    GW_F_DATASET_WEIGHTS      = 1ULL << 24,
+    GW_F_MULTI_DATASETS       = 1ULL << 25,
+    GW_F_VALIDATION_SPLIT     = 1ULL << 26,
+    GW_F_CONTINUE_FROM        = 1ULL << 27,
+    GW_F_DESCRIPTION          = 1ULL << 28,
+    GW_F_LABELS               = 1ULL << 29
+} gw_field_t;
+
+
+typedef struct {
+    char               *ref;             /* "s3://bucket/path", ... */
+    double              weight;          /* NaN = unset */
+} gw_dataset_t;
+
+
+typedef struct {
+    char               *provider;        /* from model "provider/vendor" */
+    char               *vendor_model;
+    gw_dataset_t        train[GW_MAX_DATASETS];
+    size_t              ntrain;
+    gw_dataset_t        valid[GW_MAX_DATASETS];
+    size_t              nvalid;
+    char               *suffix;          /* job name */
+    int64_t             seed;
+    int64_t             n_epochs;
+    int64_t             batch_size;
+    double              lr_multiplier;
+    double              learning_rate;   /* absolute */
+    gw_tuning_type_t    tuning_type;
+    gw_task_type_t      task_type;
+    int64_t             lora_rank;
+    int64_t             lora_alpha;
+    double              lora_dropout;
+    char               *lora_init;
+    char               *lora_type;
+    char              **lora_target_modules;
+    size_t              nlora_target_modules;
+    int64_t             virtual_tokens;
+    gw_scheduler_t      scheduler;
+    double              min_lr;
+    double              warmup_ratio;
+    double              beta1;
+    double              beta2;
+    double              eps;
+    double              weight_decay;
+    int64_t             n_samples;
+    int64_t             max_seq_len;
+    double              validation_split;
+    char               *continue_from;   /* canonical job id */
+    char               *description;
+    cJSON              *labels;          /* object of strings, or NULL */
+    uint64_t            present;         /* gw_field_t flags */
+} gw_job_spec_t;
+
+
+/*
+ * Parses and validates a create body into spec (generic rules: JSON,
+ * types, unknown fields, ranges every vendor shares, control characters).
+ * On GW_ERROR err names the param.  gw_spec_free releases spec's fields.
+ */
+gw_rc_t gw_spec_parse(const char *body, size_t len, gw_job_spec_t *spec,
+    gw_error_t *err);
+void gw_spec_free(gw_job_spec_t *spec);
+/* 400 for the first present field not in supported, naming its param */
+gw_rc_t gw_spec_check_supported(const gw_job_spec_t *spec,
+    uint64_t supported, const gw_provider_t *p, gw_error_t *err);
+const char *gw_field_param(gw_field_t f);
+
+
+/* a dataset reference "scheme://bucket/path" split in place (malloc'd) */
+typedef struct {
+    char               *scheme;
+    char               *bucket;
+    char               *path;
+} gw_dataset_ref_t;
+
+gw_rc_t gw_dataset_ref_parse(const char *ref, gw_dataset_ref_t *out);
+void gw_dataset_ref_free(gw_dataset_ref_t *r);
+
+
+/* ---- the canonical job --------------------------------------------- */
+
+typedef struct {
+    char               *vendor_id;       /* CLOVA task id, ... */
+    char               *vendor_id2;      /* second id where a vendor has one */
+    int64_t             created_at;      /* unix seconds */
+    gw_status_t         status;
+    char               *vendor_status;   /* raw */
+    char               *vendor_model;
+    char               *name;            /* vendor job name */
+    char               *owner;           /* client tag from the name */
+    char               *fine_tuned_model;
+    char               *training_file;
+    char               *validation_file;
+    int64_t             finished_at;     /* GW_UNSET_INT = null */
+    int64_t             estimated_finish;
+    int64_t             trained_tokens;
+    int64_t             n_epochs;
+    int64_t             batch_size;
+    double              learning_rate;
+    int64_t             seed;
+    /* progress, GW_UNSET_INT / NaN = unknown */
+    int64_t             step;
+    int64_t             total_steps;
+    int64_t             epoch;
+    int64_t             total_epochs;
+    double              train_loss;
+    int64_t             data_rows;
+    int64_t             dataset_tokens;
+    int64_t             updated_at;
+    /* the job's error, for failed jobs */
+    int                 has_error;
+    char                error_code[GW_NAME_MAX];
+    char                error_message[512];
+    /* the vendor's own failure code, kept raw */
+    char               *vendor_error_code;
+    cJSON              *vendor_extra;    /* extra raw fields, or NULL */
+} gw_job_t;
+
+void gw_job_init(gw_job_t *job);
+void gw_job_free(gw_job_t *job);
+
+const char *gw_status_name(gw_status_t s);
+
+/*
+ * The client-facing fine_tuning.job object.  id is the canonical job id,
+ * provider the routing name; "model" becomes "<provider>/<vendor_model>".
+ */
+cJSON *gw_job_to_json(const gw_job_t *job, const char *id,
+    const gw_provider_t *p, const char *client);
+
+/* events synthesised from a job (newest first, as OpenAI lists them) */
+cJSON *gw_job_events_json(const gw_job_t *job, const char *id,
+    const char *after, int64_t limit);
+
+
+/* ---- job ids ------------------------------------------------------- */
+
+/*
+ * "ftjob-" + base64url(payload || HMAC-SHA256(secret, client || payload)
+ * truncated to 16 bytes).  payload: version, created_at, provider name,
+ * vendor ids.  A tampered id, or another client's, fails to decode.
+ */
+typedef struct {
+    char                provider[GW_NAME_MAX];
+    char                vendor_id[256];
+    char                vendor_id2[256];
+    int64_t             created_at;
+} gw_job_ref_t;
+
+#define GW_JOB_ID_MAX  1024
+
+gw_rc_t gw_job_id_encode(const gw_job_ref_t *ref, const char *client,
+    const unsigned char *secret, size_t secret_len, char *out, size_t size);
+gw_rc_t gw_job_id_decode(const char *id, size_t len, const char *client,
+    const unsigned char *secret, size_t secret_len, gw_job_ref_t *ref);
+
+
+/* ---- crypto -------------------------------------------------------- */
+
+void gw_hmac_sha256(const void *key, size_t key_len, const void *data,
+    size_t len, unsigned char out[32]);
+void gw_sha256(const void *data, size_t len, unsigned char out[32]);
+void gw_hex(const unsigned char *in, size_t len, char *out);  /* 2*len+1 */
+/* standard base64 with padding; out needs 4*((len+2)/3)+1 */
+size_t gw_base64(const unsigned char *in, size_t len, char *out);
+/* url-safe, no padding */
+size_t gw_base64url(const unsigned char *in, size_t len, char *out);
+/* -1 on a bad character; out needs 3*len/4+3 */
+long gw_base64url_decode(const char *in, size_t len, unsigned char *out);
+/* constant time for equal lengths */
+int gw_memeq_ct(const void *a, const void *b, size_t len);
+
+
+/* ---- signers ------------------------------------------------------- */
+
+/*
+ * NCP API Gateway signature v2: base64(HMAC-SHA256(secret,
+ * METHOD " " URI-with-query "\n" timestamp "\n" access_key)).
+ * out needs 45 bytes.
+ */
+void gw_sign_ncp_v2(const char *method, const char *uri,
+    const char *timestamp, const char *access_key, const char *secret_key,
+    char *out);
+
+
+/* ---- vendors ------------------------------------------------------- */
+
+typedef enum {
+    GW_OP_CREATE = 0,
+    GW_OP_RETRIEVE,
+    GW_OP_CANCEL,
+    GW_OP_LIST,
+    GW_OP_EVENTS,
+    GW_OP_CHECKPOINTS
+} gw_op_kind_t;
+
+
+typedef enum {
+    GW_STEP_CALL = 1,       /* op->call filled: send it, then step again */
+    GW_STEP_DONE = 0,       /* op->job (or op->jobs for list) filled */
+    GW_STEP_ERROR = -1      /* op->err filled */
+} gw_step_t;
+
+
+/* one vendor operation in flight; vendors keep their state in it */
+typedef struct {
+    gw_op_kind_t                 kind;
+    const gw_provider_t         *provider;
+    const gw_client_t           *client;
+    const char                  *request_id;
+    int64_t                      now_ms;
+    int                          step;          /* 0 on the first call */
+    const gw_vendor_response_t  *resp;          /* NULL on step 0 */
+    gw_call_t                    call;
+    gw_error_t                   err;
+
+    const gw_job_spec_t         *spec;          /* create */
+    char                         job_name[GW_NAME_MAX * 2];  /* create */
+    gw_job_ref_t                 ref;           /* retrieve, cancel */
+    gw_job_t                     job;           /* result */
+
+    /* list: the vendor appends a page of jobs and says if more exist */
+    int64_t                      page;          /* vendor page, 0-based */
+    int64_t                      page_size;
+    char                         page_token[256];
+    gw_job_t                    *jobs;
+    size_t                       njobs;
+    int                          exhausted;
+
+    int64_t                      scratch[4];    /* vendor state */
+} gw_op_t;
+
+
+struct gw_vendor_s {
+    const char   *kind;
+    uint64_t      supported;        /* gw_field_t flags honoured */
+    gw_rc_t     (*check_config)(const gw_provider_t *p, char *err,
+                                size_t len);
+    /* steps an op; NULL for ops the vendor lacks (answered 404/501) */
+    gw_step_t   (*ops[GW_OP_CHECKPOINTS + 1])(gw_op_t *op);
+};
+
+
+extern const gw_vendor_t  gw_vendor_clova;
+
+/* appends a job to op->jobs; takes ownership of job's fields */
+gw_rc_t gw_op_push_job(gw_op_t *op, gw_job_t *job);
+/* frees op's call body, job and jobs */
+void gw_op_reset(gw_op_t *op);
+/* maps a transport failure of resp into op->err; returns 1 if it did */
+int gw_op_transport_error(gw_op_t *op);
+/* helper for vendors: sets a header on op->call */
+void gw_call_header(gw_call_t *call, const char *name, const char *value);
+
+
+/* ---- JSON helpers -------------------------------------------------- */
+
+const char *gw_json_str(const cJSON *obj, const char *key);
+/* integer from a number or a numeric string; GW_UNSET_INT if absent */
+int64_t gw_json_int(const cJSON *obj, const char *key);
+/* number or numeric string; NaN if absent */
+double gw_json_num(const cJSON *obj, const char *key);
+char *gw_strdup(const char *s);
+char *gw_strndup(const char *s, size_t n);
+/* printed JSON (unformatted), malloc'd */
+char *gw_json_print(const cJSON *json, size_t *len);
+/* "2023-08-21T13:07:06+0900" (or with a colon, or Z) -> unix seconds */
+int64_t gw_parse_iso8601(const char *s);
+
+
+#endif /* _GW_CORE_H_INCLUDED_ */
