@@ -973,20 +973,37 @@ gw_list_visible(gw_exchange_t *ex, const gw_op_t *op, const gw_job_t *job)
 }
 
 
+/*
+ * Vendors list newest first, so a job not yet read is no newer than the
+ * oldest read: the jobs strictly newer than that one are final, and once
+ * limit + 1 of them are visible, more pages cannot change the answer.
+ */
 static int
 gw_list_need_more(gw_exchange_t *ex, gw_op_t *op)
 {
-    size_t  i, n;
+    size_t   i, n;
+    int64_t  oldest;
 
     if (op->exhausted || op->page >= GW_LIST_MAX_PAGES) {
         return 0;
+    }
+
+    oldest = INT64_MAX;
+
+    for (i = 0; i < op->njobs; i++) {
+        if (op->jobs[i].created_at < oldest) {
+            oldest = op->jobs[i].created_at;
+        }
     }
 
     n = 0;
 
     for (i = 0; i < op->njobs; i++) {
         gw_job_set_owner(&op->jobs[i]);
-        n += gw_list_visible(ex, op, &op->jobs[i]);
+
+        if (op->jobs[i].created_at > oldest) {
+            n += gw_list_visible(ex, op, &op->jobs[i]);
+        }
     }
 
     return n < (size_t) ex->limit + 1;

@@ -1,0 +1,165 @@
+"""Starts the pieces of a gateway deployment on loopback: sandbox vendors and
+Debian's nginx with the built module. Used by the demo (`make run`) and by
+the integration tests, so both run the same configuration code.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NGINX = "/usr/sbin/nginx"
+
+# Problems that must never appear in nginx's error log.
+LOG_PROBLEMS = ("[alert]", "[emerg]", "[crit]", "AddressSanitizer",
+                "runtime error:", "exited on signal", "LeakSanitizer")
+
+
+@dataclass
+class Process:
+    name: str
+    proc: subprocess.Popen
+    port: int = 0
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_clova_sandbox(workdir: Path, *, api_key: str, access_key: str,
+                        secret_key: str, bucket_access_key: str,
+                        bucket_secret_key: str, wait_seconds: float = 1.0,
+                        run_seconds: float = 4.0, port: int = 0) -> Process:
+    """Starts the CLOVA sandbox; keys are passed through files, never argv."""
+    files = {}
+    for name, value in (("api-key", api_key), ("access-key", access_key),
+                        ("secret-key", secret_key),
+                        ("bucket-access-key", bucket_access_key),
+                        ("bucket-secret-key", bucket_secret_key)):
+        path = workdir / f"clova-sandbox.{name}"
+        path.write_text(value + "\n")
+        path.chmod(0o600)
+        files[name] = path
+    cmd = [sys.executable, str(ROOT / "sandbox" / "clova_sandbox.py"),
+           "--port", str(port), "--auth", "both",
+           "--api-key-file", str(files["api-key"]),
+           "--access-key-file", str(files["access-key"]),
+           "--secret-key-file", str(files["secret-key"]),
+           "--bucket-access-key-file", str(files["bucket-access-key"]),
+           "--bucket-secret-key-file", str(files["bucket-secret-key"]),
+           "--wait-seconds", str(wait_seconds),
+           "--run-seconds", str(run_seconds)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if "listening on" not in line:
+        proc.kill()
+        raise RuntimeError(f"clova sandbox did not start: {line!r}")
+    return Process("clova-sandbox", proc, int(line.rsplit(":", 1)[1]))
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_secret(path: Path, value: str) -> Path:
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return path
+
+
+@dataclass
+class Nginx:
+    prefix: Path
+    port: int
+    proc: subprocess.Popen | None = None
+    env: dict = field(default_factory=dict)
+
+    @property
+    def error_log(self) -> Path:
+        return self.prefix / "error.log"
+
+    def test_config(self) -> subprocess.CompletedProcess:
+        return subprocess.run(self._cmd() + ["-t"], env=self.env,
+                              capture_output=True, text=True)
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self._cmd() + ["-g", "daemon off;"],
+                                     env=self.env)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("nginx exited: "
+                                   + self.error_log.read_text()[-2000:])
+            try:
+                import socket
+                with socket.create_connection(("127.0.0.1", self.port), 0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("nginx did not start listening")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)     # graceful shutdown
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def log_problems(self) -> list[str]:
+        if not self.error_log.exists():
+            return []
+        return [line for line in self.error_log.read_text().splitlines()
+                if any(p in line for p in LOG_PROBLEMS)]
+
+    def _cmd(self) -> list[str]:
+        return [NGINX, "-p", str(self.prefix), "-c",
+                str(self.prefix / "nginx.conf"), "-e", str(self.error_log)]
+
+
+def nginx_env(preload: str | None) -> dict:
+    env = dict(os.environ)
+    if preload:
+        env["LD_PRELOAD"] = preload
+        # nginx's own allocations are reported by a leak check at exit,
+        # which tells nothing about the module: memory errors are the gate
+        env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0"
+    return env
+
+
+def http_prelude(prefix: Path, module: str, *, workers: int = 1,
+                 log_level: str = "info") -> str:
+    """load_module, process settings and temp paths inside the prefix."""
+    temps = "\n".join(
+        f"    {name}_temp_path {prefix}/tmp/{name};"
+        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    (prefix / "tmp").mkdir(parents=True, exist_ok=True)
+    return f"""load_module {module};
+worker_processes {workers};
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log {log_level};
+events {{ worker_connections 512; }}
+http {{
+    access_log {prefix}/access.log;
+{temps}
+"""
+
+
+def random_key(prefix: str = "") -> str:
+    return prefix + secrets.token_urlsafe(24)

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""`make run`: the gateway on 127.0.0.1:8080 with the sandbox vendors behind
+it, in the foreground, until Ctrl-C.
+
+Everything lives in build/demo/: the nginx configuration, the generated
+secrets, the logs. The demo client key is fixed and documented in the
+README, so the quick start can be pasted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sandbox"))
+import harness  # noqa: E402
+
+DEMO_CLIENT = "demo"
+DEMO_KEY = "gw-demo-key-0123456789"
+DEMO_PORT = 8080
+CLOVA_SANDBOX_PORT = 18081
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--module", required=True)
+    parser.add_argument("--port", type=int, default=DEMO_PORT)
+    args = parser.parse_args()
+
+    prefix = harness.ROOT / "build" / "demo"
+    prefix.mkdir(parents=True, exist_ok=True)
+
+    # sandbox credentials: generated per run, known only to the gateway's
+    # files and the sandbox, as real vendor keys would be
+    vendor = {name: harness.random_key(name + "-") for name in
+              ("clova-api-key", "ncp-access", "ncp-secret",
+               "bucket-access", "bucket-secret")}
+    files = {name: harness.write_secret(prefix / f"{name}.secret", value)
+             for name, value in vendor.items()}
+    id_secret = harness.write_secret(prefix / "id.secret",
+                                     harness.random_key() * 2)
+    client_key = harness.write_secret(prefix / "demo.key", DEMO_KEY)
+
+    clova = harness.start_clova_sandbox(
+        prefix, api_key=vendor["clova-api-key"],
+        access_key=vendor["ncp-access"], secret_key=vendor["ncp-secret"],
+        bucket_access_key=vendor["bucket-access"],
+        bucket_secret_key=vendor["bucket-secret"],
+        wait_seconds=5, run_seconds=30, port=CLOVA_SANDBOX_PORT)
+
+    template = (harness.ROOT / "config" / "demo.conf").read_text()
+    conf = harness.http_prelude(prefix, args.module) + template.format(
+        port=args.port, prefix=prefix, id_secret=id_secret,
+        client_key=client_key, clova_port=clova.port,
+        **{k.replace("-", "_"): v for k, v in files.items()})
+    (prefix / "nginx.conf").write_text(conf)
+
+    nginx = harness.Nginx(prefix, args.port)
+    try:
+        nginx.start()
+    except RuntimeError as e:
+        clova.stop()
+        print(e, file=sys.stderr)
+        return 1
+
+    print(f"""
+fine-tuning gateway on http://127.0.0.1:{args.port}/v1
+  providers: clova (CLOVA Studio sandbox, Bearer), clova_sig (API Gateway
+             signature v2); qianfan, yandex and local are not built yet
+  client key: {DEMO_KEY}
+  logs: {prefix}/error.log, {prefix}/access.log
+
+try:
+  curl -s http://127.0.0.1:{args.port}/v1/fine_tuning/jobs \\
+    -H 'Authorization: Bearer {DEMO_KEY}' -H 'Content-Type: application/json' \\
+    -d '{{"model":"clova/HCX-003","training_file":"s3://my-bucket/train.csv"}}'
+
+Ctrl-C stops it.""", flush=True)
+
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    try:
+        while not stop and nginx.proc.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        nginx.stop()
+        clova.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

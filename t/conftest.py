@@ -1,0 +1,228 @@
+"""Integration fixtures: Debian's nginx with the built module (under ASan
+when FTGW_PRELOAD names libasan), the CLOVA sandbox on real sockets, and the
+official openai SDK as the client.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import openai
+import pytest
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sandbox"))
+import harness  # noqa: E402
+
+MODULE = os.environ.get(
+    "FTGW_MODULE",
+    str(harness.ROOT / "build" / "nginx" / "ngx_http_ftgw_module.so"))
+PRELOAD = os.environ.get("FTGW_PRELOAD") or None
+
+# Vendor-side credentials: they live only in the gateway's files and the
+# sandbox; tests check that they never reach a client or a log line.
+SECRETS = {
+    "clova_api_key": "nv-test-" + "a1b2c3d4e5f6a7b8c9d0",
+    "ncp_access_key": "ncp-access-" + "k3y1d",
+    "ncp_secret_key": "ncp-secret-" + "s3cr3tvalue",
+    "bucket_access_key": "bucket-access-" + "ak0001",
+    "bucket_secret_key": "bucket-secret-" + "sk0001xyz",
+}
+CLIENT_KEYS = {
+    "alice": "gw-alice-" + "0123456789abcdef",
+    "bob": "gw-bob-" + "fedcba9876543210",
+}
+DATASET = "s3://tuning-data/sets/train.csv"
+
+
+def _gateway_conf(prefix: Path, port: int, providers: str,
+                  locations: str) -> str:
+    secret = harness.write_secret(prefix / "id.secret", "x" * 16 + "0" * 48)
+    clients = "\n".join(
+        f"    ftgw_client {name} "
+        f"{harness.write_secret(prefix / (name + '.key'), key)};"
+        for name, key in CLIENT_KEYS.items())
+    return harness.http_prelude(prefix, MODULE) + f"""
+    ftgw_secret_file {secret};
+{clients}
+{providers}
+    server {{
+        listen 127.0.0.1:{port};
+        location /v1/ {{
+            ftgw_api on;
+        }}
+{locations}
+    }}
+}}
+"""
+
+
+def _clova_params(prefix: Path) -> str:
+    def f(name):
+        return str(harness.write_secret(prefix / f"{name}.secret",
+                                        SECRETS[name]))
+    return (f"storage_access_key_file={f('bucket_access_key')} "
+            f"storage_secret_key_file={f('bucket_secret_key')}")
+
+
+def _internal(name: str, upstream: str, extra: str = "") -> str:
+    return f"""
+        location /_ftgw/{name}/ {{
+            internal;
+            proxy_pass {upstream};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_connect_timeout 1s;
+            proxy_read_timeout 2s;
+            proxy_send_timeout 2s;
+            {extra}
+        }}"""
+
+
+class Gateway:
+    def __init__(self, nginx: harness.Nginx, sandbox_port: int | None):
+        self.nginx = nginx
+        self.base = f"http://127.0.0.1:{nginx.port}"
+        self.sandbox = f"http://127.0.0.1:{sandbox_port}"
+
+    def sdk(self, client: str = "alice", **kw) -> openai.OpenAI:
+        return openai.OpenAI(base_url=self.base + "/v1",
+                             api_key=CLIENT_KEYS[client], max_retries=0,
+                             timeout=20, **kw)
+
+    def call(self, method: str, path: str, client: str | None = "alice",
+             **kw) -> requests.Response:
+        headers = kw.pop("headers", {})
+        if client is not None:
+            headers.setdefault("Authorization",
+                               f"Bearer {CLIENT_KEYS[client]}")
+        return requests.request(method, self.base + path, headers=headers,
+                                timeout=20, **kw)
+
+    # the sandbox's control API
+    def vendor_requests(self) -> list[dict]:
+        return requests.get(self.sandbox + "/_sandbox/requests",
+                            timeout=5).json()
+
+    def clear_vendor_requests(self) -> None:
+        requests.delete(self.sandbox + "/_sandbox/requests", timeout=5)
+
+    def fault(self, **spec) -> None:
+        r = requests.post(self.sandbox + "/_sandbox/faults", json=spec,
+                          timeout=5)
+        assert r.status_code == 200, r.text
+
+    def clear_faults(self) -> None:
+        requests.delete(self.sandbox + "/_sandbox/faults", timeout=5)
+
+    def force(self, task_id: str, **state) -> None:
+        r = requests.post(self.sandbox + f"/_sandbox/tasks/{task_id}",
+                          json=state, timeout=5)
+        assert r.status_code == 200, r.text
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("ftgw")
+
+
+@pytest.fixture(scope="session")
+def clova_sandbox(workdir):
+    proc = harness.start_clova_sandbox(
+        workdir, api_key=SECRETS["clova_api_key"],
+        access_key=SECRETS["ncp_access_key"],
+        secret_key=SECRETS["ncp_secret_key"],
+        bucket_access_key=SECRETS["bucket_access_key"],
+        bucket_secret_key=SECRETS["bucket_secret_key"],
+        wait_seconds=0.5, run_seconds=2.0)
+    yield proc
+    proc.stop()
+
+
+def _start(prefix: Path, providers: str, locations: str):
+    prefix.mkdir(parents=True, exist_ok=True)
+    port = harness.free_port()
+    (prefix / "nginx.conf").write_text(
+        _gateway_conf(prefix, port, providers, locations))
+    nginx = harness.Nginx(prefix, port, env=harness.nginx_env(PRELOAD))
+    nginx.start()
+    return nginx
+
+
+@pytest.fixture(scope="session")
+def gateway(workdir, clova_sandbox):
+    """Providers clova (Bearer) and clova_sig (API Gateway signature v2)
+    in front of one CLOVA sandbox, with small vendor pages."""
+    prefix = workdir / "gateway"
+    prefix.mkdir()
+    key = harness.write_secret(prefix / "clova.key",
+                               SECRETS["clova_api_key"])
+    ak = harness.write_secret(prefix / "ncp.ak", SECRETS["ncp_access_key"])
+    sk = harness.write_secret(prefix / "ncp.sk", SECRETS["ncp_secret_key"])
+    storage = _clova_params(prefix)
+    providers = f"""
+    ftgw_provider clova kind=clova endpoint=/_ftgw/clova auth=bearer
+                  api_key_file={key} {storage} list_page_size=2;
+    ftgw_provider clova_sig kind=clova endpoint=/_ftgw/clova_sig auth=apigw
+                  access_key_file={ak} secret_key_file={sk} {storage};
+    upstream clova_sandbox {{
+        server 127.0.0.1:{clova_sandbox.port};
+        keepalive 8;
+    }}"""
+    locations = (_internal("clova", "http://clova_sandbox/")
+                 + _internal("clova_sig", "http://clova_sandbox/")
+                 + "\n        location /small/ { ftgw_api on; "
+                   "ftgw_vendor_response_max 8k; }")
+    nginx = _start(prefix, providers, locations)
+    yield Gateway(nginx, clova_sandbox.port)
+    nginx.stop()
+    assert nginx.log_problems() == []
+
+
+@pytest.fixture(scope="session")
+def broken_gateway(workdir, clova_sandbox):
+    """A provider whose endpoint refuses connections, and one whose vendor
+    key is wrong."""
+    prefix = workdir / "broken"
+    prefix.mkdir()
+    bad = harness.write_secret(prefix / "bad.key", "nv-wrong-key-000000")
+    storage = _clova_params(prefix)
+    closed = harness.free_port()
+    providers = f"""
+    ftgw_provider clova_down kind=clova endpoint=/_ftgw/clova_down
+                  api_key_file={bad} {storage};
+    ftgw_provider clova_badkey kind=clova endpoint=/_ftgw/clova_badkey
+                  api_key_file={bad} {storage};"""
+    locations = (_internal("clova_down", f"http://127.0.0.1:{closed}/")
+                 + _internal("clova_badkey",
+                             f"http://127.0.0.1:{clova_sandbox.port}/"))
+    nginx = _start(prefix, providers, locations)
+    yield Gateway(nginx, clova_sandbox.port)
+    nginx.stop()
+    assert nginx.log_problems() == []
+
+
+@pytest.fixture(autouse=True)
+def _clean_sandbox(request):
+    """Each test starts with no queued faults and an empty request log."""
+    if "gateway" in request.fixturenames or \
+            "broken_gateway" in request.fixturenames:
+        gw = request.getfixturevalue("gateway")
+        gw.clear_faults()
+        gw.clear_vendor_requests()
+    yield
+
+
+def create_job(gw: Gateway, client: str = "alice", model: str = "clova/HCX-003",
+               **kw):
+    kw.setdefault("training_file", DATASET)
+    return gw.sdk(client).fine_tuning.jobs.create(model=model, **kw)
+
+
+def error_of(resp: requests.Response) -> dict:
+    body = resp.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"message", "type", "param", "code"}, body
+    return body["error"]
