@@ -232,18 +232,13 @@ ngx_http_ftgw_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     /*
      * the core module merged first: keep every accepted body in one
-     * memory buffer, and let nginx refuse larger chunked bodies
+     * memory buffer; client_max_body_size (1m by default) still bounds
+     * what a chunked body may send before it is refused
      */
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
     if (clcf->client_body_buffer_size < conf->max_body_size) {
         clcf->client_body_buffer_size = conf->max_body_size;
-    }
-
-    if (clcf->client_max_body_size == 0
-        || clcf->client_max_body_size > (off_t) conf->max_body_size)
-    {
-        clcf->client_max_body_size = conf->max_body_size;
     }
 
     return NGX_CONF_OK;
@@ -298,8 +293,9 @@ ngx_http_ftgw_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (fmcf->secret.len < 32) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" holds fewer than 32 bytes: use a random "
-                           "secret, e.g. \"openssl rand -hex 32\"",
+                           "ftgw_secret_file: \"%V\" holds fewer than 32 "
+                           "bytes: use a random secret, e.g. "
+                           "\"openssl rand -hex 32\"",
                            &value[1]);
         return NGX_CONF_ERROR;
     }
@@ -321,7 +317,7 @@ ngx_http_ftgw_client(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (ngx_http_ftgw_valid_name(&value[1]) != NGX_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid client name \"%V\": use 1 to 32 of "
+                           "ftgw_client: invalid name \"%V\": use 1 to 32 of "
                            "A-Z, a-z, 0-9, \"_\" and \"-\"", &value[1]);
         return NGX_CONF_ERROR;
     }
@@ -331,7 +327,7 @@ ngx_http_ftgw_client(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     for (i = 0; i < fmcf->clients->nelts; i++) {
         if (ngx_strcmp(clients[i].name, value[1].data) == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "duplicate client \"%V\"", &value[1]);
+                               "ftgw_client: duplicate client \"%V\"", &value[1]);
             return NGX_CONF_ERROR;
         }
     }
@@ -342,7 +338,8 @@ ngx_http_ftgw_client(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (key.len < 16) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "the key in \"%V\" is shorter than 16 bytes",
+                           "ftgw_client: the key in \"%V\" is shorter "
+                           "than 16 bytes",
                            &value[2]);
         return NGX_CONF_ERROR;
     }
@@ -380,7 +377,7 @@ ngx_http_ftgw_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (ngx_http_ftgw_valid_name(&value[1]) != NGX_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid provider name \"%V\": use 1 to 32 of "
+                           "ftgw_provider: invalid name \"%V\": use 1 to 32 of "
                            "A-Z, a-z, 0-9, \"_\" and \"-\"", &value[1]);
         return NGX_CONF_ERROR;
     }
@@ -390,7 +387,7 @@ ngx_http_ftgw_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     for (i = 0; i < fmcf->providers->nelts; i++) {
         if (ngx_strcmp(providers[i].name, value[1].data) == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "duplicate provider \"%V\"", &value[1]);
+                               "ftgw_provider: duplicate provider \"%V\"", &value[1]);
             return NGX_CONF_ERROR;
         }
     }
@@ -414,8 +411,8 @@ ngx_http_ftgw_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (eq == NULL || eq == value[i].data) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\": expected "
-                               "name=value", &value[i]);
+                               "ftgw_provider: invalid parameter \"%V\": "
+                               "expected name=value", &value[i]);
             return NGX_CONF_ERROR;
         }
 
@@ -436,7 +433,7 @@ ngx_http_ftgw_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (p->nparams == GW_MAX_PARAMS) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "too many parameters for provider \"%s\"",
+                               "ftgw_provider \"%s\": too many parameters",
                                p->name);
             return NGX_CONF_ERROR;
         }
@@ -467,7 +464,7 @@ ngx_http_ftgw_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (kind == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "provider \"%s\" needs \"kind=\"", p->name);
+                           "ftgw_provider \"%s\": needs \"kind=\"", p->name);
         return NGX_CONF_ERROR;
     }
 
@@ -475,13 +472,13 @@ ngx_http_ftgw_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (p->vendor == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "provider \"%s\": unknown kind \"%s\"",
+                           "ftgw_provider \"%s\": unknown kind \"%s\"",
                            p->name, kind);
         return NGX_CONF_ERROR;
     }
 
     if (gw_provider_check(p, err, sizeof(err)) != GW_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "provider \"%s\": %s",
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "ftgw_provider \"%s\": %s",
                            p->name, err);
         return NGX_CONF_ERROR;
     }
@@ -498,10 +495,12 @@ static ngx_int_t
 ngx_http_ftgw_read_secret(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *secret)
 {
     ssize_t          n;
-    ngx_str_t        name;
+    ngx_str_t        name, *directive;
     ngx_file_t       file;
     ngx_file_info_t  fi;
 
+    /* messages name the directive: "ftgw_client: open() ... failed" */
+    directive = cf->args->elts;
     name = *path;
 
     if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
@@ -516,7 +515,8 @@ ngx_http_ftgw_read_secret(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *secret)
 
     if (file.fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%s\" failed", name.data);
+                           "%V: " ngx_open_file_n " \"%s\" failed",
+                           directive, name.data);
         return NGX_ERROR;
     }
 
@@ -524,14 +524,15 @@ ngx_http_ftgw_read_secret(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *secret)
 
     if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_fd_info_n " \"%s\" failed", name.data);
+                           "%V: " ngx_fd_info_n " \"%s\" failed",
+                           directive, name.data);
         goto done;
     }
 
     if (ngx_file_size(&fi) > NGX_HTTP_FTGW_SECRET_MAX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%s\" is too large for a credential file",
-                           name.data);
+                           "%V: \"%s\" is too large for a credential "
+                           "file", directive, name.data);
         goto done;
     }
 
@@ -556,8 +557,8 @@ ngx_http_ftgw_read_secret(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *secret)
     secret->len = n;
 
     if (n == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%s\" is empty",
-                           name.data);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V: \"%s\" is empty",
+                           directive, name.data);
         n = NGX_ERROR;
     }
 

@@ -150,8 +150,11 @@ def http_prelude(prefix: Path, module: str, *, workers: int = 1,
         f"    {name}_temp_path {prefix}/tmp/{name};"
         for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     (prefix / "tmp").mkdir(parents=True, exist_ok=True)
+    # as root, workers would switch to "nobody", who cannot reach the
+    # temp paths inside a private prefix: keep them as the caller
+    user = "user root;\n" if os.geteuid() == 0 else ""
     return f"""load_module {module};
-worker_processes {workers};
+{user}worker_processes {workers};
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log {log_level};
 events {{ worker_connections 512; }}

@@ -624,14 +624,20 @@ gw_query_value(const char *query, size_t len, const char *name, char *out,
             amp = end;
         }
 
-        if ((size_t) (amp - p) < nlen || memcmp(p, name, nlen) != 0
-            || (p + nlen < amp && p[nlen] != '=' && p[nlen] != '['))
-        {
+        if ((size_t) (amp - p) < nlen || memcmp(p, name, nlen) != 0) {
             continue;
         }
 
-        if (p + nlen < amp && p[nlen] == '[') {
-            return 1;           /* metadata[key]=value */
+        /* metadata[key]=value, its bracket raw or percent-encoded */
+        if (p + nlen < amp && (p[nlen] == '['
+                               || (amp - p - nlen >= 3
+                                   && strncasecmp(p + nlen, "%5b", 3) == 0)))
+        {
+            return 1;
+        }
+
+        if (p + nlen < amp && p[nlen] != '=') {
+            continue;
         }
 
         v = (p + nlen < amp) ? p + nlen + 1 : amp;

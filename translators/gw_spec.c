@@ -163,7 +163,7 @@ static gw_rc_t gw_spec_num_fail(gw_parse_t *ctx, const gw_key_t *k,
 static gw_rc_t gw_spec_str_fail(gw_parse_t *ctx, const gw_key_t *k,
     const char *param, const char *code);
 static gw_rc_t gw_spec_enum_fail(gw_parse_t *ctx, const gw_key_t *k,
-    const char *param, const char *unsupported);
+    const char *param, const char *code, const char *got);
 static const char *gw_spec_nonauto_code(const gw_key_t *k,
     const cJSON *v);
 static int gw_spec_is_auto(const gw_key_t *k, const cJSON *v);
@@ -423,6 +423,7 @@ static const gw_key_t  gw_tuning_keys[] = {
       GW_F_VALIDATION_FILE, 0, 1, GW_MAX_DATASETS, &gw_dataset_object },
     { "validation_split", gw_spec_num, GW_SPEC(validation_split),
       GW_F_VALIDATION_SPLIT, GW_K_LT, 0, 1, NULL },
+    /* min: the prefix and one character more */
     { "continue_from", gw_spec_str, GW_SPEC(continue_from),
       GW_F_CONTINUE_FROM, 0, sizeof("ftjob-"), GW_JOB_ID_MAX - 1,
       &gw_cs_job },
@@ -664,11 +665,11 @@ gw_spec_has_nul(const char *p, size_t len)
             continue;
         }
 
-        if (p[i] == '"' || p[i] == '\0') {
-            if (p[i] == '\0') {
-                return 1;
-            }
+        if (p[i] == '\0') {
+            return 1;
+        }
 
+        if (p[i] == '"') {
             in = 0;
             continue;
         }
@@ -890,7 +891,7 @@ gw_spec_enum(gw_parse_t *ctx, const gw_key_t *k, const cJSON *v,
     const gw_enum_t  *e;
 
     if (!cJSON_IsString(v)) {
-        return gw_spec_enum_fail(ctx, k, param, NULL);
+        return gw_spec_enum_fail(ctx, k, param, "invalid_type", NULL);
     }
 
     for (e = k->data; e->name != NULL; e++) {
@@ -899,8 +900,14 @@ gw_spec_enum(gw_parse_t *ctx, const gw_key_t *k, const cJSON *v,
         }
     }
 
-    if (e->name == NULL || e->unsupported) {
-        return gw_spec_enum_fail(ctx, k, param, e->name);
+    if (e->name == NULL) {
+        return gw_spec_enum_fail(ctx, k, param, "invalid_value", NULL);
+    }
+
+    /* "dpo" is a real OpenAI method: say it is ours that lacks it */
+    if (e->unsupported) {
+        return gw_spec_enum_fail(ctx, k, param, "unsupported_value",
+                                 e->name);
     }
 
     if (field != NULL) {
@@ -1469,14 +1476,11 @@ gw_spec_str_fail(gw_parse_t *ctx, const gw_key_t *k, const char *param,
 }
 
 
-/*
- * unsupported: the known value refused, NULL for a wrong value or type;
- * v, for the code
- */
+/* got: the client's known value that the gateway refuses, else NULL */
 
 static gw_rc_t
 gw_spec_enum_fail(gw_parse_t *ctx, const gw_key_t *k, const char *param,
-    const char *unsupported)
+    const char *code, const char *got)
 {
     char              list[GW_SPEC_TEXT_MAX];
     size_t            n, used;
@@ -1493,10 +1497,11 @@ gw_spec_enum_fail(gw_parse_t *ctx, const gw_key_t *k, const char *param,
         }
     }
 
-    if (strcmp(code, "unsupported_value") == 0) {
+    if (got != NULL) {
         gw_error_invalid(ctx->err, param, code,
-                         "this gateway does not support that %s; it must "
-                         "be %s%s", param, n > 1 ? "one of " : "", list);
+                         "%s \"%s\" is not supported by this gateway; it "
+                         "must be %s%s", param, got, n > 1 ? "one of " : "",
+                         list);
 
     } else {
         gw_error_invalid(ctx->err, param, code, "%s must be %s%s",
