@@ -591,9 +591,11 @@ gw_spec_parse(const char *body, size_t len, gw_job_spec_t *spec,
 
 
 /*
- * The whole buffer must be one JSON value: cJSON stops after the value,
- * so what follows may only be whitespace.  Its parse failures include
- * running out of memory, which is reported as invalid JSON too.
+ * The whole buffer must be one JSON value.  cJSON's own check for that
+ * wants a NUL inside the buffer, which a request body lacks; so cJSON
+ * stops after the value, and what follows may only be whitespace.  Its
+ * parse failures include running out of memory, reported as invalid JSON
+ * too: cJSON does not tell them apart.
  */
 
 static gw_rc_t
