@@ -61,7 +61,7 @@ $(BUILD)/unit/%: translators/tests/%.c $(TRANSLATORS) \
 	@mkdir -p $(BUILD)/unit
 	gcc $(UNIT_CFLAGS) $(TRANSLATORS) $< $(UNIT_LIBS) -o $@
 
-unit: deps $(UNIT_TESTS)
+unit: deps lint $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; \
 	    ASAN_OPTIONS=detect_leaks=1 $$t; done
 

@@ -327,7 +327,8 @@ ngx_http_ftgw_client(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     for (i = 0; i < fmcf->clients->nelts; i++) {
         if (ngx_strcmp(clients[i].name, value[1].data) == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "ftgw_client: duplicate client \"%V\"", &value[1]);
+                               "ftgw_client: duplicate client \"%V\"",
+                               &value[1]);
             return NGX_CONF_ERROR;
         }
     }
@@ -387,7 +388,8 @@ ngx_http_ftgw_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     for (i = 0; i < fmcf->providers->nelts; i++) {
         if (ngx_strcmp(providers[i].name, value[1].data) == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "ftgw_provider: duplicate provider \"%V\"", &value[1]);
+                               "ftgw_provider: duplicate provider \"%V\"",
+                               &value[1]);
             return NGX_CONF_ERROR;
         }
     }

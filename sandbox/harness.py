@@ -43,6 +43,7 @@ def start_clova_sandbox(workdir: Path, *, api_key: str, access_key: str,
                         bucket_secret_key: str, wait_seconds: float = 1.0,
                         run_seconds: float = 4.0, port: int = 0) -> Process:
     """Starts the CLOVA sandbox; keys are passed through files, never argv."""
+    workdir.mkdir(parents=True, exist_ok=True)
     files = {}
     for name, value in (("api-key", api_key), ("access-key", access_key),
                         ("secret-key", secret_key),

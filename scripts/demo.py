@@ -21,7 +21,8 @@ import harness  # noqa: E402
 DEMO_CLIENT = "demo"
 DEMO_KEY = "gw-demo-key-0123456789"
 DEMO_PORT = 8080
-CLOVA_SANDBOX_PORT = 18081
+CLOVA_SANDBOX_PORT = 18081         # provider clova (Bearer API key)
+CLOVA_SIG_SANDBOX_PORT = 18082     # provider clova_sig (signature v2)
 
 
 def main() -> int:
@@ -44,17 +45,21 @@ def main() -> int:
                                      harness.random_key() * 2)
     client_key = harness.write_secret(prefix / "demo.key", DEMO_KEY)
 
-    clova = harness.start_clova_sandbox(
-        prefix, api_key=vendor["clova-api-key"],
+    # one sandbox account per provider, so that listing shows each task once
+    sandboxes = [harness.start_clova_sandbox(
+        prefix / name, api_key=vendor["clova-api-key"],
         access_key=vendor["ncp-access"], secret_key=vendor["ncp-secret"],
         bucket_access_key=vendor["bucket-access"],
         bucket_secret_key=vendor["bucket-secret"],
-        wait_seconds=5, run_seconds=30, port=CLOVA_SANDBOX_PORT)
+        wait_seconds=5, run_seconds=30, port=port)
+        for name, port in (("clova", CLOVA_SANDBOX_PORT),
+                           ("clova_sig", CLOVA_SIG_SANDBOX_PORT))]
 
     template = (harness.ROOT / "config" / "demo.conf").read_text()
     conf = harness.http_prelude(prefix, args.module) + template.format(
         port=args.port, prefix=prefix, id_secret=id_secret,
-        client_key=client_key, clova_port=clova.port,
+        client_key=client_key, clova_port=sandboxes[0].port,
+        clova_sig_port=sandboxes[1].port,
         **{k.replace("-", "_"): v for k, v in files.items()})
     (prefix / "nginx.conf").write_text(conf)
 
@@ -62,7 +67,8 @@ def main() -> int:
     try:
         nginx.start()
     except RuntimeError as e:
-        clova.stop()
+        for sandbox in sandboxes:
+            sandbox.stop()
         print(e, file=sys.stderr)
         return 1
 
@@ -89,7 +95,8 @@ Ctrl-C stops it.""", flush=True)
         pass
     finally:
         nginx.stop()
-        clova.stop()
+        for sandbox in sandboxes:
+            sandbox.stop()
     return 0
 
 
