@@ -98,8 +98,9 @@ class Gateway:
         if client is not None:
             headers.setdefault("Authorization",
                                f"Bearer {CLIENT_KEYS[client]}")
+        kw.setdefault("timeout", 20)
         return requests.request(method, self.base + path, headers=headers,
-                                timeout=20, **kw)
+                                **kw)
 
     # the sandbox's control API
     def vendor_requests(self) -> list[dict]:

@@ -128,3 +128,18 @@ def test_vendor_rejects_the_gateway_credentials(broken_gateway):
     assert err["code"] == "40104"
     assert err["type"] == "upstream_error"
     assert "nv-wrong-key" not in r.text
+
+
+def test_client_gone_during_a_vendor_call(gateway):
+    """A client that hangs up while the vendor is slow leaves the worker
+    healthy: no crash, no sanitizer report, the next request is served."""
+    import requests
+    job = create_job(gateway, suffix="hangup")
+    gateway.fault(op="get", fault="slow", delay=1.5)
+    with pytest.raises(requests.exceptions.Timeout):
+        gateway.call("GET", f"/v1/fine_tuning/jobs/{job.id}", timeout=0.3)
+    import time
+    time.sleep(1.8)
+    assert gateway.call("GET", f"/v1/fine_tuning/jobs/{job.id}"
+                        ).status_code == 200
+    assert gateway.nginx.log_problems() == []

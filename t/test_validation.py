@@ -31,7 +31,10 @@ CASES = [
     ({**GOOD, "model": "HCX-003"}, 400, "model", "invalid_value"),
     ({**GOOD, "model": "nosuch/HCX-003"}, 400, "model", "unknown_provider"),
     ({**GOOD, "colour": "blue"}, 400, "colour", "unknown_parameter"),
+    # a string other than "auto" where "auto" or an integer is expected
     ({**GOOD, "hyperparameters": {"n_epochs": "three"}}, 400,
+     "hyperparameters.n_epochs", "invalid_value"),
+    ({**GOOD, "hyperparameters": {"n_epochs": [3]}}, 400,
      "hyperparameters.n_epochs", "invalid_type"),
     ({**GOOD, "hyperparameters": {"n_epochs": 2.5}}, 400,
      "hyperparameters.n_epochs", "invalid_type"),
