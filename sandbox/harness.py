@@ -70,6 +70,24 @@ def start_clova_sandbox(workdir: Path, *, api_key: str, access_key: str,
     return Process("clova-sandbox", proc, int(line.rsplit(":", 1)[1]))
 
 
+def start_qianfan_sandbox(workdir: Path, *, access_key: str,
+                          secret_key: str, run_seconds: float = 4.0,
+                          port: int = 0) -> Process:
+    """Starts the Qianfan sandbox; keys are passed through files."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    ak = write_secret(workdir / "qianfan-sandbox.ak", access_key)
+    sk = write_secret(workdir / "qianfan-sandbox.sk", secret_key)
+    cmd = [sys.executable, str(ROOT / "sandbox" / "qianfan_sandbox.py"),
+           "--port", str(port), "--access-key-file", str(ak),
+           "--secret-key-file", str(sk), "--run-seconds", str(run_seconds)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if "listening on" not in line:
+        proc.kill()
+        raise RuntimeError(f"qianfan sandbox did not start: {line!r}")
+    return Process("qianfan-sandbox", proc, int(line.rsplit(":", 1)[1]))
+
+
 def free_port() -> int:
     import socket
     with socket.socket() as s:

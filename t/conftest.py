@@ -29,6 +29,8 @@ SECRETS = {
     "ncp_secret_key": "ncp-secret-" + "s3cr3tvalue",
     "bucket_access_key": "bucket-access-" + "ak0001",
     "bucket_secret_key": "bucket-secret-" + "sk0001xyz",
+    "qianfan_ak": "qianfan-ak-" + "0123456789abcdef",
+    "qianfan_sk": "qianfan-sk-" + "fedcba9876543210",
 }
 CLIENT_KEYS = {
     "alice": "gw-alice-" + "0123456789abcdef",
@@ -82,10 +84,12 @@ def _internal(name: str, upstream: str, extra: str = "") -> str:
 
 
 class Gateway:
-    def __init__(self, nginx: harness.Nginx, sandbox_port: int | None):
+    def __init__(self, nginx: harness.Nginx, sandboxes: dict[str, int]):
         self.nginx = nginx
         self.base = f"http://127.0.0.1:{nginx.port}"
-        self.sandbox = f"http://127.0.0.1:{sandbox_port}"
+        self.sandboxes = {vendor: f"http://127.0.0.1:{port}"
+                          for vendor, port in sandboxes.items()}
+        self.sandbox = self.sandboxes.get("clova")
 
     def sdk(self, client: str = "alice", **kw) -> openai.OpenAI:
         return openai.OpenAI(base_url=self.base + "/v1",
@@ -102,26 +106,42 @@ class Gateway:
         return requests.request(method, self.base + path, headers=headers,
                                 **kw)
 
-    # the sandbox's control API
-    def vendor_requests(self) -> list[dict]:
-        return requests.get(self.sandbox + "/_sandbox/requests",
+    # the sandboxes' control API (vendor: "clova" or "qianfan")
+    def vendor_requests(self, vendor: str = "clova") -> list[dict]:
+        return requests.get(self.sandboxes[vendor] + "/_sandbox/requests",
                             timeout=5).json()
 
     def clear_vendor_requests(self) -> None:
-        requests.delete(self.sandbox + "/_sandbox/requests", timeout=5)
+        for url in self.sandboxes.values():
+            requests.delete(url + "/_sandbox/requests", timeout=5)
 
-    def fault(self, **spec) -> None:
-        r = requests.post(self.sandbox + "/_sandbox/faults", json=spec,
-                          timeout=5)
+    def fault(self, vendor: str = "clova", **spec) -> None:
+        r = requests.post(self.sandboxes[vendor] + "/_sandbox/faults",
+                          json=spec, timeout=5)
         assert r.status_code == 200, r.text
 
     def clear_faults(self) -> None:
-        requests.delete(self.sandbox + "/_sandbox/faults", timeout=5)
+        for url in self.sandboxes.values():
+            requests.delete(url + "/_sandbox/faults", timeout=5)
 
     def force(self, task_id: str, **state) -> None:
         r = requests.post(self.sandbox + f"/_sandbox/tasks/{task_id}",
                           json=state, timeout=5)
         assert r.status_code == 200, r.text
+
+    def force_qianfan(self, job_id: str, **state) -> None:
+        r = requests.post(self.sandboxes["qianfan"]
+                          + f"/_sandbox/jobs/{job_id}", json=state, timeout=5)
+        assert r.status_code == 200, r.text
+
+
+@pytest.fixture(scope="session")
+def qianfan_sandbox(workdir):
+    proc = harness.start_qianfan_sandbox(
+        workdir / "qianfan-sandbox", access_key=SECRETS["qianfan_ak"],
+        secret_key=SECRETS["qianfan_sk"], run_seconds=2.0)
+    yield proc
+    proc.stop()
 
 
 @pytest.fixture(scope="session")
@@ -153,31 +173,43 @@ def _start(prefix: Path, providers: str, locations: str):
 
 
 @pytest.fixture(scope="session")
-def gateway(workdir, clova_sandbox):
+def gateway(workdir, clova_sandbox, qianfan_sandbox):
     """Providers clova (Bearer) and clova_sig (API Gateway signature v2)
-    in front of one CLOVA sandbox, with small vendor pages."""
+    in front of one CLOVA sandbox, with small vendor pages, and qianfan
+    (bce-auth-v1) in front of the Qianfan sandbox."""
     prefix = workdir / "gateway"
     prefix.mkdir()
     key = harness.write_secret(prefix / "clova.key",
                                SECRETS["clova_api_key"])
     ak = harness.write_secret(prefix / "ncp.ak", SECRETS["ncp_access_key"])
     sk = harness.write_secret(prefix / "ncp.sk", SECRETS["ncp_secret_key"])
+    qak = harness.write_secret(prefix / "qf.ak", SECRETS["qianfan_ak"])
+    qsk = harness.write_secret(prefix / "qf.sk", SECRETS["qianfan_sk"])
     storage = _clova_params(prefix)
     providers = f"""
     ftgw_provider clova kind=clova endpoint=/_ftgw/clova auth=bearer
                   api_key_file={key} {storage} list_page_size=2;
     ftgw_provider clova_sig kind=clova endpoint=/_ftgw/clova_sig auth=apigw
                   access_key_file={ak} secret_key_file={sk} {storage};
+    ftgw_provider qianfan kind=qianfan endpoint=/_ftgw/qianfan
+                  access_key_file={qak} secret_key_file={qsk};
     upstream clova_sandbox {{
         server 127.0.0.1:{clova_sandbox.port};
+        keepalive 8;
+    }}
+    upstream qianfan_sandbox {{
+        server 127.0.0.1:{qianfan_sandbox.port};
         keepalive 8;
     }}"""
     locations = (_internal("clova", "http://clova_sandbox/")
                  + _internal("clova_sig", "http://clova_sandbox/")
+                 + _internal("qianfan", "http://qianfan_sandbox/",
+                             "proxy_set_header Host qianfan.baidubce.com;")
                  + "\n        location /small/ { ftgw_api on; "
                    "ftgw_vendor_response_max 8k; }")
     nginx = _start(prefix, providers, locations)
-    yield Gateway(nginx, clova_sandbox.port)
+    yield Gateway(nginx, {"clova": clova_sandbox.port,
+                          "qianfan": qianfan_sandbox.port})
     nginx.stop()
     assert nginx.log_problems() == []
 
@@ -200,7 +232,7 @@ def broken_gateway(workdir, clova_sandbox):
                  + _internal("clova_badkey",
                              f"http://127.0.0.1:{clova_sandbox.port}/"))
     nginx = _start(prefix, providers, locations)
-    yield Gateway(nginx, clova_sandbox.port)
+    yield Gateway(nginx, {"clova": clova_sandbox.port})
     nginx.stop()
     assert nginx.log_problems() == []
 

@@ -68,6 +68,15 @@ def test_good_config_passes(tmp_path):
      'ftgw_client: duplicate client "app"'),
     ("ftgw_secret_file id.secret; ftgw_client a b c;",
      'invalid number of arguments in "ftgw_client"'),
+    (BASE + GOOD_PROVIDER.replace("kind=clova", "kind=clova list_page_sise=5"),
+     'ftgw_provider "clova": unknown parameter "list_page_sise" for kind '
+     'clova'),
+    (BASE + GOOD_PROVIDER.replace("api_key_file=api.key",
+                                  "api_key=nv-inline-secret"),
+     'ftgw_provider "clova": "api_key" is a secret: give it as '
+     '"api_key_file=<path>"'),
+    (BASE + GOOD_PROVIDER.replace("kind=clova", "kind=clova auth_file=api.key"),
+     'unknown parameter "auth_file"'),
     ("server { location / { ftgw_api on; } }",
      '"ftgw_api" needs at least one "ftgw_client"'),
 ])

@@ -49,7 +49,7 @@ typedef struct {
 } gw_clova_error_t;
 
 
-/* statusInfo.status -> OpenAI status; no default: others are a 502 */
+/* the task's status -> OpenAI status; no default: others are a 502 */
 static const gw_clova_status_t  gw_clova_statuses[] = {
     { "WAIT",       GW_STATUS_QUEUED },
     { "RUNNING",    GW_STATUS_RUNNING },
@@ -170,9 +170,22 @@ static cJSON *gw_clova_result(gw_op_t *op);
 static void gw_clova_vendor_error(gw_op_t *op, const cJSON *root);
 static int gw_clova_task_to_job(gw_op_t *op, const cJSON *task,
     gw_job_t *job);
-static void gw_clova_failure(const cJSON *info, gw_job_t *job);
+static void gw_clova_failure(gw_op_t *op, const cJSON *info,
+    gw_job_t *job);
 static void gw_clova_progress(gw_op_t *op, const cJSON *info, gw_job_t *job);
 static int gw_clova_task_id_valid(const char *id);
+
+
+static const gw_param_spec_t  gw_clova_params[] = {
+    { "auth", 0 },
+    { "api_key", 1 },
+    { "access_key", 1 },
+    { "secret_key", 1 },
+    { "storage_access_key", 1 },
+    { "storage_secret_key", 1 },
+    { "list_page_size", 0 },
+    { NULL, 0 }
+};
 
 
 const gw_vendor_t  gw_vendor_clova = {
@@ -180,6 +193,7 @@ const gw_vendor_t  gw_vendor_clova = {
     GW_F_SUFFIX | GW_F_N_EPOCHS | GW_F_LEARNING_RATE | GW_F_TUNING_TYPE
     | GW_F_TASK_TYPE | GW_F_LORA_RANK | GW_F_LORA_ALPHA
     | GW_F_VALIDATION_SPLIT,
+    gw_clova_params,
     gw_clova_check_config,
     {
         gw_clova_create,        /* GW_OP_CREATE */
@@ -385,8 +399,7 @@ gw_clova_vendor_error(gw_op_t *op, const cJSON *root)
     }
 
     vmsg = gw_json_str(obj, "message");
-    snprintf(message, sizeof(message), "%s", vmsg ? vmsg : "");
-    gw_redact(op->provider, message, sizeof(message));
+    gw_vendor_text(op->provider, vmsg, message, sizeof(message));
 
     for (e = table; code != NULL && e->code != NULL; e++) {
         if (strcmp(e->code, code) == 0) {
@@ -414,8 +427,10 @@ gw_clova_vendor_error(gw_op_t *op, const cJSON *root)
     param = NULL;
     ccode = code ? code : "vendor_error";
 
-    /* on create, "not found" is the dataset in Object Storage */
-    if (op->kind == GW_OP_CREATE && http == 404) {
+    /* on create, 40400 "not found" is the dataset in Object Storage */
+    if (op->kind == GW_OP_CREATE && code != NULL
+        && strcmp(code, "40400") == 0)
+    {
         http = 400;
         type = GW_TYPE_INVALID;
         param = "training_file";
@@ -512,7 +527,7 @@ gw_clova_task_to_job(gw_op_t *op, const cJSON *task, gw_job_t *job)
     gw_clova_progress(op, info, job);
 
     if (job->status == GW_STATUS_FAILED) {
-        gw_clova_failure(info, job);
+        gw_clova_failure(op, info, job);
     }
 
     if (job->status == GW_STATUS_SUCCEEDED) {
@@ -603,13 +618,20 @@ gw_clova_progress(gw_op_t *op, const cJSON *info, gw_job_t *job)
 
 
 static void
-gw_clova_failure(const cJSON *info, gw_job_t *job)
+gw_clova_failure(gw_op_t *op, const cJSON *info, gw_job_t *job)
 {
-    const char                *reason, *vmsg;
+    char                       text[300], *vmsg;
+    const char                *reason;
     const gw_clova_failure_t  *f;
 
     reason = gw_json_str(info, "failureReason");
-    vmsg = gw_json_str(info, "message");
+
+    vmsg = NULL;
+    if (gw_json_str(info, "message") != NULL) {
+        gw_vendor_text(op->provider, gw_json_str(info, "message"), text,
+                       sizeof(text));
+        vmsg = text;
+    }
 
     job->has_error = 1;
 
@@ -632,14 +654,14 @@ gw_clova_failure(const cJSON *info, gw_job_t *job)
         snprintf(job->error_code, sizeof(job->error_code),
                  "vendor_training_error");
         snprintf(job->error_message, sizeof(job->error_message),
-                 "Training failed (CLOVA failureReason %.64s)%s%.300s",
+                 "Training failed (CLOVA failureReason %.64s)%s%s",
                  reason, vmsg ? ": " : "", vmsg ? vmsg : "");
         return;
     }
 
     snprintf(job->error_code, sizeof(job->error_code), "%s", f->code);
     snprintf(job->error_message, sizeof(job->error_message),
-             "%s (CLOVA failureReason %s)%s%.300s", f->description,
+             "%s (CLOVA failureReason %s)%s%s", f->description,
              f->reason, vmsg ? ": " : "", vmsg ? vmsg : "");
 }
 
@@ -917,6 +939,18 @@ gw_clova_cancel(gw_op_t *op)
             return GW_STEP_ERROR;
         }
 
+        /* never delete a task on behalf of a client that does not own it */
+        if (op->job.name == NULL
+            || strncmp(op->job.name, op->client->name,
+                       strlen(op->client->name)) != 0
+            || op->job.name[strlen(op->client->name)] != '.')
+        {
+            gw_error_set(&op->err, 404, GW_TYPE_NOT_FOUND, "id",
+                         "job_not_found", "Could not find the fine-tuning "
+                         "job");
+            return GW_STEP_ERROR;
+        }
+
         if (op->job.status != GW_STATUS_QUEUED
             && op->job.status != GW_STATUS_RUNNING)
         {
@@ -1009,9 +1043,11 @@ gw_clova_list(gw_op_t *op)
         number = op->page;
     }
 
+    /* the next page is ours to count: a vendor's "number" could loop */
     op->exhausted = cJSON_GetArraySize(content) == 0
-                    || pages == GW_UNSET_INT || number + 1 >= pages;
-    op->page = number + 1;
+                    || pages == GW_UNSET_INT || number + 1 >= pages
+                    || number != op->page;
+    op->page++;
 
     cJSON_Delete(result);
     return GW_STEP_DONE;

@@ -300,3 +300,55 @@ gw_redact(const gw_provider_t *p, char *text, size_t size)
 
     free(src);
 }
+
+
+/*
+ * A vendor's text for a client: secrets are redacted over the whole text
+ * first (a cut could split a secret and leave its head), then the text
+ * is cut to size on a UTF-8 character boundary.
+ */
+
+void
+gw_vendor_text(const gw_provider_t *p, const char *src, char *out,
+    size_t size)
+{
+    char    *buf;
+    size_t   len, cap;
+
+    if (size == 0) {
+        return;
+    }
+
+    if (src == NULL) {
+        out[0] = '\0';
+        return;
+    }
+
+    /* what lies past this never reaches out */
+    len = strnlen(src, 8192);
+    cap = len * 3 + 16;
+
+    buf = malloc(cap);
+    if (buf == NULL) {
+        gw_error_copy(out, size, GW_REDACTED);
+        return;
+    }
+
+    memcpy(buf, src, len);
+    buf[len] = '\0';
+
+    gw_redact(p, buf, cap);
+
+    len = strlen(buf);
+
+    if (len < size) {
+        memcpy(out, buf, len + 1);
+
+    } else {
+        memcpy(out, buf, size - 1);
+        out[size - 1] = '\0';
+        gw_utf8_trim(out);
+    }
+
+    free(buf);
+}

@@ -85,6 +85,7 @@ static void gw_exchange_start_list(gw_exchange_t *ex);
 static void gw_exchange_finish_job(gw_exchange_t *ex);
 static void gw_exchange_finish_list(gw_exchange_t *ex);
 static int gw_list_need_more(gw_exchange_t *ex, gw_op_t *op);
+static int gw_list_add_unlisted(gw_exchange_t *ex, cJSON *json);
 static int gw_list_visible(gw_exchange_t *ex, const gw_op_t *op,
     const gw_job_t *job);
 static int gw_job_order(const gw_job_t *a, const char *pa, const gw_job_t *b,
@@ -409,7 +410,8 @@ gw_exchange_request_id(gw_exchange_t *ex, const gw_request_t *req)
 
     for (i = 0; i < req->request_id_len; i++) {
         if (!isalnum((unsigned char) req->request_id[i])
-            && strchr("._:-", req->request_id[i]) == NULL)
+            && (req->request_id[i] == '\0'
+                || strchr("._:-", req->request_id[i]) == NULL))
         {
             goto invalid;
         }
@@ -628,11 +630,13 @@ gw_query_value(const char *query, size_t len, const char *name, char *out,
             continue;
         }
 
-        /* metadata[key]=value, its bracket raw or percent-encoded */
+        /* name[key]=value, its bracket raw or percent-encoded: found,
+         * with a value no scalar parameter accepts */
         if (p + nlen < amp && (p[nlen] == '['
                                || (amp - p - nlen >= 3
                                    && strncasecmp(p + nlen, "%5b", 3) == 0)))
         {
+            out[0] = '\0';
             return 1;
         }
 
@@ -781,6 +785,26 @@ gw_exchange_start_create(gw_exchange_t *ex)
     gw_op_init(ex, &ex->op, GW_OP_CREATE, p);
     ex->op.spec = &ex->spec;
 
+    /* continue_from names a job of this gateway: decoded here, once */
+    if (ex->spec.continue_from != NULL) {
+        if (gw_job_id_decode(ex->spec.continue_from,
+                             strlen(ex->spec.continue_from),
+                             ex->client->name, ex->gw->id_secret,
+                             ex->gw->id_secret_len, &ex->op.continue_ref)
+            != GW_OK
+            || strcmp(ex->op.continue_ref.provider, p->name) != 0)
+        {
+            gw_error_invalid(&err, "tuning.continue_from", "invalid_value",
+                             "tuning.continue_from must be the id of an "
+                             "earlier job of provider '%s' created by this "
+                             "client", p->name);
+            gw_exchange_fail(ex, &err);
+            return;
+        }
+
+        ex->op.has_continue = 1;
+    }
+
     /* the vendor job name carries its owner, "<client>.<suffix>" */
     if (ex->spec.suffix != NULL) {
         snprintf(ex->op.job_name, sizeof(ex->op.job_name), "%s.%s",
@@ -921,6 +945,7 @@ gw_exchange_start_list(gw_exchange_t *ex)
 
     for (i = 0; i < ex->gw->nproviders; i++) {
         if (ex->gw->providers[i].vendor->ops[GW_OP_LIST] == NULL) {
+            /* said in the answer's "unlisted_providers", never silently */
             continue;
         }
 
@@ -1031,6 +1056,42 @@ gw_list_item_cmp(const void *a, const void *b)
 }
 
 
+/*
+ * Providers whose vendor cannot list jobs (Qianfan v1) are named in the
+ * answer, so that a client never takes a partial list for a whole one.
+ */
+static int
+gw_list_add_unlisted(gw_exchange_t *ex, cJSON *json)
+{
+    size_t   i;
+    cJSON   *names, *name;
+
+    names = NULL;
+
+    for (i = 0; i < ex->gw->nproviders; i++) {
+        if (ex->gw->providers[i].vendor->ops[GW_OP_LIST] != NULL) {
+            continue;
+        }
+
+        if (names == NULL) {
+            names = cJSON_AddArrayToObject(json, "unlisted_providers");
+            if (names == NULL) {
+                return -1;
+            }
+        }
+
+        name = cJSON_CreateString(ex->gw->providers[i].name);
+        if (name == NULL) {
+            return -1;
+        }
+
+        cJSON_AddItemToArray(names, name);
+    }
+
+    return 0;
+}
+
+
 static void
 gw_exchange_finish_list(gw_exchange_t *ex)
 {
@@ -1107,6 +1168,12 @@ gw_exchange_finish_list(gw_exchange_t *ex)
 
     cJSON_AddBoolToObject(json, "has_more", n > (size_t) ex->limit);
     free(items);
+
+    if (gw_list_add_unlisted(ex, json) != 0) {
+        cJSON_Delete(json);
+        gw_exchange_answer(ex, 200, NULL);
+        return;
+    }
 
     gw_exchange_answer(ex, 200, json);
 }

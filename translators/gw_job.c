@@ -79,6 +79,7 @@ gw_job_init(gw_job_t *job)
     job->epoch = GW_UNSET_INT;
     job->total_epochs = GW_UNSET_INT;
     job->train_loss = GW_UNSET_NUM;
+    job->percent = GW_UNSET_NUM;
     job->data_rows = GW_UNSET_INT;
     job->dataset_tokens = GW_UNSET_INT;
     job->updated_at = GW_UNSET_INT;
@@ -410,6 +411,7 @@ gw_job_add_progress(cJSON *vendor, const gw_job_t *job)
     failed |= gw_add_int(pr, "epoch", job->epoch);
     failed |= gw_add_int(pr, "total_epochs", job->total_epochs);
     failed |= gw_add_num(pr, "train_loss", job->train_loss);
+    failed |= gw_add_num(pr, "percent", job->percent);
     failed |= gw_add_int(pr, "data_rows", job->data_rows);
     failed |= gw_add_int(pr, "dataset_tokens", job->dataset_tokens);
     failed |= gw_add_int(pr, "updated_at", job->updated_at);

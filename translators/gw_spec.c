@@ -445,8 +445,9 @@ static const gw_object_t  gw_tuning_object = {
 static const gw_key_t  gw_top_keys[] = {
     { "model", gw_spec_model, GW_CTX(spec), 0,
       GW_K_REQUIRED, 0, 0, NULL },
+    /* null when tuning.training_datasets names the datasets */
     { "training_file", gw_spec_file, GW_CTX(spec.train), 0,
-      0, 1, 1024, &gw_cs_ref },
+      GW_K_NULL, 1, 1024, &gw_cs_ref },
     { "validation_file", gw_spec_file, GW_CTX(spec.valid),
       GW_F_VALIDATION_FILE, GW_K_NULL, 1, 1024, &gw_cs_ref },
     { "hyperparameters", gw_spec_obj, GW_CTX(spec), 0,
@@ -577,8 +578,8 @@ gw_spec_parse(const char *body, size_t len, gw_job_spec_t *spec,
         gw_spec_free(&ctx.spec);
 
         if (rc == GW_NOMEM) {
-            gw_error_set(err, 500, GW_TYPE_API, NULL, NULL,
-                         "out of memory");
+            gw_error_set(err, 503, GW_TYPE_API, NULL, "out_of_memory",
+                         "The gateway is out of memory");
         }
 
         return rc;

@@ -12,8 +12,13 @@
 #include <gw_core.h>
 
 
+static gw_rc_t gw_provider_check_params(const gw_provider_t *p, char *err,
+    size_t len);
+
+
 static const gw_vendor_t  *gw_vendors[] = {
     &gw_vendor_clova,
+    &gw_vendor_qianfan,
     NULL
 };
 
@@ -49,7 +54,46 @@ gw_provider_check(const gw_provider_t *p, char *err, size_t len)
         return GW_ERROR;
     }
 
+    if (gw_provider_check_params(p, err, len) != GW_OK) {
+        return GW_ERROR;
+    }
+
     return p->vendor->check_config(p, err, len);
+}
+
+
+/*
+ * Every parameter must be one the vendor knows (a typo is an error, not
+ * a silently ignored setting), and a secret must come from a file.
+ */
+static gw_rc_t
+gw_provider_check_params(const gw_provider_t *p, char *err, size_t len)
+{
+    size_t                  i;
+    const gw_param_spec_t  *spec;
+
+    for (i = 0; i < p->nparams; i++) {
+        for (spec = p->vendor->params; spec->name != NULL; spec++) {
+            if (strcmp(spec->name, p->params[i].name) == 0) {
+                break;
+            }
+        }
+
+        if (spec->name == NULL || (p->params[i].secret && !spec->secret)) {
+            snprintf(err, len, "unknown parameter \"%s%s\" for kind %s",
+                     p->params[i].name, p->params[i].secret ? "_file" : "",
+                     p->vendor->kind);
+            return GW_ERROR;
+        }
+
+        if (spec->secret && !p->params[i].secret) {
+            snprintf(err, len, "\"%s\" is a secret: give it as "
+                     "\"%s_file=<path>\"", spec->name, spec->name);
+            return GW_ERROR;
+        }
+    }
+
+    return GW_OK;
 }
 
 

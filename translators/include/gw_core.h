@@ -37,6 +37,9 @@ void gw_error_invalid(gw_error_t *err, const char *param, const char *code,
 char *gw_error_json(const gw_error_t *err);
 /* replaces every occurrence of the provider's secret params by "[redacted]" */
 void gw_redact(const gw_provider_t *p, char *text, size_t size);
+/* a vendor's text into out: redacted whole, then cut on a UTF-8 boundary */
+void gw_vendor_text(const gw_provider_t *p, const char *src, char *out,
+    size_t size);
 
 /* OpenAI error types */
 #define GW_TYPE_INVALID      "invalid_request_error"
@@ -217,6 +220,7 @@ typedef struct {
     int64_t             epoch;
     int64_t             total_epochs;
     double              train_loss;
+    double              percent;         /* 0..100, where a vendor says */
     int64_t             data_rows;
     int64_t             dataset_tokens;
     int64_t             updated_at;
@@ -295,6 +299,28 @@ void gw_sign_ncp_v2(const char *method, const char *uri,
     const char *timestamp, const char *access_key, const char *secret_key,
     char *out);
 
+typedef struct {
+    const char  *name;     /* as sent, any case */
+    const char  *value;
+} gw_bce_header_t;
+
+/*
+ * bce-auth-v1: writes the Authorization value into out (size bytes).
+ * timestamp is UTC "yyyy-mm-ddThh:mm:ssZ"; query is the raw query string
+ * ("" or NULL for none; "a=1&b=2", each key and value percent-decoded then
+ * UriEncoded for the canonical form); the headers given are the ones
+ * signed (signedHeaders lists them, lower-cased, sorted, ';'-joined;
+ * headers with empty values are skipped). Returns GW_OK, or GW_ERROR when
+ * out is too small or an input is malformed.
+ */
+gw_rc_t gw_sign_bce_v1(const char *method, const char *path,
+    const char *query, const gw_bce_header_t *headers, size_t nheaders,
+    const char *access_key, const char *secret_key, const char *timestamp,
+    int expiration, char *out, size_t size);
+
+/* "yyyy-mm-ddThh:mm:ssZ" for a unix time in seconds; out needs 21 bytes */
+void gw_bce_timestamp(int64_t unix_seconds, char *out);
+
 
 /* ---- vendors ------------------------------------------------------- */
 
@@ -329,6 +355,8 @@ typedef struct {
 
     const gw_job_spec_t         *spec;          /* create */
     char                         job_name[GW_NAME_MAX * 2];  /* create */
+    gw_job_ref_t                 continue_ref;  /* tuning.continue_from */
+    int                          has_continue;
     gw_job_ref_t                 ref;           /* retrieve, cancel */
     gw_job_t                     job;           /* result */
 
@@ -344,9 +372,17 @@ typedef struct {
 } gw_op_t;
 
 
+/* a provider parameter a vendor knows; secrets must come from files */
+typedef struct {
+    const char   *name;
+    int           secret;
+} gw_param_spec_t;
+
+
 struct gw_vendor_s {
     const char   *kind;
     uint64_t      supported;        /* gw_field_t flags honoured */
+    const gw_param_spec_t  *params; /* NULL-terminated */
     gw_rc_t     (*check_config)(const gw_provider_t *p, char *err,
                                 size_t len);
     /* steps an op; NULL for ops the vendor lacks (answered 404/501) */
@@ -355,6 +391,7 @@ struct gw_vendor_s {
 
 
 extern const gw_vendor_t  gw_vendor_clova;
+extern const gw_vendor_t  gw_vendor_qianfan;
 
 /* appends a job to op->jobs; takes ownership of job's fields */
 gw_rc_t gw_op_push_job(gw_op_t *op, gw_job_t *job);

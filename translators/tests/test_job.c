@@ -23,7 +23,7 @@
 #define EV_CANCEL   "ftevent-d677350332d4f34be2c3cff4"
 
 
-static const gw_vendor_t  vendor = { "clova", 0, NULL, { NULL } };
+static const gw_vendor_t  vendor = { "clova", 0, NULL, NULL, { NULL } };
 
 /* cJSON allocations left before one fails; -1 = never */
 static int  fail_countdown = -1;
@@ -154,7 +154,8 @@ test_to_json_queued(void **state)
         "\"job_id\":\"task-1\",\"status\":\"WAIT\",\"name\":null,"
         "\"learning_rate\":null,\"error_code\":null,"
         "\"progress\":{\"step\":null,\"total_steps\":null,\"epoch\":null,"
-        "\"total_epochs\":null,\"train_loss\":null,\"data_rows\":null,"
+        "\"total_epochs\":null,\"train_loss\":null,\"percent\":null,"
+        "\"data_rows\":null,"
         "\"dataset_tokens\":null,\"updated_at\":null}}}");
 
     /* OpenAI's key order, for readers that care */
@@ -219,7 +220,8 @@ test_to_json_failed(void **state)
         "\"name\":\"team-a.my-model\",\"learning_rate\":0.0001,"
         "\"error_code\":\"40001\","
         "\"progress\":{\"step\":10,\"total_steps\":100,\"epoch\":null,"
-        "\"total_epochs\":null,\"train_loss\":0.5,\"data_rows\":null,"
+        "\"total_epochs\":null,\"train_loss\":0.5,\"percent\":null,"
+        "\"data_rows\":null,"
         "\"dataset_tokens\":null,\"updated_at\":null},"
         "\"statusDetail\":\"oom\",\"nested\":{\"k\":[1]}}");
 

@@ -140,7 +140,8 @@ static const bad_t  bad[] = {
     { "{'model':'a/b','tuning':null}", "training_file",
       "missing_required_parameter" },
     { F("1"), "training_file", "invalid_type" },
-    { F("null"), "training_file", "invalid_type" },
+    /* null is absent: then tuning.training_datasets must name them */
+    { F("null"), "training_file", "missing_required_parameter" },
     { F("['t']"), "training_file", "invalid_type" },
     { F("''"), "training_file", "invalid_value" },
     { F("'a b'"), "training_file", "invalid_value" },

@@ -1,0 +1,1352 @@
+#!/usr/bin/env python3
+"""Baidu Qianfan fine-tune API v1 emulator ("Qianfan sandbox").
+
+Written from the vendor documentation summarised in
+shared/reference/vendor-apis.md section 2. It serves the four v1 console
+endpoints under /wenxinworkshop/finetune/ (createTask, createJob, jobDetail,
+stopJob), verifies every request's bce-auth-v1 signature with Baidu's own
+signer from bce-python-sdk (the oracle; nothing here re-implements it),
+moves runs through RUNNING -> FINISH (or FAIL on request) from wall-clock
+time, and exposes a small control API under /_sandbox/ for fault injection
+and inspection. Standard library plus bce-python-sdk.
+
+Terminology (v1): a *task* is the container, a *job* is one training run
+inside it. The OpenAI "fine-tuning job" corresponds to a v1 job.
+
+Run `python3 sandbox/qianfan_sandbox.py --help`; see docs/sandbox.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import hmac
+import json
+import logging
+import math
+import re
+import secrets
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import uuid
+import weakref
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote_to_bytes, urlsplit
+
+try:
+    from baidubce import utils as bce_utils
+    from baidubce.auth import bce_v1_signer
+    from baidubce.auth.bce_credentials import BceCredentials
+except ImportError:  # pragma: no cover - depends on the environment
+    sys.exit("qianfan-sandbox: needs bce-python-sdk (pip install -r requirements.txt)")
+
+# The SDK signer logs its signing key at DEBUG level; never let that out.
+logging.getLogger("baidubce").setLevel(logging.WARNING)
+
+# --------------------------------------------------------------------------
+# Vendor constants (reference §2)
+# --------------------------------------------------------------------------
+
+CST = timezone(timedelta(hours=8))          # Asia/Shanghai, no DST
+ZERO_TIME = "0000-00-00 00:00:00"           # finishTime of an unfinished run
+API_PREFIX = "/wenxinworkshop/finetune/"
+VENDOR_OPS = ("createTask", "createJob", "jobDetail", "stopJob")
+CONTROL_PREFIX = "/_sandbox/"
+
+FIRST_TASK_ID = 17000
+FIRST_JOB_ID = 6300
+
+# baseTrainType -> its trainTypes (createJob doc).
+TRAIN_TYPES = {
+    "ERNIE-Bot-turbo": ("ERNIE-Bot-turbo-0516", "ERNIE-Bot-turbo-0704", "ERNIE-Bot-turbo-0725"),
+    "ERNIE-Speed": ("ERNIE-Speed-8K",),
+    "Llama-2": ("Llama-2-7b", "Llama-2-13b"),
+    "BLOOMZ": ("BLOOMZ-7B",),
+    "ChatGLM2": ("ChatGLM2-6B",),
+    "Baichuan2": ("Baichuan2-13B",),
+    "SQLCoder": ("SQLCoder-7B",),
+    "CodeLlama": ("CodeLlama-7B",),
+}
+BASE_OF = {train: base for base, trains in TRAIN_TYPES.items() for train in trains}
+TRAIN_MODES = ("SFT",)
+DEFAULT_PEFT_TYPES = ("ALL", "P-tuning", "LoRA")
+PEFT_TYPES = {"ERNIE-Bot-turbo-0516": ("ALL",), "ERNIE-Bot-turbo-0725": ("ALL", "LoRA")}
+# Base runs an incremental run may start from (increConfig doc). 0922 is in
+# the doc's list but not a trainType createJob accepts, so it cannot occur.
+INCREMENTAL_TRAIN_TYPES = frozenset({
+    "ERNIE-Bot-turbo-0704", "ERNIE-Bot-turbo-0725", "Llama-2-7b", "Llama-2-13b",
+    "SQLCoder-7B", "ChatGLM2-6B", "Baichuan2-13B", "BLOOMZ-7B",
+})
+
+TRAIN_CONFIG_KEYS = frozenset({"epoch", "learningRate", "batchSize", "maxSeqLen"})
+EPOCH_RANGE = (1, 50)
+LEARNING_RATE_RANGES = {
+    "ERNIE-Bot-turbo-0704": (0.00001, 0.00004),
+    "ERNIE-Bot-turbo-0725": (0.00001, 0.00004),
+}
+DEFAULT_LEARNING_RATE_RANGE = (0.0000002, 0.0002)
+BATCH_SIZE_RANGES = {"ERNIE-Bot-turbo-0516": (16, 64)}
+DEFAULT_BATCH_SIZE_RANGE = (4, 64)
+NO_BATCH_SIZE = frozenset({"ERNIE-Bot-turbo-0704", "ERNIE-Bot-turbo-0725"})
+MAX_SEQ_LENS = (4096, 8192)
+MAX_SEQ_LEN_REQUIRED = frozenset({"ERNIE-Bot-turbo-0725"})
+TRAINSET_RATE_RANGE = (0, 50)
+DATASET_PLATFORM, DATASET_BOS = 1, 2
+BOS_PATH = re.compile(r"bos:/[^/\s]+/\S+")
+
+# Sandbox conventions: a platform dataset version with one of these ids
+# changes how the run ends.
+FAIL_DATASET_ID = 4040      # FAIL after run_seconds / 2
+HANG_DATASET_ID = 4041      # RUNNING forever (progress stops below 100)
+
+RUNNING, FINISH, STOP, FAIL = "RUNNING", "FINISH", "STOP", "FAIL"
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_TEXT = {"name": (2, 20), "description": (0, 500)}
+
+# bce-auth-v1 (reference §2.8)
+AUTH_VERSION = "bce-auth-v1"
+CLOCK_SKEW_SECONDS = 5 * 60                 # how far a timestamp may be ahead
+REQUIRED_SIGNED_HEADERS = ("host", "x-bce-date")
+AUTH_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+DEFAULT_ACCESS_KEY = "sandbox-ak"
+DEFAULT_SECRET_KEY = "sandbox-sk"
+
+
+class QianfanError(Exception):
+    """A console error, answered in the body: {log_id, error_code, error_msg}."""
+
+    def __init__(self, error_code: int, error_msg: str, http_status: int | None = None):
+        super().__init__(error_msg)
+        self.error_code = error_code
+        self.error_msg = error_msg
+        self.http_status = http_status      # None: --error-http-status
+
+
+class BceError(Exception):
+    """A BCE gateway/IAM error: {requestId, code, message} and a real HTTP status."""
+
+    def __init__(self, http_status: int, code: str, message: str):
+        super().__init__(message)
+        self.http_status = http_status
+        self.code = code
+        self.message = message
+
+
+def param_invalid() -> QianfanError:
+    return QianfanError(500001, "param invalid")
+
+
+def train_config_error() -> QianfanError:
+    return QianfanError(510401, "train config error")
+
+
+def dataset_config_error() -> QianfanError:
+    return QianfanError(510102, "dataset config error")
+
+
+TASK_NAME_EXISTS = (510201, "task name exist")
+TASK_NOT_EXIST = (510202, "task not exist")
+JOB_NOT_EXIST = (510301, "job not exist")
+JOB_STATUS_INVALID = (510302, "job status invalid")
+JOB_NOT_INCREMENTAL = (510404, "job not support incre train")
+
+BCE_MESSAGES = {
+    "AccessDenied": (403, "Access denied."),
+    "InvalidAccessKeyId": (403, "Access key ID does not exist."),
+    "InvalidHTTPAuthHeader": (400, "The Authorization header you provided is invalid."),
+    "RequestExpired": (400, "Request has expired."),
+    "SignatureDoesNotMatch": (400, "The request signature we calculated does not match the "
+                                   "signature you provided. Check your Secret Access Key and "
+                                   "signing method."),
+    "InvalidURI": (400, "Could not parse the specified URI."),
+    "InvalidHTTPRequest": (400, "There was an error in the body or the HTTP request."),
+    "InternalError": (500, "We encountered an internal error. Please try again."),
+}
+
+
+def bce_error(code: str) -> BceError:
+    http_status, message = BCE_MESSAGES[code]
+    return BceError(http_status, code, message)
+
+
+def new_log_id() -> str:
+    return str(10**9 + secrets.randbelow(9 * 10**9))
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def format_cst(epoch_seconds: float) -> str:
+    """Vendor date format: "YYYY-MM-DD HH:MM:SS", Asia/Shanghai, no zone."""
+    return datetime.fromtimestamp(epoch_seconds, CST).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def same_secret(given: str, expected: str) -> bool:
+    # compare_digest on str refuses non-ASCII, so compare bytes.
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+# --------------------------------------------------------------------------
+# bce-auth-v1 through Baidu's signer (reference §2.8)
+# --------------------------------------------------------------------------
+
+def _b(value) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode("utf-8")
+
+
+def bce_sign(access_key: str, secret_key: str, method: str, path: str, headers: dict,
+             params: dict, timestamp: int, expiration: int,
+             headers_to_sign=None) -> str:
+    """The Authorization value from bce_v1_signer.sign().
+
+    path is the canonical (already URI-encoded) path; headers and params map
+    names to values; headers_to_sign is a list of lower-case names or None
+    (the SDK's default set). The SDK works on bytes, so everything is
+    converted here and nowhere else.
+    """
+    result = bce_v1_signer.sign(
+        BceCredentials(access_key, secret_key),
+        _b(method.upper()),
+        _b(path),
+        {_b(k): _b(v) for k, v in headers.items()},
+        {_b(k): _b(v) for k, v in params.items()},
+        int(timestamp),
+        int(expiration),
+        [_b(name) for name in headers_to_sign] if headers_to_sign else None,
+    )
+    return result.decode("ascii")
+
+
+def canonical_request(method: str, path: str, headers: dict, params: dict,
+                      headers_to_sign) -> str:
+    """The canonical request the signer hashes, from the SDK's own helpers.
+
+    Only for the request log (a debugging aid: it holds no secret); the
+    verdict itself always comes from bce_sign().
+    """
+    query = bce_utils.get_canonical_querystring(
+        {_b(k): _b(v) for k, v in params.items()}, True)
+    header_lines = bce_v1_signer._get_canonical_headers(
+        {_b(k): _b(v) for k, v in headers.items()},
+        [_b(name) for name in headers_to_sign] if headers_to_sign else None)
+    return b"\n".join([_b(method.upper()), _b(path), _b(query), _b(header_lines)]).decode(
+        "utf-8", errors="replace")
+
+
+# (method, canonical path, headers, params, timestamp, expiration,
+#  headers_to_sign, access key, secret key, expected Authorization), §2.8.1.
+_VECTOR_AK, _VECTOR_SK = "a" * 32, "b" * 32
+_BOS_HEADERS = {
+    "Host": "bj.bcebos.com",
+    "Date": "Mon, 27 Apr 2015 16:23:49 +0800",
+    "Content-Type": "text/plain",
+    "Content-Length": "8",
+    "Content-Md5": "NFzcPqhviddjRNnSOGo4rw==",
+    "x-bce-date": "2015-04-27T08:23:49Z",
+}
+_BOS_PARAMS = {"partNumber": "9", "uploadId": "a44cc9bab11cbd156984767aad637851"}
+_QIANFAN_TS, _QIANFAN_DATE = 1695130630, "2023-09-19T13:37:10Z"
+SIGNATURE_VECTORS = (
+    # Baidu's published vector (default signed-header set).
+    ("PUT", "/v1/test/myfolder/readme.txt", _BOS_HEADERS, _BOS_PARAMS, 1430123029, 1800, None,
+     _VECTOR_AK, _VECTOR_SK,
+     "bce-auth-v1/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/2015-04-27T08:23:49Z/1800//"
+     "d74a04362e6a848f5b39b15421cb449427f419c95a480fd6b8cf9fc783e2999e"),
+    # The same with the default set named explicitly: same signature.
+    ("PUT", "/v1/test/myfolder/readme.txt", _BOS_HEADERS, _BOS_PARAMS, 1430123029, 1800,
+     ["content-length", "content-md5", "content-type", "host", "x-bce-date"],
+     _VECTOR_AK, _VECTOR_SK,
+     "bce-auth-v1/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/2015-04-27T08:23:49Z/1800/"
+     "content-length;content-md5;content-type;host;x-bce-date/"
+     "d74a04362e6a848f5b39b15421cb449427f419c95a480fd6b8cf9fc783e2999e"),
+    # The sample-code page's path without /v1 (a different signature).
+    ("PUT", "/test/myfolder/readme.txt", _BOS_HEADERS, _BOS_PARAMS, 1430123029, 1800, None,
+     _VECTOR_AK, _VECTOR_SK,
+     "bce-auth-v1/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/2015-04-27T08:23:49Z/1800//"
+     "1816c10fce34ba9c9825eddc05fd6058bf82e05fefeddee8da6f869486ea68c0"),
+    # Qianfan-shaped vectors.
+    ("POST", "/wenxinworkshop/finetune/createJob",
+     {"Content-Type": "application/json", "Host": "qianfan.baidubce.com",
+      "x-bce-date": _QIANFAN_DATE},
+     {}, _QIANFAN_TS, 300, ["content-type", "host", "x-bce-date"], _VECTOR_AK, _VECTOR_SK,
+     "bce-auth-v1/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/2023-09-19T13:37:10Z/300/"
+     "content-type;host;x-bce-date/"
+     "545c45204c3520be919cb1a5b7cf99a497c4fcfa658d22e18e2b98451f16015b"),
+    ("POST", "/v2/finetuning", {"Host": "qianfan.baidubce.com", "x-bce-date": _QIANFAN_DATE},
+     {"Action": "CreateFineTuningJob"}, _QIANFAN_TS, 1800, ["host", "x-bce-date"],
+     _VECTOR_AK, _VECTOR_SK,
+     "bce-auth-v1/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/2023-09-19T13:37:10Z/1800/host;x-bce-date/"
+     "aa0b335a44141b2fd614c6c0a8f4af62ae8007faea43bd5f3650b3cbf73fd942"),
+)
+
+
+def _self_check_signer() -> None:
+    # An SDK whose signer differs from Baidu's published vector would make
+    # every verdict meaningless, so refuse to load rather than serve them.
+    for method, path, headers, params, ts, exp, to_sign, ak, sk, expected in SIGNATURE_VECTORS:
+        if bce_sign(ak, sk, method, path, headers, params, ts, exp, to_sign) != expected:
+            raise RuntimeError(f"bce-auth-v1 self-check failed for {method} {path}")
+
+
+_self_check_signer()
+
+
+# --------------------------------------------------------------------------
+# Configuration
+# --------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Config:
+    access_key: str = DEFAULT_ACCESS_KEY
+    secret_key: str = DEFAULT_SECRET_KEY
+    run_seconds: float = 4.0
+    error_http_status: int = 200
+    verbose: bool = False
+
+
+# --------------------------------------------------------------------------
+# Authentication: parse bce-auth-v1, then let Baidu's signer decide
+# --------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class AuthOutcome:
+    ok: bool
+    reason: str
+    error: BceError | None = None
+    canonical_request: str | None = None
+
+
+def auth_failure(code: str, reason: str, canonical: str | None = None) -> AuthOutcome:
+    return AuthOutcome(False, reason, bce_error(code), canonical)
+
+
+def parse_query(query: str) -> dict:
+    """Query parameters, percent-decoded literally ("+" stays "+").
+
+    A parameter without "=" has an empty value; a repeated name keeps its
+    last value (bce-auth-v1 has no rule for repeats).
+    """
+    params = {}
+    for part in query.split("&"):
+        if not part:
+            continue
+        key, _, value = part.partition("=")
+        params[unquote_to_bytes(key)] = unquote_to_bytes(value)
+    return params
+
+
+def parse_auth_header(value: str):
+    """(access key, timestamp text, expiration, signed header names, signature)."""
+    parts = value.strip().split("/")
+    if len(parts) != 6 or parts[0] != AUTH_VERSION:
+        raise ValueError("Authorization is not bce-auth-v1/{accessKeyId}/{timestamp}/"
+                         "{expirationPeriodInSeconds}/{signedHeaders}/{signature}")
+    _, access_key, timestamp, expiration, signed_headers, signature = parts
+    if not access_key or not signature:
+        raise ValueError("empty access key or signature in Authorization")
+    if not AUTH_TIMESTAMP.fullmatch(timestamp):
+        raise ValueError("timestamp in Authorization is not yyyy-mm-ddThh:mm:ssZ")
+    if not (expiration.isascii() and expiration.isdigit()) or int(expiration) < 1:
+        raise ValueError("expirationPeriodInSeconds in Authorization is not a positive integer")
+    names = signed_headers.split(";") if signed_headers else []
+    if any(not name or name != name.strip() for name in names):
+        raise ValueError("signedHeaders in Authorization has an empty or padded name")
+    return access_key, timestamp, int(expiration), names, signature
+
+
+def timestamp_seconds(text: str) -> int:
+    moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return int(moment.timestamp())
+
+
+def check_auth(config: Config, method: str, raw_path: str, headers, now: float) -> AuthOutcome:
+    """Verify a request's bce-auth-v1 signature.
+
+    headers is the request's case-insensitive header map; raw_path the
+    request target as received (path and query).
+    """
+    authorization = headers.get("Authorization")
+    if authorization is None:
+        return auth_failure("InvalidHTTPAuthHeader", "no Authorization header")
+    try:
+        access_key, timestamp, expiration, names, signature = parse_auth_header(authorization)
+        signed_at = timestamp_seconds(timestamp)
+    except ValueError as exc:
+        return auth_failure("InvalidHTTPAuthHeader", str(exc))
+    if not same_secret(access_key, config.access_key):
+        return auth_failure("InvalidAccessKeyId", "unknown access key")
+    names = [name.lower() for name in names]
+    missing = [name for name in REQUIRED_SIGNED_HEADERS if name not in names]
+    if missing:
+        return auth_failure("InvalidHTTPAuthHeader",
+                            f"signedHeaders must include {', '.join(missing)}")
+    bce_date = headers.get("x-bce-date")
+    if bce_date is None:
+        return auth_failure("InvalidHTTPAuthHeader", "no x-bce-date header")
+    if bce_date.strip() != timestamp:
+        return auth_failure("InvalidHTTPAuthHeader",
+                            "x-bce-date header differs from the timestamp in Authorization")
+    if now < signed_at - CLOCK_SKEW_SECONDS:
+        return auth_failure("RequestExpired", "timestamp is more than 5 minutes in the future")
+    if now > signed_at + expiration:
+        return auth_failure("RequestExpired", "signature expired (timestamp + expiration is past)")
+
+    url = urlsplit(raw_path)
+    # Canonical URI: decode what was sent, re-encode the SDK's way
+    # (UriEncodeExceptSlash), so an over- or under-encoded path still works.
+    path = bce_utils.normalize_string(unquote_to_bytes(url.path or "/"), False)
+    params = parse_query(url.query)
+    # Exactly the headers named in signedHeaders, values as received
+    # (http.server decodes header bytes as latin-1, so this is lossless).
+    signed = {}
+    for name in names:
+        value = headers.get(name)
+        if value is not None:
+            signed[name] = value.encode("latin-1", errors="replace")
+    canonical = canonical_request(method, path, signed, params, names)
+    expected = bce_sign(access_key, config.secret_key, method, path, signed, params,
+                        signed_at, expiration, names)
+    expected_signature = expected.rsplit("/", 1)[1]
+    if not same_secret(signature, expected_signature):
+        return auth_failure("SignatureDoesNotMatch", "signature does not match", canonical)
+    return AuthOutcome(True, "ok", None, canonical)
+
+
+# --------------------------------------------------------------------------
+# Request validation (reference §2.2-2.5 and the createJob table)
+# --------------------------------------------------------------------------
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def parse_json_object(raw: bytes) -> dict:
+    def reject_constant(_):
+        raise ValueError("NaN/Infinity are not JSON")
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_constant=reject_constant)
+    except (UnicodeDecodeError, ValueError):
+        raise param_invalid() from None
+    if not isinstance(body, dict):
+        raise param_invalid()
+    return body
+
+
+def _text(body: dict, field: str, *, required: bool) -> str:
+    """A length-bounded string field; null counts as absent."""
+    value = body.get(field)
+    if value is None:
+        if required:
+            raise param_invalid()
+        return ""
+    low, high = MAX_TEXT[field]
+    if not isinstance(value, str) or not low <= len(value) <= high:
+        raise param_invalid()
+    return value
+
+
+def _id(body: dict, field: str) -> int:
+    value = body.get(field)
+    if not _is_int(value):
+        raise param_invalid()
+    return value
+
+
+def parse_create_task(body: dict) -> tuple[str, str]:
+    # The official SDK also sends baseTrainType and trainType here; the doc
+    # does not list them, so they are accepted and ignored.
+    return _text(body, "name", required=True), _text(body, "description", required=False)
+
+
+def parse_job_ref(body: dict) -> tuple[int, int]:
+    return _id(body, "taskId"), _id(body, "jobId")
+
+
+def _choice(body: dict, field: str, choices) -> str:
+    value = body.get(field)
+    if not isinstance(value, str) or value not in choices:
+        raise param_invalid()
+    return value
+
+
+def peft_types(train_type: str) -> tuple:
+    return PEFT_TYPES.get(train_type, DEFAULT_PEFT_TYPES)
+
+
+def parse_train_config(config, train_type: str) -> dict:
+    """trainConfig checked against the rules of train_type; 510401 if wrong.
+
+    A key with a JSON null value counts as absent.
+    """
+    if not isinstance(config, dict) or set(config) - TRAIN_CONFIG_KEYS:
+        raise train_config_error()
+    config = {key: value for key, value in config.items() if value is not None}
+    epoch = config.get("epoch")
+    if not _is_int(epoch) or not EPOCH_RANGE[0] <= epoch <= EPOCH_RANGE[1]:
+        raise train_config_error()
+    rate = config.get("learningRate")
+    low, high = LEARNING_RATE_RANGES.get(train_type, DEFAULT_LEARNING_RATE_RANGE)
+    if not _is_number(rate) or not low <= rate <= high:
+        raise train_config_error()
+    if "batchSize" in config:
+        batch = config["batchSize"]
+        low, high = BATCH_SIZE_RANGES.get(train_type, DEFAULT_BATCH_SIZE_RANGE)
+        if train_type in NO_BATCH_SIZE or not _is_int(batch) or not low <= batch <= high:
+            raise train_config_error()
+    if "maxSeqLen" in config:
+        if not _is_int(config["maxSeqLen"]) or config["maxSeqLen"] not in MAX_SEQ_LENS:
+            raise train_config_error()
+    elif train_type in MAX_SEQ_LEN_REQUIRED:
+        raise train_config_error()
+    return config
+
+
+def parse_trainset(trainset) -> list:
+    """trainset entries: {"type":1,"id":int} or {"type":2,"bosPath":"bos:/b/p"}."""
+    if not isinstance(trainset, list) or not trainset:
+        raise dataset_config_error()
+    for entry in trainset:
+        if not isinstance(entry, dict):
+            raise dataset_config_error()
+        kind = entry.get("type")
+        if _is_int(kind) and kind == DATASET_PLATFORM:
+            valid = set(entry) == {"type", "id"} and _is_int(entry["id"]) and entry["id"] > 0
+        elif _is_int(kind) and kind == DATASET_BOS:
+            path = entry.get("bosPath")
+            valid = (set(entry) == {"type", "bosPath"} and isinstance(path, str)
+                     and BOS_PATH.fullmatch(path) is not None)
+        else:
+            valid = False
+        if not valid:
+            raise dataset_config_error()
+    return trainset
+
+
+def parse_trainset_rate(value):
+    if value is None:
+        return None
+    if not _is_number(value) or not TRAINSET_RATE_RANGE[0] <= value <= TRAINSET_RATE_RANGE[1]:
+        raise dataset_config_error()
+    return value
+
+
+def planned_outcome(trainset: list) -> str:
+    ids = {entry.get("id") for entry in trainset if entry.get("type") == DATASET_PLATFORM}
+    if FAIL_DATASET_ID in ids:
+        return "fail"
+    if HANG_DATASET_ID in ids:
+        return "hang"
+    return "finish"
+
+
+# --------------------------------------------------------------------------
+# Tasks, jobs and the job lifecycle (computed from wall-clock time)
+# --------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Task:
+    id: int
+    name: str
+    description: str
+    created_at: float
+    runs: int = 0                   # jobs created in it (version counter)
+
+    def view(self) -> dict:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "createTime": format_cst(self.created_at),
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class RunState:
+    status: str
+    progress: float
+    elapsed: float                  # seconds the run has run
+    finished_at: float | None       # epoch seconds of FINISH/FAIL, else None
+
+
+@dataclasses.dataclass
+class Job:
+    id: int
+    task_id: int
+    version: int
+    description: str
+    run_type: int
+    incre_config: dict | None
+    base_train_type: str
+    train_type: str
+    train_mode: str
+    peft_type: str
+    train_config: dict
+    trainset: list
+    trainset_rate: float | None
+    created_at: float
+    outcome: str                    # finish | fail | hang
+    frozen: RunState | None = None  # set by stopJob or by the control API
+    forced: bool = False
+
+    def state(self, config: Config, now: float) -> RunState:
+        if self.frozen is not None:
+            return self.frozen
+        return natural_state(self.outcome, self.created_at, config.run_seconds, now)
+
+    def detail(self, task_name: str, config: Config, now: float) -> dict:
+        state = self.state(config, now)
+        return {
+            "id": self.id,
+            "description": self.description,
+            "taskId": self.task_id,
+            "taskName": task_name,
+            "version": self.version,
+            "jobRunType": self.run_type,
+            "increConfig": dict(self.incre_config) if self.incre_config else None,
+            "trainType": self.train_type,
+            "trainMode": self.train_mode,
+            "peftType": self.peft_type,
+            "trainStatus": state.status,
+            "progress": state.progress,
+            "runTime": int(state.elapsed),
+            "trainTime": int(state.elapsed),
+            "startTime": format_cst(self.created_at),
+            "finishTime": format_cst(state.finished_at) if state.finished_at else ZERO_TIME,
+            "vdlLink": ("https://console.bce.baidu.com/qianfan/visualdl/index"
+                        f"?taskId={self.task_id}&jobId={self.id}"),
+        }
+
+
+def _progress(elapsed: float, run_seconds: float) -> float:
+    """Percent done while RUNNING; stays below 100 until the run finishes."""
+    if run_seconds <= 0:
+        return 0.0
+    return min(99.99, round(100.0 * elapsed / run_seconds, 2))
+
+
+def natural_state(outcome: str, created_at: float, run_seconds: float, now: float) -> RunState:
+    elapsed = max(0.0, now - created_at)
+    if outcome == "fail":
+        fail_after = run_seconds / 2
+        if elapsed >= fail_after:
+            return RunState(FAIL, _progress(fail_after, run_seconds), fail_after,
+                            created_at + fail_after)
+    elif outcome == "finish" and elapsed >= run_seconds:
+        return RunState(FINISH, 100.0, run_seconds, created_at + run_seconds)
+    return RunState(RUNNING, _progress(elapsed, run_seconds), elapsed, None)
+
+
+def forced_state(current: RunState, changes: dict, now: float) -> RunState:
+    status = changes.get("trainStatus", current.status)
+    if "progress" in changes:
+        progress = float(changes["progress"])
+    elif status == FINISH:
+        progress = 100.0
+    else:
+        progress = current.progress
+    finished_at = None
+    if status in (FINISH, FAIL):
+        finished_at = current.finished_at or now
+    return RunState(status, progress, current.elapsed, finished_at)
+
+
+def validate_force_body(body: dict) -> None:
+    unknown = set(body) - {"trainStatus", "progress"}
+    if unknown:
+        raise ValueError(f"unknown keys: {sorted(unknown)}")
+    if "trainStatus" in body and not isinstance(body["trainStatus"], str):
+        raise ValueError("trainStatus must be a string")
+    if "progress" in body and (not _is_number(body["progress"])
+                               or not 0 <= body["progress"] <= 100):
+        raise ValueError("progress must be a number in [0, 100]")
+
+
+# --------------------------------------------------------------------------
+# Fault injection
+# --------------------------------------------------------------------------
+
+FAULT_OPS = frozenset({*VENDOR_OPS, "any"})
+MAX_HUGE_BYTES = 256 * 1024 * 1024
+
+
+def _fault_int(spec: dict, key: str, default, low: int, high: int):
+    value = spec.get(key, default)
+    if value is None and default is None:
+        return None
+    if not _is_int(value) or not low <= value <= high:
+        raise ValueError(f"{key} must be an integer in [{low}, {high}]")
+    return value
+
+
+def _fault_str(spec: dict, key: str, default: str) -> str:
+    value = spec.get(key, default)
+    if not isinstance(value, str):
+        raise ValueError(f"{key} must be a string")
+    return value
+
+
+def _fault_headers(spec: dict) -> dict:
+    headers = spec.get("headers", {})
+    if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        raise ValueError("headers must be an object of strings")
+    return headers
+
+
+def _error_fault(spec: dict) -> dict:
+    error_code = spec.get("error_code", 500000)
+    if not _is_int(error_code):
+        raise ValueError("error_code must be an integer")
+    return {
+        "http": _fault_int(spec, "http", None, 100, 599),   # None: --error-http-status
+        "error_code": error_code,
+        "error_msg": _fault_str(spec, "error_msg", "console internal error"),
+        "headers": _fault_headers(spec),
+    }
+
+
+def _bce_error_fault(spec: dict) -> dict:
+    return {
+        "http": _fault_int(spec, "http", 500, 100, 599),
+        "code": _fault_str(spec, "code", "InternalError"),
+        "message": _fault_str(spec, "message", BCE_MESSAGES["InternalError"][1]),
+        "headers": _fault_headers(spec),
+    }
+
+
+def _slow_fault(spec: dict) -> dict:
+    delay = spec.get("delay", 1.0)
+    if not _is_number(delay) or not 0 <= delay <= 3600:
+        raise ValueError("delay must be a number of seconds in [0, 3600]")
+    return {"delay": float(delay)}
+
+
+def _huge_fault(spec: dict) -> dict:
+    return {"bytes": _fault_int(spec, "bytes", 2 * 1024 * 1024, 0, MAX_HUGE_BYTES)}
+
+
+def _status_fault(spec: dict) -> dict:
+    return {
+        "http": _fault_int(spec, "http", 503, 100, 599),
+        "body": _fault_str(spec, "body", ""),
+        "content_type": _fault_str(spec, "content_type", "text/plain"),
+        "headers": _fault_headers(spec),
+    }
+
+
+# fault kind -> parser of its own parameters
+FAULT_PARAMETERS = {
+    "error": _error_fault,
+    "bce_error": _bce_error_fault,
+    "slow": _slow_fault,
+    "reset": lambda spec: {},
+    "drop": lambda spec: {},
+    "garbage": lambda spec: {},
+    "huge": _huge_fault,
+    "status": _status_fault,
+}
+
+
+def parse_fault(spec) -> dict:
+    if not isinstance(spec, dict):
+        raise ValueError("fault must be a JSON object")
+    op = spec.get("op", "any")
+    if op not in FAULT_OPS:
+        raise ValueError(f"op must be one of {sorted(FAULT_OPS)}")
+    kind = spec.get("fault")
+    if kind not in FAULT_PARAMETERS:
+        raise ValueError(f"fault must be one of {sorted(FAULT_PARAMETERS)}")
+    count = _fault_int(spec, "count", 1, 1, 1_000_000)
+    return {"op": op, "fault": kind, "count": count, **FAULT_PARAMETERS[kind](spec)}
+
+
+def huge_body(size: int) -> bytes:
+    """A success-shaped JSON body padded with a long string to exactly size bytes."""
+    prefix = b'{"log_id":"1000000000","result":true,"padding":"'
+    suffix = b'"}'
+    padding = max(0, size - len(prefix) - len(suffix))
+    return prefix + b"x" * padding + suffix
+
+
+# --------------------------------------------------------------------------
+# Shared state and the four operations
+# --------------------------------------------------------------------------
+
+class Store:
+    """Tasks, jobs, queued faults and the request log, behind one lock.
+
+    Ids keep counting up across /_sandbox/reset, so an id that a client
+    kept from before a reset never names a new object.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.next_task_id = FIRST_TASK_ID
+        self.next_job_id = FIRST_JOB_ID
+        self.tasks: dict[int, Task] = {}
+        self.jobs: dict[int, Job] = {}
+        self.faults: collections.deque = collections.deque()
+        self.requests: list[dict] = []
+
+    def reset(self) -> None:
+        with self.lock:
+            self.tasks.clear()
+            self.jobs.clear()
+            self.faults.clear()
+            self.requests.clear()
+
+    # -- vendor operations (each runs whole under the lock) ---------------
+
+    def create_task(self, body: dict, now: float) -> dict:
+        name, description = parse_create_task(body)
+        with self.lock:
+            if any(task.name == name for task in self.tasks.values()):
+                raise QianfanError(*TASK_NAME_EXISTS)
+            task = Task(self.next_task_id, name, description, now)
+            self.next_task_id += 1
+            self.tasks[task.id] = task
+            return task.view()
+
+    def create_job(self, body: dict, config: Config, now: float) -> dict:
+        task_id = _id(body, "taskId")
+        description = _text(body, "description", required=False)
+        run_type = body.get("jobRunType")
+        if not _is_int(run_type) or run_type not in (0, 1):
+            raise param_invalid()
+        with self.lock:
+            task = self.tasks.get(task_id)
+            if task is None:
+                raise QianfanError(*TASK_NOT_EXIST)
+            if run_type == 0:
+                base_train_type = _choice(body, "baseTrainType", TRAIN_TYPES)
+                train_type = _choice(body, "trainType", TRAIN_TYPES[base_train_type])
+                train_mode = _choice(body, "trainMode", TRAIN_MODES)
+                peft_type = _choice(body, "peftType", peft_types(train_type))
+                incre_config = None
+            else:
+                base_job, incre_config = self._incremental_base(body.get("increConfig"),
+                                                                config, now)
+                base_train_type, train_type = base_job.base_train_type, base_job.train_type
+                train_mode, peft_type = self._incremental_choices(body, base_job)
+            train_config = parse_train_config(body.get("trainConfig"), train_type)
+            trainset = parse_trainset(body.get("trainset"))
+            trainset_rate = parse_trainset_rate(body.get("trainsetRate"))
+            task.runs += 1
+            job = Job(
+                id=self.next_job_id, task_id=task.id, version=task.runs,
+                description=description, run_type=run_type, incre_config=incre_config,
+                base_train_type=base_train_type, train_type=train_type,
+                train_mode=train_mode, peft_type=peft_type, train_config=train_config,
+                trainset=trainset, trainset_rate=trainset_rate, created_at=now,
+                outcome=planned_outcome(trainset),
+            )
+            self.next_job_id += 1
+            self.jobs[job.id] = job
+            return {"id": job.id}
+
+    def _incremental_base(self, incre, config: Config, now: float) -> tuple[Job, dict]:
+        if not isinstance(incre, dict):
+            raise param_invalid()
+        base_task_id, base_job_id = parse_job_ref(incre)
+        base = self.jobs.get(base_job_id)
+        if (base is None or base.task_id != base_task_id
+                or base.state(config, now).status != FINISH
+                or base.peft_type != "ALL"
+                or base.train_type not in INCREMENTAL_TRAIN_TYPES):
+            raise QianfanError(*JOB_NOT_INCREMENTAL)
+        return base, {"taskId": base_task_id, "jobId": base_job_id}
+
+    @staticmethod
+    def _incremental_choices(body: dict, base: Job) -> tuple[str, str]:
+        """trainMode and peftType of an incremental run (both optional).
+
+        baseTrainType/trainType come from the base run; if sent they must
+        name it.
+        """
+        for field, expected in (("baseTrainType", base.base_train_type),
+                                ("trainType", base.train_type)):
+            if body.get(field) is not None and body[field] != expected:
+                raise param_invalid()
+        train_mode = "SFT"
+        if body.get("trainMode") is not None:
+            train_mode = _choice(body, "trainMode", TRAIN_MODES)
+        peft_type = base.peft_type
+        if body.get("peftType") is not None:
+            peft_type = _choice(body, "peftType", peft_types(base.train_type))
+        return train_mode, peft_type
+
+    def _job_of(self, body: dict) -> Job:
+        task_id, job_id = parse_job_ref(body)
+        job = self.jobs.get(job_id)
+        if job is None or job.task_id != task_id:
+            raise QianfanError(*JOB_NOT_EXIST)
+        return job
+
+    def job_detail(self, body: dict, config: Config, now: float) -> dict:
+        with self.lock:
+            job = self._job_of(body)
+            return job.detail(self.tasks[job.task_id].name, config, now)
+
+    def stop_job(self, body: dict, config: Config, now: float) -> bool:
+        with self.lock:
+            job = self._job_of(body)
+            state = job.state(config, now)
+            if state.status != RUNNING:
+                raise QianfanError(*JOB_STATUS_INVALID)
+            job.frozen = RunState(STOP, state.progress, state.elapsed, None)
+            return True
+
+    # -- control operations -----------------------------------------------
+
+    def control_job(self, job_id: int, config: Config) -> dict | None:
+        with self.lock:
+            job = self.jobs.get(job_id)
+            if job is None:
+                return None
+            return {
+                "job": job.detail(self.tasks[job.task_id].name, config, time.time()),
+                "forced": job.forced,
+                "baseTrainType": job.base_train_type,
+                "trainConfig": job.train_config,
+                "trainset": job.trainset,
+                "trainsetRate": job.trainset_rate,
+            }
+
+    def force(self, job_id: int, changes: dict, config: Config) -> dict | None:
+        with self.lock:
+            job = self.jobs.get(job_id)
+            if job is None:
+                return None
+            now = time.time()
+            job.frozen = forced_state(job.state(config, now), changes, now)
+            job.forced = True
+            return job.detail(self.tasks[job.task_id].name, config, now)
+
+    def queue_fault(self, fault: dict) -> None:
+        with self.lock:
+            self.faults.append(fault)
+
+    def take_fault(self, op: str) -> dict | None:
+        """First queued fault matching op (FIFO); consumes one of its count."""
+        with self.lock:
+            for fault in self.faults:
+                if fault["op"] in (op, "any"):
+                    fault["count"] -= 1
+                    if fault["count"] == 0:
+                        self.faults.remove(fault)
+                    return dict(fault)
+        return None
+
+    def pending_faults(self) -> list[dict]:
+        with self.lock:
+            return [dict(fault) for fault in self.faults]
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
+    def log_request(self, entry: dict) -> None:
+        with self.lock:
+            self.requests.append(entry)
+
+    def logged_requests(self) -> list[dict]:
+        with self.lock:
+            return list(self.requests)
+
+    def clear_requests(self) -> None:
+        with self.lock:
+            self.requests.clear()
+
+
+def resolve_vendor_route(method: str, path: str) -> str:
+    """The operation; "bad-method" for a known path with another method than
+    POST, "unknown" for any other path."""
+    if path.startswith(API_PREFIX) and path[len(API_PREFIX):] in VENDOR_OPS:
+        return path[len(API_PREFIX):] if method == "POST" else "bad-method"
+    return "unknown"
+
+
+# --------------------------------------------------------------------------
+# HTTP server
+# --------------------------------------------------------------------------
+
+class BodyError(Exception):
+    def __init__(self, error: BceError):
+        super().__init__(error.message)
+        self.error = error
+
+
+class SandboxServer(ThreadingHTTPServer):
+    daemon_threads = True          # a slow fault must not block shutdown
+    request_queue_size = 64
+
+    def __init__(self, address, config: Config):
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, SandboxHandler)
+        self.config = config
+        self.store = Store()
+        self._reset_lock = threading.Lock()
+        self._reset_sockets = weakref.WeakSet()
+
+    def abort_connection(self, sock: socket.socket) -> None:
+        """Close this connection with a TCP RST once the handler is done."""
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with self._reset_lock:
+            self._reset_sockets.add(sock)
+
+    def shutdown_request(self, request):
+        with self._reset_lock:
+            reset = request in self._reset_sockets
+            self._reset_sockets.discard(request)
+        if reset:
+            # Skip the usual shutdown(SHUT_WR): it would send a FIN first.
+            self.close_request(request)
+        else:
+            super().shutdown_request(request)
+
+
+class SandboxHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"       # keep-alive: nginx reuses upstreams
+    server_version = "qianfan-sandbox/1.0"
+    disable_nagle_algorithm = True      # headers and body go out as 2 writes
+    timeout = 120                       # idle keep-alive connections
+
+    server: SandboxServer
+
+    # -- plumbing ---------------------------------------------------------
+
+    def version_string(self):
+        return self.server_version      # no Python version in Server:
+
+    def do_GET(self):
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
+
+    def log_message(self, format, *args):
+        # Only the request line, status and auth verdict are ever logged: no
+        # headers, no bodies, so no keys, signatures or secrets.
+        if self.server.config.verbose:
+            sys.stderr.write(f"qianfan-sandbox: {self.address_string()} {format % args}\n")
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _send_json(self, status: int, payload, headers: dict | None = None):
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self._send(status, body, "application/json", headers)
+
+    def _send_bce_error(self, error: BceError, headers: dict | None = None):
+        request_id = new_request_id()
+        self._send_json(error.http_status,
+                        {"requestId": request_id, "code": error.code, "message": error.message},
+                        {"X-Bce-Request-Id": request_id, **(headers or {})})
+
+    def _send_qianfan_error(self, error: QianfanError, headers: dict | None = None):
+        status = error.http_status or self.server.config.error_http_status
+        self._send_json(status, {"log_id": new_log_id(), "error_code": error.error_code,
+                                 "error_msg": error.error_msg},
+                        {"X-Bce-Request-Id": new_request_id(), **(headers or {})})
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b""
+        if not (length.isascii() and length.strip().isdigit()):
+            raise BodyError(bce_error("InvalidHTTPRequest"))
+        if int(length) > MAX_BODY_BYTES:
+            raise BodyError(bce_error("InvalidHTTPRequest"))
+        return self.rfile.read(int(length))
+
+    def _read_chunked(self) -> bytes:
+        chunks, total = [], 0
+        while True:
+            line = self.rfile.readline(1024).split(b";")[0].strip()
+            try:
+                size = int(line, 16)
+            except ValueError:
+                raise BodyError(bce_error("InvalidHTTPRequest")) from None
+            total += size
+            if total > MAX_BODY_BYTES:
+                raise BodyError(bce_error("InvalidHTTPRequest"))
+            if size == 0:
+                break
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(1024)
+        while self.rfile.readline(8192).strip():  # trailers
+            pass
+        return b"".join(chunks)
+
+    def _dispatch(self):
+        try:
+            body = self._read_body()
+        except BodyError as exc:
+            self.close_connection = True    # the body's framing is unknown
+            self._send_bce_error(exc.error)
+            return
+        url = urlsplit(self.path)
+        if url.path.startswith(CONTROL_PREFIX):
+            self._handle_control(url, body)
+        else:
+            self._handle_vendor(url, body)
+
+    # -- vendor API -------------------------------------------------------
+
+    def _handle_vendor(self, url, body: bytes):
+        config, store = self.server.config, self.server.store
+        op = resolve_vendor_route(self.command, url.path)
+        auth = check_auth(config, self.command, self.path, self.headers, time.time())
+        if not auth.ok and config.verbose:
+            sys.stderr.write(f"qianfan-sandbox: auth {auth.error.code}: {auth.reason}\n")
+        store.log_request(self._log_entry(url, body, auth))
+        fault = store.take_fault(op)
+        if fault is not None and self._apply_fault(fault):
+            return
+        if not auth.ok:
+            self._send_bce_error(auth.error)
+            return
+        try:
+            result = self._vendor_operation(op, body)
+        except QianfanError as error:
+            self._send_qianfan_error(error)
+        except BceError as error:
+            self._send_bce_error(error)
+        except Exception:   # keep the connection protocol-correct on bugs
+            self._send_bce_error(bce_error("InternalError"))
+            raise
+        else:
+            self._send_json(200, {"log_id": new_log_id(), "result": result},
+                            {"X-Bce-Request-Id": new_request_id()})
+
+    def _log_entry(self, url, body: bytes, auth: AuthOutcome) -> dict:
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            key = name.lower()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        return {
+            "method": self.command,
+            "path": url.path,
+            "query": url.query,
+            "headers": headers,
+            "body": body.decode("utf-8", errors="replace"),
+            "auth_ok": auth.ok,
+            "auth_code": None if auth.ok else auth.error.code,
+            "auth_reason": auth.reason,
+            "canonical_request": auth.canonical_request,
+        }
+
+    def _vendor_operation(self, op: str, raw: bytes):
+        if op == "unknown":
+            raise bce_error("InvalidURI")
+        if op == "bad-method":
+            raise bce_error("InvalidHTTPRequest")
+        content_type = self.headers.get("Content-Type", "")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            raise param_invalid()
+        body = parse_json_object(raw)
+        store, config, now = self.server.store, self.server.config, time.time()
+        if op == "createTask":
+            return store.create_task(body, now)
+        if op == "createJob":
+            return store.create_job(body, config, now)
+        if op == "jobDetail":
+            return store.job_detail(body, config, now)
+        return store.stop_job(body, config, now)
+
+    # -- faults -----------------------------------------------------------
+
+    def _apply_fault(self, fault: dict) -> bool:
+        """Carry out a fault; True when it took the place of the answer."""
+        kind = fault["fault"]
+        if kind == "slow":
+            time.sleep(fault["delay"])
+            return False
+        if kind == "error":
+            self._send_qianfan_error(
+                QianfanError(fault["error_code"], fault["error_msg"], fault["http"]),
+                fault["headers"])
+        elif kind == "bce_error":
+            self._send_bce_error(BceError(fault["http"], fault["code"], fault["message"]),
+                                 fault["headers"])
+        elif kind == "status":
+            self._send(fault["http"], fault["body"].encode("utf-8"),
+                       fault["content_type"], fault["headers"])
+        elif kind == "garbage":
+            self._send(200, b"<html>oops</html>", "text/html")
+        elif kind == "huge":
+            self._send(200, huge_body(fault["bytes"]), "application/json")
+        elif kind == "reset":
+            self.close_connection = True
+            self.server.abort_connection(self.connection)
+        elif kind == "drop":
+            self.close_connection = True    # normal close (FIN), no answer
+        return True
+
+    # -- control API ------------------------------------------------------
+
+    def _handle_control(self, url, body: bytes):
+        name = url.path[len(CONTROL_PREFIX):]
+        try:
+            status, payload = self._control_operation(self.command, name, body)
+        except ValueError as exc:
+            status, payload = 400, {"ok": False, "error": str(exc)}
+        self._send_json(status, payload)
+
+    def _control_operation(self, method: str, name: str, body: bytes) -> tuple[int, object]:
+        store = self.server.store
+        if name.startswith("jobs/") and "/" not in name[len("jobs/"):]:
+            return self._control_job(method, name[len("jobs/"):], body)
+        handler = {
+            ("GET", "health"): lambda: {"ok": True},
+            ("POST", "faults"): lambda: self._queue_fault(body),
+            ("GET", "faults"): lambda: {"ok": True, "faults": store.pending_faults()},
+            ("DELETE", "faults"): lambda: store.clear_faults() or {"ok": True},
+            ("GET", "requests"): store.logged_requests,
+            ("DELETE", "requests"): lambda: store.clear_requests() or {"ok": True},
+            ("POST", "reset"): lambda: store.reset() or {"ok": True},
+        }.get((method, name))
+        if handler is None:
+            return 404, {"ok": False, "error": f"no control endpoint {method} /_sandbox/{name}"}
+        return 200, handler()
+
+    def _queue_fault(self, body: bytes) -> dict:
+        fault = parse_fault(self._control_json(body))
+        self.server.store.queue_fault(fault)
+        return {"ok": True, "faults": self.server.store.pending_faults()}
+
+    def _control_job(self, method: str, job_text: str, body: bytes) -> tuple[int, object]:
+        store, config = self.server.store, self.server.config
+        if not (job_text.isascii() and job_text.isdigit()):
+            return 404, {"ok": False, "error": f"no job {job_text}"}
+        job_id = int(job_text)
+        if method == "GET":
+            info = store.control_job(job_id, config)
+        elif method == "POST":
+            changes = self._control_json(body)
+            validate_force_body(changes)
+            view = store.force(job_id, changes, config)
+            info = None if view is None else {"ok": True, "job": view}
+        else:
+            return 404, {"ok": False,
+                         "error": f"no control endpoint {method} /_sandbox/jobs/{{id}}"}
+        if info is None:
+            return 404, {"ok": False, "error": f"no job {job_id}"}
+        return 200, info
+
+    @staticmethod
+    def _control_json(body: bytes) -> dict:
+        try:
+            value = json.loads(body or b"{}")
+        except ValueError:
+            raise ValueError("body must be JSON") from None
+        if not isinstance(value, dict):
+            raise ValueError("body must be a JSON object")
+        return value
+
+
+# --------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------
+
+def _read_secret_file(path: str) -> str:
+    """First non-blank, non-comment line of a file; keeps keys off argv."""
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                return line
+    raise SystemExit(f"qianfan-sandbox: no key in {path}")
+
+
+def _pick(value: str | None, file_path: str | None, default: str) -> str:
+    if value is not None:
+        return value
+    if file_path is not None:
+        return _read_secret_file(file_path)
+    return default
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Baidu Qianfan fine-tune API v1 emulator (offline sandbox).")
+    add = parser.add_argument
+    add("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    add("--port", type=int, default=18083,
+        help="port to listen on; 0 picks a free one (default 18083)")
+    add("--access-key", help=f"BCE access key id (default {DEFAULT_ACCESS_KEY})")
+    add("--access-key-file", metavar="PATH", help="file holding the BCE access key id")
+    add("--secret-key", help=f"BCE secret access key (default {DEFAULT_SECRET_KEY})")
+    add("--secret-key-file", metavar="PATH", help="file holding the BCE secret access key")
+    add("--run-seconds", type=float, default=4.0,
+        help="seconds a job stays RUNNING before FINISH (default 4.0)")
+    add("--error-http-status", type=int, default=200,
+        help="HTTP status sent with console (body) errors (default 200, as Baidu)")
+    add("--verbose", action="store_true",
+        help="log request lines, statuses and auth verdicts to stderr")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    if args.run_seconds < 0 or not math.isfinite(args.run_seconds):
+        raise SystemExit("qianfan-sandbox: --run-seconds must be >= 0")
+    if not 100 <= args.error_http_status <= 599:
+        raise SystemExit("qianfan-sandbox: --error-http-status must be in [100, 599]")
+    return Config(
+        access_key=_pick(args.access_key, args.access_key_file, DEFAULT_ACCESS_KEY),
+        secret_key=_pick(args.secret_key, args.secret_key_file, DEFAULT_SECRET_KEY),
+        run_seconds=args.run_seconds,
+        error_http_status=args.error_http_status,
+        verbose=args.verbose,
+    )
+
+
+def install_stop_handlers(server: SandboxServer) -> None:
+    def stop(signum, frame):
+        # shutdown() waits for serve_forever(), which runs in this very
+        # (main) thread, so it must be called from another thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = config_from_args(args)
+    server = SandboxServer((args.host, args.port), config)
+    install_stop_handlers(server)
+    host, port = server.server_address[:2]
+    print(f"qianfan-sandbox listening on {host}:{port}", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.1)
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1149 @@
+
+/*
+ * Baidu Qianfan fine-tune API v1 (wenxinworkshop), every call a signed
+ * POST with a JSON body:
+ *
+ *   create   createTask (the container) + createJob (the run) + jobDetail
+ *   retrieve jobDetail {taskId, jobId}
+ *   cancel   stopJob, then jobDetail
+ *   list     none in v1: the merged list names the provider as unlisted
+ *
+ * v1 calls a container a "task" and a run a "job"; the canonical job is
+ * the run, and its id carries both numbers.
+ *
+ * Provider params: access_key, secret_key (bce-auth-v1); host, the Host
+ * that is signed (default qianfan.baidubce.com; the internal location
+ * must send the same); signature_expiration (seconds, default 300).
+ *
+ * Every vendor value the gateway maps is in one of the tables below.
+ */
+
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gw_core.h>
+
+
+#define GW_QF_PATH          "/wenxinworkshop/finetune/"
+#define GW_QF_HOST          "qianfan.baidubce.com"
+#define GW_QF_OWNER         "ftgw:"
+
+#define GW_QF_PEFT_ALL      0x01
+#define GW_QF_PEFT_PTUNING  0x02
+#define GW_QF_PEFT_LORA     0x04
+
+
+typedef struct {
+    const char         *train_type;
+    const char         *base_train_type;
+    unsigned            pefts;
+    double              lr_min;
+    double              lr_max;
+    int64_t             batch_min;       /* 0: batchSize must be absent */
+    int64_t             batch_max;
+    int                 max_seq_len_required;
+} gw_qf_model_t;
+
+
+typedef struct {
+    const char         *status;          /* jobDetail trainStatus */
+    gw_status_t         canonical;
+} gw_qf_status_t;
+
+
+typedef struct {
+    const char         *code;            /* error_code, or BCE "code" */
+    int                 http;            /* what the client gets */
+    const char         *type;
+    const char         *param;           /* on create, or NULL */
+} gw_qf_error_t;
+
+
+/*
+ * The createJob rules of Qianfan's doc, per trainType: base type, PEFT
+ * methods, learningRate range, batchSize range, maxSeqLen requirement.
+ */
+static const gw_qf_model_t  gw_qf_models[] = {
+    { "ERNIE-Bot-turbo-0516", "ERNIE-Bot-turbo", GW_QF_PEFT_ALL,
+      2e-7, 2e-4, 16, 64, 0 },
+    { "ERNIE-Bot-turbo-0704", "ERNIE-Bot-turbo",
+      GW_QF_PEFT_ALL | GW_QF_PEFT_PTUNING | GW_QF_PEFT_LORA,
+      1e-5, 4e-5, 0, 0, 0 },
+    { "ERNIE-Bot-turbo-0725", "ERNIE-Bot-turbo",
+      GW_QF_PEFT_ALL | GW_QF_PEFT_LORA,
+      1e-5, 4e-5, 0, 0, 1 },
+    { "ERNIE-Speed-8K", "ERNIE-Speed",
+      GW_QF_PEFT_ALL | GW_QF_PEFT_PTUNING | GW_QF_PEFT_LORA,
+      2e-7, 2e-4, 4, 64, 0 },
+    { "Llama-2-7b", "Llama-2",
+      GW_QF_PEFT_ALL | GW_QF_PEFT_PTUNING | GW_QF_PEFT_LORA,
+      2e-7, 2e-4, 4, 64, 0 },
+    { "Llama-2-13b", "Llama-2",
+      GW_QF_PEFT_ALL | GW_QF_PEFT_PTUNING | GW_QF_PEFT_LORA,
+      2e-7, 2e-4, 4, 64, 0 },
+    { "BLOOMZ-7B", "BLOOMZ",
+      GW_QF_PEFT_ALL | GW_QF_PEFT_PTUNING | GW_QF_PEFT_LORA,
+      2e-7, 2e-4, 4, 64, 0 },
+    { "ChatGLM2-6B", "ChatGLM2",
+      GW_QF_PEFT_ALL | GW_QF_PEFT_PTUNING | GW_QF_PEFT_LORA,
+      2e-7, 2e-4, 4, 64, 0 },
+    { "Baichuan2-13B", "Baichuan2",
+      GW_QF_PEFT_ALL | GW_QF_PEFT_PTUNING | GW_QF_PEFT_LORA,
+      2e-7, 2e-4, 4, 64, 0 },
+    { "SQLCoder-7B", "SQLCoder",
+      GW_QF_PEFT_ALL | GW_QF_PEFT_PTUNING | GW_QF_PEFT_LORA,
+      2e-7, 2e-4, 4, 64, 0 },
+    { "CodeLlama-7B", "CodeLlama",
+      GW_QF_PEFT_ALL | GW_QF_PEFT_PTUNING | GW_QF_PEFT_LORA,
+      2e-7, 2e-4, 4, 64, 0 },
+    { NULL, NULL, 0, 0, 0, 0, 0, 0 }
+};
+
+
+/* trainStatus -> OpenAI status; v1 has no waiting state */
+static const gw_qf_status_t  gw_qf_statuses[] = {
+    { "RUNNING",  GW_STATUS_RUNNING },
+    { "FINISH",   GW_STATUS_SUCCEEDED },
+    { "STOP",     GW_STATUS_CANCELLED },
+    { "FAIL",     GW_STATUS_FAILED },
+    { NULL, 0 }
+};
+
+
+/*
+ * error_code of the v1 console, the inference codes that the same host
+ * may answer, and BCE's common gateway codes.  Failures of the gateway's
+ * own credentials or requests are 502: the client is not to blame.
+ */
+static const gw_qf_error_t  gw_qf_errors[] = {
+    { "500000", 502, GW_TYPE_UPSTREAM, NULL },
+    { "500001", 400, GW_TYPE_INVALID, NULL },
+    { "500002", 502, GW_TYPE_UPSTREAM, NULL },
+    { "510101", 400, GW_TYPE_INVALID, "training_file" },
+    { "510102", 400, GW_TYPE_INVALID, "training_file" },
+    { "510201", 409, GW_TYPE_CONFLICT, "suffix" },
+    { "510202", 404, GW_TYPE_NOT_FOUND, "tuning.continue_from" },
+    { "510203", 429, GW_TYPE_RATE_LIMIT, NULL },
+    { "510301", 404, GW_TYPE_NOT_FOUND, "tuning.continue_from" },
+    { "510302", 409, GW_TYPE_CONFLICT, NULL },
+    { "510401", 400, GW_TYPE_INVALID, "hyperparameters" },
+    { "510402", 429, GW_TYPE_RATE_LIMIT, NULL },
+    { "510403", 429, GW_TYPE_RATE_LIMIT, NULL },
+    { "510404", 400, GW_TYPE_INVALID, "tuning.continue_from" },
+    /* inference-API codes the console host shares */
+    { "1", 502, GW_TYPE_UPSTREAM, NULL },
+    { "2", 503, GW_TYPE_API, NULL },
+    { "4", 429, GW_TYPE_RATE_LIMIT, NULL },
+    { "6", 502, GW_TYPE_UPSTREAM, NULL },
+    { "14", 502, GW_TYPE_UPSTREAM, NULL },
+    { "17", 429, GW_TYPE_RATE_LIMIT, NULL },
+    { "18", 429, GW_TYPE_RATE_LIMIT, NULL },
+    { "19", 429, GW_TYPE_RATE_LIMIT, NULL },
+    { "110", 502, GW_TYPE_UPSTREAM, NULL },
+    { "111", 502, GW_TYPE_UPSTREAM, NULL },
+    { "336100", 503, GW_TYPE_API, NULL },
+    { "336501", 429, GW_TYPE_RATE_LIMIT, NULL },
+    { "336502", 429, GW_TYPE_RATE_LIMIT, NULL },
+    /* BCE common errors: {"requestId","code","message"} */
+    { "AccessDenied", 502, GW_TYPE_UPSTREAM, NULL },
+    { "InvalidAccessKeyId", 502, GW_TYPE_UPSTREAM, NULL },
+    { "SignatureDoesNotMatch", 502, GW_TYPE_UPSTREAM, NULL },
+    { "RequestExpired", 502, GW_TYPE_UPSTREAM, NULL },
+    { "InvalidHTTPAuthHeader", 502, GW_TYPE_UPSTREAM, NULL },
+    { "OptInRequired", 502, GW_TYPE_UPSTREAM, NULL },
+    { "InappropriateJSON", 502, GW_TYPE_UPSTREAM, NULL },
+    { "MalformedJSON", 502, GW_TYPE_UPSTREAM, NULL },
+    { "InvalidHTTPRequest", 502, GW_TYPE_UPSTREAM, NULL },
+    { "InvalidURI", 502, GW_TYPE_UPSTREAM, NULL },
+    { "InvalidVersion", 502, GW_TYPE_UPSTREAM, NULL },
+    { "PreconditionFailed", 502, GW_TYPE_UPSTREAM, NULL },
+    { "InternalError", 502, GW_TYPE_UPSTREAM, NULL },
+    { NULL, 0, NULL, NULL }
+};
+
+
+static gw_rc_t gw_qf_check_config(const gw_provider_t *p, char *err,
+    size_t len);
+static gw_step_t gw_qf_create(gw_op_t *op);
+static gw_step_t gw_qf_retrieve(gw_op_t *op);
+static gw_step_t gw_qf_cancel(gw_op_t *op);
+static const gw_qf_model_t *gw_qf_validate(gw_op_t *op);
+static int gw_qf_validate_run(gw_op_t *op, const gw_qf_model_t *m);
+static int gw_qf_trainset(gw_op_t *op, cJSON *body);
+static char *gw_qf_job_body(gw_op_t *op, int64_t task_id);
+static char *gw_qf_task_body(gw_op_t *op);
+static char *gw_qf_detail_body(int64_t task_id, int64_t job_id);
+static int gw_qf_call(gw_op_t *op, const char *action, char *body);
+static cJSON *gw_qf_result(gw_op_t *op);
+static void gw_qf_vendor_error(gw_op_t *op, const cJSON *root);
+static int gw_qf_detail_to_job(gw_op_t *op, const cJSON *d, gw_job_t *job);
+static int64_t gw_qf_time(const char *s);
+static int gw_qf_ids(const gw_op_t *op, int64_t *task_id, int64_t *job_id);
+static void gw_qf_nomem(gw_op_t *op);
+
+
+static const gw_param_spec_t  gw_qf_params[] = {
+    { "access_key", 1 },
+    { "secret_key", 1 },
+    { "host", 0 },
+    { "signature_expiration", 0 },
+    { NULL, 0 }
+};
+
+
+const gw_vendor_t  gw_vendor_qianfan = {
+    "qianfan",
+    GW_F_SUFFIX | GW_F_N_EPOCHS | GW_F_BATCH_SIZE | GW_F_LEARNING_RATE
+    | GW_F_TUNING_TYPE | GW_F_TASK_TYPE | GW_F_MAX_SEQ_LEN
+    | GW_F_VALIDATION_SPLIT | GW_F_MULTI_DATASETS | GW_F_CONTINUE_FROM
+    | GW_F_DESCRIPTION,
+    gw_qf_params,
+    gw_qf_check_config,
+    {
+        gw_qf_create,           /* GW_OP_CREATE */
+        gw_qf_retrieve,         /* GW_OP_RETRIEVE */
+        gw_qf_cancel,           /* GW_OP_CANCEL */
+        NULL,                   /* GW_OP_LIST: v1 has none */
+        NULL,                   /* GW_OP_EVENTS: synthesised */
+        NULL                    /* GW_OP_CHECKPOINTS: none */
+    }
+};
+
+
+static gw_rc_t
+gw_qf_check_config(const gw_provider_t *p, char *err, size_t len)
+{
+    long         n;
+    char        *end;
+    const char  *v;
+
+    if (gw_provider_param(p, "access_key") == NULL
+        || gw_provider_param(p, "secret_key") == NULL)
+    {
+        snprintf(err, len, "needs \"access_key_file\" and "
+                 "\"secret_key_file\" (bce-auth-v1 AK/SK)");
+        return GW_ERROR;
+    }
+
+    v = gw_provider_param(p, "signature_expiration");
+    if (v != NULL) {
+        n = strtol(v, &end, 10);
+        if (*end != '\0' || n < 60 || n > 86400) {
+            snprintf(err, len, "\"signature_expiration\" must be 60..86400 "
+                     "seconds");
+            return GW_ERROR;
+        }
+    }
+
+    v = gw_provider_param(p, "host");
+    if (v != NULL && (v[0] == '\0' || strpbrk(v, "/ \t\r\n") != NULL)) {
+        snprintf(err, len, "\"host\" must be a host name, e.g. "
+                 GW_QF_HOST);
+        return GW_ERROR;
+    }
+
+    return GW_OK;
+}
+
+
+static void
+gw_qf_nomem(gw_op_t *op)
+{
+    gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
+                 "The gateway is out of memory");
+}
+
+
+/* ---- outgoing calls: signed POSTs ----------------------------------- */
+
+
+static int
+gw_qf_call(gw_op_t *op, const char *action, char *body)
+{
+    int                   expiration;
+    char                  path[128], date[32], auth[512];
+    const char           *host, *v;
+    gw_bce_header_t       headers[3];
+    const gw_provider_t  *p;
+
+    if (body == NULL) {
+        gw_qf_nomem(op);
+        return -1;
+    }
+
+    p = op->provider;
+    op->call.body = body;
+    op->call.body_len = strlen(body);
+
+    host = gw_provider_param(p, "host");
+    if (host == NULL) {
+        host = GW_QF_HOST;
+    }
+
+    v = gw_provider_param(p, "signature_expiration");
+    expiration = v ? atoi(v) : 300;
+
+    snprintf(path, sizeof(path), GW_QF_PATH "%s", action);
+    gw_bce_timestamp(op->now_ms / 1000, date);
+
+    /* what the Qianfan SDK signs: every header it sends */
+    headers[0].name = "Content-Type";
+    headers[0].value = "application/json";
+    headers[1].name = "Host";
+    headers[1].value = host;
+    headers[2].name = "x-bce-date";
+    headers[2].value = date;
+
+    if (gw_sign_bce_v1("POST", path, NULL, headers, 3,
+                       gw_provider_param(p, "access_key"),
+                       gw_provider_param(p, "secret_key"), date, expiration,
+                       auth, sizeof(auth))
+        != GW_OK)
+    {
+        gw_error_set(&op->err, 502, GW_TYPE_API, NULL, "signing_failed",
+                     "The gateway could not sign the request to provider "
+                     "'%s'", p->name);
+        return -1;
+    }
+
+    op->call.method = "POST";
+    snprintf(op->call.path, sizeof(op->call.path), "%s", path);
+
+    gw_call_header(&op->call, "Content-Type", "application/json");
+    gw_call_header(&op->call, "x-bce-date", date);
+    gw_call_header(&op->call, "Authorization", auth);
+    gw_call_header(&op->call, "X-Request-Id", op->request_id);
+
+    return 0;
+}
+
+
+/*
+ * The "result" of a successful answer, detached, or NULL with op->err
+ * set.  Qianfan answers console errors in the body, usually with 200.
+ */
+static cJSON *
+gw_qf_result(gw_op_t *op)
+{
+    cJSON  *root, *result;
+
+    if (gw_op_transport_error(op)) {
+        return NULL;
+    }
+
+    root = cJSON_ParseWithLength(op->resp->body, op->resp->body_len);
+
+    if (root == NULL || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+
+        if (op->resp->status == 429) {
+            gw_error_set(&op->err, 429, GW_TYPE_RATE_LIMIT, NULL,
+                         "rate_limited", "provider '%s' is rate limiting "
+                         "the gateway; retry later", op->provider->name);
+
+        } else if (op->resp->status == 503 || op->resp->status == 504) {
+            gw_error_set(&op->err, op->resp->status,
+                         op->resp->status == 503 ? GW_TYPE_API
+                                                 : GW_TYPE_TIMEOUT,
+                         NULL, op->resp->status == 503
+                               ? "vendor_unavailable" : "vendor_timeout",
+                         "provider '%s' answered HTTP %d",
+                         op->provider->name, op->resp->status);
+
+        } else {
+            gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
+                         "invalid_vendor_response", "provider '%s' "
+                         "answered HTTP %d with a body that is not "
+                         "Qianfan JSON", op->provider->name,
+                         op->resp->status);
+        }
+
+        return NULL;
+    }
+
+    if (op->resp->status / 100 != 2
+        || cJSON_GetObjectItemCaseSensitive(root, "error_code") != NULL
+        || cJSON_GetObjectItemCaseSensitive(root, "result") == NULL)
+    {
+        gw_qf_vendor_error(op, root);
+        cJSON_Delete(root);
+        return NULL;
+    }
+
+    result = cJSON_DetachItemFromObjectCaseSensitive(root, "result");
+    cJSON_Delete(root);
+
+    return result;
+}
+
+
+static void
+gw_qf_vendor_error(gw_op_t *op, const cJSON *root)
+{
+    int                   http;
+    char                  code[32], message[300], log_id[80];
+    const char           *vmsg, *type, *param, *v;
+    const cJSON          *ec, *lid;
+    const gw_qf_error_t  *e;
+
+    code[0] = '\0';
+    ec = cJSON_GetObjectItemCaseSensitive(root, "error_code");
+
+    if (cJSON_IsNumber(ec)) {
+        snprintf(code, sizeof(code), "%.0f", ec->valuedouble);
+        vmsg = gw_json_str(root, "error_msg");
+
+    } else {
+        v = gw_json_str(root, "code");
+        if (v != NULL) {
+            snprintf(code, sizeof(code), "%.31s", v);
+        }
+
+        vmsg = gw_json_str(root, "message");
+    }
+
+    gw_vendor_text(op->provider, vmsg ? vmsg : "no message", message,
+                   sizeof(message));
+
+    log_id[0] = '\0';
+    lid = cJSON_GetObjectItemCaseSensitive(root, "log_id");
+    if (lid == NULL) {
+        lid = cJSON_GetObjectItemCaseSensitive(root, "requestId");
+    }
+
+    if (cJSON_IsString(lid)) {
+        snprintf(log_id, sizeof(log_id), "%.64s", lid->valuestring);
+
+    } else if (cJSON_IsNumber(lid)) {
+        snprintf(log_id, sizeof(log_id), "%.0f", lid->valuedouble);
+    }
+
+    for (e = gw_qf_errors; e->code != NULL; e++) {
+        if (strcmp(e->code, code) == 0) {
+            break;
+        }
+    }
+
+    param = NULL;
+
+    if (e->code != NULL) {
+        http = e->http;
+        type = e->type;
+
+        if (op->kind == GW_OP_CREATE) {
+            param = e->param;
+        }
+
+        /* on a run that exists, "not exist" is the job itself */
+        if (op->kind != GW_OP_CREATE && http == 404) {
+            param = "id";
+        }
+
+    } else if (op->resp->status == 429) {
+        http = 429;
+        type = GW_TYPE_RATE_LIMIT;
+
+    } else if (op->resp->status == 503 || op->resp->status == 504) {
+        http = op->resp->status;
+        type = (http == 503) ? GW_TYPE_API : GW_TYPE_TIMEOUT;
+
+    } else {
+        http = 502;
+        type = GW_TYPE_UPSTREAM;
+    }
+
+    gw_error_set(&op->err, http, type, param,
+                 code[0] ? code : "vendor_error",
+                 "provider '%s' (Qianfan) answered HTTP %d, error %s: %s%s%s%s",
+                 op->provider->name, op->resp->status,
+                 code[0] ? code : "none", message,
+                 log_id[0] ? " (log_id " : "", log_id,
+                 log_id[0] ? ")" : "");
+}
+
+
+/* ---- the run (jobDetail) ------------------------------------------ */
+
+
+/* "2023-10-20 18:19:09", Beijing time; "0000-00-00 00:00:00" = none */
+static int64_t
+gw_qf_time(const char *s)
+{
+    char  buf[40];
+
+    if (s == NULL || strncmp(s, "0000", 4) == 0 || strlen(s) > 25) {
+        return GW_UNSET_INT;
+    }
+
+    snprintf(buf, sizeof(buf), "%s+08:00", s);
+    return gw_parse_iso8601(buf);
+}
+
+
+static int
+gw_qf_detail_to_job(gw_op_t *op, const cJSON *d, gw_job_t *job)
+{
+    char                   buf[160];
+    int64_t                task_id, job_id;
+    const char            *status, *v;
+    const gw_qf_status_t  *s;
+
+    task_id = gw_json_int(d, "taskId");
+    job_id = gw_json_int(d, "id");
+    status = gw_json_str(d, "trainStatus");
+
+    if (task_id == GW_UNSET_INT || job_id == GW_UNSET_INT || status == NULL)
+    {
+        gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
+                     "invalid_vendor_response", "provider '%s' returned a "
+                     "run without ids and status", op->provider->name);
+        return -1;
+    }
+
+    for (s = gw_qf_statuses; s->status != NULL; s++) {
+        if (strcmp(s->status, status) == 0) {
+            break;
+        }
+    }
+
+    if (s->status == NULL) {
+        gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
+                     "unknown_vendor_status", "provider '%s' returned the "
+                     "run status '%.32s', which the gateway does not map",
+                     op->provider->name, status);
+        return -1;
+    }
+
+    job->status = s->canonical;
+    job->vendor_status = gw_strdup(status);
+
+    snprintf(buf, sizeof(buf), "%" PRId64, task_id);
+    job->vendor_id = gw_strdup(buf);
+    snprintf(buf, sizeof(buf), "%" PRId64, job_id);
+    job->vendor_id2 = gw_strdup(buf);
+
+    if ((v = gw_json_str(d, "trainType")) != NULL) {
+        job->vendor_model = gw_strdup(v);
+    }
+
+    if ((v = gw_json_str(d, "taskName")) != NULL) {
+        job->name = gw_strdup(v);
+    }
+
+    /* the run's description carries its owner: "ftgw:<client> ..." */
+    v = gw_json_str(d, "description");
+    if (v != NULL && strncmp(v, GW_QF_OWNER, sizeof(GW_QF_OWNER) - 1) == 0) {
+        v += sizeof(GW_QF_OWNER) - 1;
+        job->owner = gw_strndup(v, strcspn(v, " "));
+    }
+
+    job->created_at = gw_qf_time(gw_json_str(d, "startTime"));
+    job->percent = gw_json_num(d, "progress");
+
+    if (job->status != GW_STATUS_RUNNING) {
+        job->finished_at = gw_qf_time(gw_json_str(d, "finishTime"));
+    }
+
+    if (job->status == GW_STATUS_SUCCEEDED) {
+        snprintf(buf, sizeof(buf), "%s/tasks/%" PRId64 "/jobs/%" PRId64,
+                 op->provider->name, task_id, job_id);
+        job->fine_tuned_model = gw_strdup(buf);
+    }
+
+    if (job->status == GW_STATUS_FAILED) {
+        /* v1's jobDetail has no failure reason */
+        job->has_error = 1;
+        snprintf(job->error_code, sizeof(job->error_code), "training_error");
+        snprintf(job->error_message, sizeof(job->error_message),
+                 "Qianfan reports the run as failed (FAIL); the v1 API "
+                 "gives no reason: see its VisualDL link");
+    }
+
+    job->vendor_extra = cJSON_CreateObject();
+    if (job->vendor_extra != NULL) {
+        static const char  *keys[] = {
+            "peftType", "trainMode", "version", "jobRunType", "runTime",
+            "trainTime", "vdlLink", "increConfig", NULL
+        };
+        size_t              i;
+        const cJSON        *item;
+
+        for (i = 0; keys[i] != NULL; i++) {
+            item = cJSON_GetObjectItemCaseSensitive(d, keys[i]);
+            if (item != NULL) {
+                cJSON_AddItemToObject(job->vendor_extra, keys[i],
+                                      cJSON_Duplicate(item, 1));
+            }
+        }
+    }
+
+    if (job->vendor_status == NULL || job->vendor_id == NULL
+        || job->vendor_id2 == NULL)
+    {
+        gw_qf_nomem(op);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+gw_qf_ids(const gw_op_t *op, int64_t *task_id, int64_t *job_id)
+{
+    char  *end;
+
+    *task_id = strtoll(op->ref.vendor_id, &end, 10);
+    if (*end != '\0') {
+        return -1;
+    }
+
+    *job_id = strtoll(op->ref.vendor_id2, &end, 10);
+    return (*end != '\0') ? -1 : 0;
+}
+
+
+static char *
+gw_qf_detail_body(int64_t task_id, int64_t job_id)
+{
+    char  buf[96];
+
+    snprintf(buf, sizeof(buf), "{\"taskId\":%" PRId64 ",\"jobId\":%" PRId64
+             "}", task_id, job_id);
+
+    return gw_strdup(buf);
+}
+
+
+/* ---- create -------------------------------------------------------- */
+
+
+static const gw_qf_model_t *
+gw_qf_validate(gw_op_t *op)
+{
+    const gw_qf_model_t  *m;
+    const gw_job_spec_t  *s;
+
+    s = op->spec;
+
+    for (m = gw_qf_models; m->train_type != NULL; m++) {
+        if (strcmp(m->train_type, s->vendor_model) == 0) {
+            break;
+        }
+    }
+
+    if (m->train_type == NULL) {
+        gw_error_invalid(&op->err, "model", "unsupported_value",
+                         "Qianfan v1 does not tune '%.64s': use one of "
+                         "ERNIE-Bot-turbo-0516/0704/0725, ERNIE-Speed-8K, "
+                         "Llama-2-7b, Llama-2-13b, BLOOMZ-7B, ChatGLM2-6B, "
+                         "Baichuan2-13B, SQLCoder-7B, CodeLlama-7B",
+                         s->vendor_model);
+        return NULL;
+    }
+
+    if (gw_qf_validate_run(op, m) != 0) {
+        return NULL;
+    }
+
+    return m;
+}
+
+
+static int
+gw_qf_validate_run(gw_op_t *op, const gw_qf_model_t *m)
+{
+    unsigned              peft;
+    const gw_job_spec_t  *s;
+
+    s = op->spec;
+
+    if (s->task_type != GW_TASK_UNSET && s->task_type != GW_TASK_GENERATION)
+    {
+        gw_error_invalid(&op->err, "tuning.task_type", "unsupported_value",
+                         "Qianfan v1 fine-tunes for generation only");
+        return -1;
+    }
+
+    peft = (s->tuning_type == GW_TUNING_FULL) ? GW_QF_PEFT_ALL
+         : (s->tuning_type == GW_TUNING_PROMPT) ? GW_QF_PEFT_PTUNING
+         : (s->tuning_type == GW_TUNING_LORA) ? GW_QF_PEFT_LORA : 0;
+
+    if (peft != 0 && (m->pefts & peft) == 0) {
+        gw_error_invalid(&op->err, "tuning.tuning_type", "unsupported_value",
+                         "%s does not support this tuning type (it allows%s"
+                         "%s%s)", m->train_type,
+                         (m->pefts & GW_QF_PEFT_ALL) ? " full" : "",
+                         (m->pefts & GW_QF_PEFT_PTUNING) ? " prompt_tuning"
+                                                         : "",
+                         (m->pefts & GW_QF_PEFT_LORA) ? " lora" : "");
+        return -1;
+    }
+
+    if (s->n_epochs != GW_UNSET_INT && (s->n_epochs < 1 || s->n_epochs > 50))
+    {
+        gw_error_invalid(&op->err, "hyperparameters.n_epochs",
+                         "invalid_value", "Qianfan trains 1 to 50 epochs");
+        return -1;
+    }
+
+    if (gw_has_num(s->learning_rate)
+        && (s->learning_rate < m->lr_min || s->learning_rate > m->lr_max))
+    {
+        gw_error_invalid(&op->err, "tuning.learning_rate", "invalid_value",
+                         "%s accepts tuning.learning_rate from %g to %g",
+                         m->train_type, m->lr_min, m->lr_max);
+        return -1;
+    }
+
+    if (s->batch_size != GW_UNSET_INT && m->batch_min == 0) {
+        gw_error_invalid(&op->err, "hyperparameters.batch_size",
+                         "unsupported_parameter", "%s takes no batch size",
+                         m->train_type);
+        return -1;
+    }
+
+    if (s->batch_size != GW_UNSET_INT
+        && (s->batch_size < m->batch_min || s->batch_size > m->batch_max))
+    {
+        gw_error_invalid(&op->err, "hyperparameters.batch_size",
+                         "invalid_value", "%s accepts a batch size from %"
+                         PRId64 " to %" PRId64, m->train_type, m->batch_min,
+                         m->batch_max);
+        return -1;
+    }
+
+    if (s->max_seq_len == GW_UNSET_INT && m->max_seq_len_required) {
+        gw_error_invalid(&op->err, "tuning.max_seq_len",
+                         "missing_required_parameter", "%s requires "
+                         "tuning.max_seq_len (4096 or 8192)", m->train_type);
+        return -1;
+    }
+
+    if (s->max_seq_len != GW_UNSET_INT && s->max_seq_len != 4096
+        && s->max_seq_len != 8192)
+    {
+        gw_error_invalid(&op->err, "tuning.max_seq_len", "invalid_value",
+                         "Qianfan accepts tuning.max_seq_len 4096 or 8192");
+        return -1;
+    }
+
+    if (gw_has_num(s->validation_split)
+        && (s->validation_split < 0.0 || s->validation_split > 0.5))
+    {
+        gw_error_invalid(&op->err, "tuning.validation_split",
+                         "invalid_value", "Qianfan splits off 0 to 0.5 of "
+                         "the dataset for validation");
+        return -1;
+    }
+
+    if (op->spec->description != NULL && strlen(op->spec->description) > 400)
+    {
+        gw_error_invalid(&op->err, "tuning.description", "invalid_value",
+                         "Qianfan keeps descriptions of up to 400 "
+                         "characters");
+        return -1;
+    }
+
+    if (op->spec->suffix != NULL
+        && (strlen(op->spec->suffix) < 2 || strlen(op->spec->suffix) > 11))
+    {
+        gw_error_invalid(&op->err, "suffix", "invalid_value",
+                         "Qianfan task names are short: suffix must be 2 "
+                         "to 11 characters for this provider");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * Datasets: "qianfan://dataset/<version id>" (a platform dataset version,
+ * type 1) or "bos://<bucket>/<path>" (the client's BOS, type 2).
+ */
+static int
+gw_qf_trainset(gw_op_t *op, cJSON *body)
+{
+    char                 *end, bos[1100];
+    size_t                i;
+    cJSON                *set, *entry;
+    int64_t               id;
+    gw_dataset_ref_t      ref;
+    const gw_job_spec_t  *s;
+
+    s = op->spec;
+
+    set = cJSON_AddArrayToObject(body, "trainset");
+    if (set == NULL) {
+        return -1;
+    }
+
+    for (i = 0; i < s->ntrain; i++) {
+        if (gw_dataset_ref_parse(s->train[i].ref, &ref) != GW_OK) {
+            goto invalid;
+        }
+
+        entry = cJSON_CreateObject();
+        if (entry == NULL) {
+            gw_dataset_ref_free(&ref);
+            return -1;
+        }
+
+        cJSON_AddItemToArray(set, entry);
+
+        if (strcmp(ref.scheme, "qianfan") == 0
+            && strcmp(ref.bucket, "dataset") == 0)
+        {
+            id = strtoll(ref.path, &end, 10);
+            if (*end != '\0' || id <= 0) {
+                gw_dataset_ref_free(&ref);
+                goto invalid;
+            }
+
+            cJSON_AddNumberToObject(entry, "type", 1);
+            cJSON_AddNumberToObject(entry, "id", (double) id);
+
+        } else if (strcmp(ref.scheme, "bos") == 0) {
+            snprintf(bos, sizeof(bos), "bos:/%s/%s", ref.bucket, ref.path);
+            cJSON_AddNumberToObject(entry, "type", 2);
+            cJSON_AddStringToObject(entry, "bosPath", bos);
+
+        } else {
+            gw_dataset_ref_free(&ref);
+            goto invalid;
+        }
+
+        gw_dataset_ref_free(&ref);
+    }
+
+    return 0;
+
+invalid:
+
+    gw_error_invalid(&op->err, i ? "tuning.training_datasets"
+                                 : "training_file", "invalid_value",
+                     "Qianfan datasets are \"qianfan://dataset/<version id>\""
+                     " or \"bos://<bucket>/<path>\"");
+    return 1;
+}
+
+
+static char *
+gw_qf_task_body(gw_op_t *op)
+{
+    char    name[32], desc[480], *out;
+    cJSON  *b;
+
+    /*
+     * v1 cannot find a task by name, so each run gets its own container,
+     * named from the suffix and a tag unique to this gateway's clock
+     */
+    snprintf(name, sizeof(name), "%s-%08" PRIx64,
+             op->spec->suffix ? op->spec->suffix : "ftgw",
+             (uint64_t) (op->now_ms & 0xffffffff));
+
+    snprintf(desc, sizeof(desc), GW_QF_OWNER "%s%s%s", op->client->name,
+             op->spec->description ? " " : "",
+             op->spec->description ? op->spec->description : "");
+
+    b = cJSON_CreateObject();
+    if (b == NULL) {
+        return NULL;
+    }
+
+    cJSON_AddStringToObject(b, "name", name);
+    cJSON_AddStringToObject(b, "description", desc);
+
+    out = gw_json_print(b, NULL);
+    cJSON_Delete(b);
+
+    return out;
+}
+
+
+static char *
+gw_qf_job_body(gw_op_t *op, int64_t task_id)
+{
+    int                   rc;
+    char                 *out, desc[480];
+    cJSON                *b, *cfg, *incr;
+    const char           *peft;
+    const gw_qf_model_t  *m;
+    const gw_job_spec_t  *s;
+
+    s = op->spec;
+
+    for (m = gw_qf_models; strcmp(m->train_type, s->vendor_model) != 0; m++)
+    {
+        /* void: validated before */
+    }
+
+    b = cJSON_CreateObject();
+    if (b == NULL) {
+        return NULL;
+    }
+
+    snprintf(desc, sizeof(desc), GW_QF_OWNER "%s", op->client->name);
+
+    cJSON_AddNumberToObject(b, "taskId", (double) task_id);
+    cJSON_AddStringToObject(b, "description", desc);
+
+    if (op->has_continue) {
+        /* incremental training from an earlier run of this gateway */
+        cJSON_AddNumberToObject(b, "jobRunType", 1);
+        incr = cJSON_AddObjectToObject(b, "increConfig");
+        if (incr != NULL) {
+            cJSON_AddNumberToObject(incr, "taskId",
+                              (double) strtoll(op->continue_ref.vendor_id,
+                                               NULL, 10));
+            cJSON_AddNumberToObject(incr, "jobId",
+                              (double) strtoll(op->continue_ref.vendor_id2,
+                                               NULL, 10));
+        }
+
+    } else {
+        cJSON_AddNumberToObject(b, "jobRunType", 0);
+        cJSON_AddStringToObject(b, "baseTrainType", m->base_train_type);
+        cJSON_AddStringToObject(b, "trainType", m->train_type);
+    }
+
+    /* peftType: the client's, else LoRA where the model has it */
+    peft = (s->tuning_type == GW_TUNING_FULL) ? "ALL"
+         : (s->tuning_type == GW_TUNING_PROMPT) ? "P-tuning"
+         : (s->tuning_type == GW_TUNING_LORA) ? "LoRA"
+         : (m->pefts & GW_QF_PEFT_LORA) ? "LoRA" : "ALL";
+
+    cJSON_AddStringToObject(b, "trainMode", "SFT");
+    cJSON_AddStringToObject(b, "peftType", peft);
+
+    cfg = cJSON_AddObjectToObject(b, "trainConfig");
+    if (cfg == NULL) {
+        cJSON_Delete(b);
+        return NULL;
+    }
+
+    /* epoch and learningRate are required: documented defaults */
+    cJSON_AddNumberToObject(cfg, "epoch",
+                  (double) (s->n_epochs != GW_UNSET_INT ? s->n_epochs : 1));
+    cJSON_AddNumberToObject(cfg, "learningRate",
+                  gw_has_num(s->learning_rate) ? s->learning_rate : 3e-5);
+
+    if (s->batch_size != GW_UNSET_INT) {
+        cJSON_AddNumberToObject(cfg, "batchSize", (double) s->batch_size);
+    }
+
+    if (s->max_seq_len != GW_UNSET_INT) {
+        cJSON_AddNumberToObject(cfg, "maxSeqLen", (double) s->max_seq_len);
+    }
+
+    rc = gw_qf_trainset(op, b);
+    if (rc != 0) {
+        cJSON_Delete(b);
+        return (rc > 0) ? gw_strdup("") : NULL;
+    }
+
+    cJSON_AddNumberToObject(b, "trainsetRate",
+                            gw_has_num(s->validation_split)
+                            ? s->validation_split * 100 : 0);
+
+    out = gw_json_print(b, NULL);
+    cJSON_Delete(b);
+
+    return out;
+}
+
+
+static gw_step_t
+gw_qf_create(gw_op_t *op)
+{
+    char     *body;
+    cJSON    *result;
+    int64_t   id;
+
+    switch (op->step) {
+
+    case 0:
+        if (gw_qf_validate(op) == NULL) {
+            return GW_STEP_ERROR;
+        }
+
+        /* the whole run body is checked before the container is made */
+        body = gw_qf_job_body(op, 0);
+        if (body == NULL) {
+            gw_qf_nomem(op);
+            return GW_STEP_ERROR;
+        }
+
+        if (body[0] == '\0') {
+            free(body);
+            return GW_STEP_ERROR;
+        }
+
+        free(body);
+
+        return gw_qf_call(op, "createTask", gw_qf_task_body(op)) == 0
+               ? GW_STEP_CALL : GW_STEP_ERROR;
+
+    case 1:
+        result = gw_qf_result(op);
+        if (result == NULL) {
+            return GW_STEP_ERROR;
+        }
+
+        id = gw_json_int(result, "id");
+        cJSON_Delete(result);
+
+        if (id == GW_UNSET_INT) {
+            gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
+                         "invalid_vendor_response", "provider '%s' "
+                         "created a task without an id", op->provider->name);
+            return GW_STEP_ERROR;
+        }
+
+        op->scratch[0] = id;
+
+        return gw_qf_call(op, "createJob", gw_qf_job_body(op, id)) == 0
+               ? GW_STEP_CALL : GW_STEP_ERROR;
+
+    case 2:
+        result = gw_qf_result(op);
+        if (result == NULL) {
+            return GW_STEP_ERROR;
+        }
+
+        id = gw_json_int(result, "id");
+        cJSON_Delete(result);
+
+        if (id == GW_UNSET_INT) {
+            gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
+                         "invalid_vendor_response", "provider '%s' "
+                         "created a run without an id", op->provider->name);
+            return GW_STEP_ERROR;
+        }
+
+        op->scratch[1] = id;
+
+        return gw_qf_call(op, "jobDetail",
+                          gw_qf_detail_body(op->scratch[0], id)) == 0
+               ? GW_STEP_CALL : GW_STEP_ERROR;
+
+    default:
+        result = gw_qf_result(op);
+        if (result == NULL) {
+            return GW_STEP_ERROR;
+        }
+
+        if (gw_qf_detail_to_job(op, result, &op->job) != 0) {
+            cJSON_Delete(result);
+            return GW_STEP_ERROR;
+        }
+
+        cJSON_Delete(result);
+
+        op->job.training_file = gw_strdup(op->spec->train[0].ref);
+        op->job.n_epochs = op->spec->n_epochs != GW_UNSET_INT
+                           ? op->spec->n_epochs : 1;
+        op->job.learning_rate = gw_has_num(op->spec->learning_rate)
+                                ? op->spec->learning_rate : 3e-5;
+
+        if (op->job.created_at == GW_UNSET_INT) {
+            op->job.created_at = op->now_ms / 1000;
+        }
+
+        return GW_STEP_DONE;
+    }
+}
+
+
+/* ---- retrieve, cancel ---------------------------------------------- */
+
+
+static gw_step_t
+gw_qf_retrieve(gw_op_t *op)
+{
+    cJSON    *result;
+    int64_t   task_id, job_id;
+
+    if (op->step == 0) {
+        if (gw_qf_ids(op, &task_id, &job_id) != 0) {
+            gw_error_set(&op->err, 404, GW_TYPE_NOT_FOUND, "id",
+                         "job_not_found", "Could not find the fine-tuning "
+                         "job");
+            return GW_STEP_ERROR;
+        }
+
+        return gw_qf_call(op, "jobDetail",
+                          gw_qf_detail_body(task_id, job_id)) == 0
+               ? GW_STEP_CALL : GW_STEP_ERROR;
+    }
+
+    result = gw_qf_result(op);
+    if (result == NULL) {
+        return GW_STEP_ERROR;
+    }
+
+    if (gw_qf_detail_to_job(op, result, &op->job) != 0) {
+        cJSON_Delete(result);
+        return GW_STEP_ERROR;
+    }
+
+    cJSON_Delete(result);
+    return GW_STEP_DONE;
+}
+
+
+/*
+ * stopJob, then jobDetail for the run as it stands.  Once Qianfan has
+ * accepted the stop, the run is reported cancelled even if jobDetail has
+ * not caught up yet (vendor.status keeps what it said).
+ */
+static gw_step_t
+gw_qf_cancel(gw_op_t *op)
+{
+    cJSON    *result;
+    int64_t   task_id, job_id;
+
+    if (gw_qf_ids(op, &task_id, &job_id) != 0) {
+        gw_error_set(&op->err, 404, GW_TYPE_NOT_FOUND, "id", "job_not_found",
+                     "Could not find the fine-tuning job");
+        return GW_STEP_ERROR;
+    }
+
+    switch (op->step) {
+
+    case 0:
+        return gw_qf_call(op, "stopJob",
+                          gw_qf_detail_body(task_id, job_id)) == 0
+               ? GW_STEP_CALL : GW_STEP_ERROR;
+
+    case 1:
+        result = gw_qf_result(op);
+        if (result == NULL) {
+            /* 510302, a run that is not running, is a 409 by the table */
+            return GW_STEP_ERROR;
+        }
+
+        cJSON_Delete(result);
+
+        return gw_qf_call(op, "jobDetail",
+                          gw_qf_detail_body(task_id, job_id)) == 0
+               ? GW_STEP_CALL : GW_STEP_ERROR;
+
+    default:
+        op->step = 1;
+        if (gw_qf_retrieve(op) != GW_STEP_DONE) {
+            return GW_STEP_ERROR;
+        }
+
+        if (op->job.status == GW_STATUS_RUNNING) {
+            op->job.status = GW_STATUS_CANCELLED;
+            op->job.finished_at = op->now_ms / 1000;
+        }
+
+        return GW_STEP_DONE;
+    }
+}
