@@ -23,6 +23,7 @@ DEMO_KEY = "gw-demo-key-0123456789"
 DEMO_PORT = 8080
 CLOVA_SANDBOX_PORT = 18081         # provider clova (Bearer API key)
 CLOVA_SIG_SANDBOX_PORT = 18082     # provider clova_sig (signature v2)
+QIANFAN_SANDBOX_PORT = 18083       # provider qianfan (bce-auth-v1)
 
 
 def main() -> int:
@@ -38,7 +39,8 @@ def main() -> int:
     # files and the sandbox, as real vendor keys would be
     vendor = {name: harness.random_key(name + "-") for name in
               ("clova-api-key", "ncp-access", "ncp-secret",
-               "bucket-access", "bucket-secret")}
+               "bucket-access", "bucket-secret", "qianfan-ak",
+               "qianfan-sk")}
     files = {name: harness.write_secret(prefix / f"{name}.secret", value)
              for name, value in vendor.items()}
     id_secret = harness.write_secret(prefix / "id.secret",
@@ -54,12 +56,16 @@ def main() -> int:
         wait_seconds=5, run_seconds=30, port=port)
         for name, port in (("clova", CLOVA_SANDBOX_PORT),
                            ("clova_sig", CLOVA_SIG_SANDBOX_PORT))]
+    sandboxes.append(harness.start_qianfan_sandbox(
+        prefix / "qianfan", access_key=vendor["qianfan-ak"],
+        secret_key=vendor["qianfan-sk"], run_seconds=30,
+        port=QIANFAN_SANDBOX_PORT))
 
     template = (harness.ROOT / "config" / "demo.conf").read_text()
     conf = harness.http_prelude(prefix, args.module) + template.format(
         port=args.port, prefix=prefix, id_secret=id_secret,
         client_key=client_key, clova_port=sandboxes[0].port,
-        clova_sig_port=sandboxes[1].port,
+        clova_sig_port=sandboxes[1].port, qianfan_port=sandboxes[2].port,
         **{k.replace("-", "_"): v for k, v in files.items()})
     (prefix / "nginx.conf").write_text(conf)
 
@@ -75,7 +81,8 @@ def main() -> int:
     print(f"""
 fine-tuning gateway on http://127.0.0.1:{args.port}/v1
   providers: clova (CLOVA Studio sandbox, Bearer), clova_sig (API Gateway
-             signature v2); qianfan, yandex and local are not built yet
+             signature v2), qianfan (Baidu Qianfan sandbox, bce-auth-v1);
+             yandex and local are not built yet
   client key: {DEMO_KEY}
   logs: {prefix}/error.log, {prefix}/access.log
 
@@ -83,6 +90,8 @@ try:
   curl -s http://127.0.0.1:{args.port}/v1/fine_tuning/jobs \\
     -H 'Authorization: Bearer {DEMO_KEY}' -H 'Content-Type: application/json' \\
     -d '{{"model":"clova/HCX-003","training_file":"s3://my-bucket/train.csv"}}'
+  and the same job on Qianfan: "model":"qianfan/ERNIE-Speed-8K",
+    "training_file":"bos://my-bucket/train.jsonl"
 
 Ctrl-C stops it.""", flush=True)
 
