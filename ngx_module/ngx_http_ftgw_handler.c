@@ -303,6 +303,7 @@ ngx_http_ftgw_run(ngx_http_request_t *r)
         /* the subrequest could not even be created */
         ngx_memzero(&resp, sizeof(gw_vendor_response_t));
         resp.transport = GW_TRANSPORT_UNREACHABLE;
+        resp.grpc_status = -1;
         gw_exchange_feed(ctx->exchange, &resp);
     }
 

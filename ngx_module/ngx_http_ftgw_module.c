@@ -175,6 +175,10 @@ ngx_http_ftgw_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_ftgw_tokens_add(cf, fmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     fmcf->request_id_index = ngx_http_get_variable_index(cf,
                                                  &ngx_http_ftgw_request_id);
     if (fmcf->request_id_index == NGX_ERROR) {

@@ -19,6 +19,7 @@
 
 typedef struct {
     gw_gateway_t                 gw;
+    ngx_shm_zone_t              *tokens;
     ngx_array_t                 *providers;     /* gw_provider_t */
     ngx_array_t                 *clients;       /* gw_client_t */
     ngx_str_t                    secret;
@@ -46,6 +47,8 @@ typedef struct {
     size_t                       body_size;
     ngx_uint_t                   too_large;
     ngx_uint_t                   calls;
+    ngx_int_t                    grpc_status;    /* -1: none */
+    ngx_str_t                    grpc_message;
 } ngx_http_ftgw_ctx_t;
 
 
@@ -55,6 +58,8 @@ ngx_int_t ngx_http_ftgw_call(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx,
 void ngx_http_ftgw_response(ngx_http_ftgw_ctx_t *ctx,
     gw_vendor_response_t *resp);
 ngx_int_t ngx_http_ftgw_capture_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_ftgw_tokens_add(ngx_conf_t *cf,
+    ngx_http_ftgw_main_conf_t *fmcf);
 
 
 extern ngx_module_t  ngx_http_ftgw_module;

@@ -30,6 +30,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_ftgw_call_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
+static void ngx_http_ftgw_grpc_status(ngx_http_request_t *r,
+    ngx_http_ftgw_ctx_t *ctx);
 static ngx_int_t ngx_http_ftgw_call_body(ngx_http_request_t *r,
     ngx_http_request_t *sr, gw_call_t *call);
 static ngx_int_t ngx_http_ftgw_call_headers(ngx_http_request_t *r,
@@ -59,6 +61,7 @@ ngx_http_ftgw_call(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx,
     u_char                       *p;
     size_t                        len;
     ngx_str_t                     uri, args;
+    const char                   *endpoint;
     ngx_http_request_t           *sr;
     ngx_http_ftgw_method_t       *m;
     ngx_http_post_subrequest_t   *ps;
@@ -73,15 +76,15 @@ ngx_http_ftgw_call(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    len = ngx_strlen(call->provider->endpoint) + ngx_strlen(call->path);
+    endpoint = call->endpoint ? call->endpoint : call->provider->endpoint;
+    len = ngx_strlen(endpoint) + ngx_strlen(call->path);
 
     uri.data = ngx_pnalloc(r->pool, len);
     if (uri.data == NULL) {
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(uri.data, call->provider->endpoint,
-                   ngx_strlen(call->provider->endpoint));
+    p = ngx_cpymem(uri.data, endpoint, ngx_strlen(endpoint));
     p = ngx_cpymem(p, call->path, ngx_strlen(call->path));
     uri.len = p - uri.data;
 
@@ -108,6 +111,8 @@ ngx_http_ftgw_call(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx,
     ctx->body_len = 0;
     ctx->body_size = 0;
     ctx->too_large = 0;
+    ctx->grpc_status = -1;
+    ngx_str_null(&ctx->grpc_message);
 
     if (ngx_http_subrequest(r, &uri, args.len ? &args : NULL, &sr, ps,
                             NGX_HTTP_SUBREQUEST_WAITED)
@@ -254,11 +259,75 @@ ngx_http_ftgw_call_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     ctx->rc = rc;
     ctx->status = r->headers_out.status;
 
+    ngx_http_ftgw_grpc_status(r, ctx);
+
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "ftgw vendor call done rc:%i status:%ui body:%uz",
                    rc, ctx->status, ctx->body_len);
 
     return (rc == NGX_ERROR) ? NGX_OK : rc;
+}
+
+
+/*
+ * gRPC answers carry their status in trailers, or in the headers of a
+ * trailers-only answer: the trailers win.
+ */
+static void
+ngx_http_ftgw_grpc_status(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx)
+{
+    ngx_uint_t        i, k;
+    ngx_list_t       *lists[2];
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    lists[0] = &r->headers_out.trailers;
+    lists[1] = &r->headers_out.headers;
+
+    for (k = 0; k < 2; k++) {
+        if (lists[k]->part.elts == NULL) {
+            continue;
+        }
+
+        part = &lists[k]->part;
+        h = part->elts;
+
+        for (i = 0; /* void */ ; i++) {
+
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+
+                part = part->next;
+                h = part->elts;
+                i = 0;
+            }
+
+            if (h[i].hash == 0) {
+                continue;
+            }
+
+            if (ctx->grpc_status == -1
+                && h[i].key.len == sizeof("grpc-status") - 1
+                && ngx_strncasecmp(h[i].key.data, (u_char *) "grpc-status",
+                                   h[i].key.len) == 0)
+            {
+                ctx->grpc_status = ngx_atoi(h[i].value.data, h[i].value.len);
+                if (ctx->grpc_status == NGX_ERROR) {
+                    ctx->grpc_status = 2;       /* UNKNOWN */
+                }
+            }
+
+            if (ctx->grpc_message.data == NULL
+                && h[i].key.len == sizeof("grpc-message") - 1
+                && ngx_strncasecmp(h[i].key.data, (u_char *) "grpc-message",
+                                   h[i].key.len) == 0)
+            {
+                ctx->grpc_message = h[i].value;
+            }
+        }
+    }
 }
 
 
@@ -270,6 +339,9 @@ ngx_http_ftgw_response(ngx_http_ftgw_ctx_t *ctx, gw_vendor_response_t *resp)
     resp->status = (int) ctx->status;
     resp->body = (const char *) ctx->body;
     resp->body_len = ctx->body_len;
+    resp->grpc_status = (int) ctx->grpc_status;
+    resp->grpc_message = (const char *) ctx->grpc_message.data;
+    resp->grpc_message_len = ctx->grpc_message.len;
 
     if (ctx->too_large) {
         resp->transport = GW_TRANSPORT_TOO_LARGE;

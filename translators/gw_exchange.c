@@ -704,6 +704,7 @@ gw_op_init(gw_exchange_t *ex, gw_op_t *op, gw_op_kind_t kind,
     op->kind = kind;
     op->provider = p;
     op->client = ex->client;
+    op->cache = &ex->gw->cache;
     op->request_id = ex->request_id;
     op->now_ms = ex->now_ms;
     gw_job_init(&op->job);

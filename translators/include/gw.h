@@ -93,6 +93,23 @@ typedef struct {
 } gw_client_t;
 
 
+/*
+ * A cache every worker sees (nginx shared memory), for credentials that
+ * are exchanged rather than configured, such as Yandex IAM tokens.
+ * get copies a value valid at now into out and returns 1, or returns 0
+ * when the caller is to fetch one: once a value is due for refresh, one
+ * caller at a time is told to fetch while the others keep using it.
+ */
+typedef struct {
+    void                 *data;
+    int                 (*get)(void *data, const char *key, char *out,
+                               size_t size, int64_t now_ms);
+    void                (*put)(void *data, const char *key,
+                               const char *value, int64_t refresh_at_ms,
+                               int64_t expires_at_ms);
+} gw_cache_t;
+
+
 typedef struct {
     const gw_provider_t  *providers;
     size_t                nproviders;
@@ -100,6 +117,7 @@ typedef struct {
     size_t                nclients;
     const unsigned char  *id_secret;     /* job id HMAC key */
     size_t                id_secret_len;
+    gw_cache_t            cache;
 } gw_gateway_t;
 
 
@@ -126,9 +144,14 @@ typedef struct {
 } gw_header_t;
 
 
-/* one outgoing vendor call, to provider->endpoint + path [? query] */
+/*
+ * One outgoing vendor call, to endpoint (or provider->endpoint) + path
+ * [? query].  A gRPC call is a POST of a framed message with
+ * "content-type: application/grpc" and "te: trailers".
+ */
 typedef struct {
     const gw_provider_t  *provider;
+    const char           *endpoint;      /* NULL: provider->endpoint */
     const char           *method;        /* static: "GET", "POST", ... */
     char                  path[512];
     char                  query[512];    /* "" = none */
@@ -153,6 +176,9 @@ typedef struct {
     int                 status;          /* vendor HTTP status */
     const char         *body;
     size_t              body_len;
+    int                 grpc_status;     /* -1: none (not gRPC) */
+    const char         *grpc_message;    /* percent-encoded, or NULL */
+    size_t              grpc_message_len;
 } gw_vendor_response_t;
 
 

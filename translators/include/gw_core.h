@@ -321,6 +321,28 @@ gw_rc_t gw_sign_bce_v1(const char *method, const char *path,
 /* "yyyy-mm-ddThh:mm:ssZ" for a unix time in seconds; out needs 21 bytes */
 void gw_bce_timestamp(int64_t unix_seconds, char *out);
 
+/* a Yandex service-account authorized key, parsed from its JSON file */
+typedef struct {
+    char        key_id[128];             /* "id" */
+    char        service_account_id[128]; /* "service_account_id" */
+    void       *pkey;                    /* EVP_PKEY *, from "private_key" */
+} gw_yandex_key_t;
+
+/* parses the authorized key JSON; err names what is wrong, never the key */
+gw_rc_t gw_yandex_key_parse(const char *json, size_t len,
+    gw_yandex_key_t *key, char *err, size_t errlen);
+void gw_yandex_key_free(gw_yandex_key_t *key);
+
+/*
+ * A JWT for Yandex's IAM token exchange: header {"typ":"JWT","alg":"PS256",
+ * "kid":key_id}, claims {"iss":service_account_id,"aud":aud,"iat":iat,
+ * "exp":iat+ttl}, signed RSASSA-PSS SHA-256 with salt length = digest
+ * length; base64url without padding.  0 < ttl <= 3600, iat >= 0.  On
+ * GW_ERROR (bad input, out too small) out is "".
+ */
+gw_rc_t gw_jwt_ps256(const gw_yandex_key_t *key, const char *aud,
+    int64_t iat, int ttl, char *out, size_t size);
+
 
 /* ---- vendors ------------------------------------------------------- */
 
@@ -346,6 +368,7 @@ typedef struct {
     gw_op_kind_t                 kind;
     const gw_provider_t         *provider;
     const gw_client_t           *client;
+    const gw_cache_t            *cache;
     const char                  *request_id;
     int64_t                      now_ms;
     int                          step;          /* 0 on the first call */
