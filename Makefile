@@ -13,15 +13,20 @@ BUILD      := build
 VENV       := .venv
 PY         := $(VENV)/bin/python
 APT_PKGS   := nginx-dev libcjson-dev libcmocka-dev libssl-dev gcc make \
-              python3 python3-venv ca-certificates openssl
+              python3 python3-venv ca-certificates openssl \
+              protobuf-c-compiler libprotobuf-c-dev
 LIBASAN     = $(shell gcc -print-file-name=libasan.so)
 
 UNIT_CFLAGS := -std=c99 -D_DEFAULT_SOURCE -g -O1 -W -Wall -Wextra -Werror \
                -Wno-unused-parameter -Wpointer-arith \
                -fsanitize=address,undefined -fno-sanitize-recover=all \
-               -fno-omit-frame-pointer -Itranslators/include
-UNIT_LIBS   := -lcjson -lcrypto -lcmocka -lm
+               -fno-omit-frame-pointer -Itranslators/include -I$(BUILD)/proto
+UNIT_LIBS   := -lcjson -lcrypto -lprotobuf-c -lcmocka -lm
 TRANSLATORS := $(wildcard translators/gw_*.c)
+# protobuf-c code of translators/proto (Yandex gRPC), generated, not committed
+PROTOS      := $(shell find translators/proto -name '*.proto' | LC_ALL=C sort)
+PROTO_SRCS  := $(patsubst translators/proto/%.proto,$(BUILD)/proto/%.pb-c.c,\
+               $(PROTOS))
 UNIT_TESTS  := $(patsubst translators/tests/%.c,$(BUILD)/unit/%,\
                $(wildcard translators/tests/test_*.c))
 
@@ -56,10 +61,15 @@ module-asan: deps
 	    "-O1 -fsanitize=address -fno-omit-frame-pointer" \
 	    "-fsanitize=address"
 
+$(BUILD)/proto/.generated: $(PROTOS) scripts/gen-proto.sh | deps
+	scripts/gen-proto.sh $(BUILD)/proto
+	@touch $@
+
 $(BUILD)/unit/%: translators/tests/%.c $(TRANSLATORS) \
-                 translators/include/gw.h translators/include/gw_core.h
+                 translators/include/gw.h translators/include/gw_core.h \
+                 $(BUILD)/proto/.generated
 	@mkdir -p $(BUILD)/unit
-	gcc $(UNIT_CFLAGS) $(TRANSLATORS) $< $(UNIT_LIBS) -o $@
+	gcc $(UNIT_CFLAGS) $(TRANSLATORS) $(PROTO_SRCS) $< $(UNIT_LIBS) -o $@
 
 unit: deps lint $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; \

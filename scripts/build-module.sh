@@ -15,9 +15,13 @@ src=/usr/share/nginx/src
 # shellcheck disable=SC1091
 . "$src/conf_flags"
 
-# configure only when the flags changed; make then rebuilds what changed
+# configure only when the flags, the sources or the .proto files (generated
+# into C at configure time) changed; make then rebuilds what changed
 stamp="$build/.configured"
-want="$cflags|$ldflags|$(cd "$top" && ls ngx_module/*.c translators/gw_*.c | tr "\n" " ")"
+protos=$(cd "$top" && find translators/proto scripts/gen-proto.sh \
+    -name '*.proto' -o -name gen-proto.sh | LC_ALL=C sort | xargs sha256sum \
+    | sha256sum | cut -c1-64)
+want="$cflags|$ldflags|$(cd "$top" && ls ngx_module/*.c translators/gw_*.c | tr "\n" " ")|$protos"
 if [ ! -f "$build/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]
 then
     (cd "$src" && ./configure --with-cc-opt="$cflags" --with-ld-opt="$ldflags" \

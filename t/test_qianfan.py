@@ -83,7 +83,8 @@ def test_sdk_flow(gateway):
     cancelled = client.fine_tuning.jobs.cancel(job.id)
     assert cancelled.status == "cancelled"
     assert [c["path"].rsplit("/", 1)[1] for c in calls(gateway)] == \
-        ["stopJob", "jobDetail"]
+        ["jobDetail", "stopJob", "jobDetail"]
+    assert cancelled.finished_at is not None
     assert client.fine_tuning.jobs.retrieve(job.id).vendor["status"] == "STOP"
 
 

@@ -487,3 +487,19 @@ gw_parse_iso8601(const char *s)
 
     return days * 86400 + hh * 3600 + mi * 60 + ss - offset;
 }
+
+
+/* characters of a UTF-8 string (continuation bytes are not counted) */
+size_t
+gw_utf8_chars(const char *s)
+{
+    size_t  n;
+
+    for (n = 0; *s != '\0'; s++) {
+        if (((unsigned char) *s & 0xc0) != 0x80) {
+            n++;
+        }
+    }
+
+    return n;
+}

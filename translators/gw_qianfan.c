@@ -19,6 +19,7 @@
  */
 
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -740,7 +741,8 @@ gw_qf_validate_run(gw_op_t *op, const gw_qf_model_t *m)
         return -1;
     }
 
-    if (op->spec->description != NULL && strlen(op->spec->description) > 400)
+    if (op->spec->description != NULL
+        && gw_utf8_chars(op->spec->description) > 400)
     {
         gw_error_invalid(&op->err, "tuning.description", "invalid_value",
                          "Qianfan keeps descriptions of up to 400 "
@@ -768,7 +770,7 @@ gw_qf_validate_run(gw_op_t *op, const gw_qf_model_t *m)
 static int
 gw_qf_trainset(gw_op_t *op, cJSON *body)
 {
-    char                 *end, bos[1100];
+    char                 *end, bos[1100], param[64];
     size_t                i;
     cJSON                *set, *entry;
     int64_t               id;
@@ -798,8 +800,12 @@ gw_qf_trainset(gw_op_t *op, cJSON *body)
         if (strcmp(ref.scheme, "qianfan") == 0
             && strcmp(ref.bucket, "dataset") == 0)
         {
+            /* ids travel as JSON numbers: at most 2^53, exactly */
+            errno = 0;
             id = strtoll(ref.path, &end, 10);
-            if (*end != '\0' || id <= 0) {
+            if (*end != '\0' || errno != 0 || id <= 0
+                || id > 9007199254740992LL)
+            {
                 gw_dataset_ref_free(&ref);
                 goto invalid;
             }
@@ -824,8 +830,9 @@ gw_qf_trainset(gw_op_t *op, cJSON *body)
 
 invalid:
 
-    gw_error_invalid(&op->err, i ? "tuning.training_datasets"
-                                 : "training_file", "invalid_value",
+    gw_error_invalid(&op->err,
+                     gw_dataset_param(s, 0, i, param, sizeof(param)),
+                     "invalid_value",
                      "Qianfan datasets are \"qianfan://dataset/<version id>\""
                      " or \"bos://<bucket>/<path>\"");
     return 1;
@@ -835,7 +842,7 @@ invalid:
 static char *
 gw_qf_task_body(gw_op_t *op)
 {
-    char    name[32], desc[480], *out;
+    char    name[32], desc[1700], *out;
     cJSON  *b;
 
     /*
@@ -918,7 +925,11 @@ gw_qf_job_body(gw_op_t *op, int64_t task_id)
          : (m->pefts & GW_QF_PEFT_LORA) ? "LoRA" : "ALL";
 
     cJSON_AddStringToObject(b, "trainMode", "SFT");
-    cJSON_AddStringToObject(b, "peftType", peft);
+
+    /* an incremental run keeps its base run's method unless told */
+    if (!op->has_continue || s->tuning_type != GW_TUNING_UNSET) {
+        cJSON_AddStringToObject(b, "peftType", peft);
+    }
 
     cfg = cJSON_AddObjectToObject(b, "trainConfig");
     if (cfg == NULL) {
@@ -1049,6 +1060,7 @@ gw_qf_create(gw_op_t *op)
                            ? op->spec->n_epochs : 1;
         op->job.learning_rate = gw_has_num(op->spec->learning_rate)
                                 ? op->spec->learning_rate : 3e-5;
+        op->job.batch_size = op->spec->batch_size;
 
         if (op->job.created_at == GW_UNSET_INT) {
             op->job.created_at = op->now_ms / 1000;
@@ -1097,9 +1109,10 @@ gw_qf_retrieve(gw_op_t *op)
 
 
 /*
- * stopJob, then jobDetail for the run as it stands.  Once Qianfan has
- * accepted the stop, the run is reported cancelled even if jobDetail has
- * not caught up yet (vendor.status keeps what it said).
+ * jobDetail (whose run is it?), stopJob, then jobDetail for the run as
+ * it stands.  Once Qianfan has accepted the stop, the run is reported
+ * cancelled even if jobDetail has not caught up yet (vendor.status keeps
+ * what it said).
  */
 static gw_step_t
 gw_qf_cancel(gw_op_t *op)
@@ -1116,14 +1129,44 @@ gw_qf_cancel(gw_op_t *op)
     switch (op->step) {
 
     case 0:
-        return gw_qf_call(op, "stopJob",
+        return gw_qf_call(op, "jobDetail",
                           gw_qf_detail_body(task_id, job_id)) == 0
                ? GW_STEP_CALL : GW_STEP_ERROR;
 
     case 1:
+        op->step = 1;
+        if (gw_qf_retrieve(op) != GW_STEP_DONE) {
+            return GW_STEP_ERROR;
+        }
+
+        /* never stop a run on behalf of a client that does not own it */
+        if (op->job.owner == NULL
+            || strcmp(op->job.owner, op->client->name) != 0)
+        {
+            gw_error_set(&op->err, 404, GW_TYPE_NOT_FOUND, "id",
+                         "job_not_found", "Could not find the fine-tuning "
+                         "job");
+            return GW_STEP_ERROR;
+        }
+
+        gw_job_free(&op->job);
+
+        return gw_qf_call(op, "stopJob",
+                          gw_qf_detail_body(task_id, job_id)) == 0
+               ? GW_STEP_CALL : GW_STEP_ERROR;
+
+    case 2:
+        /* 510302, a run that is not running, is a 409 by the table */
         result = gw_qf_result(op);
         if (result == NULL) {
-            /* 510302, a run that is not running, is a 409 by the table */
+            return GW_STEP_ERROR;
+        }
+
+        if (!cJSON_IsTrue(result)) {
+            cJSON_Delete(result);
+            gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
+                         "vendor_refused", "provider '%s' did not accept "
+                         "the stop", op->provider->name);
             return GW_STEP_ERROR;
         }
 
@@ -1141,6 +1184,9 @@ gw_qf_cancel(gw_op_t *op)
 
         if (op->job.status == GW_STATUS_RUNNING) {
             op->job.status = GW_STATUS_CANCELLED;
+        }
+
+        if (op->job.finished_at == GW_UNSET_INT) {
             op->job.finished_at = op->now_ms / 1000;
         }
 

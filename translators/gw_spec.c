@@ -1089,6 +1089,13 @@ gw_spec_datasets(gw_parse_t *ctx, const gw_key_t *k, const cJSON *v,
         return GW_ERROR;
     }
 
+    if (list == ctx->spec.train) {
+        ctx->spec.train_listed = 1;
+
+    } else {
+        ctx->spec.valid_listed = 1;
+    }
+
     for (i = 0, item = v->child; item != NULL; i++, item = item->next) {
         snprintf(item_param, sizeof(item_param), "%s[%zu]", param, i);
 
@@ -2075,4 +2082,20 @@ gw_ref_path_ok(const char *s)
 
         s = slash + 1;
     }
+}
+
+
+/* the param that named dataset i: the OpenAI file field or a list item */
+const char *
+gw_dataset_param(const gw_job_spec_t *spec, int validation, size_t i,
+    char *buf, size_t size)
+{
+    if (validation ? !spec->valid_listed : !spec->train_listed) {
+        return validation ? "validation_file" : "training_file";
+    }
+
+    snprintf(buf, size, "tuning.%s_datasets[%zu].ref",
+             validation ? "validation" : "training", i);
+
+    return buf;
 }

@@ -19,6 +19,7 @@ static gw_rc_t gw_provider_check_params(const gw_provider_t *p, char *err,
 static const gw_vendor_t  *gw_vendors[] = {
     &gw_vendor_clova,
     &gw_vendor_qianfan,
+    &gw_vendor_yandex,
     NULL
 };
 

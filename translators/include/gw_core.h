@@ -161,6 +161,8 @@ typedef struct {
     int64_t             n_samples;
     int64_t             max_seq_len;
     double              validation_split;
+    int                 train_listed;    /* from tuning.training_datasets */
+    int                 valid_listed;
     char               *continue_from;   /* canonical job id */
     char               *description;
     cJSON              *labels;          /* object of strings, or NULL */
@@ -190,6 +192,9 @@ typedef struct {
 } gw_dataset_ref_t;
 
 gw_rc_t gw_dataset_ref_parse(const char *ref, gw_dataset_ref_t *out);
+/* "training_file", or "tuning.training_datasets[i].ref" (buf) */
+const char *gw_dataset_param(const gw_job_spec_t *spec, int validation,
+    size_t i, char *buf, size_t size);
 void gw_dataset_ref_free(gw_dataset_ref_t *r);
 
 
@@ -391,7 +396,8 @@ typedef struct {
     size_t                       njobs;
     int                          exhausted;
 
-    int64_t                      scratch[4];    /* vendor state */
+    int64_t                      scratch[6];    /* vendor state */
+    char                         credential[2048];  /* exchanged token */
 } gw_op_t;
 
 
@@ -415,6 +421,7 @@ struct gw_vendor_s {
 
 extern const gw_vendor_t  gw_vendor_clova;
 extern const gw_vendor_t  gw_vendor_qianfan;
+extern const gw_vendor_t  gw_vendor_yandex;
 
 /* appends a job to op->jobs; takes ownership of job's fields */
 gw_rc_t gw_op_push_job(gw_op_t *op, gw_job_t *job);
@@ -434,6 +441,7 @@ int64_t gw_json_int(const cJSON *obj, const char *key);
 /* number or numeric string; NaN if absent */
 double gw_json_num(const cJSON *obj, const char *key);
 char *gw_strdup(const char *s);
+size_t gw_utf8_chars(const char *s);
 char *gw_strndup(const char *s, size_t n);
 /* printed JSON (unformatted), malloc'd */
 char *gw_json_print(const cJSON *json, size_t *len);
