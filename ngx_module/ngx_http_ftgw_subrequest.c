@@ -207,6 +207,7 @@ ngx_http_ftgw_call_headers(ngx_http_request_t *r, ngx_http_request_t *sr,
 
     sr->headers_in.authorization = NULL;
     sr->headers_in.cookies.nelts = 0;
+    sr->headers_in.te = NULL;
 
     for (i = 0; i < call->nheaders; i++) {
         h = ngx_list_push(&sr->headers_in.headers);
@@ -234,6 +235,11 @@ ngx_http_ftgw_call_headers(ngx_http_request_t *r, ngx_http_request_t *sr,
         }
 
         ngx_memcpy(h->value.data, call->headers[i].value, h->value.len);
+
+        /* grpc_pass sends "te: trailers" from this pointer, not the list */
+        if (len == 2 && ngx_strncmp(h->lowcase_key, "te", 2) == 0) {
+            sr->headers_in.te = h;
+        }
     }
 
     return NGX_OK;

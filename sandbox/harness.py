@@ -27,6 +27,7 @@ class Process:
     name: str
     proc: subprocess.Popen
     port: int = 0
+    http_port: int = 0
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -86,6 +87,40 @@ def start_qianfan_sandbox(workdir: Path, *, access_key: str,
         proc.kill()
         raise RuntimeError(f"qianfan sandbox did not start: {line!r}")
     return Process("qianfan-sandbox", proc, int(line.rsplit(":", 1)[1]))
+
+
+def make_yandex_key(workdir: Path) -> tuple[Path, Path]:
+    """A new service-account authorized key (JSON) and its public key."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    key, pub = workdir / "yandex-sa-key.json", workdir / "yandex-sa.pub.pem"
+    subprocess.run([sys.executable, str(ROOT / "sandbox" / "yandex_sandbox.py"),
+                    "--make-key", str(key), str(pub)], check=True,
+                   capture_output=True)
+    return key, pub
+
+
+def start_yandex_sandbox(workdir: Path, *, api_key: str, authorized_key: Path,
+                         token_ttl: float = 43200, run_seconds: float = 2.0,
+                         grpc_port: int = 0, http_port: int = 0) -> Process:
+    """Starts the Yandex sandbox (gRPC + the IAM endpoint).  The port of
+    the Process is the gRPC one; .http_port is the other."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    keyfile = write_secret(workdir / "yandex-sandbox.api-key", api_key)
+    cmd = [sys.executable, str(ROOT / "sandbox" / "yandex_sandbox.py"),
+           "--grpc-port", str(grpc_port), "--http-port", str(http_port),
+           "--api-key-file", str(keyfile),
+           "--authorized-key-file", str(authorized_key),
+           "--token-ttl", str(token_ttl), "--run-seconds", str(run_seconds)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if "listening" not in line:
+        proc.kill()
+        raise RuntimeError(f"yandex sandbox did not start: {line!r}")
+    ports = dict(part.split("=", 1) for part in line.split()[2:])
+    process = Process("yandex-sandbox", proc,
+                      int(ports["grpc"].rsplit(":", 1)[1]))
+    process.http_port = int(ports["http"].rsplit(":", 1)[1])
+    return process
 
 
 def free_port() -> int:
@@ -162,7 +197,7 @@ def nginx_env(preload: str | None) -> dict:
     return env
 
 
-def http_prelude(prefix: Path, module: str, *, workers: int = 1,
+def http_prelude(prefix: Path, module: str, *, workers: int = 2,
                  log_level: str = "info") -> str:
     """load_module, process settings and temp paths inside the prefix."""
     temps = "\n".join(
@@ -178,7 +213,9 @@ pid {prefix}/nginx.pid;
 error_log {prefix}/error.log {log_level};
 events {{ worker_connections 512; }}
 http {{
-    access_log {prefix}/access.log;
+    log_format ftgw '$remote_addr [$time_local] "$request" $status '
+                    '$body_bytes_sent $request_time pid=$pid';
+    access_log {prefix}/access.log ftgw;
 {temps}
 """
 

@@ -31,7 +31,12 @@ SECRETS = {
     "bucket_secret_key": "bucket-secret-" + "sk0001xyz",
     "qianfan_ak": "qianfan-ak-" + "0123456789abcdef",
     "qianfan_sk": "qianfan-sk-" + "fedcba9876543210",
+    "yandex_api_key": "AQVN-test-" + "0123456789abcdef",
 }
+YANDEX_FOLDER = "b1gsandboxfolder"
+# IAM tokens live this long in the Yandex sandbox: the gateway refreshes
+# them after three quarters of it
+YANDEX_TOKEN_TTL = 8.0
 CLIENT_KEYS = {
     "alice": "gw-alice-" + "0123456789abcdef",
     "bob": "gw-bob-" + "fedcba9876543210",
@@ -51,7 +56,7 @@ def _gateway_conf(prefix: Path, port: int, providers: str,
 {clients}
 {providers}
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port} reuseport;
         location /v1/ {{
             ftgw_api on;
         }}
@@ -83,6 +88,19 @@ def _internal(name: str, upstream: str, extra: str = "") -> str:
         }}"""
 
 
+def _grpc_internal(name: str, upstream: str) -> str:
+    # grpc_pass sends the URI as the gRPC path: strip the location prefix
+    return f"""
+        location /_ftgw/{name}/ {{
+            internal;
+            rewrite ^/_ftgw/{name}(/.*)$ $1 break;
+            grpc_pass {upstream};
+            grpc_connect_timeout 1s;
+            grpc_read_timeout 2s;
+            grpc_send_timeout 2s;
+        }}"""
+
+
 class Gateway:
     def __init__(self, nginx: harness.Nginx, sandboxes: dict[str, int]):
         self.nginx = nginx
@@ -107,13 +125,18 @@ class Gateway:
                                 **kw)
 
     # the sandboxes' control API (vendor: "clova" or "qianfan")
+    @staticmethod
+    def _log(vendor: str) -> str:
+        # the Yandex sandbox logs gRPC calls and IAM exchanges as "calls"
+        return "/_sandbox/calls" if vendor == "yandex" else "/_sandbox/requests"
+
     def vendor_requests(self, vendor: str = "clova") -> list[dict]:
-        return requests.get(self.sandboxes[vendor] + "/_sandbox/requests",
+        return requests.get(self.sandboxes[vendor] + self._log(vendor),
                             timeout=5).json()
 
     def clear_vendor_requests(self) -> None:
-        for url in self.sandboxes.values():
-            requests.delete(url + "/_sandbox/requests", timeout=5)
+        for vendor, url in self.sandboxes.items():
+            requests.delete(url + self._log(vendor), timeout=5)
 
     def fault(self, vendor: str = "clova", **spec) -> None:
         r = requests.post(self.sandboxes[vendor] + "/_sandbox/faults",
@@ -129,6 +152,16 @@ class Gateway:
                           json=state, timeout=5)
         assert r.status_code == 200, r.text
 
+    def force_yandex(self, task_id: str, **state) -> None:
+        r = requests.post(self.sandboxes["yandex"]
+                          + f"/_sandbox/tasks/{task_id}", json=state,
+                          timeout=5)
+        assert r.status_code == 200, r.text
+
+    def iam_exchanges(self) -> int:
+        return requests.get(self.sandboxes["yandex"] + "/_sandbox/iam",
+                            timeout=5).json()["exchanges"]
+
     def force_qianfan(self, job_id: str, **state) -> None:
         r = requests.post(self.sandboxes["qianfan"]
                           + f"/_sandbox/jobs/{job_id}", json=state, timeout=5)
@@ -140,6 +173,21 @@ def qianfan_sandbox(workdir):
     proc = harness.start_qianfan_sandbox(
         workdir / "qianfan-sandbox", access_key=SECRETS["qianfan_ak"],
         secret_key=SECRETS["qianfan_sk"], run_seconds=2.0)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def yandex_key(workdir):
+    return harness.make_yandex_key(workdir / "yandex-key")
+
+
+@pytest.fixture(scope="session")
+def yandex_sandbox(workdir, yandex_key):
+    proc = harness.start_yandex_sandbox(
+        workdir / "yandex-sandbox", api_key=SECRETS["yandex_api_key"],
+        authorized_key=yandex_key[0], token_ttl=YANDEX_TOKEN_TTL,
+        run_seconds=2.0)
     yield proc
     proc.stop()
 
@@ -173,7 +221,8 @@ def _start(prefix: Path, providers: str, locations: str):
 
 
 @pytest.fixture(scope="session")
-def gateway(workdir, clova_sandbox, qianfan_sandbox):
+def gateway(workdir, clova_sandbox, qianfan_sandbox, yandex_sandbox,
+            yandex_key):
     """Providers clova (Bearer) and clova_sig (API Gateway signature v2)
     in front of one CLOVA sandbox, with small vendor pages, and qianfan
     (bce-auth-v1) in front of the Qianfan sandbox."""
@@ -185,6 +234,8 @@ def gateway(workdir, clova_sandbox, qianfan_sandbox):
     sk = harness.write_secret(prefix / "ncp.sk", SECRETS["ncp_secret_key"])
     qak = harness.write_secret(prefix / "qf.ak", SECRETS["qianfan_ak"])
     qsk = harness.write_secret(prefix / "qf.sk", SECRETS["qianfan_sk"])
+    yak = harness.write_secret(prefix / "yandex.key",
+                               SECRETS["yandex_api_key"])
     storage = _clova_params(prefix)
     providers = f"""
     ftgw_provider clova kind=clova endpoint=/_ftgw/clova auth=bearer
@@ -193,6 +244,13 @@ def gateway(workdir, clova_sandbox, qianfan_sandbox):
                   access_key_file={ak} secret_key_file={sk} {storage};
     ftgw_provider qianfan kind=qianfan endpoint=/_ftgw/qianfan
                   access_key_file={qak} secret_key_file={qsk};
+    ftgw_provider yandex kind=yandex endpoint=/_ftgw/yandex
+                  folder_id={YANDEX_FOLDER} api_key_file={yak}
+                  list_page_size=3;
+    ftgw_provider yandex_iam kind=yandex endpoint=/_ftgw/yandex
+                  folder_id={YANDEX_FOLDER} auth=iam
+                  service_account_key_file={yandex_key[0]}
+                  iam_endpoint=/_ftgw/yandex_iam;
     upstream clova_sandbox {{
         server 127.0.0.1:{clova_sandbox.port};
         keepalive 8;
@@ -205,11 +263,16 @@ def gateway(workdir, clova_sandbox, qianfan_sandbox):
                  + _internal("clova_sig", "http://clova_sandbox/")
                  + _internal("qianfan", "http://qianfan_sandbox/",
                              "proxy_set_header Host qianfan.baidubce.com;")
+                 + _grpc_internal("yandex",
+                                  f"grpc://127.0.0.1:{yandex_sandbox.port}")
+                 + _internal("yandex_iam",
+                             f"http://127.0.0.1:{yandex_sandbox.http_port}/")
                  + "\n        location /small/ { ftgw_api on; "
                    "ftgw_vendor_response_max 8k; }")
     nginx = _start(prefix, providers, locations)
     yield Gateway(nginx, {"clova": clova_sandbox.port,
-                          "qianfan": qianfan_sandbox.port})
+                          "qianfan": qianfan_sandbox.port,
+                          "yandex": yandex_sandbox.http_port})
     nginx.stop()
     assert nginx.log_problems() == []
 

@@ -46,10 +46,16 @@
 #define GW_YX_OWNER      "ftgw-owner"
 #define GW_YX_METADATA   "yandex.cloud.ai.tuning.v1.TuningMetadata"
 
+/* Yandex requires these once the method is chosen: documented defaults */
+#define GW_YX_LORA_RANK        8
+#define GW_YX_LORA_ALPHA       16
+#define GW_YX_VIRTUAL_TOKENS   20
+
 /* op->scratch: what the op has asked and how far its auth got */
 #define GW_YX_PHASE      0
 #define GW_YX_AUTHED     1
 #define GW_YX_IAM_ASKED  2
+#define GW_YX_RETRIED    4
 
 enum {
     GW_YX_START = 0,
@@ -153,9 +159,14 @@ static const gw_param_spec_t  gw_yx_param_specs[] = {
 static gw_rc_t gw_yx_check_config(const gw_provider_t *p, char *err,
     size_t len);
 static gw_step_t gw_yx_create(gw_op_t *op);
+static gw_step_t gw_yx_create_steps(gw_op_t *op);
 static gw_step_t gw_yx_retrieve(gw_op_t *op);
+static gw_step_t gw_yx_retrieve_steps(gw_op_t *op);
 static gw_step_t gw_yx_cancel(gw_op_t *op);
+static gw_step_t gw_yx_cancel_steps(gw_op_t *op);
 static gw_step_t gw_yx_list(gw_op_t *op);
+static gw_step_t gw_yx_list_steps(gw_op_t *op);
+static gw_step_t gw_yx_run(gw_op_t *op, gw_step_t (*steps)(gw_op_t *op));
 static gw_step_t gw_yx_authorize(gw_op_t *op);
 static gw_step_t gw_yx_iam_request(gw_op_t *op);
 static gw_step_t gw_yx_iam_answer(gw_op_t *op);
@@ -440,6 +451,44 @@ gw_yx_iam_answer(gw_op_t *op)
     op->scratch[GW_YX_AUTHED] = 1;
 
     return GW_STEP_DONE;
+}
+
+
+/*
+ * An IAM token that Yandex no longer takes (revoked, or the clocks
+ * disagree) is dropped from the shared cache and the op starts again
+ * once with a fresh one; every op is safe to repeat after a refusal.
+ */
+static gw_step_t
+gw_yx_run(gw_op_t *op, gw_step_t (*steps)(gw_op_t *op))
+{
+    char        key[GW_NAME_MAX + 16];
+    gw_step_t   rc;
+    const char *auth;
+
+    rc = steps(op);
+
+    auth = gw_provider_param(op->provider, "auth");
+
+    if (rc != GW_STEP_ERROR || op->scratch[GW_YX_RETRIED]
+        || auth == NULL || strcmp(auth, "iam") != 0
+        || strcmp(op->err.code, "UNAUTHENTICATED") != 0)
+    {
+        return rc;
+    }
+
+    if (op->cache != NULL && op->cache->put != NULL) {
+        snprintf(key, sizeof(key), "yandex-iam:%s", op->provider->name);
+        op->cache->put(op->cache->data, key, "", 0, 0);
+    }
+
+    op->scratch[GW_YX_RETRIED] = 1;
+    op->scratch[GW_YX_AUTHED] = 0;
+    op->scratch[GW_YX_PHASE] = GW_YX_START;
+    gw_job_free(&op->job);
+    memset(&op->err, 0, sizeof(op->err));
+
+    return steps(op);
 }
 
 
@@ -943,15 +992,17 @@ gw_yx_params(const gw_job_spec_t *s, gw_yx_params_t *pm)
 
     if (s->tuning_type == GW_TUNING_PROMPT) {
         pm->prompt_tune.virtual_tokens = (s->virtual_tokens != GW_UNSET_INT)
-                                         ? s->virtual_tokens : 0;
+                                         ? s->virtual_tokens
+                                         : GW_YX_VIRTUAL_TOKENS;
         p->tuning_type_case =
             YXC(TEXT_TO_TEXT_COMPLETION_TUNING_PARAMS__TUNING_TYPE_PROMPT_TUNE);
         p->prompt_tune = &pm->prompt_tune;
 
     } else if (s->tuning_type == GW_TUNING_LORA) {
-        pm->lora.rank = (s->lora_rank != GW_UNSET_INT) ? s->lora_rank : 0;
+        pm->lora.rank = (s->lora_rank != GW_UNSET_INT) ? s->lora_rank
+                                                       : GW_YX_LORA_RANK;
         pm->lora.alpha = (s->lora_alpha != GW_UNSET_INT)
-                         ? (double) s->lora_alpha : 0;
+                         ? (double) s->lora_alpha : GW_YX_LORA_ALPHA;
         if (s->lora_init != NULL) {
             pm->lora.initialization = s->lora_init;
         }
@@ -1177,7 +1228,7 @@ gw_yx_tune(gw_op_t *op)
 
 
 static gw_step_t
-gw_yx_create(gw_op_t *op)
+gw_yx_create_steps(gw_op_t *op)
 {
     size_t            len;
     gw_step_t         rc;
@@ -1404,7 +1455,7 @@ gw_yx_errors_got(gw_op_t *op)
 
 
 static gw_step_t
-gw_yx_retrieve(gw_op_t *op)
+gw_yx_retrieve_steps(gw_op_t *op)
 {
     gw_step_t  rc;
 
@@ -1435,7 +1486,7 @@ gw_yx_retrieve(gw_op_t *op)
  * is reported cancelled even if Describe has not caught up yet.
  */
 static gw_step_t
-gw_yx_cancel(gw_op_t *op)
+gw_yx_cancel_steps(gw_op_t *op)
 {
     size_t                  len;
     gw_step_t               rc;
@@ -1489,7 +1540,7 @@ gw_yx_cancel(gw_op_t *op)
 
 
 static gw_step_t
-gw_yx_list(gw_op_t *op)
+gw_yx_list_steps(gw_op_t *op)
 {
     size_t                    i, len;
     gw_job_t                  job;
@@ -1558,4 +1609,32 @@ gw_yx_list(gw_op_t *op)
 
     yx(list_tunings_response__free_unpacked)(l, NULL);
     return GW_STEP_DONE;
+}
+
+
+static gw_step_t
+gw_yx_create(gw_op_t *op)
+{
+    return gw_yx_run(op, gw_yx_create_steps);
+}
+
+
+static gw_step_t
+gw_yx_retrieve(gw_op_t *op)
+{
+    return gw_yx_run(op, gw_yx_retrieve_steps);
+}
+
+
+static gw_step_t
+gw_yx_cancel(gw_op_t *op)
+{
+    return gw_yx_run(op, gw_yx_cancel_steps);
+}
+
+
+static gw_step_t
+gw_yx_list(gw_op_t *op)
+{
+    return gw_yx_run(op, gw_yx_list_steps);
 }
