@@ -24,6 +24,9 @@ DEMO_PORT = 8080
 CLOVA_SANDBOX_PORT = 18081         # provider clova (Bearer API key)
 CLOVA_SIG_SANDBOX_PORT = 18082     # provider clova_sig (signature v2)
 QIANFAN_SANDBOX_PORT = 18083       # provider qianfan (bce-auth-v1)
+YANDEX_GRPC_PORT = 18084           # providers yandex (Api-Key), yandex_iam
+YANDEX_HTTP_PORT = 18085           # the Yandex sandbox's IAM endpoint
+YANDEX_FOLDER = "b1gsandboxfolder"
 
 
 def main() -> int:
@@ -40,7 +43,7 @@ def main() -> int:
     vendor = {name: harness.random_key(name + "-") for name in
               ("clova-api-key", "ncp-access", "ncp-secret",
                "bucket-access", "bucket-secret", "qianfan-ak",
-               "qianfan-sk")}
+               "qianfan-sk", "yandex-api-key")}
     files = {name: harness.write_secret(prefix / f"{name}.secret", value)
              for name, value in vendor.items()}
     id_secret = harness.write_secret(prefix / "id.secret",
@@ -60,12 +63,21 @@ def main() -> int:
         prefix / "qianfan", access_key=vendor["qianfan-ak"],
         secret_key=vendor["qianfan-sk"], run_seconds=30,
         port=QIANFAN_SANDBOX_PORT))
+    # a service-account authorized key, as `yc iam key create` writes it
+    sa_key, _ = harness.make_yandex_key(prefix / "yandex")
+    sandboxes.append(harness.start_yandex_sandbox(
+        prefix / "yandex", api_key=vendor["yandex-api-key"],
+        authorized_key=sa_key, run_seconds=30, grpc_port=YANDEX_GRPC_PORT,
+        http_port=YANDEX_HTTP_PORT))
 
     template = (harness.ROOT / "config" / "demo.conf").read_text()
     conf = harness.http_prelude(prefix, args.module) + template.format(
         port=args.port, prefix=prefix, id_secret=id_secret,
         client_key=client_key, clova_port=sandboxes[0].port,
         clova_sig_port=sandboxes[1].port, qianfan_port=sandboxes[2].port,
+        yandex_grpc_port=sandboxes[3].port,
+        yandex_http_port=sandboxes[3].http_port,
+        yandex_folder=YANDEX_FOLDER, yandex_sa_key=sa_key,
         **{k.replace("-", "_"): v for k, v in files.items()})
     (prefix / "nginx.conf").write_text(conf)
 
@@ -81,8 +93,9 @@ def main() -> int:
     print(f"""
 fine-tuning gateway on http://127.0.0.1:{args.port}/v1
   providers: clova (CLOVA Studio sandbox, Bearer), clova_sig (API Gateway
-             signature v2), qianfan (Baidu Qianfan sandbox, bce-auth-v1);
-             yandex and local are not built yet
+             signature v2), qianfan (Baidu Qianfan sandbox, bce-auth-v1),
+             yandex (Yandex Cloud sandbox over gRPC, IAM tokens from a
+             service-account key); local (Slurm) is not built yet
   client key: {DEMO_KEY}
   logs: {prefix}/error.log, {prefix}/access.log
 
@@ -92,6 +105,8 @@ try:
     -d '{{"model":"clova/HCX-003","training_file":"s3://my-bucket/train.csv"}}'
   and the same job on Qianfan: "model":"qianfan/ERNIE-Speed-8K",
     "training_file":"bos://my-bucket/train.jsonl"
+  or on Yandex: "model":"yandex/yandexgpt-lite",
+    "training_file":"yandex://dataset/fds1demo"
 
 Ctrl-C stops it.""", flush=True)
 
