@@ -1052,3 +1052,26 @@ gw_clova_list(gw_op_t *op)
     cJSON_Delete(result);
     return GW_STEP_DONE;
 }
+
+
+/*
+ * The local trainer reports CLOVA's failure reasons: one table serves
+ * both.  Reasons it adds are its own codes.
+ */
+void
+gw_trainer_failure(const char *reason, char *code, size_t code_size,
+    char *text, size_t text_size)
+{
+    const gw_clova_failure_t  *f;
+
+    for (f = gw_clova_failures; f->reason != NULL; f++) {
+        if (strcmp(f->reason, reason) == 0) {
+            snprintf(code, code_size, "%s", f->code);
+            snprintf(text, text_size, "%s", f->description);
+            return;
+        }
+    }
+
+    snprintf(code, code_size, "training_error");
+    snprintf(text, text_size, "Training failed (%.64s)", reason);
+}

@@ -904,6 +904,11 @@ gw_exchange_finish_job(gw_exchange_t *ex)
         json = gw_job_events_json(job, id, ex->after[0] ? ex->after : NULL,
                                   ex->limit);
 
+    } else if (ex->kind == GW_OP_CHECKPOINTS) {
+        json = gw_job_checkpoints_json(job, id,
+                                       ex->after[0] ? ex->after : NULL,
+                                       ex->limit);
+
     } else {
         json = gw_job_to_json(job, id, ex->op.provider, ex->client->name);
     }

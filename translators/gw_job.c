@@ -85,6 +85,8 @@ gw_job_init(gw_job_t *job)
     job->updated_at = GW_UNSET_INT;
     job->has_error = 0;
     job->vendor_error_code = NULL;
+    job->checkpoints = 0;
+    job->checkpoint_prefix = NULL;
     job->vendor_extra = NULL;
 }
 
@@ -102,6 +104,7 @@ gw_job_free(gw_job_t *job)
     free(job->training_file);
     free(job->validation_file);
     free(job->vendor_error_code);
+    free(job->checkpoint_prefix);
     cJSON_Delete(job->vendor_extra);
 
     gw_job_init(job);
@@ -819,4 +822,97 @@ gw_event_failed(const gw_job_t *job, const char *id, int64_t at)
     }
 
     return gw_event(id, "failed", at, "error", "message", msg, data);
+}
+
+
+/*
+ * A job's checkpoints, newest first: checkpoint n (1-based) is at
+ * "<prefix><n>", taken at the end of epoch n.
+ */
+cJSON *
+gw_job_checkpoints_json(const gw_job_t *job, const char *id,
+    const char *after, int64_t limit)
+{
+    int      started;
+    char     cid[64], path[1100];
+    cJSON   *list, *data, *c, *metrics;
+    int64_t  n, count, step;
+    unsigned char  digest[32];
+
+    list = cJSON_CreateObject();
+    data = cJSON_CreateArray();
+
+    if (list == NULL || data == NULL) {
+        cJSON_Delete(list);
+        cJSON_Delete(data);
+        return NULL;
+    }
+
+    cJSON_AddStringToObject(list, "object", "list");
+    cJSON_AddItemToObject(list, "data", data);
+
+    if (limit <= 0) {
+        limit = 10;
+    }
+
+    count = 0;
+    started = (after == NULL);
+
+    for (n = (job->checkpoint_prefix ? job->checkpoints : 0); n > 0; n--) {
+        snprintf(path, sizeof(path), "%s:%lld", id, (long long) n);
+        gw_sha256(path, strlen(path), digest);
+        gw_hex(digest, 12, cid + 7);
+        memcpy(cid, "ftckpt-", 7);
+
+        if (!started) {
+            started = (strcmp(cid, after) == 0);
+            continue;
+        }
+
+        if (count == limit) {
+            break;
+        }
+
+        step = (job->total_steps > 0 && job->total_epochs > 0)
+               ? n * job->total_steps / job->total_epochs : n;
+
+        snprintf(path, sizeof(path), "%s%lld", job->checkpoint_prefix,
+                 (long long) n);
+
+        c = cJSON_CreateObject();
+        metrics = cJSON_CreateObject();
+        if (c == NULL || metrics == NULL) {
+            cJSON_Delete(c);
+            cJSON_Delete(metrics);
+            cJSON_Delete(list);
+            return NULL;
+        }
+
+        cJSON_AddStringToObject(c, "id", cid);
+        cJSON_AddStringToObject(c, "object", "fine_tuning.job.checkpoint");
+        cJSON_AddNumberToObject(c, "created_at",
+                                (double) (job->updated_at != GW_UNSET_INT
+                                          ? job->updated_at
+                                          : job->created_at));
+        cJSON_AddStringToObject(c, "fine_tuned_model_checkpoint", path);
+        cJSON_AddStringToObject(c, "fine_tuning_job_id", id);
+        cJSON_AddNumberToObject(c, "step_number", (double) step);
+        cJSON_AddNumberToObject(metrics, "step", (double) step);
+        cJSON_AddItemToObject(c, "metrics", metrics);
+        cJSON_AddItemToArray(data, c);
+        count++;
+    }
+
+    cJSON_AddBoolToObject(list, "has_more", n > 0 && count == limit);
+
+    if (cJSON_GetArraySize(data) > 0) {
+        cJSON_AddStringToObject(list, "first_id",
+            cJSON_GetObjectItem(cJSON_GetArrayItem(data, 0), "id")
+                ->valuestring);
+        cJSON_AddStringToObject(list, "last_id",
+            cJSON_GetObjectItem(cJSON_GetArrayItem(data,
+                cJSON_GetArraySize(data) - 1), "id")->valuestring);
+    }
+
+    return list;
 }

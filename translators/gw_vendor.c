@@ -20,6 +20,7 @@ static const gw_vendor_t  *gw_vendors[] = {
     &gw_vendor_clova,
     &gw_vendor_qianfan,
     &gw_vendor_yandex,
+    &gw_vendor_slurm,
     NULL
 };
 

@@ -235,6 +235,9 @@ typedef struct {
     char                error_message[512];
     /* the vendor's own failure code, kept raw */
     char               *vendor_error_code;
+    /* checkpoints: how many, and their path without the number */
+    int64_t             checkpoints;
+    char               *checkpoint_prefix;
     cJSON              *vendor_extra;    /* extra raw fields, or NULL */
 } gw_job_t;
 
@@ -249,6 +252,14 @@ const char *gw_status_name(gw_status_t s);
  */
 cJSON *gw_job_to_json(const gw_job_t *job, const char *id,
     const gw_provider_t *p, const char *client);
+
+/* checkpoints of a job (newest first), from checkpoints and prefix */
+cJSON *gw_job_checkpoints_json(const gw_job_t *job, const char *id,
+    const char *after, int64_t limit);
+
+/* the canonical code and text of a trainer's (CLOVA-style) failure */
+void gw_trainer_failure(const char *reason, char *code, size_t code_size,
+    char *text, size_t text_size);
 
 /* events synthesised from a job (newest first, as OpenAI lists them) */
 cJSON *gw_job_events_json(const gw_job_t *job, const char *id,
@@ -422,6 +433,7 @@ struct gw_vendor_s {
 extern const gw_vendor_t  gw_vendor_clova;
 extern const gw_vendor_t  gw_vendor_qianfan;
 extern const gw_vendor_t  gw_vendor_yandex;
+extern const gw_vendor_t  gw_vendor_slurm;
 
 /* appends a job to op->jobs; takes ownership of job's fields */
 gw_rc_t gw_op_push_job(gw_op_t *op, gw_job_t *job);

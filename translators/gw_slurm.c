@@ -1,0 +1,1054 @@
+
+/*
+ * The local training engine: Slurm through slurmrestd (OpenAPI v0.0.38).
+ *
+ *   create   POST   /slurm/v0.0.38/job/submit (a batch script that runs
+ *            the project's trainer on the job's spec)
+ *   retrieve GET    /slurm/v0.0.38/job/{id}
+ *   list     GET    /slurm/v0.0.38/jobs (the jobs this gateway submitted)
+ *   cancel   GET, then DELETE /slurm/v0.0.38/job/{id}
+ *
+ * The trainer reports its progress in the job's comment (scontrol update
+ * Comment=...), which slurmrestd returns with the job: a compact JSON
+ * {"s":step,"S":steps,"e":epoch,"E":epochs,"l":loss,"v":val_loss,
+ * "eta":unix,"c":checkpoints} or, on failure, {"err":reason,"msg":text}.
+ *
+ * Provider params: models ("name:dir,name:dir"), dataset_root,
+ * output_root, trainer (the command), partition, gpus (per job),
+ * user_name and user_token (X-SLURM-USER-* for sites with JWT auth),
+ * time_limit (minutes).  Every Slurm value mapped is in a table below.
+ */
+
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gw_core.h>
+
+
+#define GW_SLURM_API       "/slurm/v0.0.38"
+#define GW_SLURM_NAME      "ftgw."
+
+
+typedef struct {
+    const char         *state;
+    gw_status_t         canonical;
+    const char         *error_code;      /* for failed states */
+    const char         *error_message;
+} gw_slurm_state_t;
+
+
+/* job_state -> OpenAI status; others are a 502 */
+static const gw_slurm_state_t  gw_slurm_states[] = {
+    { "PENDING",       GW_STATUS_QUEUED, NULL, NULL },
+    { "CONFIGURING",   GW_STATUS_QUEUED, NULL, NULL },
+    { "REQUEUED",      GW_STATUS_QUEUED, NULL, NULL },
+    { "SUSPENDED",     GW_STATUS_QUEUED, NULL, NULL },
+    { "RUNNING",       GW_STATUS_RUNNING, NULL, NULL },
+    { "COMPLETING",    GW_STATUS_RUNNING, NULL, NULL },
+    { "COMPLETED",     GW_STATUS_SUCCEEDED, NULL, NULL },
+    { "CANCELLED",     GW_STATUS_CANCELLED, NULL, NULL },
+    { "FAILED",        GW_STATUS_FAILED, "training_error",
+      "The training job failed" },
+    { "TIMEOUT",       GW_STATUS_FAILED, "time_limit",
+      "The training job reached its time limit" },
+    { "NODE_FAIL",     GW_STATUS_FAILED, "node_failure",
+      "A node of the training job failed" },
+    { "OUT_OF_MEMORY", GW_STATUS_FAILED, "out_of_memory",
+      "The training job ran out of memory" },
+    { "PREEMPTED",     GW_STATUS_FAILED, "preempted",
+      "The training job was preempted by the scheduler" },
+    { "BOOT_FAIL",     GW_STATUS_FAILED, "node_failure",
+      "The node of the training job failed to boot" },
+    { "DEADLINE",      GW_STATUS_FAILED, "time_limit",
+      "The training job missed its deadline" },
+    { NULL, 0, NULL, NULL }
+};
+
+
+static const gw_param_spec_t  gw_slurm_params[] = {
+    { "models", 0 },
+    { "dataset_root", 0 },
+    { "output_root", 0 },
+    { "trainer", 0 },
+    { "partition", 0 },
+    { "gpus", 0 },
+    { "time_limit", 0 },
+    { "user_name", 0 },
+    { "user_token", 1 },
+    { NULL, 0 }
+};
+
+
+static gw_rc_t gw_slurm_check_config(const gw_provider_t *p, char *err,
+    size_t len);
+static gw_step_t gw_slurm_create(gw_op_t *op);
+static gw_step_t gw_slurm_retrieve(gw_op_t *op);
+static gw_step_t gw_slurm_cancel(gw_op_t *op);
+static gw_step_t gw_slurm_list(gw_op_t *op);
+static gw_step_t gw_slurm_checkpoints(gw_op_t *op);
+static void gw_slurm_call(gw_op_t *op, const char *method, const char *path);
+static cJSON *gw_slurm_result(gw_op_t *op);
+static int gw_slurm_job_to_job(gw_op_t *op, const cJSON *j, gw_job_t *job);
+static void gw_slurm_progress(gw_op_t *op, const char *comment,
+    gw_job_t *job);
+static int gw_slurm_model_dir(const gw_provider_t *p, const char *name,
+    char *out, size_t size);
+static int gw_slurm_path_ok(const char *s);
+static char *gw_slurm_spec(gw_op_t *op, const char *model_dir,
+    const char *output_dir);
+static char *gw_slurm_submit_body(gw_op_t *op, const char *spec,
+    const char *output_dir);
+
+
+const gw_vendor_t  gw_vendor_slurm = {
+    "slurm",
+    GW_F_VALIDATION_FILE | GW_F_SUFFIX | GW_F_SEED | GW_F_N_EPOCHS
+    | GW_F_BATCH_SIZE | GW_F_LEARNING_RATE | GW_F_TUNING_TYPE
+    | GW_F_TASK_TYPE | GW_F_LORA_RANK | GW_F_LORA_ALPHA | GW_F_LORA_DROPOUT
+    | GW_F_LORA_INIT | GW_F_LORA_TARGET_MODULES | GW_F_VIRTUAL_TOKENS
+    | GW_F_SCHEDULER | GW_F_SCHED_MIN_LR | GW_F_SCHED_WARMUP
+    | GW_F_OPTIMIZER | GW_F_N_SAMPLES | GW_F_MAX_SEQ_LEN
+    | GW_F_DATASET_WEIGHTS | GW_F_MULTI_DATASETS | GW_F_VALIDATION_SPLIT,
+    gw_slurm_params,
+    gw_slurm_check_config,
+    {
+        gw_slurm_create,        /* GW_OP_CREATE */
+        gw_slurm_retrieve,      /* GW_OP_RETRIEVE */
+        gw_slurm_cancel,        /* GW_OP_CANCEL */
+        gw_slurm_list,          /* GW_OP_LIST */
+        NULL,                   /* GW_OP_EVENTS: synthesised */
+        gw_slurm_checkpoints    /* GW_OP_CHECKPOINTS */
+    }
+};
+
+
+/* absolute, no "..", no characters a shell or JSON would treat specially */
+static int
+gw_slurm_path_ok(const char *s)
+{
+    size_t  n;
+
+    n = strlen(s);
+
+    return s[0] == '/' && n < 400 && strstr(s, "..") == NULL
+           && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789/._-") == n;
+}
+
+
+static gw_rc_t
+gw_slurm_check_config(const gw_provider_t *p, char *err, size_t len)
+{
+    long         n;
+    char        *end, dir[512];
+    const char  *v, *item, *colon;
+    size_t       k;
+
+    static const char  *required[] = {
+        "models", "dataset_root", "output_root", "trainer", "partition",
+        NULL
+    };
+    static const char  *numbers[] = { "gpus", "time_limit", NULL };
+
+    for (k = 0; required[k] != NULL; k++) {
+        if (gw_provider_param(p, required[k]) == NULL) {
+            snprintf(err, len, "needs \"%s\"", required[k]);
+            return GW_ERROR;
+        }
+    }
+
+    if (!gw_slurm_path_ok(gw_provider_param(p, "dataset_root"))
+        || !gw_slurm_path_ok(gw_provider_param(p, "output_root")))
+    {
+        snprintf(err, len, "\"dataset_root\" and \"output_root\" must be "
+                 "absolute paths of A-Z, a-z, 0-9, '/', '.', '_', '-'");
+        return GW_ERROR;
+    }
+
+    v = gw_provider_param(p, "models");
+
+    for (item = v; *item != '\0'; item += k + (item[k] == ',')) {
+        k = strcspn(item, ",");
+        colon = memchr(item, ':', k);
+
+        if (colon == NULL || colon == item
+            || (size_t) (item + k - colon - 1) >= sizeof(dir))
+        {
+            snprintf(err, len, "\"models\" must be "
+                     "\"name:/dir,name:/dir\"");
+            return GW_ERROR;
+        }
+
+        memcpy(dir, colon + 1, item + k - colon - 1);
+        dir[item + k - colon - 1] = '\0';
+
+        if (!gw_slurm_path_ok(dir)) {
+            snprintf(err, len, "\"models\": \"%s\" is not an absolute "
+                     "path of safe characters", dir);
+            return GW_ERROR;
+        }
+    }
+
+    v = gw_provider_param(p, "trainer");
+    if (strpbrk(v, "'\"`$\\;&|<>\r\n") != NULL) {
+        snprintf(err, len, "\"trainer\" must be a plain command (no shell "
+                 "quoting or metacharacters)");
+        return GW_ERROR;
+    }
+
+    v = gw_provider_param(p, "partition");
+    if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789_-") != strlen(v))
+    {
+        snprintf(err, len, "\"partition\" is not a Slurm partition name");
+        return GW_ERROR;
+    }
+
+    for (k = 0; numbers[k] != NULL; k++) {
+        v = gw_provider_param(p, numbers[k]);
+        if (v != NULL) {
+            n = strtol(v, &end, 10);
+            if (*end != '\0' || n < 0 || n > 100000) {
+                snprintf(err, len, "\"%s\" must be a number", numbers[k]);
+                return GW_ERROR;
+            }
+        }
+    }
+
+    if ((gw_provider_param(p, "user_name") == NULL)
+        != (gw_provider_param(p, "user_token") == NULL))
+    {
+        snprintf(err, len, "\"user_name\" and \"user_token_file\" go "
+                 "together (JWT auth over TCP)");
+        return GW_ERROR;
+    }
+
+    return GW_OK;
+}
+
+
+/* the directory of a model name from "name:dir,name:dir" */
+static int
+gw_slurm_model_dir(const gw_provider_t *p, const char *name, char *out,
+    size_t size)
+{
+    size_t       k, nlen;
+    const char  *item, *colon;
+
+    nlen = strlen(name);
+
+    for (item = gw_provider_param(p, "models"); *item != '\0';
+         item += k + (item[k] == ','))
+    {
+        k = strcspn(item, ",");
+        colon = memchr(item, ':', k);
+
+        if (colon != NULL && (size_t) (colon - item) == nlen
+            && memcmp(item, name, nlen) == 0
+            && (size_t) (item + k - colon) <= size)
+        {
+            memcpy(out, colon + 1, item + k - colon - 1);
+            out[item + k - colon - 1] = '\0';
+            return 0;
+        }
+    }
+
+    return -1;
+}
+
+
+/* ---- calls ---------------------------------------------------------- */
+
+
+static void
+gw_slurm_call(gw_op_t *op, const char *method, const char *path)
+{
+    const char  *user;
+
+    op->call.method = method;
+    snprintf(op->call.path, sizeof(op->call.path), GW_SLURM_API "%s", path);
+
+    if (op->call.body != NULL) {
+        gw_call_header(&op->call, "Content-Type", "application/json");
+    }
+
+    /* TCP with JWT auth; over the unix socket the peer's uid is the auth */
+    user = gw_provider_param(op->provider, "user_name");
+    if (user != NULL) {
+        gw_call_header(&op->call, "X-SLURM-USER-NAME", user);
+        gw_call_header(&op->call, "X-SLURM-USER-TOKEN",
+                       gw_provider_param(op->provider, "user_token"));
+    }
+}
+
+
+static cJSON *
+gw_slurm_result(gw_op_t *op)
+{
+    int           http;
+    char          text[300];
+    cJSON        *root;
+    const char   *v, *type;
+    const cJSON  *errors, *e;
+    int64_t       number;
+
+    if (gw_op_transport_error(op)) {
+        return NULL;
+    }
+
+    root = cJSON_ParseWithLength(op->resp->body, op->resp->body_len);
+
+    if (root == NULL || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        gw_error_set(&op->err, op->resp->status == 503 ? 503 : 502,
+                     GW_TYPE_UPSTREAM, NULL, "invalid_vendor_response",
+                     "provider '%s' (slurmrestd) answered HTTP %d with a "
+                     "body that is not JSON", op->provider->name,
+                     op->resp->status);
+        return NULL;
+    }
+
+    errors = cJSON_GetObjectItemCaseSensitive(root, "errors");
+    e = cJSON_IsArray(errors) ? cJSON_GetArrayItem(errors, 0) : NULL;
+
+    if (op->resp->status / 100 == 2 && e == NULL) {
+        return root;
+    }
+
+    v = gw_json_str(e, "error");
+    if (v == NULL) {
+        v = gw_json_str(e, "description");
+    }
+
+    gw_vendor_text(op->provider, v ? v : "no error text", text,
+                   sizeof(text));
+    number = gw_json_int(e, "error_number");
+
+    /* 2017: "Invalid job id specified"; the job is not (or no longer) */
+    if (number == 2017 || op->resp->status == 404) {
+        http = 404;
+        type = GW_TYPE_NOT_FOUND;
+
+    } else if (op->resp->status == 401 || op->resp->status == 403) {
+        http = 502;
+        type = GW_TYPE_UPSTREAM;
+
+    } else if (op->resp->status == 429 || op->resp->status == 503) {
+        http = op->resp->status;
+        type = http == 429 ? GW_TYPE_RATE_LIMIT : GW_TYPE_API;
+
+    } else {
+        http = 502;
+        type = GW_TYPE_UPSTREAM;
+    }
+
+    if (number != GW_UNSET_INT) {
+        gw_error_set(&op->err, http, type, http == 404 ? "id" : NULL,
+                     "", "provider '%s' (slurmrestd) answered HTTP %d, "
+                     "error %" PRId64 ": %s", op->provider->name,
+                     op->resp->status, number, text);
+        snprintf(op->err.code, sizeof(op->err.code), "slurm_%" PRId64,
+                 number);
+
+    } else {
+        gw_error_set(&op->err, http, type, http == 404 ? "id" : NULL,
+                     "slurm_error", "provider '%s' (slurmrestd) answered "
+                     "HTTP %d: %s", op->provider->name, op->resp->status,
+                     text);
+    }
+
+    cJSON_Delete(root);
+    return NULL;
+}
+
+
+/* ---- the job ---------------------------------------------------------- */
+
+
+static void
+gw_slurm_progress(gw_op_t *op, const char *comment, gw_job_t *job)
+{
+    char         code[64], desc[160];
+    cJSON       *p;
+    int64_t      v;
+    const char  *err, *msg;
+
+    if (comment == NULL || comment[0] != '{') {
+        return;
+    }
+
+    p = cJSON_Parse(comment);
+    if (p == NULL) {
+        return;
+    }
+
+    job->step = gw_json_int(p, "s");
+    job->total_steps = gw_json_int(p, "S");
+    job->epoch = gw_json_int(p, "e");
+    job->total_epochs = gw_json_int(p, "E");
+    job->train_loss = gw_json_num(p, "l");
+
+    v = gw_json_int(p, "eta");
+    if (v != GW_UNSET_INT && job->status == GW_STATUS_RUNNING) {
+        job->estimated_finish = v;
+    }
+
+    v = gw_json_int(p, "c");
+    if (v != GW_UNSET_INT && v >= 0) {
+        job->checkpoints = v;
+    }
+
+    if (gw_has_num(gw_json_num(p, "v")) && job->vendor_extra != NULL) {
+        cJSON_AddNumberToObject(job->vendor_extra, "validation_loss",
+                                gw_json_num(p, "v"));
+    }
+
+    if (job->total_steps > 0 && job->step != GW_UNSET_INT) {
+        job->percent = 100.0 * (double) job->step
+                       / (double) job->total_steps;
+    }
+
+    err = gw_json_str(p, "err");
+    msg = gw_json_str(p, "msg");
+
+    /* the trainer's own reason beats the scheduler's "FAILED" */
+    if (err != NULL && job->status == GW_STATUS_FAILED) {
+        job->has_error = 1;
+        job->vendor_error_code = gw_strdup(err);
+
+        gw_trainer_failure(err, code, sizeof(code), desc, sizeof(desc));
+        snprintf(job->error_code, sizeof(job->error_code), "%s", code);
+        gw_vendor_text(op->provider, msg ? msg : desc, job->error_message,
+                       sizeof(job->error_message));
+    }
+
+    cJSON_Delete(p);
+}
+
+
+static int
+gw_slurm_job_to_job(gw_op_t *op, const cJSON *j, gw_job_t *job)
+{
+    char                     buf[600];
+    int64_t                  id, v;
+    const char              *state, *name;
+    const gw_slurm_state_t  *s;
+
+    id = gw_json_int(j, "job_id");
+    state = gw_json_str(j, "job_state");
+    name = gw_json_str(j, "name");
+
+    if (id == GW_UNSET_INT || state == NULL) {
+        gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
+                     "invalid_vendor_response", "provider '%s' returned a "
+                     "job without id and state", op->provider->name);
+        return -1;
+    }
+
+    for (s = gw_slurm_states; s->state != NULL; s++) {
+        if (strcmp(s->state, state) == 0) {
+            break;
+        }
+    }
+
+    if (s->state == NULL) {
+        gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
+                     "unknown_vendor_status", "provider '%s' returned the "
+                     "job state '%.32s', which the gateway does not map",
+                     op->provider->name, state);
+        return -1;
+    }
+
+    job->status = s->canonical;
+    job->vendor_status = gw_strdup(state);
+
+    snprintf(buf, sizeof(buf), "%" PRId64, id);
+    job->vendor_id = gw_strdup(buf);
+
+    /* "ftgw.<client>.<model>.<suffix>": owner and model from the name */
+    if (name != NULL) {
+        job->name = gw_strdup(name);
+
+        if (strncmp(name, GW_SLURM_NAME, sizeof(GW_SLURM_NAME) - 1) == 0) {
+            const char  *c, *dot;
+
+            c = name + sizeof(GW_SLURM_NAME) - 1;
+            dot = strchr(c, '.');
+
+            if (dot != NULL) {
+                job->owner = gw_strndup(c, dot - c);
+                c = dot + 1;
+                dot = strchr(c, '.');
+                job->vendor_model = dot ? gw_strndup(c, dot - c)
+                                        : gw_strdup(c);
+            }
+        }
+    }
+
+    v = gw_json_int(j, "submit_time");
+    job->created_at = (v != GW_UNSET_INT && v > 0) ? v : GW_UNSET_INT;
+
+    v = gw_json_int(j, "end_time");
+    if (v != GW_UNSET_INT && v > 0 && job->status != GW_STATUS_RUNNING
+        && job->status != GW_STATUS_QUEUED)
+    {
+        job->finished_at = v;
+    }
+
+    v = gw_json_int(j, "start_time");
+    job->updated_at = (v != GW_UNSET_INT && v > 0) ? v : GW_UNSET_INT;
+
+    if (s->error_code != NULL) {
+        job->has_error = 1;
+        snprintf(job->error_code, sizeof(job->error_code), "%s",
+                 s->error_code);
+        snprintf(job->error_message, sizeof(job->error_message), "%s",
+                 s->error_message);
+    }
+
+    job->vendor_extra = cJSON_CreateObject();
+
+    gw_slurm_progress(op, gw_json_str(j, "comment"), job);
+
+    if (name != NULL) {
+        /* the trainer writes under output_root/<name>/ */
+        snprintf(buf, sizeof(buf), "%s/%s/checkpoint-epoch-",
+                 gw_provider_param(op->provider, "output_root"), name);
+        job->checkpoint_prefix = gw_strdup(buf);
+
+        if (job->status == GW_STATUS_SUCCEEDED) {
+            snprintf(buf, sizeof(buf), "%s/%s/final",
+                     gw_provider_param(op->provider, "output_root"), name);
+            job->fine_tuned_model = gw_strdup(buf);
+        }
+    }
+
+    if (job->vendor_extra != NULL) {
+        cJSON_AddStringToObject(job->vendor_extra, "partition",
+                                gw_json_str(j, "partition")
+                                ? gw_json_str(j, "partition") : "");
+    }
+
+    if (job->vendor_id == NULL || job->vendor_status == NULL) {
+        gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
+                     "The gateway is out of memory");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* ---- create ------------------------------------------------------- */
+
+
+static char *
+gw_slurm_spec(gw_op_t *op, const char *model_dir, const char *output_dir)
+{
+    char                 *out, path[600];
+    size_t                i;
+    cJSON                *b, *list, *item, *o;
+    const char           *root;
+    const gw_job_spec_t  *s;
+
+    s = op->spec;
+    root = gw_provider_param(op->provider, "dataset_root");
+
+    b = cJSON_CreateObject();
+    if (b == NULL) {
+        return NULL;
+    }
+
+    cJSON_AddStringToObject(b, "model_dir", model_dir);
+    cJSON_AddStringToObject(b, "output_dir", output_dir);
+
+    list = cJSON_AddArrayToObject(b, "training_files");
+
+    for (i = 0; list != NULL && i < s->ntrain; i++) {
+        item = cJSON_CreateObject();
+        snprintf(path, sizeof(path), "%s/%s", root, s->train[i].ref + 17);
+        cJSON_AddStringToObject(item, "path", path);
+        if (gw_has_num(s->train[i].weight)) {
+            cJSON_AddNumberToObject(item, "weight", s->train[i].weight);
+        }
+
+        cJSON_AddItemToArray(list, item);
+    }
+
+    if (s->nvalid > 0) {
+        list = cJSON_AddArrayToObject(b, "validation_files");
+
+        for (i = 0; list != NULL && i < s->nvalid; i++) {
+            item = cJSON_CreateObject();
+            snprintf(path, sizeof(path), "%s/%s", root,
+                     s->valid[i].ref + 17);
+            cJSON_AddStringToObject(item, "path", path);
+            cJSON_AddItemToArray(list, item);
+        }
+    }
+
+    cJSON_AddStringToObject(b, "tuning_type",
+                            s->tuning_type == GW_TUNING_FULL ? "full"
+                            : s->tuning_type == GW_TUNING_PROMPT
+                              ? "prompt_tuning" : "lora");
+
+#define GW_SLURM_INT(key, v)                                                  \
+    if ((v) != GW_UNSET_INT) {                                                \
+        cJSON_AddNumberToObject(b, key, (double) (v));                        \
+    }
+#define GW_SLURM_NUM(obj, key, v)                                             \
+    if (gw_has_num(v)) {                                                      \
+        cJSON_AddNumberToObject(obj, key, v);                                 \
+    }
+
+    GW_SLURM_INT("n_epochs", s->n_epochs);
+    GW_SLURM_INT("batch_size", s->batch_size);
+    GW_SLURM_INT("seed", s->seed);
+    GW_SLURM_INT("n_samples", s->n_samples);
+    GW_SLURM_INT("max_seq_len", s->max_seq_len);
+    GW_SLURM_NUM(b, "learning_rate", s->learning_rate);
+    GW_SLURM_NUM(b, "validation_split", s->validation_split);
+
+    if (s->tuning_type != GW_TUNING_FULL
+        && s->tuning_type != GW_TUNING_PROMPT)
+    {
+        o = cJSON_AddObjectToObject(b, "lora");
+        if (o != NULL) {
+            if (s->lora_rank != GW_UNSET_INT) {
+                cJSON_AddNumberToObject(o, "rank", (double) s->lora_rank);
+            }
+
+            if (s->lora_alpha != GW_UNSET_INT) {
+                cJSON_AddNumberToObject(o, "alpha", (double) s->lora_alpha);
+            }
+
+            GW_SLURM_NUM(o, "dropout", s->lora_dropout);
+
+            if (s->lora_init != NULL) {
+                cJSON_AddStringToObject(o, "initialization", s->lora_init);
+            }
+
+            if (s->nlora_target_modules > 0) {
+                list = cJSON_AddArrayToObject(o, "target_modules");
+                for (i = 0; list != NULL && i < s->nlora_target_modules; i++)
+                {
+                    cJSON_AddItemToArray(list, cJSON_CreateString(
+                                             s->lora_target_modules[i]));
+                }
+            }
+        }
+    }
+
+    if (s->tuning_type == GW_TUNING_PROMPT) {
+        o = cJSON_AddObjectToObject(b, "prompt_tuning");
+        if (o != NULL && s->virtual_tokens != GW_UNSET_INT) {
+            cJSON_AddNumberToObject(o, "virtual_tokens",
+                                    (double) s->virtual_tokens);
+        }
+    }
+
+    if (s->scheduler != GW_SCHED_UNSET) {
+        o = cJSON_AddObjectToObject(b, "scheduler");
+        if (o != NULL) {
+            cJSON_AddStringToObject(o, "type",
+                                    s->scheduler == GW_SCHED_LINEAR ? "linear"
+                                    : s->scheduler == GW_SCHED_COSINE
+                                      ? "cosine" : "constant");
+            GW_SLURM_NUM(o, "min_lr", s->min_lr);
+            GW_SLURM_NUM(o, "warmup_ratio", s->warmup_ratio);
+        }
+    }
+
+    if (s->present & GW_F_OPTIMIZER) {
+        o = cJSON_AddObjectToObject(b, "optimizer");
+        if (o != NULL) {
+            GW_SLURM_NUM(o, "beta1", s->beta1);
+            GW_SLURM_NUM(o, "beta2", s->beta2);
+            GW_SLURM_NUM(o, "eps", s->eps);
+            GW_SLURM_NUM(o, "weight_decay", s->weight_decay);
+        }
+    }
+
+#undef GW_SLURM_INT
+#undef GW_SLURM_NUM
+
+    out = gw_json_print(b, NULL);
+    cJSON_Delete(b);
+
+    return out;
+}
+
+
+/*
+ * The batch script writes the spec next to the outputs and runs the
+ * trainer, which reports progress into the job's comment.  Every value
+ * in it was checked to be shell-safe, and the spec is a quoted here-doc.
+ */
+static char *
+gw_slurm_submit_body(gw_op_t *op, const char *spec, const char *output_dir)
+{
+    int          n;
+    char        *script, *out, gres[64];
+    cJSON       *b, *job, *env;
+    const char  *v;
+
+    n = snprintf(NULL, 0,
+                 "#!/bin/bash\n"
+                 "set -eu\n"
+                 "mkdir -p %s\n"
+                 "cat > %s/spec.json <<'FTGW_SPEC'\n%s\nFTGW_SPEC\n"
+                 "exec %s --spec %s/spec.json --progress-file "
+                 "%s/progress.json --progress-cmd \"scontrol update "
+                 "JobId=$SLURM_JOB_ID Comment=\"\n",
+                 output_dir, output_dir, spec,
+                 gw_provider_param(op->provider, "trainer"), output_dir,
+                 output_dir);
+
+    script = malloc(n + 1);
+    if (script == NULL) {
+        return NULL;
+    }
+
+    snprintf(script, n + 1,
+             "#!/bin/bash\n"
+             "set -eu\n"
+             "mkdir -p %s\n"
+             "cat > %s/spec.json <<'FTGW_SPEC'\n%s\nFTGW_SPEC\n"
+             "exec %s --spec %s/spec.json --progress-file "
+             "%s/progress.json --progress-cmd \"scontrol update "
+             "JobId=$SLURM_JOB_ID Comment=\"\n",
+             output_dir, output_dir, spec,
+             gw_provider_param(op->provider, "trainer"), output_dir,
+             output_dir);
+
+    b = cJSON_CreateObject();
+    job = cJSON_AddObjectToObject(b, "job");
+    env = cJSON_AddObjectToObject(job, "environment");
+
+    if (b == NULL || job == NULL || env == NULL) {
+        cJSON_Delete(b);
+        free(script);
+        return NULL;
+    }
+
+    cJSON_AddStringToObject(b, "script", script);
+    free(script);
+
+    cJSON_AddStringToObject(job, "name", op->job_name);
+    cJSON_AddStringToObject(job, "partition",
+                            gw_provider_param(op->provider, "partition"));
+    cJSON_AddStringToObject(job, "current_working_directory", "/tmp");
+    cJSON_AddStringToObject(job, "standard_output", "/dev/null");
+    cJSON_AddStringToObject(env, "PATH",
+                            "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
+
+    v = gw_provider_param(op->provider, "gpus");
+    if (v != NULL && strcmp(v, "0") != 0) {
+        snprintf(gres, sizeof(gres), "gres:gpu:%s", v);
+        cJSON_AddStringToObject(job, "tres_per_node", gres);
+    }
+
+    v = gw_provider_param(op->provider, "time_limit");
+    if (v != NULL) {
+        cJSON_AddNumberToObject(job, "time_limit", (double) atol(v));
+    }
+
+    out = gw_json_print(b, NULL);
+    cJSON_Delete(b);
+
+    return out;
+}
+
+
+static gw_step_t
+gw_slurm_create(gw_op_t *op)
+{
+    char                 *spec, model_dir[512], output_dir[1024];
+    char                  param[64];
+    size_t                i;
+    cJSON                *root;
+    int64_t               id;
+    const char           *ref;
+    const gw_job_spec_t  *s;
+
+    s = op->spec;
+
+    if (op->step == 0) {
+        if (gw_slurm_model_dir(op->provider, s->vendor_model, model_dir,
+                               sizeof(model_dir))
+            != 0)
+        {
+            gw_error_invalid(&op->err, "model", "unsupported_value",
+                             "provider '%s' has no local model '%.64s'",
+                             op->provider->name, s->vendor_model);
+            return GW_STEP_ERROR;
+        }
+
+        if (s->task_type != GW_TASK_UNSET
+            && s->task_type != GW_TASK_GENERATION)
+        {
+            gw_error_invalid(&op->err, "tuning.task_type",
+                             "unsupported_value", "the local trainer tunes "
+                             "for generation only");
+            return GW_STEP_ERROR;
+        }
+
+        for (i = 0; i < s->ntrain + s->nvalid; i++) {
+            ref = (i < s->ntrain) ? s->train[i].ref
+                                  : s->valid[i - s->ntrain].ref;
+
+            if (strncmp(ref, "local://datasets/", 17) != 0
+                || ref[17] == '\0' || strstr(ref, "..") != NULL
+                || strspn(ref + 17, "abcdefghijklmnopqrstuvwxyz"
+                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "0123456789/._-") != strlen(ref + 17))
+            {
+                gw_error_invalid(&op->err,
+                                 gw_dataset_param(s, i >= s->ntrain,
+                                                  i < s->ntrain
+                                                  ? i : i - s->ntrain,
+                                                  param, sizeof(param)),
+                                 "invalid_value",
+                                 "local datasets are \"local://datasets/"
+                                 "<path under the dataset root>\"");
+                return GW_STEP_ERROR;
+            }
+        }
+
+        /* "ftgw.<client>.<model>.<suffix or time>": owner, model, output */
+        snprintf(op->job_name, sizeof(op->job_name),
+                 GW_SLURM_NAME "%s.%s.%s-%" PRId64, op->client->name,
+                 s->vendor_model, s->suffix ? s->suffix : "ft",
+                 op->now_ms);
+
+        if (strspn(op->job_name, "abcdefghijklmnopqrstuvwxyz"
+                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                 "0123456789._-") != strlen(op->job_name))
+        {
+            gw_error_invalid(&op->err, "model", "invalid_value",
+                             "local model names are A-Z, a-z, 0-9, '.', "
+                             "'_' and '-'");
+            return GW_STEP_ERROR;
+        }
+
+        snprintf(output_dir, sizeof(output_dir), "%s/%s",
+                 gw_provider_param(op->provider, "output_root"),
+                 op->job_name);
+
+        spec = gw_slurm_spec(op, model_dir, output_dir);
+        if (spec == NULL) {
+            gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
+                         "The gateway is out of memory");
+            return GW_STEP_ERROR;
+        }
+
+        op->call.body = gw_slurm_submit_body(op, spec, output_dir);
+        free(spec);
+
+        if (op->call.body == NULL) {
+            gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
+                         "The gateway is out of memory");
+            return GW_STEP_ERROR;
+        }
+
+        op->call.body_len = strlen(op->call.body);
+        gw_slurm_call(op, "POST", "/job/submit");
+        return GW_STEP_CALL;
+    }
+
+    if (op->step == 1) {
+        root = gw_slurm_result(op);
+        if (root == NULL) {
+            return GW_STEP_ERROR;
+        }
+
+        id = gw_json_int(root, "job_id");
+        cJSON_Delete(root);
+
+        if (id == GW_UNSET_INT || id <= 0) {
+            gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
+                         "invalid_vendor_response", "provider '%s' "
+                         "accepted the job without an id",
+                         op->provider->name);
+            return GW_STEP_ERROR;
+        }
+
+        snprintf(op->ref.vendor_id, sizeof(op->ref.vendor_id),
+                 "%" PRId64, id);
+        snprintf(output_dir, sizeof(output_dir), "/job/%" PRId64, id);
+        gw_slurm_call(op, "GET", output_dir);
+        return GW_STEP_CALL;
+    }
+
+    if (gw_slurm_retrieve(op) != GW_STEP_DONE) {
+        return GW_STEP_ERROR;
+    }
+
+    op->job.training_file = gw_strdup(s->train[0].ref);
+    op->job.n_epochs = s->n_epochs;
+    op->job.batch_size = s->batch_size;
+    op->job.learning_rate = s->learning_rate;
+    op->job.seed = s->seed;
+
+    return GW_STEP_DONE;
+}
+
+
+/* ---- retrieve, cancel, list, checkpoints ---------------------------- */
+
+
+static gw_step_t
+gw_slurm_retrieve(gw_op_t *op)
+{
+    char          path[300];
+    cJSON        *root;
+    const cJSON  *jobs, *j;
+
+    if (op->step == 0) {
+        snprintf(path, sizeof(path), "/job/%s", op->ref.vendor_id);
+        gw_slurm_call(op, "GET", path);
+        return GW_STEP_CALL;
+    }
+
+    root = gw_slurm_result(op);
+    if (root == NULL) {
+        return GW_STEP_ERROR;
+    }
+
+    jobs = cJSON_GetObjectItemCaseSensitive(root, "jobs");
+    j = cJSON_IsArray(jobs) ? cJSON_GetArrayItem(jobs, 0) : NULL;
+
+    if (j == NULL) {
+        cJSON_Delete(root);
+        gw_error_set(&op->err, 404, GW_TYPE_NOT_FOUND, "id", "job_not_found",
+                     "Could not find the fine-tuning job");
+        return GW_STEP_ERROR;
+    }
+
+    if (gw_slurm_job_to_job(op, j, &op->job) != 0) {
+        cJSON_Delete(root);
+        return GW_STEP_ERROR;
+    }
+
+    cJSON_Delete(root);
+    return GW_STEP_DONE;
+}
+
+
+static gw_step_t
+gw_slurm_cancel(gw_op_t *op)
+{
+    char    path[300];
+    cJSON  *root;
+
+    snprintf(path, sizeof(path), "/job/%s", op->ref.vendor_id);
+
+    switch (op->step) {
+
+    case 0:
+        gw_slurm_call(op, "GET", path);
+        return GW_STEP_CALL;
+
+    case 1:
+        if (gw_slurm_retrieve(op) != GW_STEP_DONE) {
+            return GW_STEP_ERROR;
+        }
+
+        if (op->job.owner == NULL
+            || strcmp(op->job.owner, op->client->name) != 0)
+        {
+            gw_error_set(&op->err, 404, GW_TYPE_NOT_FOUND, "id",
+                         "job_not_found", "Could not find the fine-tuning "
+                         "job");
+            return GW_STEP_ERROR;
+        }
+
+        if (op->job.status != GW_STATUS_QUEUED
+            && op->job.status != GW_STATUS_RUNNING)
+        {
+            gw_error_set(&op->err, 409, GW_TYPE_CONFLICT, "id",
+                         "job_not_cancellable", "The job has already "
+                         "finished (%s) and cannot be cancelled",
+                         gw_status_name(op->job.status));
+            return GW_STEP_ERROR;
+        }
+
+        gw_slurm_call(op, "DELETE", path);
+        return GW_STEP_CALL;
+
+    default:
+        root = gw_slurm_result(op);
+        if (root == NULL) {
+            return GW_STEP_ERROR;
+        }
+
+        cJSON_Delete(root);
+
+        /* Slurm signals the job: it reports CANCELLED moments later */
+        op->job.status = GW_STATUS_CANCELLED;
+        op->job.finished_at = op->now_ms / 1000;
+        op->job.estimated_finish = GW_UNSET_INT;
+
+        return GW_STEP_DONE;
+    }
+}
+
+
+static gw_step_t
+gw_slurm_list(gw_op_t *op)
+{
+    cJSON        *root;
+    gw_job_t      job;
+    const char   *name;
+    const cJSON  *jobs, *j;
+
+    if (op->step == 0) {
+        gw_slurm_call(op, "GET", "/jobs");
+        return GW_STEP_CALL;
+    }
+
+    root = gw_slurm_result(op);
+    if (root == NULL) {
+        return GW_STEP_ERROR;
+    }
+
+    jobs = cJSON_GetObjectItemCaseSensitive(root, "jobs");
+
+    cJSON_ArrayForEach(j, jobs) {
+        /* only the jobs this gateway submitted */
+        name = gw_json_str(j, "name");
+        if (name == NULL
+            || strncmp(name, GW_SLURM_NAME, sizeof(GW_SLURM_NAME) - 1) != 0)
+        {
+            continue;
+        }
+
+        gw_job_init(&job);
+
+        if (gw_slurm_job_to_job(op, j, &job) != 0
+            || gw_op_push_job(op, &job) != GW_OK)
+        {
+            gw_job_free(&job);
+            cJSON_Delete(root);
+            return GW_STEP_ERROR;
+        }
+    }
+
+    /* slurmrestd answers every job in one page */
+    op->exhausted = 1;
+    op->page++;
+
+    cJSON_Delete(root);
+    return GW_STEP_DONE;
+}
+
+
+/* one checkpoint per finished epoch: output_root/<name>/checkpoint-epoch-N */
+static gw_step_t
+gw_slurm_checkpoints(gw_op_t *op)
+{
+    return gw_slurm_retrieve(op);
+}
