@@ -195,6 +195,7 @@ ngx_http_ftgw_call_headers(ngx_http_request_t *r, ngx_http_request_t *sr,
 {
     size_t            len;
     ngx_uint_t        i;
+    const char       *value;
     ngx_table_elt_t  *h;
 
     /* a new list: pushing onto the inherited one would corrupt the parent's */
@@ -228,13 +229,15 @@ ngx_http_ftgw_call_headers(ngx_http_request_t *r, ngx_http_request_t *sr,
         ngx_strlow(h->lowcase_key, h->key.data, len);
         h->hash = ngx_hash_key(h->lowcase_key, len);
 
-        h->value.len = ngx_strlen(call->headers[i].value);
+        value = gw_header_value(&call->headers[i]);
+
+        h->value.len = ngx_strlen(value);
         h->value.data = ngx_pnalloc(r->pool, h->value.len);
         if (h->value.data == NULL) {
             return NGX_ERROR;
         }
 
-        ngx_memcpy(h->value.data, call->headers[i].value, h->value.len);
+        ngx_memcpy(h->value.data, value, h->value.len);
 
         /* grpc_pass sends "te: trailers" from this pointer, not the list */
         if (len == 2 && ngx_strncmp(h->lowcase_key, "te", 2) == 0) {

@@ -125,7 +125,24 @@ gw_call_header(gw_call_t *call, const char *name, const char *value)
 
     h = &call->headers[call->nheaders++];
     h->name = name;
+    h->long_value = NULL;
     snprintf(h->value, sizeof(h->value), "%s", value);
+}
+
+
+void
+gw_call_header_ref(gw_call_t *call, const char *name, const char *value)
+{
+    gw_header_t  *h;
+
+    if (call->nheaders == GW_MAX_HEADERS) {
+        return;
+    }
+
+    h = &call->headers[call->nheaders++];
+    h->name = name;
+    h->value[0] = '\0';
+    h->long_value = value;
 }
 
 

@@ -20,6 +20,7 @@
  */
 
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -526,7 +527,8 @@ gw_yx_call(gw_op_t *op, const char *endpoint, const char *path,
 
     gw_call_header(&op->call, "Content-Type", "application/grpc");
     gw_call_header(&op->call, "TE", "trailers");
-    gw_call_header(&op->call, "Authorization", op->credential);
+    /* tokens can outgrow a header slot: the call refers to op's copy */
+    gw_call_header_ref(&op->call, "Authorization", op->credential);
     gw_call_header(&op->call, "x-client-request-id", op->request_id);
 
     op->scratch[GW_YX_PHASE] = phase;
@@ -561,7 +563,10 @@ gw_yx_grpc_error(gw_op_t *op, int code, const char *msg, size_t len)
     n = 0;
 
     for (i = 0; msg != NULL && i < len && n + 1 < sizeof(raw); i++) {
-        if (msg[i] == '%' && i + 2 < len) {
+        if (msg[i] == '%' && i + 2 < len
+            && isxdigit((unsigned char) msg[i + 1])
+            && isxdigit((unsigned char) msg[i + 2]))
+        {
             hex[0] = msg[i + 1];
             hex[1] = msg[i + 2];
             hex[2] = '\0';
@@ -869,6 +874,22 @@ gw_yx_operation_to_job(gw_op_t *op, const YOP(Operation) *o, gw_job_t *job)
               ? GW_STATUS_FAILED : GW_STATUS_SUCCEEDED;
     }
 
+    if (o->done && o->result_case == YOPC(OPERATION__RESULT_RESPONSE)
+        && o->response != NULL && job->fine_tuned_model == NULL)
+    {
+        YX(TuningResponse)  *tr;
+
+        tr = yx(tuning_response__unpack)(NULL, o->response->value.len,
+                                         o->response->value.data);
+        if (tr != NULL) {
+            if (tr->target_model_uri[0] != '\0') {
+                job->fine_tuned_model = gw_strdup(tr->target_model_uri);
+            }
+
+            yx(tuning_response__free_unpacked)(tr, NULL);
+        }
+    }
+
     if (o->done && o->result_case == YOPC(OPERATION__RESULT_ERROR)
         && o->error != NULL)
     {
@@ -897,6 +918,7 @@ gw_yx_operation_to_job(gw_op_t *op, const YOP(Operation) *o, gw_job_t *job)
 static int
 gw_yx_validate(gw_op_t *op)
 {
+    char                  param[64];
     size_t                i;
     const char           *key;
     const cJSON          *label;
@@ -946,6 +968,14 @@ gw_yx_validate(gw_op_t *op)
         }
     }
 
+    /* a constant schedule has no minimum: never drop it silently */
+    if (s->scheduler == GW_SCHED_CONSTANT && gw_has_num(s->min_lr)) {
+        gw_error_invalid(&op->err, "tuning.scheduler.min_lr",
+                         "unsupported_parameter", "Yandex's constant "
+                         "scheduler takes no min_lr");
+        return -1;
+    }
+
     for (i = 0; i < s->ntrain + s->nvalid; i++) {
         const char  *ref;
 
@@ -954,9 +984,12 @@ gw_yx_validate(gw_op_t *op)
         if (strncmp(ref, "yandex://dataset/", 17) != 0 || ref[17] == '\0'
             || strchr(ref + 17, '/') != NULL)
         {
-            gw_error_invalid(&op->err, i < s->ntrain ? (s->ntrain > 1
-                             ? "tuning.training_datasets" : "training_file")
-                             : "validation_file", "invalid_value",
+            gw_error_invalid(&op->err,
+                             gw_dataset_param(s, i >= s->ntrain,
+                                              i < s->ntrain
+                                              ? i : i - s->ntrain,
+                                              param, sizeof(param)),
+                             "invalid_value",
                              "Yandex datasets are \"yandex://dataset/"
                              "<dataset id>\"");
             return -1;
@@ -1501,11 +1534,9 @@ gw_yx_cancel_steps(gw_op_t *op)
     switch (op->scratch[GW_YX_PHASE]) {
 
     case GW_YX_START:
-        yx(cancel_tuning_request__init)(&req);
-        req.tuning_task_id = op->ref.vendor_id;
-
-        return gw_yx_call(op, NULL, GW_YX_TUNING "Cancel",
-                          (const ProtobufCMessage *) &req, GW_YX_CANCEL);
+        /* whose task is it?  never cancel another client's */
+        op->scratch[5] = 1;
+        return gw_yx_describe(op);
 
     case GW_YX_CANCEL:
         if (gw_yx_answer(op, &data, &len) != 0) {
@@ -1520,6 +1551,35 @@ gw_yx_cancel_steps(gw_op_t *op)
         }
 
         return gw_yx_describe(op);
+
+    case GW_YX_DESCRIBE:
+        if (op->scratch[5] == 1) {
+            op->scratch[5] = 2;
+
+            if (gw_yx_described(op) != GW_STEP_DONE) {
+                return GW_STEP_ERROR;
+            }
+
+            if (op->job.owner == NULL
+                || strcmp(op->job.owner, op->client->name) != 0)
+            {
+                gw_error_set(&op->err, 404, GW_TYPE_NOT_FOUND, "id",
+                             "job_not_found", "Could not find the "
+                             "fine-tuning job");
+                return GW_STEP_ERROR;
+            }
+
+            gw_job_free(&op->job);
+
+            yx(cancel_tuning_request__init)(&req);
+            req.tuning_task_id = op->ref.vendor_id;
+
+            return gw_yx_call(op, NULL, GW_YX_TUNING "Cancel",
+                              (const ProtobufCMessage *) &req, GW_YX_CANCEL);
+        }
+
+        /* the Describe after the cancel */
+        /* fall through */
 
     default:
         if (gw_yx_described(op) != GW_STEP_DONE) {
@@ -1595,9 +1655,14 @@ gw_yx_list_steps(gw_op_t *op)
         }
     }
 
-    if (l->next_page_token[0] == '\0'
-        || strlen(l->next_page_token) >= sizeof(op->page_token))
-    {
+    if (strlen(l->next_page_token) >= sizeof(op->page_token)) {
+        yx(list_tunings_response__free_unpacked)(l, NULL);
+        gw_yx_invalid_answer(op, "a page token longer than the gateway "
+                             "carries");
+        return GW_STEP_ERROR;
+    }
+
+    if (l->next_page_token[0] == '\0') {
         op->exhausted = 1;
 
     } else {

@@ -141,7 +141,10 @@ typedef struct {
 typedef struct {
     const char         *name;            /* static */
     char                value[512];
+    const char         *long_value;      /* instead of value, if set */
 } gw_header_t;
+
+#define gw_header_value(h)  ((h)->long_value ? (h)->long_value : (h)->value)
 
 
 /*

@@ -443,6 +443,9 @@ void gw_op_reset(gw_op_t *op);
 int gw_op_transport_error(gw_op_t *op);
 /* helper for vendors: sets a header on op->call */
 void gw_call_header(gw_call_t *call, const char *name, const char *value);
+/* a header whose value lives in the op until the call is answered */
+void gw_call_header_ref(gw_call_t *call, const char *name,
+    const char *value);
 
 
 /* ---- JSON helpers -------------------------------------------------- */
