@@ -354,9 +354,13 @@ ngx_http_ftgw_client(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    ngx_memzero(client, sizeof(gw_client_t));
+
     client->name = ngx_http_ftgw_cstr(cf, value[1].data, value[1].len);
     client->key = (const char *) key.data;
     client->key_len = key.len;
+
+    gw_client_prepare(client);
 
     if (client->name == NULL) {
         return NGX_CONF_ERROR;

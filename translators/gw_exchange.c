@@ -457,7 +457,12 @@ gw_authenticate(const gw_gateway_t *gw, const char *auth, size_t len)
     found = NULL;
 
     for (i = 0; i < gw->nclients; i++) {
-        gw_sha256(gw->clients[i].key, gw->clients[i].key_len, key);
+        if (gw->clients[i].prepared) {
+            memcpy(key, gw->clients[i].key_sha256, sizeof(key));
+
+        } else {
+            gw_sha256(gw->clients[i].key, gw->clients[i].key_len, key);
+        }
 
         if (gw_memeq_ct(given, key, sizeof(key)) && len > 0) {
             found = &gw->clients[i];
@@ -465,6 +470,14 @@ gw_authenticate(const gw_gateway_t *gw, const char *auth, size_t len)
     }
 
     return found;
+}
+
+
+void
+gw_client_prepare(gw_client_t *client)
+{
+    gw_sha256(client->key, client->key_len, client->key_sha256);
+    client->prepared = 1;
 }
 
 

@@ -314,7 +314,13 @@ gw_slurm_result(gw_op_t *op)
     errors = cJSON_GetObjectItemCaseSensitive(root, "errors");
     e = cJSON_IsArray(errors) ? cJSON_GetArrayItem(errors, 0) : NULL;
 
-    if (op->resp->status / 100 == 2 && e == NULL) {
+    /*
+     * A submit may answer 200 with a job_id and errors[] (a held job, a
+     * partition not available now): the job exists, the errors are notes.
+     */
+    if (op->resp->status / 100 == 2
+        && (e == NULL || cJSON_GetObjectItemCaseSensitive(root, "job_id")))
+    {
         return root;
     }
 
@@ -325,7 +331,11 @@ gw_slurm_result(gw_op_t *op)
 
     gw_vendor_text(op->provider, v ? v : "no error text", text,
                    sizeof(text));
+    /* submit errors carry error_code, job calls error_number */
     number = gw_json_int(e, "error_number");
+    if (number == GW_UNSET_INT) {
+        number = gw_json_int(e, "error_code");
+    }
 
     /* 2017: "Invalid job id specified"; the job is not (or no longer) */
     if (number == 2017 || op->resp->status == 404) {

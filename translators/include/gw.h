@@ -90,6 +90,8 @@ typedef struct {
     const char         *name;            /* [A-Za-z0-9_-]{1,32} */
     const char         *key;             /* bearer key issued by the gateway */
     size_t              key_len;
+    unsigned char       key_sha256[32];  /* see gw_client_prepare */
+    int                 prepared;
 } gw_client_t;
 
 
@@ -204,6 +206,9 @@ typedef enum {
 
 
 const gw_vendor_t *gw_vendor_find(const char *kind);
+
+/* once at configuration: the key's digest, so requests do not hash it */
+void gw_client_prepare(gw_client_t *client);
 
 /* checks a provider's params at configuration time; err names the param */
 gw_rc_t gw_provider_check(const gw_provider_t *p, char *err, size_t len);

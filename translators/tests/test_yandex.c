@@ -131,8 +131,8 @@ enum {
 static gw_provider_t  providers[2];
 
 static const gw_client_t  clients[] = {
-    { "alice", KEY_ALICE, sizeof(KEY_ALICE) - 1 },
-    { "bob", KEY_BOB, sizeof(KEY_BOB) - 1 }
+    { "alice", KEY_ALICE, sizeof(KEY_ALICE) - 1, { 0 }, 0 },
+    { "bob", KEY_BOB, sizeof(KEY_BOB) - 1, { 0 }, 0 }
 };
 
 static const unsigned char  id_secret[] =
