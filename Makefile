@@ -30,7 +30,8 @@ PROTO_SRCS  := $(patsubst translators/proto/%.proto,$(BUILD)/proto/%.pb-c.c,\
 UNIT_TESTS  := $(patsubst translators/tests/%.c,$(BUILD)/unit/%,\
                $(wildcard translators/tests/test_*.c))
 
-.PHONY: help deps venv module module-asan unit it test run lint clean
+.PHONY: help deps venv module module-asan unit it trainer-test test run lint \
+        clean
 
 help:
 	@sed -n '3,9p' Makefile | sed 's/^# *//'
@@ -82,7 +83,11 @@ it: module-asan venv
 	FTGW_PRELOAD=$(LIBASAN) \
 	    $(PY) -m pytest -q t/
 
-test: deps unit it
+# the local engine's trainer (its own venv over Debian's torch)
+trainer-test: deps
+	trainer/test.sh $(BUILD)/trainer-venv
+
+test: deps unit it trainer-test
 
 run: module venv
 	$(PY) scripts/demo.py --module $(CURDIR)/$(BUILD)/nginx/ngx_http_ftgw_module.so
@@ -92,3 +97,10 @@ lint:
 
 clean:
 	rm -rf $(BUILD)
+
+# benchmarks (issue 6): installs wrk, valgrind and the peer gateways when
+# missing; results in build/bench/ and docs/benchmarks.md.
+# BENCH_QUICK=1 make bench: a short smoke run.
+.PHONY: bench
+bench: module venv
+	$(PY) bench/run.py

@@ -156,6 +156,22 @@ static const char  *gw_clova_untunable[] = {
 };
 
 
+/* the reasons the local trainer adds to CLOVA's */
+static const gw_clova_failure_t  gw_trainer_failures[] = {
+    { "spec.invalid", "invalid_parameters",
+      "The trainer refused the job's parameters" },
+    { "model.noexist", "model_not_found",
+      "The local model directory does not exist" },
+    { "model.invalid", "invalid_model",
+      "The local model could not be loaded" },
+    { "resource.oom", "out_of_memory",
+      "Training ran out of memory: lower the batch size or sequence "
+      "length" },
+    { "cancelled", "cancelled", "Training was cancelled" },
+    { NULL, NULL, NULL }
+};
+
+
 static gw_rc_t gw_clova_check_config(const gw_provider_t *p, char *err,
     size_t len);
 static gw_step_t gw_clova_create(gw_op_t *op);
@@ -1065,6 +1081,14 @@ gw_trainer_failure(const char *reason, char *code, size_t code_size,
     const gw_clova_failure_t  *f;
 
     for (f = gw_clova_failures; f->reason != NULL; f++) {
+        if (strcmp(f->reason, reason) == 0) {
+            snprintf(code, code_size, "%s", f->code);
+            snprintf(text, text_size, "%s", f->description);
+            return;
+        }
+    }
+
+    for (f = gw_trainer_failures; f->reason != NULL; f++) {
         if (strcmp(f->reason, reason) == 0) {
             snprintf(code, code_size, "%s", f->code);
             snprintf(text, text_size, "%s", f->description);
