@@ -27,6 +27,59 @@ QIANFAN_SANDBOX_PORT = 18083       # provider qianfan (bce-auth-v1)
 YANDEX_GRPC_PORT = 18084           # providers yandex (Api-Key), yandex_iam
 YANDEX_HTTP_PORT = 18085           # the Yandex sandbox's IAM endpoint
 YANDEX_FOLDER = "b1gsandboxfolder"
+# the local engine: a single-node Slurm and the trainer; its files live
+# under /tmp, where Slurm's job user (slurmrestd's) can reach them
+LOCAL_ROOT = Path("/tmp/ftgw-demo-local")
+SLURM_STATE = Path("/tmp/ftgw-demo-slurm")
+TRAINER_VENV = harness.ROOT / "build" / "trainer-venv"
+DEMO_DATASET = [
+    {"messages": [{"role": "user", "content": f"What is {a} plus {b}?"},
+                  {"role": "assistant", "content": f"{a + b}"}]}
+    for a in range(10) for b in range(10)
+]
+
+
+def start_local_engine() -> str:
+    """Slurm up (installed when missing), the trainer's venv, a tiny model
+    and a demo dataset; returns slurmrestd's socket."""
+    import json
+    import pwd
+    import subprocess
+    for cmd in ([str(harness.ROOT / "slurm" / "install.sh")],
+                [str(harness.ROOT / "trainer" / "install.sh"),
+                 str(TRAINER_VENV)]):
+        print("preparing the local engine:", " ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    SLURM_STATE.mkdir(exist_ok=True)
+    SLURM_STATE.chmod(0o755)
+    up = subprocess.run([str(harness.ROOT / "slurm" / "up.sh"),
+                         str(SLURM_STATE)], check=True, capture_output=True,
+                        text=True)
+    for sub in ("models", "datasets", "out"):
+        (LOCAL_ROOT / sub).mkdir(parents=True, exist_ok=True)
+    LOCAL_ROOT.chmod(0o755)
+    if not (LOCAL_ROOT / "models" / "tiny").exists():
+        subprocess.run([str(TRAINER_VENV / "bin" / "python"), "-m",
+                        "trainer.tiny_model", str(LOCAL_ROOT / "models" /
+                                                  "tiny")],
+                       cwd=harness.ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+    (LOCAL_ROOT / "datasets" / "chat.jsonl").write_text(
+        "\n".join(json.dumps(r) for r in DEMO_DATASET) + "\n")
+    user = pwd.getpwnam("slurmrest")
+    import os
+    os.chown(LOCAL_ROOT / "out", user.pw_uid, user.pw_gid)
+    for path in LOCAL_ROOT.rglob("*"):
+        path.chmod(path.stat().st_mode | 0o044 | (0o011 if path.is_dir()
+                                                   else 0))
+    return up.stdout.strip().splitlines()[-1]
+
+
+def stop_local_engine() -> None:
+    import subprocess
+    subprocess.run([str(harness.ROOT / "slurm" / "down.sh"),
+                    str(SLURM_STATE)], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
 
 
 def main() -> int:
@@ -70,6 +123,8 @@ def main() -> int:
         authorized_key=sa_key, run_seconds=30, grpc_port=YANDEX_GRPC_PORT,
         http_port=YANDEX_HTTP_PORT))
 
+    slurm_socket = start_local_engine()
+
     template = (harness.ROOT / "config" / "demo.conf").read_text()
     conf = harness.http_prelude(prefix, args.module) + template.format(
         port=args.port, prefix=prefix, id_secret=id_secret,
@@ -78,6 +133,8 @@ def main() -> int:
         yandex_grpc_port=sandboxes[3].port,
         yandex_http_port=sandboxes[3].http_port,
         yandex_folder=YANDEX_FOLDER, yandex_sa_key=sa_key,
+        slurm_socket=slurm_socket, local_root=LOCAL_ROOT,
+        trainer=TRAINER_VENV / "bin" / "ftgw-trainer",
         **{k.replace("-", "_"): v for k, v in files.items()})
     (prefix / "nginx.conf").write_text(conf)
 
@@ -87,6 +144,7 @@ def main() -> int:
     except RuntimeError as e:
         for sandbox in sandboxes:
             sandbox.stop()
+        stop_local_engine()
         print(e, file=sys.stderr)
         return 1
 
@@ -95,7 +153,8 @@ fine-tuning gateway on http://127.0.0.1:{args.port}/v1
   providers: clova (CLOVA Studio sandbox, Bearer), clova_sig (API Gateway
              signature v2), qianfan (Baidu Qianfan sandbox, bce-auth-v1),
              yandex (Yandex Cloud sandbox over gRPC, IAM tokens from a
-             service-account key); local (Slurm) is not built yet
+             service-account key), local (a single-node Slurm running the
+             project's trainer; model "local/tiny", a tiny random model)
   client key: {DEMO_KEY}
   logs: {prefix}/error.log, {prefix}/access.log
 
@@ -107,6 +166,8 @@ try:
     "training_file":"bos://my-bucket/train.jsonl"
   or on Yandex: "model":"yandex/yandexgpt-lite",
     "training_file":"yandex://dataset/fds1demo"
+  or on the local engine (trains for real, on the CPU): "model":"local/tiny",
+    "training_file":"local://datasets/chat.jsonl"
 
 Ctrl-C stops it.""", flush=True)
 
@@ -121,6 +182,7 @@ Ctrl-C stops it.""", flush=True)
         nginx.stop()
         for sandbox in sandboxes:
             sandbox.stop()
+        stop_local_engine()
     return 0
 
 
