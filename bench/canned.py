@@ -113,6 +113,9 @@ CREATE = {
                            "validation_split": 0.2}},
 }
 
+# vendor calls per gateway request, where not one
+VENDOR_CALLS = {("qianfan", "create"): 3}    # createTask, createJob, jobDetail
+
 # the ceiling's vendor calls: what the gateway sends for the same work
 CEILING = {
     ("clova", "retrieve"): ("GET", f"/tuning/v2/tasks/{CLOVA_TASK_ID}",

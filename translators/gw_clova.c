@@ -955,25 +955,8 @@ gw_clova_cancel(gw_op_t *op)
             return GW_STEP_ERROR;
         }
 
-        /* never delete a task on behalf of a client that does not own it */
-        if (op->job.name == NULL
-            || strncmp(op->job.name, op->client->name,
-                       strlen(op->client->name)) != 0
-            || op->job.name[strlen(op->client->name)] != '.')
-        {
-            gw_error_set(&op->err, 404, GW_TYPE_NOT_FOUND, "id",
-                         "job_not_found", "Could not find the fine-tuning "
-                         "job");
-            return GW_STEP_ERROR;
-        }
-
-        if (op->job.status != GW_STATUS_QUEUED
-            && op->job.status != GW_STATUS_RUNNING)
-        {
-            gw_error_set(&op->err, 409, GW_TYPE_CONFLICT, "id",
-                         "job_not_cancellable", "The job has already "
-                         "finished (%s) and cannot be cancelled",
-                         gw_status_name(op->job.status));
+        /* never delete another client's task, nor a finished one */
+        if (!gw_op_cancellable(op)) {
             return GW_STEP_ERROR;
         }
 

@@ -90,7 +90,6 @@ static int gw_list_visible(gw_exchange_t *ex, const gw_op_t *op,
     const gw_job_t *job);
 static int gw_job_order(const gw_job_t *a, const char *pa, const gw_job_t *b,
     const char *pb);
-static void gw_job_set_owner(gw_job_t *job);
 static int gw_job_encode_id(gw_exchange_t *ex, const gw_op_t *op,
     const gw_job_t *job, char *id, size_t size);
 static gw_next_t gw_exchange_step(gw_exchange_t *ex, gw_op_t *op,
@@ -829,22 +828,6 @@ gw_exchange_start_create(gw_exchange_t *ex)
         snprintf(stamp, sizeof(stamp), "%lld", (long long) t);
         snprintf(ex->op.job_name, sizeof(ex->op.job_name), "%s.ft-%s",
                  ex->client->name, stamp);
-    }
-}
-
-
-static void
-gw_job_set_owner(gw_job_t *job)
-{
-    const char  *dot;
-
-    if (job->owner != NULL || job->name == NULL) {
-        return;
-    }
-
-    dot = strchr(job->name, '.');
-    if (dot != NULL && dot > job->name) {
-        job->owner = gw_strndup(job->name, dot - job->name);
     }
 }
 

@@ -916,3 +916,20 @@ gw_job_checkpoints_json(const gw_job_t *job, const char *id,
 
     return list;
 }
+
+
+/* the owner of a vendor job named "<client>.<rest>", unless a vendor set it */
+void
+gw_job_set_owner(gw_job_t *job)
+{
+    const char  *dot;
+
+    if (job->owner != NULL || job->name == NULL) {
+        return;
+    }
+
+    dot = strchr(job->name, '.');
+    if (dot != NULL && dot > job->name) {
+        job->owner = gw_strndup(job->name, dot - job->name);
+    }
+}

@@ -169,6 +169,7 @@ static const gw_qf_error_t  gw_qf_errors[] = {
 static gw_rc_t gw_qf_check_config(const gw_provider_t *p, char *err,
     size_t len);
 static gw_step_t gw_qf_create(gw_op_t *op);
+static int64_t gw_qf_created_id(gw_op_t *op, const char *what);
 static gw_step_t gw_qf_retrieve(gw_op_t *op);
 static gw_step_t gw_qf_cancel(gw_op_t *op);
 static const gw_qf_model_t *gw_qf_validate(gw_op_t *op);
@@ -968,6 +969,31 @@ gw_qf_job_body(gw_op_t *op, int64_t task_id)
 }
 
 
+/* the id of what createTask or createJob made, or GW_UNSET_INT */
+static int64_t
+gw_qf_created_id(gw_op_t *op, const char *what)
+{
+    cJSON    *result;
+    int64_t   id;
+
+    result = gw_qf_result(op);
+    if (result == NULL) {
+        return GW_UNSET_INT;
+    }
+
+    id = gw_json_int(result, "id");
+    cJSON_Delete(result);
+
+    if (id == GW_UNSET_INT) {
+        gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
+                     "invalid_vendor_response", "provider '%s' created a "
+                     "%s without an id", op->provider->name, what);
+    }
+
+    return id;
+}
+
+
 static gw_step_t
 gw_qf_create(gw_op_t *op)
 {
@@ -1000,18 +1026,8 @@ gw_qf_create(gw_op_t *op)
                ? GW_STEP_CALL : GW_STEP_ERROR;
 
     case 1:
-        result = gw_qf_result(op);
-        if (result == NULL) {
-            return GW_STEP_ERROR;
-        }
-
-        id = gw_json_int(result, "id");
-        cJSON_Delete(result);
-
+        id = gw_qf_created_id(op, "task");
         if (id == GW_UNSET_INT) {
-            gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
-                         "invalid_vendor_response", "provider '%s' "
-                         "created a task without an id", op->provider->name);
             return GW_STEP_ERROR;
         }
 
@@ -1021,18 +1037,8 @@ gw_qf_create(gw_op_t *op)
                ? GW_STEP_CALL : GW_STEP_ERROR;
 
     case 2:
-        result = gw_qf_result(op);
-        if (result == NULL) {
-            return GW_STEP_ERROR;
-        }
-
-        id = gw_json_int(result, "id");
-        cJSON_Delete(result);
-
+        id = gw_qf_created_id(op, "run");
         if (id == GW_UNSET_INT) {
-            gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
-                         "invalid_vendor_response", "provider '%s' "
-                         "created a run without an id", op->provider->name);
             return GW_STEP_ERROR;
         }
 
@@ -1140,12 +1146,7 @@ gw_qf_cancel(gw_op_t *op)
         }
 
         /* never stop a run on behalf of a client that does not own it */
-        if (op->job.owner == NULL
-            || strcmp(op->job.owner, op->client->name) != 0)
-        {
-            gw_error_set(&op->err, 404, GW_TYPE_NOT_FOUND, "id",
-                         "job_not_found", "Could not find the fine-tuning "
-                         "job");
+        if (!gw_op_owned(op)) {
             return GW_STEP_ERROR;
         }
 

@@ -30,6 +30,7 @@
 
 #define GW_SLURM_API       "/slurm/v0.0.38"
 #define GW_SLURM_NAME      "ftgw."
+#define GW_SLURM_PATH_MAX  600
 
 
 typedef struct {
@@ -68,6 +69,13 @@ static const gw_slurm_state_t  gw_slurm_states[] = {
 };
 
 
+/* state_reason of a PENDING job that Slurm will never start */
+static const char  *gw_slurm_never_starts[] = {
+    "PartitionConfig", "BadConstraints", "PartNodeLimit", "PartTimeLimit",
+    "InvalidAccount", "InvalidQOS", NULL
+};
+
+
 static const gw_param_spec_t  gw_slurm_params[] = {
     { "models", 0 },
     { "dataset_root", 0 },
@@ -97,6 +105,7 @@ static void gw_slurm_progress(gw_op_t *op, const char *comment,
 static int gw_slurm_model_dir(const gw_provider_t *p, const char *name,
     char *out, size_t size);
 static int gw_slurm_path_ok(const char *s);
+static int gw_slurm_name_parse(const char *name, gw_job_t *job);
 static char *gw_slurm_spec(gw_op_t *op, const char *model_dir,
     const char *output_dir);
 static char *gw_slurm_submit_body(gw_op_t *op, const char *spec,
@@ -192,16 +201,21 @@ gw_slurm_check_config(const gw_provider_t *p, char *err, size_t len)
         }
     }
 
+    /* it goes into a bash script: plain words of safe characters only */
     v = gw_provider_param(p, "trainer");
-    if (strpbrk(v, "'\"`$\\;&|<>\r\n") != NULL) {
-        snprintf(err, len, "\"trainer\" must be a plain command (no shell "
-                 "quoting or metacharacters)");
+    if (v[0] == '\0'
+        || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789 /._=+:,-") != strlen(v))
+    {
+        snprintf(err, len, "\"trainer\" must be a plain command of A-Z, "
+                 "a-z, 0-9, spaces and /._=+:,- (no shell syntax)");
         return GW_ERROR;
     }
 
     v = gw_provider_param(p, "partition");
-    if (strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                  "0123456789_-") != strlen(v))
+    if (v[0] == '\0'
+        || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789_-") != strlen(v))
     {
         snprintf(err, len, "\"partition\" is not a Slurm partition name");
         return GW_ERROR;
@@ -211,7 +225,9 @@ gw_slurm_check_config(const gw_provider_t *p, char *err, size_t len)
         v = gw_provider_param(p, numbers[k]);
         if (v != NULL) {
             n = strtol(v, &end, 10);
-            if (*end != '\0' || n < 0 || n > 100000) {
+            if (v[0] < '0' || v[0] > '9' || *end != '\0' || n < 0
+                || n > 100000)
+            {
                 snprintf(err, len, "\"%s\" must be a number", numbers[k]);
                 return GW_ERROR;
             }
@@ -279,8 +295,9 @@ gw_slurm_call(gw_op_t *op, const char *method, const char *path)
     user = gw_provider_param(op->provider, "user_name");
     if (user != NULL) {
         gw_call_header(&op->call, "X-SLURM-USER-NAME", user);
-        gw_call_header(&op->call, "X-SLURM-USER-TOKEN",
-                       gw_provider_param(op->provider, "user_token"));
+        /* JWTs can outgrow a header slot: the provider keeps the value */
+        gw_call_header_ref(&op->call, "X-SLURM-USER-TOKEN",
+                           gw_provider_param(op->provider, "user_token"));
     }
 }
 
@@ -324,9 +341,10 @@ gw_slurm_result(gw_op_t *op)
         return root;
     }
 
-    v = gw_json_str(e, "error");
+    /* "description" says which job and why; "error" is the generic text */
+    v = gw_json_str(e, "description");
     if (v == NULL) {
-        v = gw_json_str(e, "description");
+        v = gw_json_str(e, "error");
     }
 
     gw_vendor_text(op->provider, v ? v : "no error text", text,
@@ -444,7 +462,7 @@ gw_slurm_job_to_job(gw_op_t *op, const cJSON *j, gw_job_t *job)
 {
     char                     buf[600];
     int64_t                  id, v;
-    const char              *state, *name;
+    const char              *state, *name, *reason, *const *r;
     const gw_slurm_state_t  *s;
 
     id = gw_json_int(j, "job_id");
@@ -475,27 +493,37 @@ gw_slurm_job_to_job(gw_op_t *op, const cJSON *j, gw_job_t *job)
     job->status = s->canonical;
     job->vendor_status = gw_strdup(state);
 
+    /* a job Slurm will never start is failed, not queued for ever */
+    reason = gw_json_str(j, "state_reason");
+    if (job->status == GW_STATUS_QUEUED && reason != NULL) {
+        for (r = gw_slurm_never_starts; *r != NULL; r++) {
+            if (strcmp(*r, reason) == 0) {
+                job->status = GW_STATUS_FAILED;
+                job->has_error = 1;
+                snprintf(job->error_code, sizeof(job->error_code),
+                         "unschedulable");
+                snprintf(job->error_message, sizeof(job->error_message),
+                         "Slurm cannot run the job as asked (%s): check the "
+                         "provider's partition and GPUs", reason);
+                break;
+            }
+        }
+    }
+
     snprintf(buf, sizeof(buf), "%" PRId64, id);
     job->vendor_id = gw_strdup(buf);
 
-    /* "ftgw.<client>.<model>.<suffix>": owner and model from the name */
+    /*
+     * "ftgw.<client>.<model>.<suffix>-<ms>", the model's dots written as
+     * '~': owner and model from the name.  Any other job is nobody's, so
+     * no client sees it (not even by a name like "<client>.x").
+     */
     if (name != NULL) {
         job->name = gw_strdup(name);
+    }
 
-        if (strncmp(name, GW_SLURM_NAME, sizeof(GW_SLURM_NAME) - 1) == 0) {
-            const char  *c, *dot;
-
-            c = name + sizeof(GW_SLURM_NAME) - 1;
-            dot = strchr(c, '.');
-
-            if (dot != NULL) {
-                job->owner = gw_strndup(c, dot - c);
-                c = dot + 1;
-                dot = strchr(c, '.');
-                job->vendor_model = dot ? gw_strndup(c, dot - c)
-                                        : gw_strdup(c);
-            }
-        }
+    if (gw_slurm_name_parse(name, job) != 0) {
+        job->owner = gw_strdup("");
     }
 
     v = gw_json_int(j, "submit_time");
@@ -558,7 +586,7 @@ gw_slurm_job_to_job(gw_op_t *op, const cJSON *j, gw_job_t *job)
 static char *
 gw_slurm_spec(gw_op_t *op, const char *model_dir, const char *output_dir)
 {
-    char                 *out, path[600];
+    char                 *out, path[GW_SLURM_PATH_MAX];
     size_t                i;
     cJSON                *b, *list, *item, *o;
     const char           *root;
@@ -755,10 +783,11 @@ gw_slurm_submit_body(gw_op_t *op, const char *spec, const char *output_dir)
     cJSON_AddStringToObject(env, "PATH",
                             "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
 
+    /* v0.0.38 takes "gpus_per_node" (it shows tres_per_node after) */
     v = gw_provider_param(op->provider, "gpus");
-    if (v != NULL && strcmp(v, "0") != 0) {
-        snprintf(gres, sizeof(gres), "gres:gpu:%s", v);
-        cJSON_AddStringToObject(job, "tres_per_node", gres);
+    if (v != NULL && atol(v) > 0) {
+        snprintf(gres, sizeof(gres), "gpu:%ld", atol(v));
+        cJSON_AddStringToObject(job, "gpus_per_node", gres);
     }
 
     v = gw_provider_param(op->provider, "time_limit");
@@ -773,9 +802,44 @@ gw_slurm_submit_body(gw_op_t *op, const char *spec, const char *output_dir)
 }
 
 
+/* the owner and the model of a job this gateway named; -1 if not one */
+static int
+gw_slurm_name_parse(const char *name, gw_job_t *job)
+{
+    char        *p;
+    const char  *c, *dot;
+
+    if (name == NULL
+        || strncmp(name, GW_SLURM_NAME, sizeof(GW_SLURM_NAME) - 1) != 0)
+    {
+        return -1;
+    }
+
+    c = name + sizeof(GW_SLURM_NAME) - 1;
+    dot = strchr(c, '.');
+    if (dot == NULL || dot == c) {
+        return -1;
+    }
+
+    job->owner = gw_strndup(c, dot - c);
+    c = dot + 1;
+    dot = strchr(c, '.');
+    job->vendor_model = dot ? gw_strndup(c, dot - c) : gw_strdup(c);
+
+    for (p = job->vendor_model; p != NULL && *p != '\0'; p++) {
+        if (*p == '~') {
+            *p = '.';
+        }
+    }
+
+    return 0;
+}
+
+
 static gw_step_t
 gw_slurm_create(gw_op_t *op)
 {
+    int                   n;
     char                 *spec, model_dir[512], output_dir[1024];
     char                  param[64];
     size_t                i;
@@ -812,6 +876,8 @@ gw_slurm_create(gw_op_t *op)
 
             if (strncmp(ref, "local://datasets/", 17) != 0
                 || ref[17] == '\0' || strstr(ref, "..") != NULL
+                || strlen(gw_provider_param(op->provider, "dataset_root"))
+                   + strlen(ref + 17) + 2 > GW_SLURM_PATH_MAX
                 || strspn(ref + 17, "abcdefghijklmnopqrstuvwxyz"
                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                     "0123456789/._-") != strlen(ref + 17))
@@ -828,15 +894,33 @@ gw_slurm_create(gw_op_t *op)
             }
         }
 
-        /* "ftgw.<client>.<model>.<suffix or time>": owner, model, output */
-        snprintf(op->job_name, sizeof(op->job_name),
-                 GW_SLURM_NAME "%s.%s.%s-%" PRId64, op->client->name,
-                 s->vendor_model, s->suffix ? s->suffix : "ft",
-                 op->now_ms);
+        /* "ftgw.<client>.<model>.<suffix or ft>-<ms>": owner, model, output */
+        n = snprintf(op->job_name, sizeof(op->job_name),
+                     GW_SLURM_NAME "%s.%s.%s-%" PRId64, op->client->name,
+                     s->vendor_model, s->suffix ? s->suffix : "ft",
+                     op->now_ms);
+
+        if (n < 0 || (size_t) n >= sizeof(op->job_name)) {
+            gw_error_invalid(&op->err, s->suffix ? "suffix" : "model",
+                             "invalid_value", "the model name and suffix "
+                             "are too long together for a job name");
+            return GW_STEP_ERROR;
+        }
+
+        /* the model's dots would be read as the name's separators */
+        for (i = sizeof(GW_SLURM_NAME) + strlen(op->client->name);
+             i < sizeof(GW_SLURM_NAME) + strlen(op->client->name)
+                 + strlen(s->vendor_model);
+             i++)
+        {
+            if (op->job_name[i] == '.') {
+                op->job_name[i] = '~';
+            }
+        }
 
         if (strspn(op->job_name, "abcdefghijklmnopqrstuvwxyz"
                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                 "0123456789._-") != strlen(op->job_name))
+                                 "0123456789._~-") != strlen(op->job_name))
         {
             gw_error_invalid(&op->err, "model", "invalid_value",
                              "local model names are A-Z, a-z, 0-9, '.', "
@@ -898,6 +982,11 @@ gw_slurm_create(gw_op_t *op)
     }
 
     op->job.training_file = gw_strdup(s->train[0].ref);
+
+    if (s->nvalid > 0) {
+        op->job.validation_file = gw_strdup(s->valid[0].ref);
+    }
+
     op->job.n_epochs = s->n_epochs;
     op->job.batch_size = s->batch_size;
     op->job.learning_rate = s->learning_rate;
@@ -967,22 +1056,7 @@ gw_slurm_cancel(gw_op_t *op)
             return GW_STEP_ERROR;
         }
 
-        if (op->job.owner == NULL
-            || strcmp(op->job.owner, op->client->name) != 0)
-        {
-            gw_error_set(&op->err, 404, GW_TYPE_NOT_FOUND, "id",
-                         "job_not_found", "Could not find the fine-tuning "
-                         "job");
-            return GW_STEP_ERROR;
-        }
-
-        if (op->job.status != GW_STATUS_QUEUED
-            && op->job.status != GW_STATUS_RUNNING)
-        {
-            gw_error_set(&op->err, 409, GW_TYPE_CONFLICT, "id",
-                         "job_not_cancellable", "The job has already "
-                         "finished (%s) and cannot be cancelled",
-                         gw_status_name(op->job.status));
+        if (!gw_op_cancellable(op)) {
             return GW_STEP_ERROR;
         }
 

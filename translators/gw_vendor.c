@@ -218,3 +218,45 @@ gw_op_reset(gw_op_t *op)
     op->jobs = NULL;
     op->njobs = 0;
 }
+
+
+/*
+ * Before a step that changes a vendor's job (stop, cancel, delete): the
+ * job read back must be the caller's, else 404 as if it did not exist.
+ */
+int
+gw_op_owned(gw_op_t *op)
+{
+    gw_job_set_owner(&op->job);
+
+    if (op->job.owner != NULL
+        && strcmp(op->job.owner, op->client->name) == 0)
+    {
+        return 1;
+    }
+
+    gw_error_set(&op->err, 404, GW_TYPE_NOT_FOUND, "id", "job_not_found",
+                 "Could not find the fine-tuning job");
+    return 0;
+}
+
+
+/* ... and still queued or running, else a 409 that names its status */
+int
+gw_op_cancellable(gw_op_t *op)
+{
+    if (!gw_op_owned(op)) {
+        return 0;
+    }
+
+    if (op->job.status == GW_STATUS_QUEUED
+        || op->job.status == GW_STATUS_RUNNING)
+    {
+        return 1;
+    }
+
+    gw_error_set(&op->err, 409, GW_TYPE_CONFLICT, "id", "job_not_cancellable",
+                 "The job has already finished (%s) and cannot be "
+                 "cancelled", gw_status_name(op->job.status));
+    return 0;
+}

@@ -185,6 +185,8 @@ static int gw_yx_task_to_job(gw_op_t *op, const YX(TuningTask) *t,
     gw_job_t *job);
 static int gw_yx_operation_to_job(gw_op_t *op, const YOP(Operation) *o,
     gw_job_t *job);
+static int gw_yx_operation_answer(gw_op_t *op, const uint8_t *data,
+    size_t len);
 static const gw_yx_status_t *gw_yx_status(int value);
 static char *gw_yx_model_of(const char *uri);
 static void gw_yx_nomem(gw_op_t *op);
@@ -912,6 +914,26 @@ gw_yx_operation_to_job(gw_op_t *op, const YOP(Operation) *o, gw_job_t *job)
 }
 
 
+/* an Operation answer (of Tune or OperationService.Get) into op->job */
+static int
+gw_yx_operation_answer(gw_op_t *op, const uint8_t *data, size_t len)
+{
+    int              rc;
+    YOP(Operation)  *o;
+
+    o = yop(operation__unpack)(NULL, len, data);
+    if (o == NULL) {
+        gw_yx_invalid_answer(op, "an undecodable operation");
+        return -1;
+    }
+
+    rc = gw_yx_operation_to_job(op, o, &op->job);
+    yop(operation__free_unpacked)(o, NULL);
+
+    return rc;
+}
+
+
 /* ---- create -------------------------------------------------------- */
 
 
@@ -1266,7 +1288,6 @@ gw_yx_create_steps(gw_op_t *op)
     size_t            len;
     gw_step_t         rc;
     const uint8_t    *data;
-    YOP(Operation)   *o;
 
     if (op->scratch[GW_YX_PHASE] == GW_YX_START) {
         if (gw_yx_validate(op) != 0) {
@@ -1304,18 +1325,9 @@ gw_yx_create_steps(gw_op_t *op)
         return GW_STEP_ERROR;
     }
 
-    o = yop(operation__unpack)(NULL, len, data);
-    if (o == NULL) {
-        gw_yx_invalid_answer(op, "an undecodable operation");
+    if (gw_yx_operation_answer(op, data, len) != 0) {
         return GW_STEP_ERROR;
     }
-
-    if (gw_yx_operation_to_job(op, o, &op->job) != 0) {
-        yop(operation__free_unpacked)(o, NULL);
-        return GW_STEP_ERROR;
-    }
-
-    yop(operation__free_unpacked)(o, NULL);
 
     op->job.name = gw_strdup(op->job_name);
     op->job.owner = gw_strdup(op->client->name);
@@ -1417,7 +1429,6 @@ gw_yx_operation_got(gw_op_t *op)
 {
     size_t           len;
     const uint8_t   *data;
-    YOP(Operation)  *o;
 
     if (gw_yx_answer(op, &data, &len) != 0) {
         /* operations expire after weeks: the task alone then answers */
@@ -1428,18 +1439,9 @@ gw_yx_operation_got(gw_op_t *op)
         return GW_STEP_ERROR;
     }
 
-    o = yop(operation__unpack)(NULL, len, data);
-    if (o == NULL) {
-        gw_yx_invalid_answer(op, "an undecodable operation");
+    if (gw_yx_operation_answer(op, data, len) != 0) {
         return GW_STEP_ERROR;
     }
-
-    if (gw_yx_operation_to_job(op, o, &op->job) != 0) {
-        yop(operation__free_unpacked)(o, NULL);
-        return GW_STEP_ERROR;
-    }
-
-    yop(operation__free_unpacked)(o, NULL);
     return GW_STEP_DONE;
 }
 
@@ -1560,12 +1562,7 @@ gw_yx_cancel_steps(gw_op_t *op)
                 return GW_STEP_ERROR;
             }
 
-            if (op->job.owner == NULL
-                || strcmp(op->job.owner, op->client->name) != 0)
-            {
-                gw_error_set(&op->err, 404, GW_TYPE_NOT_FOUND, "id",
-                             "job_not_found", "Could not find the "
-                             "fine-tuning job");
+            if (!gw_op_owned(op)) {
                 return GW_STEP_ERROR;
             }
 

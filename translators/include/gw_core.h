@@ -242,6 +242,8 @@ typedef struct {
 } gw_job_t;
 
 void gw_job_init(gw_job_t *job);
+/* owner from a vendor job name "<client>.<rest>", if not set already */
+void gw_job_set_owner(gw_job_t *job);
 void gw_job_free(gw_job_t *job);
 
 const char *gw_status_name(gw_status_t s);
@@ -439,6 +441,10 @@ extern const gw_vendor_t  gw_vendor_slurm;
 gw_rc_t gw_op_push_job(gw_op_t *op, gw_job_t *job);
 /* frees op's call body, job and jobs */
 void gw_op_reset(gw_op_t *op);
+/* the job read back is the caller's (else op->err is a 404): 1 or 0 */
+int gw_op_owned(gw_op_t *op);
+/* owned and still queued or running (else a 404 or a 409): 1 or 0 */
+int gw_op_cancellable(gw_op_t *op);
 /* maps a transport failure of resp into op->err; returns 1 if it did */
 int gw_op_transport_error(gw_op_t *op);
 /* helper for vendors: sets a header on op->call */

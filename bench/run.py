@@ -1,0 +1,1086 @@
+"""make bench: the gateway's cost against plain nginx proxying and against
+peer gateways, on loopback (issue 6; method in docs/benchmarks.md).
+
+A mock vendor that is nginx itself (canned `return 200`) stands behind
+everything, so the mock is never what is measured. For each vendor kind
+and operation, the gateway route and the same vendor call through plain
+proxy_pass (the ceiling) run on the same nginx in the same run. Then the
+peers (Portkey, LiteLLM) on the same mock, worker memory across a million
+requests, and instructions per request under callgrind.
+
+BENCH_QUICK=1 runs a much shorter version, to smoke-test the harness.
+Output: a fixed-width table on stdout, build/bench/results.json,
+build/bench/results.txt, build/bench/results.md (the tables for
+docs/benchmarks.md) and build/bench/callgrind-*.txt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import canned
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "sandbox"))
+import harness  # noqa: E402
+
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+WARMUP_S, RUN_S = (1, 1) if QUICK else (2, 8)
+MEMORY_REQUESTS = 10_000 if QUICK else 1_000_000
+CALLGRIND_REQUESTS = 300 if QUICK else 2000
+WORKERS = (1, 2)
+CONNS = (32, 256)
+VENDORS = ("clova", "qianfan")
+# BENCH_PHASES=callgrind (for example) runs only some phases, when one
+# figure is being worked on
+PHASES = set(os.environ.get("BENCH_PHASES",
+                            "throughput,peers,memory,callgrind").split(","))
+OPS = ("retrieve", "create")
+
+OUT = ROOT / "build" / "bench"
+WORK = OUT / "run"
+MODULE = ROOT / "build" / "nginx" / "ngx_http_ftgw_module.so"
+PORTKEY_DIR = OUT / "portkey"
+PORTKEY_JS = (PORTKEY_DIR / "node_modules" / "@portkey-ai" / "gateway"
+              / "build" / "start-server.js")
+# the version issue 6's anchor was measured with
+PORTKEY_PKG = "@portkey-ai/gateway@1.15.2"
+LITELLM_VENV = OUT / "litellm-venv"
+CLIENT_KEY = "gw-bench-0123456789abcdef"
+
+notes: list[str] = []        # what did not run, and why: printed and saved
+
+
+def note(text: str) -> None:
+    notes.append(text)
+    print("note:", text, flush=True)
+
+
+# ---- tools and peers: installed when missing, never fatal for a peer ----
+
+def sh(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+def ensure_apt(*packages: str) -> None:
+    missing = [p for p in packages if sh(["dpkg", "-s", p]).returncode]
+    if not missing:
+        return
+    print("installing:", *missing, flush=True)
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    sh(sudo + ["apt-get", "update", "-qq"], env=env)
+    r = sh(sudo + ["apt-get", "install", "-y", "-qq",
+                   "--no-install-recommends", *missing], env=env)
+    if r.returncode:
+        sys.exit(f"bench: cannot install {missing}: {r.stderr[-500:]}")
+
+
+def ensure_portkey() -> bool:
+    if not PORTKEY_JS.exists():
+        print(f"installing: {PORTKEY_PKG} (npm)", flush=True)
+        r = sh(["npm", "install", "--silent", "--no-audit", "--no-fund",
+                "--prefix", str(PORTKEY_DIR), PORTKEY_PKG])
+        if r.returncode or not PORTKEY_JS.exists():
+            note(f"Portkey not measured: npm install of {PORTKEY_PKG} "
+                 f"failed: {(r.stderr or r.stdout).strip()[-300:]}")
+            return False
+    return True
+
+
+def ensure_litellm() -> bool:
+    exe = LITELLM_VENV / "bin" / "litellm"
+    if not exe.exists():
+        print("installing: litellm[proxy] (PyPI)", flush=True)
+        r = sh([sys.executable, "-m", "venv", str(LITELLM_VENV)])
+        if not r.returncode:
+            r = sh([str(LITELLM_VENV / "bin" / "pip"), "install", "-q",
+                    "--disable-pip-version-check", "-r",
+                    str(ROOT / "bench" / "requirements-litellm.txt")])
+        if r.returncode or not exe.exists():
+            note("LiteLLM not measured: pip install litellm[proxy] "
+                 f"failed: {(r.stderr or r.stdout).strip()[-300:]}")
+            return False
+    return True
+
+
+# ---- nginx configurations ----------------------------------------------
+
+def prelude(prefix: Path, workers: int, extra: str = "") -> str:
+    """Process settings for a benchmark nginx: no access log, warn-level
+    error log, and room for 256 clients plus as many upstream connections
+    per worker (the harness's 512 worker_connections are too few)."""
+    temps = "\n".join(f"    {n}_temp_path {prefix}/tmp/{n};" for n in
+                      ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    (prefix / "tmp").mkdir(parents=True, exist_ok=True)
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    return f"""{extra}{user}worker_processes {workers};
+worker_rlimit_nofile 16384;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 8192; }}
+http {{
+    access_log off;
+    keepalive_requests 1000000;
+{temps}
+"""
+
+
+def start_nginx(prefix: Path, conf: str, port: int) -> harness.Nginx:
+    prefix.mkdir(parents=True, exist_ok=True)
+    (prefix / "nginx.conf").write_text(conf)
+    ngx = harness.Nginx(prefix, port, env=harness.nginx_env(None))
+    ngx.start()
+    return ngx
+
+
+def mock_conf(prefix: Path, port: int) -> str:
+    # two workers: the mock must keep up with everything the gateway sends
+    routes = "\n".join(f"        location {loc} {{ return 200 '{body}'; }}"
+                       for loc, body in canned.MOCK_ROUTES.items())
+    return prelude(prefix, 2) + f"""    default_type application/json;
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+{routes}
+    }}
+}}
+"""
+
+
+def proxy_location(path: str, extra: str = "", internal: bool = False) -> str:
+    return f"""
+        location {path} {{
+            {"internal;" if internal else ""}
+            proxy_pass http://mock/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            {extra}
+        }}"""
+
+
+QF_HOST = "proxy_set_header Host qianfan.baidubce.com;"
+
+
+def gateway_conf(prefix: Path, port: int, mock_port: int, workers: int,
+                 single_process: bool = False) -> str:
+    w = harness.write_secret
+    secret = w(prefix / "id.secret", "b" * 64)
+    client = w(prefix / "bench.key", CLIENT_KEY)
+    ckey = w(prefix / "clova.key", "nv-bench-a1b2c3d4e5f6a7b8c9d0")
+    sak = w(prefix / "bucket.ak", "bucket-access-ak0001")
+    ssk = w(prefix / "bucket.sk", "bucket-secret-sk0001xyz")
+    qak = w(prefix / "qf.ak", "qianfan-ak-0123456789abcdef")
+    qsk = w(prefix / "qf.sk", "qianfan-sk-fedcba9876543210")
+    # callgrind wants one process that exits cleanly (daemon off is set by
+    # the harness's command line)
+    extra = "master_process off;\n" if single_process else ""
+    return (f"load_module {MODULE};\n"
+            + prelude(prefix, workers, extra) + f"""
+    ftgw_secret_file {secret};
+    ftgw_client {canned.CLIENT} {client};
+    ftgw_provider clova kind=clova endpoint=/_ftgw/clova auth=bearer
+                  api_key_file={ckey} storage_access_key_file={sak}
+                  storage_secret_key_file={ssk};
+    ftgw_provider qianfan kind=qianfan endpoint=/_ftgw/qianfan
+                  access_key_file={qak} secret_key_file={qsk};
+    upstream mock {{
+        server 127.0.0.1:{mock_port};
+        keepalive 64;
+        keepalive_requests 1000000;
+    }}
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        location /v1/ {{ ftgw_api on; }}"""
+            + proxy_location("/_ftgw/clova/", internal=True)
+            + proxy_location("/_ftgw/qianfan/", QF_HOST, internal=True)
+            # the ceiling: the same vendor calls, plain proxy_pass
+            + proxy_location("/ceiling/clova/")
+            + proxy_location("/ceiling/qianfan/", QF_HOST)
+            + proxy_location("/ceiling/openai/") + """
+    }
+}
+""")
+
+
+# ---- requests: verified once, then driven by wrk Lua scripts ------------
+
+def http(method: str, url: str, body: str | None = None,
+         headers: dict | None = None) -> tuple[int, bytes]:
+    req = urllib.request.Request(url, method=method, headers=headers or {},
+                                 data=body.encode() if body else None)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+class Scenario:
+    """One request wrk repeats: what it is, and how to send it."""
+
+    def __init__(self, name: str, method: str, path: str,
+                 body: str | None = None, headers: dict | None = None):
+        self.name, self.method, self.path = name, method, path
+        self.body, self.headers = body, dict(headers or {})
+        if body:
+            self.headers["Content-Type"] = "application/json"
+
+    def check(self, base: str, expect_object: str | None = None) -> str:
+        """'' when the request answers 200 (with the expected JSON
+        object), else why not: a fast error must never pass as a result."""
+        status, body = http(self.method, base + self.path, self.body,
+                            self.headers)
+        if status != 200:
+            text = body[:300].decode(errors="replace")
+            return f"HTTP {status}: {text}"
+        if expect_object:
+            try:
+                obj = json.loads(body).get("object")
+            except ValueError:
+                obj = None
+            if obj != expect_object:
+                return (f"not a {expect_object}: "
+                        f"{body[:300].decode(errors='replace')}")
+        return ""
+
+    def lua(self, budget: int = 0) -> Path:
+        return lua_script(self.name, [self], budget)
+
+
+def lua_script(name: str, reqs: list[Scenario], budget: int = 0) -> Path:
+    """A wrk script sending reqs round-robin (formatted once, in init),
+    each thread stopping after `budget` responses when budget > 0."""
+    def fmt(s: Scenario) -> str:
+        hdrs = ", ".join(f'["{k}"] = [==[{v}]==]'
+                         for k, v in s.headers.items())
+        body = f"[==[{s.body}]==]" if s.body else "nil"
+        return (f'wrk.format("{s.method}", [==[{s.path}]==], '
+                f"{{{hdrs}}}, {body})")
+    lines = ["local reqs = {}", "function init(args)"]
+    lines += [f"  reqs[{i + 1}] = {fmt(s)}" for i, s in enumerate(reqs)]
+    lines += ["end", "local i = 0", "function request()",
+              "  i = i % #reqs + 1", "  return reqs[i]", "end"]
+    path = WORK / "lua" / f"{name}{f'-{budget}' if budget else ''}.lua"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if budget:
+        # wrk's main thread sleeps for the whole -d even when every thread
+        # has stopped: leave a marker, and wrk() interrupts it (SIGINT
+        # makes wrk report and exit)
+        lines += ["local n = 0", "function response(status, headers, body)",
+                  "  n = n + 1", f"  if n == {budget} then",
+                  f"    io.open([==[{path.with_suffix('.done')}]==], "
+                  '"w"):close()', "    wrk.thread:stop()", "  end", "end"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+AUTH = {"Authorization": "Bearer " + CLIENT_KEY}
+
+
+def gateway_scenarios(base: str) -> dict:
+    """(vendor, op, path) -> Scenario, with real job ids from one create
+    through the gateway (the id encodes the canned vendor id)."""
+    out = {}
+    for vendor in VENDORS:
+        body = json.dumps(canned.CREATE[vendor])
+        create = Scenario(f"{vendor}-create-gw", "POST",
+                          "/v1/fine_tuning/jobs", body, AUTH)
+        status, answer = http("POST", base + create.path, body,
+                              create.headers)
+        if status != 200:
+            sys.exit(f"bench: {vendor} create through the gateway answered "
+                     f"{status}: {answer[:500]!r}")
+        job_id = json.loads(answer)["id"]
+        out[vendor, "create", "gw"] = create
+        out[vendor, "retrieve", "gw"] = Scenario(
+            f"{vendor}-retrieve-gw", "GET", f"/v1/fine_tuning/jobs/{job_id}",
+            None, AUTH)
+        for op in OPS:
+            method, path, vbody = canned.CEILING[vendor, op]
+            out[vendor, op, "ceiling"] = Scenario(
+                f"{vendor}-{op}-ceiling", method, f"/ceiling/{vendor}{path}",
+                vbody)
+    return out
+
+
+# ---- wrk ----------------------------------------------------------------
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def wrk(url: str, script: Path, conns: int, seconds: int,
+        threads: int | None = None, budget: bool = False) -> dict:
+    """One wrk run; with budget, it ends when the script's request budget
+    is spent (the script leaves a marker file), not after `seconds`."""
+    threads = threads or (2 if conns > 32 else 1)
+    marker = script.with_suffix(".done")
+    marker.unlink(missing_ok=True)
+    proc = subprocess.Popen(
+        ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--timeout",
+         "5s", "--latency", "-s", str(script), url],
+        stdout=subprocess.PIPE, text=True)
+    if budget:
+        while proc.poll() is None and not marker.exists():
+            time.sleep(0.05)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    out = proc.communicate()[0]
+
+    def latency(pct: str) -> float | None:
+        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+        return round(float(m[1]) * UNITS[m[2]], 3) if m else None
+
+    def count(pattern: str) -> int:
+        m = re.search(pattern, out)
+        return int(m[1]) if m else 0
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    errors = sum(int(x) for x in re.findall(
+        r"(?:connect|read|write|timeout) (\d+)", out))
+    return {"rps": round(float(rps[1])) if rps else 0,
+            "p50_ms": latency("50"), "p99_ms": latency("99"),
+            "requests": count(r"(\d+) requests in"),
+            "non2xx": count(r"Non-2xx or 3xx responses: (\d+)"),
+            "socket_errors": errors}
+
+
+def measure(url: str, script: Path, conns: int) -> dict:
+    """A warm-up run (discarded: keepalive connections, caches), then the
+    measured run."""
+    wrk(url, script, conns, WARMUP_S)
+    return wrk(url, script, conns, RUN_S)
+
+
+# ---- phases ---------------------------------------------------------------
+
+@contextlib.contextmanager
+def gateway(mock_port: int, workers: int, name: str):
+    """A gateway nginx in front of the mock; yields its base URL and the
+    harness's Nginx, and notes anything alarming in its error log."""
+    prefix = WORK / name
+    prefix.mkdir(parents=True, exist_ok=True)
+    port = harness.free_port()
+    gw = start_nginx(prefix, gateway_conf(prefix, port, mock_port, workers),
+                     port)
+    try:
+        yield f"http://127.0.0.1:{port}", gw
+    finally:
+        gw.stop()
+        problems = gw.log_problems()
+        if problems:
+            note(f"{name} error log: {problems[:3]}")
+
+
+def prepare(mock_port: int) -> dict:
+    """Every request the bench sends, each checked once: a route that
+    answers an error fast must never pass for a fast route. Job ids stay
+    valid across gateways, which share the id secret."""
+    with gateway(mock_port, 1, "gateway-setup") as (base, _):
+        scenarios = gateway_scenarios(base)
+        for key, s in scenarios.items():
+            why = s.check(base, "fine_tuning.job" if key[2] == "gw" else None)
+            if why:
+                sys.exit(f"bench: {s.name} does not work: {why}")
+    return scenarios
+
+
+def throughput(mock_port: int, scenarios: dict) -> list[dict]:
+    rows = []
+    print(HEADER, flush=True)
+    for workers in WORKERS:
+        with gateway(mock_port, workers, f"gateway-{workers}w") as (base, _):
+            for conns in CONNS:
+                for vendor in VENDORS:
+                    for op in OPS:
+                        row = {"workers": workers, "conns": conns,
+                               "vendor": vendor, "op": op}
+                        for path in ("gw", "ceiling"):
+                            s = scenarios[vendor, op, path]
+                            row[path] = measure(base, s.lua(), conns)
+                        finish_row(row)
+                        rows.append(row)
+                        print(row_line(row), flush=True)
+    return rows
+
+
+def finish_row(row: dict) -> None:
+    g, c = row["gw"], row["ceiling"]
+    row["ratio"] = round(g["rps"] / c["rps"], 3) if c["rps"] else None
+    row["added_p99_ms"] = (round(g["p99_ms"] - c["p99_ms"], 3)
+                           if g["p99_ms"] is not None
+                           and c["p99_ms"] is not None else None)
+
+
+def worker_pids(master: int) -> list[int]:
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1]
+                           .split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == master:
+                pids.append(int(d.name))
+    return sorted(pids)
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def memory(mock_port: int, scenarios: dict) -> dict:
+    """VmRSS of the worker of a one-worker gateway (so that one worker
+    serves every request) before and after MEMORY_REQUESTS requests that
+    mix all four gateway operations, so a leak in any of them shows."""
+    mix = [scenarios[v, op, "gw"] for v in VENDORS for op in OPS]
+    with gateway(mock_port, 1, "gateway-memory") as (base, gw):
+        pids = worker_pids(gw.proc.pid)
+        cold = {p: rss_kib(p) for p in pids}
+        # warm-up first: the first requests fill nginx's caches and the
+        # upstream keepalive pool, which is growth but not a leak
+        wrk(base, lua_script("memory-warm", mix, 10_000), 32, 600,
+            threads=1, budget=True)
+        before = {p: rss_kib(p) for p in pids}
+        t0 = time.monotonic()
+        run = wrk(base, lua_script("memory-mix", mix, MEMORY_REQUESTS), 32,
+                  1800, threads=1, budget=True)
+        after = {p: rss_kib(p) for p in pids}
+    return {"requests": run["requests"], "non2xx": run["non2xx"],
+            "seconds": round(time.monotonic() - t0, 1),
+            "workers": [{"pid": p, "cold_kib": cold[p],
+                         "before_kib": before[p], "after_kib": after[p],
+                         "growth_kib": after[p] - before[p]} for p in pids]}
+
+
+class Callgrind(harness.Nginx):
+    """A single-process nginx under callgrind. Only the event loop is
+    counted (--toggle-collect), so start-up and configuration parsing stay
+    out and an idle run costs almost nothing."""
+    out_file: Path
+
+    def _cmd(self) -> list[str]:
+        return ["valgrind", "--tool=callgrind", "--quiet",
+                f"--callgrind-out-file={self.out_file}",
+                "--collect-atstart=no",
+                "--toggle-collect=ngx_process_events_and_timers"] \
+            + super()._cmd()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self._cmd() + ["-g", "daemon off;"],
+                                     env=self.env)
+        deadline = time.monotonic() + 180     # valgrind starts slowly
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("nginx under valgrind exited: "
+                                   + self.error_log.read_text()[-2000:])
+            try:
+                import socket
+                with socket.create_connection(("127.0.0.1", self.port), 1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("nginx under valgrind did not start")
+
+
+def callgrind_run(mock_port: int, name: str, scenario: Scenario | None,
+                  n: int) -> int:
+    """Total Ir of the event loop while serving n requests of scenario
+    (none: the idle baseline) over one keepalive connection."""
+    prefix = WORK / f"callgrind-{name}"
+    prefix.mkdir(parents=True, exist_ok=True)
+    port = harness.free_port()
+    (prefix / "nginx.conf").write_text(
+        gateway_conf(prefix, port, mock_port, 1, single_process=True))
+    ngx = Callgrind(prefix, port, env=harness.nginx_env(None))
+    ngx.out_file = prefix / "callgrind.out"
+    ngx.start()
+    try:
+        if scenario is not None:
+            r = wrk(f"http://127.0.0.1:{port}",
+                    lua_script(name, [scenario], n), 1, 1200, threads=1,
+                    budget=True)
+            if r["non2xx"] or r["requests"] < n:
+                note(f"callgrind {name}: {r['requests']} requests, "
+                     f"{r['non2xx']} not 2xx")
+        else:
+            time.sleep(2)
+    finally:
+        # graceful stop, so callgrind writes its profile. Repeated: a
+        # signal that lands just before epoll_wait (no timers pending) is
+        # only seen at the next event, and valgrind widens that window
+        for _ in range(300):
+            ngx.proc.send_signal(signal.SIGQUIT)
+            try:
+                ngx.proc.wait(timeout=1)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+    text = ngx.out_file.read_text(errors="replace")
+    m = re.search(r"^(?:summary|totals):\s+(\d+)", text, re.M)
+    if scenario is not None:
+        # self cost says which primitives burn the instructions; inclusive
+        # cost says which of the module's functions they are spent under
+        for suffix, extra in (("", []), ("-inclusive", ["--inclusive=yes"])):
+            annotate = sh(["callgrind_annotate", "--threshold=100", *extra,
+                           str(ngx.out_file)]).stdout
+            (OUT / f"callgrind-{name}{suffix}.txt").write_text(annotate)
+    return int(m[1]) if m else 0
+
+
+def top_functions(name: str, k: int | None = 10, keep=None) -> list[dict]:
+    """The heaviest functions by self Ir, from callgrind_annotate. Static
+    functions of stripped libraries have no name: they are shown as
+    object+offset (libcrypto.so.3+0x29ad80 is its SHA-256 block function,
+    which the gateway's HMACs and signatures spend)."""
+    text = (OUT / f"callgrind-{name}.txt").read_text()
+    rows = []
+    for m in re.finditer(r"^\s*[\d,]+ \(\s*([\d.]+)%\)\s+(\S+?)"
+                         r"(?: \[(.+)\])?$", text, re.M):
+        raw = m[2].rsplit(":", 1)[-1]
+        func = raw.split("'")[0]                # 'N: a recursion level
+        obj = Path(m[3]).name if m[3] else ""
+        if not obj and m[2].startswith("./"):   # glibc's own source paths
+            obj = "libc.so.6"
+        if keep and ("'" in raw or raw.startswith("0x")
+                     or not keep(func, obj)):
+            continue
+        if func.startswith("0x"):
+            func = f"{obj}+0x{int(func, 16):x}"
+        rows.append({"function": func, "pct": float(m[1]), "object": obj})
+        if k is not None and len(rows) == k:
+            break
+    return rows
+
+
+def _libc(o: str) -> bool:
+    return o.startswith("libc.so")
+
+
+KINDS = (  # (kind, test on (function, object)), first match wins
+    ("malloc/free", lambda f, o: _libc(o) and re.search(
+        r"malloc|free|calloc|realloc|unlink_chunk|tcache", f)),
+    ("printf/scanf/strtod", lambda f, o: _libc(o) and re.search(
+        r"printf|scanf|_IO_|strto|hack_digit|__mpn_|localeconv|round_and",
+        f)),
+    ("other libc", lambda f, o: _libc(o)),
+    ("libcrypto (SHA-256, HMAC)", lambda f, o: "libcrypto" in o),
+    ("cJSON", lambda f, o: "libcjson" in o),
+    ("nginx", lambda f, o: o == "nginx"),
+    ("module (own code)", lambda f, o: o == MODULE.name),
+    ("other", lambda f, o: True),
+)
+
+
+def by_kind(name: str) -> dict:
+    """Self Ir summed by kind of work: where the instructions go, in the
+    terms the issue asks about (allocations, JSON, HMAC)."""
+    out = {k: 0.0 for k, _ in KINDS}
+    for t in top_functions(name, None):
+        kind = next(k for k, test in KINDS if test(t["function"],
+                                                   t["object"]))
+        out[kind] = round(out[kind] + t["pct"], 2)
+    return out
+
+
+def instructions(mock_port: int, scenarios: dict) -> dict:
+    n = CALLGRIND_REQUESTS
+    idle = callgrind_run(mock_port, "idle", None, 0)
+    out = {"requests": n, "idle_ir": idle}
+    for vendor in VENDORS:
+        for op in OPS:
+            name = f"{vendor}-{op}"
+            total = callgrind_run(mock_port, name, scenarios[vendor, op, "gw"],
+                                  n)
+            out[name] = {"ir_per_request": round((total - idle) / n),
+                         "top": top_functions(name),
+                         "by_kind": by_kind(name),
+                         # named entry points of cJSON and of the module's
+                         # own code (not its nginx glue), cost included
+                         "inclusive": top_functions(
+                             name + "-inclusive", 8,
+                             lambda f, o: "libcjson" in o or (
+                                 o == MODULE.name
+                                 and not f.startswith("ngx_")))}
+            print(f"callgrind {name}: {out[name]['ir_per_request']:,} Ir "
+                  "per request", flush=True)
+    return out
+
+
+# ---- peers ----------------------------------------------------------------
+
+def wait_http(url: str, proc: subprocess.Popen, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return True
+        except urllib.error.HTTPError:
+            return True                       # it answers: it is up
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def safely(peer, mock_port: int) -> dict | None:
+    """A peer that breaks (no node or npm on the machine, a crash) is
+    noted, never fatal."""
+    try:
+        return peer(mock_port)
+    except Exception as e:          # noqa: BLE001: any failure of a peer
+        note(f"{peer.__name__} not measured: {type(e).__name__}: {e}")
+        return None
+
+
+def peer_portkey(mock_port: int) -> dict | None:
+    if not ensure_portkey():
+        return None
+    port = harness.free_port()
+    log = open(WORK / "portkey.log", "w")
+    proc = subprocess.Popen(["node", str(PORTKEY_JS), f"--port={port}",
+                             "--headless"], stdout=log, stderr=log,
+                            env=dict(os.environ, NODE_ENV="production"))
+    try:
+        base = f"http://127.0.0.1:{port}"
+        if not wait_http(base + "/", proc, 60):
+            note("Portkey not measured: it did not start (see "
+                 "build/bench/run/portkey.log)")
+            return None
+        # OpenAI as the provider, the mock as its host: Portkey passes the
+        # fine-tuning retrieve through to the mock
+        s = Scenario("portkey", "GET",
+                     f"/v1/fine_tuning/jobs/{canned.OPENAI_JOB_ID}", None,
+                     {"Authorization": "Bearer sk-bench",
+                      "x-portkey-provider": "openai",
+                      "x-portkey-custom-host":
+                          f"http://127.0.0.1:{mock_port}/v1"})
+        why = s.check(base, "fine_tuning.job")
+        if why:
+            note(f"Portkey not measured: the retrieve route fails: {why}")
+            return None
+        return {"version": package_version(PORTKEY_JS.parent.parent),
+                "route": "GET /v1/fine_tuning/jobs/{id} (openai provider, "
+                         "custom host = mock)",
+                "runs": {c: measure(base, s.lua(), c) for c in CONNS}}
+    finally:
+        stop(proc)
+
+
+def package_version(pkg_dir: Path) -> str:
+    try:
+        return json.loads((pkg_dir / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return "?"
+
+
+def peer_litellm(mock_port: int) -> dict | None:
+    if not ensure_litellm():
+        return None
+    port = harness.free_port()
+    mock = f"http://127.0.0.1:{mock_port}"
+    # no master key and no database: what runs without either
+    (WORK / "litellm.yaml").write_text(f"""model_list: []
+finetune_settings:
+  - custom_llm_provider: openai
+    api_base: {mock}/v1
+    api_key: sk-bench
+general_settings:
+  pass_through_endpoints:
+    - path: /passthrough/v1/fine_tuning/jobs
+      target: {mock}/v1/fine_tuning/jobs
+      include_subpath: true
+litellm_settings:
+  telemetry: false
+""")
+    # no per-request access log line: the bench measures the proxy, not
+    # its logging (nginx runs with access_log off too)
+    (WORK / "litellm-log.json").write_text(json.dumps({
+        "version": 1, "disable_existing_loggers": False,
+        "loggers": {"uvicorn.access": {"level": "WARNING"}}}))
+    log = open(WORK / "litellm.log", "w")
+    env = dict(os.environ, LITELLM_LOG="ERROR", NO_DOCS="True",
+               LITELLM_TELEMETRY="False", DISABLE_SCHEMA_UPDATE="True")
+    env.pop("DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [str(LITELLM_VENV / "bin" / "litellm"), "--config",
+         str(WORK / "litellm.yaml"), "--host", "127.0.0.1",
+         "--port", str(port), "--num_workers", "1",
+         "--log_config", str(WORK / "litellm-log.json")],
+        stdout=log, stderr=log, env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        if not wait_http(base + "/health/liveliness", proc, 180):
+            note("LiteLLM not measured: the proxy did not start (see "
+                 "build/bench/run/litellm.log)")
+            return None
+        version = sh([str(LITELLM_VENV / "bin" / "python"), "-c",
+                      "import importlib.metadata as m;"
+                      "print(m.version('litellm'))"]).stdout.strip()
+        auth = {"Authorization": "Bearer sk-bench"}
+        route = Scenario("litellm-ft", "GET",
+                         f"/v1/fine_tuning/jobs/{canned.OPENAI_JOB_ID}"
+                         "?custom_llm_provider=openai", None, auth)
+        why = route.check(base, "fine_tuning.job")
+        result = {"version": version}
+        if not why:
+            result["route"] = "GET /v1/fine_tuning/jobs/{id} (fine-tuning API)"
+            s = route
+        else:
+            note("LiteLLM's fine-tuning route does not run here "
+                 f"(no licence / no database): {why[:200]}; measured its "
+                 "pass-through endpoint to the same mock route instead")
+            s = Scenario("litellm-pt", "GET",
+                         f"/passthrough/v1/fine_tuning/jobs/"
+                         f"{canned.OPENAI_JOB_ID}", None, auth)
+            why = s.check(base, "fine_tuning.job")
+            if why:
+                note(f"LiteLLM not measured: pass-through fails too: {why}")
+                return None
+            result["route"] = ("pass-through GET /passthrough/v1/"
+                               "fine_tuning/jobs/{id} (fine-tuning route "
+                               "needs a licence)")
+        result["runs"] = {c: measure(base, s.lua(), c) for c in CONNS}
+        return result
+    finally:
+        stop(proc)
+
+
+def openai_ceiling(mock_port: int) -> dict:
+    """The peers' route through plain nginx proxy_pass (one worker): what
+    a pass-through of that route costs at the floor."""
+    s = Scenario("openai-ceiling", "GET",
+                 f"/ceiling/openai/v1/fine_tuning/jobs/{canned.OPENAI_JOB_ID}")
+    with gateway(mock_port, 1, "gateway-openai") as (base, _):
+        return {c: measure(base, s.lua(), c) for c in CONNS}
+
+
+# ---- report ---------------------------------------------------------------
+
+def ms(v) -> str:
+    return f" {v:7.2f}" if v is not None else "       -"
+
+
+HEADER = ("wk conns vendor  op       |  gateway r/s     p50     p99 | "
+          " ceiling r/s     p50     p99 | ratio  +p99 ms")
+
+
+def bad(run: dict) -> bool:
+    """A run whose figures do not stand: errors, or nothing completed."""
+    return bool(run["non2xx"] or run["socket_errors"] or not run["requests"])
+
+
+def row_line(r: dict) -> str:
+    g, c = r["gw"], r["ceiling"]
+    flag = " !" if bad(g) or bad(c) else ""
+    return (f"{r['workers']:>2} {r['conns']:>5} {r['vendor']:<7} "
+            f"{r['op']:<8} | {g['rps']:>12,}{ms(g['p50_ms'])}"
+            f"{ms(g['p99_ms'])} | {c['rps']:>12,}{ms(c['p50_ms'])}"
+            f"{ms(c['p99_ms'])} | {r['ratio'] or 0:5.2f}"
+            f"{ms(r['added_p99_ms'])}{flag}")
+
+
+def gw_rps(rows: list[dict], vendor: str, op: str, workers: int,
+           conns: int) -> int:
+    for r in rows:
+        if (r["vendor"], r["op"], r["workers"], r["conns"]) == \
+                (vendor, op, workers, conns):
+            return r["gw"]["rps"]
+    return 0
+
+
+def peer_lines(results: dict) -> list[str]:
+    rows = results.get("rows", [])
+    lines = ["peer        conns |        r/s      p50      p99 | gateway/peer "
+             "r/s (1 worker, retrieve: clova / qianfan)"]
+    for conns, run in results["openai_ceiling"].items():
+        lines.append(f"{'nginx-proxy':<11} {conns:>5} | {run['rps']:>10,}"
+                     f"{ms(run['p50_ms'])}{ms(run['p99_ms'])} | "
+                     "plain proxy_pass of the peers' route")
+    for peer in ("portkey", "litellm"):
+        p = results["peers"].get(peer)
+        if not p:
+            lines.append(f"{peer:<11}     - | not measured (see notes)")
+            continue
+        for conns, run in p["runs"].items():
+            x = [gw_rps(rows, v, "retrieve", 1, conns) / run["rps"]
+                 if run["rps"] else 0 for v in VENDORS]
+            flag = " !" if bad(run) else ""
+            lines.append(f"{peer:<11} {conns:>5} | {run['rps']:>10,}"
+                         f"{ms(run['p50_ms'])}{ms(run['p99_ms'])} | "
+                         f"{x[0]:7.1f}x / {x[1]:.1f}x{flag}")
+    return lines
+
+
+def targets(results: dict) -> list[tuple[str, str, str]]:
+    """The issue's targets, each (target, 'met' | 'NOT met' | 'n/a',
+    evidence). Ratios must hold in every configuration measured."""
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+    rows, out = results.get("rows", []), []
+    for op, floor in (("retrieve", 0.8), ("create", 0.7)):
+        for vendor in VENDORS:
+            rs = [r for r in rows if r["vendor"] == vendor and r["op"] == op]
+            name = f"{vendor} {op} >= {floor:.0%} of the ceiling r/s"
+            if not rs:
+                out.append((name, "n/a", "throughput not run"))
+                continue
+            worst = min(rs, key=lambda r: r["ratio"] or 0)
+            calls = canned.VENDOR_CALLS.get((vendor, op), 1)
+            out.append((name, verdict(all((r["ratio"] or 0) >= floor
+                                          for r in rs)),
+                        "; ".join(f"{r['workers']}w/{r['conns']}c "
+                                  f"{r['ratio']:.2f}" for r in rs)
+                        + f" (worst {worst['ratio']:.2f})"
+                        + (f"; {calls} vendor calls per request against "
+                           "the ceiling's one" if calls > 1 else "")))
+    rs = [r for r in rows if r["conns"] == 32]
+    name = "added p99 <= 0.3 ms at 32 connections"
+    if rs:
+        worst = max(rs, key=lambda r: r["added_p99_ms"] or 0)
+        out.append((name, verdict(all((r["added_p99_ms"] or 0) <= 0.3
+                                      for r in rs)),
+                    f"worst +{worst['added_p99_ms']:.2f} ms ("
+                    f"{worst['vendor']} {worst['op']}, {worst['workers']}w)"))
+    else:
+        out.append((name, "n/a", "throughput not run"))
+    name = ">= 40x Portkey's r/s (retrieve, 1 worker, 32 connections)"
+    p = (results.get("peers") or {}).get("portkey")
+    if p and rows and p["runs"][32]["rps"]:
+        x = {v: gw_rps(rows, v, "retrieve", 1, 32) / p["runs"][32]["rps"]
+             for v in VENDORS}
+        out.append((name, verdict(all(v >= 40 for v in x.values())),
+                    ", ".join(f"{k} {v:.1f}x" for k, v in x.items())))
+    else:
+        out.append((name, "n/a", "Portkey or throughput not measured"))
+    m = results.get("memory")
+    name = "worker memory flat within 1 MiB over a million requests"
+    if m:
+        growth = max(w["growth_kib"] for w in m["workers"])
+        complete = m["requests"] >= 1_000_000
+        out.append((name, verdict(growth <= 1024) if complete else "n/a",
+                    f"{growth:+d} KiB over {m['requests']:,} requests"
+                    + ("" if complete else " (short run)")))
+    else:
+        out.append((name, "n/a", "memory not run"))
+    return out
+
+
+def machine() -> dict:
+    model = next((line.split(":", 1)[1].strip() for line in
+                  Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), "?")
+    return {"nproc": os.cpu_count(), "cpu": model,
+            "kernel": platform.release(),
+            "nginx": sh(["/usr/sbin/nginx", "-v"]).stderr.strip(),
+            "wrk": sh(["dpkg-query", "-W", "-f=${Version}", "wrk"]).stdout,
+            # other work on the machine skews every figure: say how busy
+            "loadavg_at_start": round(os.getloadavg()[0], 2),
+            "quick": QUICK, "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+
+
+def report(results: dict) -> str:
+    mach = results["machine"]
+    lines = [f"ftgw bench{' (QUICK)' if QUICK else ''}: {mach['date']}, "
+             f"{mach['nproc']} CPU {mach['cpu']}, kernel {mach['kernel']}, "
+             f"load {mach['loadavg_at_start']:.2f} at start, "
+             f"{mach['loadavg_end']:.2f} at end",
+             f"wrk {RUN_S}s after a {WARMUP_S}s warm-up, -t1 (-t2 at 256c);"
+             " ratio = gateway/ceiling r/s; +p99 = gateway p99 - ceiling p99;"
+             " latencies in ms; ! = errors or non-2xx"]
+    if "rows" in results:
+        lines += ["", HEADER, "-" * len(HEADER)]
+        lines += [row_line(r) for r in results["rows"]]
+    if "peers" in results:
+        lines += ["", *peer_lines(results)]
+    if "memory" in results:
+        m = results["memory"]
+        lines.append("")
+        for w in m["workers"]:
+            lines.append(f"memory: worker VmRSS {w['before_kib']:,} KiB -> "
+                         f"{w['after_kib']:,} KiB over {m['requests']:,} "
+                         f"requests ({w['growth_kib']:+,} KiB; "
+                         f"{w['cold_kib']:,} KiB before warm-up; "
+                         f"{m['non2xx']} not 2xx)")
+    if "instructions" in results:
+        ins = results["instructions"]
+        lines += ["", f"instructions per request (callgrind Ir, "
+                  f"{ins['requests']} requests, idle run subtracted):"]
+        for vendor in VENDORS:
+            lines.append(f"  {vendor:<8}" + "".join(
+                f"  {op} {ins[f'{vendor}-{op}']['ir_per_request']:>9,}"
+                for op in OPS))
+        for vendor in VENDORS:
+            for op in OPS:
+                top = ins[f"{vendor}-{op}"]["top"][:5]
+                lines.append(f"  top {vendor} {op}: " + ", ".join(
+                    f"{t['function']} {t['pct']:.1f}%" for t in top))
+                lines.append("    inclusive: " + ", ".join(
+                    f"{t['function']} {t['pct']:.0f}%"
+                    for t in ins[f"{vendor}-{op}"]["inclusive"][:6]))
+                kinds = ins[f"{vendor}-{op}"]["by_kind"]
+                lines.append("    by kind: " + ", ".join(
+                    f"{k} {v:.0f}%" for k, v in sorted(
+                        kinds.items(), key=lambda kv: -kv[1]) if v >= 1))
+    lines += ["", "targets:"]
+    lines += [f"  [{ok:>7}] {t}: {why}" for t, ok, why in results["targets"]]
+    lines.append("phase seconds: " + ", ".join(
+        f"{k} {v}" for k, v in results["phase_seconds"].items()))
+    lines += [f"note: {n}" for n in results["notes"]]
+    return "\n".join(lines)
+
+
+def markdown(results: dict) -> str:
+    """The same figures as tables for docs/benchmarks.md (pasted there
+    between its 'results' markers)."""
+    mach = results["machine"]
+    f2 = (lambda v: "-" if v is None else f"{v:.2f}")
+    out = [f"Run of {mach['date']}{' (BENCH_QUICK)' if QUICK else ''}: "
+           f"{mach['nproc']} CPUs ({mach['cpu']}), kernel {mach['kernel']}"
+           f", {mach['nginx'].split(': ')[-1]}, wrk {mach['wrk']}; load "
+           f"average {mach['loadavg_at_start']:.2f} at the start, "
+           f"{mach['loadavg_end']:.2f} at the end. Latencies in ms.", ""]
+    if "rows" in results:
+        out += ["| workers | conns | vendor | op | gateway r/s | p50 | p99 "
+                "| ceiling r/s | p50 | p99 | ratio | added p99 |",
+                "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in results["rows"]:
+            g, c = r["gw"], r["ceiling"]
+            out.append(
+                f"| {r['workers']} | {r['conns']} | {r['vendor']} | "
+                f"{r['op']} | {g['rps']:,} | {f2(g['p50_ms'])} | "
+                f"{f2(g['p99_ms'])} | {c['rps']:,} | {f2(c['p50_ms'])} | "
+                f"{f2(c['p99_ms'])} | {f2(r['ratio'])} | "
+                f"{f2(r['added_p99_ms'])}{' (!)' if bad(g) else ''} |")
+        out.append("")
+    if "peers" in results:
+        rows = results.get("rows", [])
+        out += ["| peer | conns | r/s | p50 | p99 | clova retrieve / peer "
+                "| qianfan retrieve / peer |", "|---|---:|---:|---:|---:|"
+                "---:|---:|"]
+        for conns, run in results["openai_ceiling"].items():
+            out.append(f"| nginx proxy_pass (same route) | {conns} | "
+                       f"{run['rps']:,} | {f2(run['p50_ms'])} | "
+                       f"{f2(run['p99_ms'])} | | |")
+        for peer in ("portkey", "litellm"):
+            p = results["peers"].get(peer)
+            if not p:
+                out.append(f"| {peer} | | not measured | | | | |")
+                continue
+            for conns, run in p["runs"].items():
+                x = ["-" if not (run["rps"] and rows) else "%.1fx" % (
+                     gw_rps(rows, v, "retrieve", 1, conns) / run["rps"])
+                     for v in VENDORS]
+                out.append(f"| {peer} {p['version']} | {conns} | "
+                           f"{run['rps']:,}{' (!)' if bad(run) else ''} | "
+                           f"{f2(run['p50_ms'])} | {f2(run['p99_ms'])} | "
+                           f"{x[0]} | {x[1]} |")
+        out.append("")
+    if "memory" in results:
+        m = results["memory"]
+        for w in m["workers"]:
+            out.append(f"Worker VmRSS: {w['before_kib']:,} KiB before, "
+                       f"{w['after_kib']:,} KiB after {m['requests']:,} "
+                       f"requests ({w['growth_kib']:+,} KiB; "
+                       f"{w['cold_kib']:,} KiB before the warm-up; "
+                       f"{m['non2xx']} answers not 2xx; {m['seconds']} s).")
+        out.append("")
+    if "instructions" in results:
+        ins = results["instructions"]
+        out += [f"Instructions per request (callgrind Ir, {ins['requests']}"
+                " requests per run, idle run subtracted):", "",
+                "| vendor | retrieve | create |", "|---|---:|---:|"]
+        out += [f"| {v} | {ins[f'{v}-retrieve']['ir_per_request']:,} | "
+                f"{ins[f'{v}-create']['ir_per_request']:,} |"
+                for v in VENDORS]
+        out += ["", "| run | top functions, self Ir | cost included "
+                "(cJSON and module entry points) | by kind |",
+                "|---|---|---|---|"]
+        for v in VENDORS:
+            for op in OPS:
+                i = ins[f"{v}-{op}"]
+                out.append(
+                    f"| {v} {op} | " + ", ".join(
+                        f"`{t['function']}` {t['pct']:.1f}%"
+                        for t in i["top"][:6]) + " | " + ", ".join(
+                        f"`{t['function']}` {t['pct']:.0f}%"
+                        for t in i["inclusive"][:6]) + " | " + ", ".join(
+                        f"{k} {pct:.0f}%" for k, pct in sorted(
+                            i["by_kind"].items(), key=lambda kv: -kv[1])
+                        if pct >= 1) + " |")
+        out.append("")
+    out += ["| target | result | figures |", "|---|---|---|"]
+    out += [f"| {t} | {ok} | {why} |" for t, ok, why in results["targets"]]
+    if results["notes"]:
+        out += [""] + [f"- {n}" for n in results["notes"]]
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    if not MODULE.exists():
+        sys.exit(f"bench: {MODULE} is missing: run make module")
+    ensure_apt("wrk", "valgrind")
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    results = {"machine": machine(), "phases": sorted(PHASES)}
+
+    mock_prefix = WORK / "mock"
+    mock_prefix.mkdir()
+    mock_port = harness.free_port()
+    mock = start_nginx(mock_prefix, mock_conf(mock_prefix, mock_port),
+                       mock_port)
+    seconds = results["phase_seconds"] = {}
+    try:
+        scenarios = prepare(mock_port)
+        for phase, run in (
+                ("throughput", lambda: {"rows": throughput(mock_port,
+                                                           scenarios)}),
+                ("peers", lambda: {
+                    "openai_ceiling": openai_ceiling(mock_port),
+                    "peers": {"portkey": safely(peer_portkey, mock_port),
+                              "litellm": safely(peer_litellm, mock_port)}}),
+                ("memory", lambda: {"memory": memory(mock_port, scenarios)}),
+                ("callgrind", lambda: {
+                    "instructions": instructions(mock_port, scenarios)})):
+            if phase in PHASES:
+                print(f"== {phase}", flush=True)
+                t0 = time.monotonic()
+                results.update(run())
+                seconds[phase] = round(time.monotonic() - t0)
+    finally:
+        mock.stop()
+    results["machine"]["loadavg_end"] = round(os.getloadavg()[0], 2)
+    results["targets"] = targets(results)
+    results["notes"] = notes
+    text = report(results)
+    print("\n" + text)
+    (OUT / "results.json").write_text(json.dumps(results, indent=1))
+    (OUT / "results.txt").write_text(text + "\n")
+    (OUT / "results.md").write_text(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
