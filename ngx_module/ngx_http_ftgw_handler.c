@@ -50,16 +50,16 @@ ngx_http_ftgw_handler(ngx_http_request_t *r)
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_ftgw_ctx_t));
     if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
     if (ngx_http_ftgw_request(r, &req) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
     ctx->exchange = gw_exchange_create(&fmcf->gw, &req);
@@ -72,21 +72,14 @@ ngx_http_ftgw_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_ftgw_module);
 
-    if (!gw_exchange_needs_body(ctx->exchange)) {
-        rc = ngx_http_discard_request_body(r);
-
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        r->main->count++;
-        ngx_http_ftgw_run(r);
-        return NGX_DONE;
+    /* a declared length over the limit is refused before reading */
+    if (gw_exchange_needs_body(ctx->exchange)
+        && r->headers_in.content_length_n > (off_t) flcf->max_body_size)
+    {
+        gw_exchange_body_too_large(ctx->exchange, flcf->max_body_size);
     }
 
-    if (r->headers_in.content_length_n > (off_t) flcf->max_body_size) {
-        gw_exchange_body_too_large(ctx->exchange, flcf->max_body_size);
-
+    if (!gw_exchange_needs_body(ctx->exchange)) {
         rc = ngx_http_discard_request_body(r);
 
         if (rc != NGX_OK) {
@@ -263,7 +256,7 @@ ngx_http_ftgw_body_read(ngx_http_request_t *r)
 
     p = ngx_pnalloc(r->pool, len + 1);
     if (p == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_finalize_request(r, NGX_HTTP_SERVICE_UNAVAILABLE);
         return;
     }
 

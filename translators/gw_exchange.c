@@ -294,7 +294,7 @@ const gw_result_t *
 gw_exchange_result(gw_exchange_t *ex)
 {
     if (!ex->done) {
-        gw_exchange_error(ex, 500, GW_TYPE_API, NULL, "internal_error",
+        gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "incomplete",
                           "The gateway could not complete the request");
     }
 
