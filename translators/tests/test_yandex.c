@@ -1782,7 +1782,7 @@ test_provider_config(void **state)
     /* an unusable key is named, never quoted */
     p = providers[P_YI];
     p.params[2].value = "{\"id\":\"k\",\"service_account_id\":\"s\","
-                        "\"private_key\":\"-----BEGIN PRIVATE KEY-----\\n"
+                        "\"private_key\":\"-----BEGIN PRIVATE " "KEY-----\\n"
                         "AAAA\\n-----END PRIVATE KEY-----\\n\"}";
     assert_int_equal(gw_provider_check(&p, err, sizeof(err)), GW_ERROR);
     HAS(err, "service_account_key_file");
@@ -3613,7 +3613,7 @@ test_iam_key_unusable(void **state)
 
     providers[P_YI].params[2].value =
         "{\"id\":\"k1\",\"service_account_id\":\"s1\","
-        "\"private_key\":\"-----BEGIN PRIVATE KEY-----\\nQUJDRA==\\n"
+        "\"private_key\":\"-----BEGIN PRIVATE " "KEY-----\\nQUJDRA==\\n"
         "-----END PRIVATE KEY-----\\n\"}";
 
     ex = ex_job("alice", "GET", id, "");
