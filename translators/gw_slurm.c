@@ -32,6 +32,19 @@
 #define GW_SLURM_NAME      "ftgw."
 #define GW_SLURM_PATH_MAX  600
 
+/*
+ * The batch script: the spec goes next to the outputs in a quoted
+ * here-doc, and the trainer reports progress into the job's comment.
+ * Arguments: output_dir, output_dir, spec, trainer, output_dir, output_dir.
+ */
+#define GW_SLURM_SCRIPT                                                       \
+    "#!/bin/bash\n"                                                           \
+    "set -eu\n"                                                               \
+    "mkdir -p %s\n"                                                           \
+    "cat > %s/spec.json <<'FTGW_SPEC'\n%s\nFTGW_SPEC\n"                       \
+    "exec %s --spec %s/spec.json --progress-file %s/progress.json "          \
+    "--progress-cmd \"scontrol update JobId=$SLURM_JOB_ID Comment=\"\n"
+
 
 typedef struct {
     const char         *state;
@@ -728,39 +741,16 @@ gw_slurm_spec(gw_op_t *op, const char *model_dir, const char *output_dir)
 static char *
 gw_slurm_submit_body(gw_op_t *op, const char *spec, const char *output_dir)
 {
-    int          n;
     char        *script, *out, gres[64];
     cJSON       *b, *job, *env;
     const char  *v;
 
-    n = snprintf(NULL, 0,
-                 "#!/bin/bash\n"
-                 "set -eu\n"
-                 "mkdir -p %s\n"
-                 "cat > %s/spec.json <<'FTGW_SPEC'\n%s\nFTGW_SPEC\n"
-                 "exec %s --spec %s/spec.json --progress-file "
-                 "%s/progress.json --progress-cmd \"scontrol update "
-                 "JobId=$SLURM_JOB_ID Comment=\"\n",
-                 output_dir, output_dir, spec,
-                 gw_provider_param(op->provider, "trainer"), output_dir,
-                 output_dir);
-
-    script = malloc(n + 1);
+    script = gw_sprintf(GW_SLURM_SCRIPT, output_dir, output_dir, spec,
+                        gw_provider_param(op->provider, "trainer"),
+                        output_dir, output_dir);
     if (script == NULL) {
         return NULL;
     }
-
-    snprintf(script, n + 1,
-             "#!/bin/bash\n"
-             "set -eu\n"
-             "mkdir -p %s\n"
-             "cat > %s/spec.json <<'FTGW_SPEC'\n%s\nFTGW_SPEC\n"
-             "exec %s --spec %s/spec.json --progress-file "
-             "%s/progress.json --progress-cmd \"scontrol update "
-             "JobId=$SLURM_JOB_ID Comment=\"\n",
-             output_dir, output_dir, spec,
-             gw_provider_param(op->provider, "trainer"), output_dir,
-             output_dir);
 
     b = cJSON_CreateObject();
     job = cJSON_AddObjectToObject(b, "job");

@@ -462,6 +462,11 @@ int64_t gw_json_int(const cJSON *obj, const char *key);
 /* number or numeric string; NaN if absent */
 double gw_json_num(const cJSON *obj, const char *key);
 char *gw_strdup(const char *s);
+char *gw_sprintf(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
 size_t gw_utf8_chars(const char *s);
 char *gw_strndup(const char *s, size_t n);
 /* printed JSON (unformatted), malloc'd */
