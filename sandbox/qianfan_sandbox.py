@@ -29,15 +29,14 @@ import re
 import secrets
 import signal
 import socket
-import struct
 import sys
 import threading
 import time
 import uuid
-import weakref
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote_to_bytes, urlsplit
+
+from sandbox_http import ResettableHTTPServer, SandboxHandlerBase
 
 try:
     from baidubce import utils as bce_utils
@@ -990,74 +989,23 @@ class BodyError(Exception):
         self.error = error
 
 
-class SandboxServer(ThreadingHTTPServer):
-    daemon_threads = True          # a slow fault must not block shutdown
-    request_queue_size = 64
-
+class SandboxServer(ResettableHTTPServer):
     def __init__(self, address, config: Config):
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
         super().__init__(address, SandboxHandler)
         self.config = config
         self.store = Store()
-        self._reset_lock = threading.Lock()
-        self._reset_sockets = weakref.WeakSet()
-
-    def abort_connection(self, sock: socket.socket) -> None:
-        """Close this connection with a TCP RST once the handler is done."""
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        with self._reset_lock:
-            self._reset_sockets.add(sock)
-
-    def shutdown_request(self, request):
-        with self._reset_lock:
-            reset = request in self._reset_sockets
-            self._reset_sockets.discard(request)
-        if reset:
-            # Skip the usual shutdown(SHUT_WR): it would send a FIN first.
-            self.close_request(request)
-        else:
-            super().shutdown_request(request)
 
 
-class SandboxHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"       # keep-alive: nginx reuses upstreams
+class SandboxHandler(SandboxHandlerBase):
     server_version = "qianfan-sandbox/1.0"
-    disable_nagle_algorithm = True      # headers and body go out as 2 writes
-    timeout = 120                       # idle keep-alive connections
+    log_name = "qianfan-sandbox"
 
     server: SandboxServer
 
     # -- plumbing ---------------------------------------------------------
 
-    def version_string(self):
-        return self.server_version      # no Python version in Server:
-
-    def do_GET(self):
-        self._dispatch()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
-
-    def log_message(self, format, *args):
-        # Only the request line, status and auth verdict are ever logged: no
-        # headers, no bodies, so no keys, signatures or secrets.
-        if self.server.config.verbose:
-            sys.stderr.write(f"qianfan-sandbox: {self.address_string()} {format % args}\n")
-
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _send_json(self, status: int, payload, headers: dict | None = None):
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        self._send(status, body, "application/json", headers)
+    def verbose(self) -> bool:
+        return self.server.config.verbose
 
     def _send_bce_error(self, error: BceError, headers: dict | None = None):
         request_id = new_request_id()

@@ -42,10 +42,10 @@ import threading
 import time
 import traceback
 import uuid
-import weakref
 from concurrent import futures
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+
+from sandbox_http import ResettableHTTPServer, SandboxHandlerBase
 
 try:
     import grpc
@@ -1225,70 +1225,22 @@ class BodyError(Exception):
         self.message = message
 
 
-class HttpServer(ThreadingHTTPServer):
-    daemon_threads = True          # a slow fault must not block shutdown
-    request_queue_size = 64
-
+class HttpServer(ResettableHTTPServer):
     def __init__(self, address, sandbox: "Sandbox"):
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
         super().__init__(address, HttpHandler)
         self.sandbox = sandbox
-        self._reset_lock = threading.Lock()
-        self._reset_sockets = weakref.WeakSet()
-
-    def abort_connection(self, sock: socket.socket) -> None:
-        """Close this connection with a TCP RST once the handler is done."""
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        with self._reset_lock:
-            self._reset_sockets.add(sock)
-
-    def shutdown_request(self, request):
-        with self._reset_lock:
-            reset = request in self._reset_sockets
-            self._reset_sockets.discard(request)
-        if reset:
-            # Skip the usual shutdown(SHUT_WR): it would send a FIN first.
-            self.close_request(request)
-        else:
-            super().shutdown_request(request)
 
 
-class HttpHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"       # keep-alive
+class HttpHandler(SandboxHandlerBase):
     server_version = "yandex-sandbox/1.0"
-    disable_nagle_algorithm = True
-    timeout = 120                       # idle keep-alive connections
+    log_name = "yandex-sandbox"
 
     server: HttpServer
 
     # -- plumbing ---------------------------------------------------------
 
-    def version_string(self):
-        return self.server_version      # no Python version in Server:
-
-    def do_GET(self):
-        self._dispatch()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
-
-    def log_message(self, format, *args):
-        # Only the request line and status: no headers, bodies or tokens.
-        if self.server.sandbox.config.verbose:
-            sys.stderr.write(f"yandex-sandbox: {self.address_string()} {format % args}\n")
-
-    def _send(self, status: int, body: bytes, content_type: str):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _send_json(self, status: int, payload):
-        self._send(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"),
-                   "application/json")
+    def verbose(self) -> bool:
+        return self.server.sandbox.config.verbose
 
     def _send_status(self, http_status: int, code: int, message: str):
         """A google.rpc.Status body, as Yandex's REST front ends send."""

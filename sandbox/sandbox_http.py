@@ -1,0 +1,86 @@
+"""The HTTP plumbing every sandbox vendor shares: a threading server that
+can close a connection with a TCP RST (the "reset" fault), and a keep-alive
+request handler base that never logs headers or bodies."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import sys
+import threading
+import weakref
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class ResettableHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True          # a slow fault must not block shutdown
+    request_queue_size = 64
+
+    def __init__(self, address, handler):
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, handler)
+        self._reset_lock = threading.Lock()
+        self._reset_sockets = weakref.WeakSet()
+
+    def abort_connection(self, sock: socket.socket) -> None:
+        """Close this connection with a TCP RST once the handler is done."""
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                        struct.pack("ii", 1, 0))
+        with self._reset_lock:
+            self._reset_sockets.add(sock)
+
+    def shutdown_request(self, request):
+        with self._reset_lock:
+            reset = request in self._reset_sockets
+            self._reset_sockets.discard(request)
+        if reset:
+            # Skip the usual shutdown(SHUT_WR): it would send a FIN first.
+            self.close_request(request)
+        else:
+            super().shutdown_request(request)
+
+
+class SandboxHandlerBase(BaseHTTPRequestHandler):
+    """Subclasses set server_version and log_name, define _dispatch() and
+    verbose() (whether to log request lines)."""
+
+    protocol_version = "HTTP/1.1"       # keep-alive: nginx reuses upstreams
+    disable_nagle_algorithm = True      # headers and body go out as 2 writes
+    timeout = 120                       # idle keep-alive connections
+    log_name = "sandbox"
+
+    def version_string(self):
+        return self.server_version      # no Python version in Server:
+
+    def do_GET(self):
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
+
+    def verbose(self) -> bool:
+        return False
+
+    def log_message(self, format, *args):
+        # Only the request line and status are ever logged: no headers, no
+        # bodies, so no keys, signatures, tokens or secrets.
+        if self.verbose():
+            sys.stderr.write(f"{self.log_name}: {self.address_string()} "
+                             f"{format % args}\n")
+
+    def _send(self, status: int, body: bytes, content_type: str,
+              headers: dict | None = None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _send_json(self, status: int, payload, headers: dict | None = None):
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self._send(status, body, "application/json", headers)
