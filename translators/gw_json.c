@@ -8,11 +8,26 @@
 #include <locale.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <gw_core.h>
+
+
+typedef struct {
+    char               *p;
+    size_t              len;
+    size_t              size;
+    int                 failed;
+} gw_out_t;
+
+
+static void gw_out_bytes(gw_out_t *o, const char *s, size_t n);
+static void gw_out_string(gw_out_t *o, const char *s);
+static void gw_out_number(gw_out_t *o, double d);
+static void gw_out_value(gw_out_t *o, const cJSON *v);
 
 
 /* longer numeric strings are not numbers any vendor sends */
@@ -304,15 +319,225 @@ gw_strndup(const char *s, size_t n)
 char *
 gw_json_print(const cJSON *json, size_t *len)
 {
-    char  *s;
+    gw_out_t  o;
 
-    s = (json != NULL) ? cJSON_PrintUnformatted(json) : NULL;
+    o.p = NULL;
+    o.len = 0;
+    o.size = 0;
+    o.failed = (json == NULL);
 
-    if (len != NULL) {
-        *len = (s != NULL) ? strlen(s) : 0;
+    if (!o.failed) {
+        gw_out_value(&o, json);
+        gw_out_bytes(&o, "", 1);        /* the NUL */
     }
 
-    return s;
+    if (o.failed) {
+        free(o.p);
+        o.p = NULL;
+        o.len = 1;
+    }
+
+    if (len != NULL) {
+        *len = o.len - 1;
+    }
+
+    return o.p;
+}
+
+
+/*
+ * The printer of gw_json_print(): cJSON's compact output, byte for byte,
+ * written in one growing buffer.  cJSON prints every non-integral number
+ * with sprintf() and reads it back with sscanf(); this one writes
+ * integral numbers by hand and checks the short form with strtod().
+ */
+static void
+gw_out_bytes(gw_out_t *o, const char *s, size_t n)
+{
+    char    *p;
+    size_t   size;
+
+    if (o->failed) {
+        return;
+    }
+
+    if (o->len + n > o->size) {
+        size = o->size ? o->size * 2 : 256;
+        while (size < o->len + n) {
+            size *= 2;
+        }
+
+        p = realloc(o->p, size);
+        if (p == NULL) {
+            o->failed = 1;
+            return;
+        }
+
+        o->p = p;
+        o->size = size;
+    }
+
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+
+static void
+gw_out_string(gw_out_t *o, const char *s)
+{
+    char                 esc[8];
+    const unsigned char  *p, *run;
+
+    gw_out_bytes(o, "\"", 1);
+
+    for (p = run = (const unsigned char *) s; *p != '\0'; p++) {
+        if (*p >= 0x20 && *p != '"' && *p != '\\') {
+            continue;
+        }
+
+        gw_out_bytes(o, (const char *) run, p - run);
+        run = p + 1;
+
+        switch (*p) {
+
+        case '"':
+            gw_out_bytes(o, "\\\"", 2);
+            break;
+
+        case '\\':
+            gw_out_bytes(o, "\\\\", 2);
+            break;
+
+        case '\b':
+            gw_out_bytes(o, "\\b", 2);
+            break;
+
+        case '\f':
+            gw_out_bytes(o, "\\f", 2);
+            break;
+
+        case '\n':
+            gw_out_bytes(o, "\\n", 2);
+            break;
+
+        case '\r':
+            gw_out_bytes(o, "\\r", 2);
+            break;
+
+        case '\t':
+            gw_out_bytes(o, "\\t", 2);
+            break;
+
+        default:
+            snprintf(esc, sizeof(esc), "\\u%04x", *p);
+            gw_out_bytes(o, esc, 6);
+            break;
+        }
+    }
+
+    gw_out_bytes(o, (const char *) run, p - run);
+    gw_out_bytes(o, "\"", 1);
+}
+
+
+static void
+gw_out_number(gw_out_t *o, double d)
+{
+    int        n;
+    char       buf[32], *p;
+    double     back;
+    uint64_t   u;
+
+    if (d != d || d - d != 0) {
+        gw_out_bytes(o, "null", 4);     /* NaN and infinities, as cJSON */
+        return;
+    }
+
+    if (d == (double) (int64_t) d && d > -1e15 && d < 1e15) {
+        u = (d < 0) ? (uint64_t) -(int64_t) d : (uint64_t) d;
+        p = buf + sizeof(buf);
+
+        do {
+            *--p = (char) ('0' + u % 10);
+            u /= 10;
+        } while (u != 0);
+
+        if (d < 0) {
+            *--p = '-';
+        }
+
+        gw_out_bytes(o, p, buf + sizeof(buf) - p);
+        return;
+    }
+
+    n = snprintf(buf, sizeof(buf), "%1.15g", d);
+    back = strtod(buf, NULL);
+
+    if (back != d) {
+        n = snprintf(buf, sizeof(buf), "%1.17g", d);
+    }
+
+    gw_out_bytes(o, buf, (size_t) n);
+}
+
+
+static void
+gw_out_value(gw_out_t *o, const cJSON *v)
+{
+    const cJSON  *c;
+
+    switch (v->type & 0xff) {
+
+    case cJSON_NULL:
+        gw_out_bytes(o, "null", 4);
+        break;
+
+    case cJSON_False:
+        gw_out_bytes(o, "false", 5);
+        break;
+
+    case cJSON_True:
+        gw_out_bytes(o, "true", 4);
+        break;
+
+    case cJSON_Number:
+        gw_out_number(o, v->valuedouble);
+        break;
+
+    case cJSON_String:
+        gw_out_string(o, v->valuestring ? v->valuestring : "");
+        break;
+
+    case cJSON_Raw:
+        if (v->valuestring != NULL) {
+            gw_out_bytes(o, v->valuestring, strlen(v->valuestring));
+        }
+        break;
+
+    case cJSON_Array:
+    case cJSON_Object:
+        gw_out_bytes(o, (v->type & cJSON_Array) ? "[" : "{", 1);
+
+        for (c = v->child; c != NULL; c = c->next) {
+            if (c != v->child) {
+                gw_out_bytes(o, ",", 1);
+            }
+
+            if (v->type & cJSON_Object) {
+                gw_out_string(o, c->string ? c->string : "");
+                gw_out_bytes(o, ":", 1);
+            }
+
+            gw_out_value(o, c);
+        }
+
+        gw_out_bytes(o, (v->type & cJSON_Array) ? "]" : "}", 1);
+        break;
+
+    default:
+        o->failed = 1;
+        break;
+    }
 }
 
 

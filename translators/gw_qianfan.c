@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -958,9 +959,11 @@ gw_qf_job_body(gw_op_t *op, int64_t task_id)
         return (rc > 0) ? gw_strdup("") : NULL;
     }
 
+    /* a percent: 0.29 * 100 is 28.999999999999996 in binary; the split
+     * is a client's decimal, so two decimals of a percent are kept */
     cJSON_AddNumberToObject(b, "trainsetRate",
                             gw_has_num(s->validation_split)
-                            ? s->validation_split * 100 : 0);
+                            ? round(s->validation_split * 10000) / 100 : 0);
 
     out = gw_json_print(b, NULL);
     cJSON_Delete(b);

@@ -12,6 +12,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <stdio.h>
+
 #include <gw_core.h>
 
 
@@ -451,6 +454,150 @@ test_redact_growth(void **state)
 }
 
 
+
+/*
+ * gw_json_print is lossless: what it writes parses back to the very same
+ * tree, every number to the same double (cJSON's own printer compares
+ * doubles loosely and prints 0.30000000000000004 as 0.3).  Where cJSON
+ * is exact, the bytes are the same as its.
+ */
+static int
+same_tree(const cJSON *a, const cJSON *b)
+{
+    if ((a->type & 0xff) != (b->type & 0xff)) {
+        return 0;
+    }
+
+    if ((a->string == NULL) != (b->string == NULL)
+        || (a->string != NULL && strcmp(a->string, b->string) != 0))
+    {
+        return 0;
+    }
+
+    switch (a->type & 0xff) {
+
+    case cJSON_Number:
+        return a->valuedouble == b->valuedouble;
+
+    case cJSON_String:
+        return strcmp(a->valuestring, b->valuestring) == 0;
+
+    case cJSON_Array:
+    case cJSON_Object:
+        for (a = a->child, b = b->child; a != NULL && b != NULL;
+             a = a->next, b = b->next)
+        {
+            if (!same_tree(a, b)) {
+                return 0;
+            }
+        }
+
+        return a == NULL && b == NULL;
+
+    default:
+        return 1;
+    }
+}
+
+
+static void
+compare_printers(const cJSON *json, int bytes)
+{
+    char    *ours, *theirs;
+    cJSON   *back;
+    size_t   len;
+
+    ours = gw_json_print(json, &len);
+    theirs = cJSON_PrintUnformatted(json);
+
+    assert_non_null(ours);
+    assert_non_null(theirs);
+    assert_int_equal(len, strlen(ours));
+
+    back = cJSON_Parse(ours);
+    assert_non_null(back);
+    assert_true(same_tree(json, back));
+    cJSON_Delete(back);
+
+    if (bytes) {
+        assert_string_equal(ours, theirs);
+    }
+
+    free(ours);
+    cJSON_free(theirs);
+}
+
+
+static void
+test_print_matches_cjson(void **state)
+{
+    FILE          *f;
+    char           path[512], *text;
+    cJSON         *json;
+    size_t         n, files;
+    long           size;
+    const char    *dirs[] = { "translators/tests/fixtures/clova",
+                              "translators/tests/fixtures/qianfan",
+                              "t/slurm/samples", NULL };
+    static const char  *literal =
+        "{\"a\":[0,-0,1,-1,42,1795448131,1795448131123,999999999999999,"
+        "1e15,1e16,-1e16,0.1,1e-4,1.0E-4,2.5,0.30000000000000004,"
+        "3.141592653589793,1e300,-2.2250738585072014e-308,123456.789],"
+        "\"s\":\"q\\\"b\\\\s\\/ \\b\\f\\n\\r\\t\\u0001\\u001f\u00e9\u4e2d\","
+        "\"n\":null,\"t\":true,\"f\":false,\"e\":{},\"l\":[],"
+        "\"\\\"k\\\"\":[{\"x\":[[]]}]}";
+    DIR            *d;
+    struct dirent  *de;
+    size_t          i;
+
+    /* -0 and 0.30000000000000004: exact here, not byte-equal to cJSON */
+    json = cJSON_Parse(literal);
+    assert_non_null(json);
+    compare_printers(json, 0);
+    cJSON_Delete(json);
+
+    files = 0;
+
+    for (i = 0; dirs[i] != NULL; i++) {
+        d = opendir(dirs[i]);
+        if (d == NULL) {
+            continue;
+        }
+
+        while ((de = readdir(d)) != NULL) {
+            n = strlen(de->d_name);
+            if (n < 6 || strcmp(de->d_name + n - 5, ".json") != 0) {
+                continue;
+            }
+
+            snprintf(path, sizeof(path), "%s/%s", dirs[i], de->d_name);
+            f = fopen(path, "rb");
+            assert_non_null(f);
+            fseek(f, 0, SEEK_END);
+            size = ftell(f);
+            fseek(f, 0, SEEK_SET);
+            text = malloc(size + 1);
+            assert_non_null(text);
+            assert_int_equal(fread(text, 1, size, f), (size_t) size);
+            text[size] = '\0';
+            fclose(f);
+
+            json = cJSON_Parse(text);
+            free(text);
+
+            if (json != NULL) {
+                compare_printers(json, 1);
+                cJSON_Delete(json);
+                files++;
+            }
+        }
+
+        closedir(d);
+    }
+
+    assert_true(files > 30);
+}
+
 int
 main(void)
 {
@@ -466,6 +613,7 @@ main(void)
         cmocka_unit_test(test_error_json_out_of_memory),
         cmocka_unit_test(test_redact),
         cmocka_unit_test(test_redact_growth),
+        cmocka_unit_test(test_print_matches_cjson),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
