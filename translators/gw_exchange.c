@@ -249,8 +249,16 @@ gw_exchange_step(gw_exchange_t *ex, gw_op_t *op, gw_call_t **call)
 {
     gw_step_t  rc;
 
+    /* a fresh call; the 5 KB of header slots are written as they are used */
     free(op->call.body);
-    memset(&op->call, 0, sizeof(gw_call_t));
+    op->call.provider = NULL;
+    op->call.endpoint = NULL;
+    op->call.method = NULL;
+    op->call.path[0] = '\0';
+    op->call.query[0] = '\0';
+    op->call.body = NULL;
+    op->call.body_len = 0;
+    op->call.nheaders = 0;
 
     rc = op->provider->vendor->ops[op->kind](op);
 
