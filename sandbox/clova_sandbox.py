@@ -33,7 +33,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox_http import ResettableHTTPServer, SandboxHandlerBase
+from sandbox_http import (FaultQueueMixin, RequestLogMixin,
+                          ResettableHTTPServer, SandboxHandlerBase)
 
 # --------------------------------------------------------------------------
 # Vendor constants (reference §1)
@@ -633,7 +634,7 @@ def huge_body(size: int) -> bytes:
 # Shared state
 # --------------------------------------------------------------------------
 
-class Store:
+class Store(FaultQueueMixin, RequestLogMixin):
     """Tasks, queued faults and the request log, behind one lock."""
 
     def __init__(self):
@@ -678,41 +679,6 @@ class Store:
             now = time.time()
             task.forced = force_task_state(task.view(config, now), changes, now)
             return copy.deepcopy(task.forced)
-
-    def queue_fault(self, fault: dict) -> None:
-        with self.lock:
-            self.faults.append(fault)
-
-    def take_fault(self, op: str) -> dict | None:
-        """First queued fault matching op (FIFO); consumes one of its count."""
-        with self.lock:
-            for fault in self.faults:
-                if fault["op"] in (op, "any"):
-                    fault["count"] -= 1
-                    if fault["count"] == 0:
-                        self.faults.remove(fault)
-                    return dict(fault)
-        return None
-
-    def pending_faults(self) -> list[dict]:
-        with self.lock:
-            return [dict(fault) for fault in self.faults]
-
-    def clear_faults(self) -> None:
-        with self.lock:
-            self.faults.clear()
-
-    def log_request(self, entry: dict) -> None:
-        with self.lock:
-            self.requests.append(entry)
-
-    def logged_requests(self) -> list[dict]:
-        with self.lock:
-            return list(self.requests)
-
-    def clear_requests(self) -> None:
-        with self.lock:
-            self.requests.clear()
 
 
 # --------------------------------------------------------------------------

@@ -36,7 +36,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from sandbox_http import ResettableHTTPServer, SandboxHandlerBase
+from sandbox_http import (FaultQueueMixin, RequestLogMixin,
+                          ResettableHTTPServer, SandboxHandlerBase)
 
 try:
     from baidubce import utils as bce_utils
@@ -785,7 +786,7 @@ def huge_body(size: int) -> bytes:
 # Shared state and the four operations
 # --------------------------------------------------------------------------
 
-class Store:
+class Store(FaultQueueMixin, RequestLogMixin):
     """Tasks, jobs, queued faults and the request log, behind one lock.
 
     Ids keep counting up across /_sandbox/reset, so an id that a client
@@ -934,41 +935,6 @@ class Store:
             job.frozen = forced_state(job.state(config, now), changes, now)
             job.forced = True
             return job.detail(self.tasks[job.task_id].name, config, now)
-
-    def queue_fault(self, fault: dict) -> None:
-        with self.lock:
-            self.faults.append(fault)
-
-    def take_fault(self, op: str) -> dict | None:
-        """First queued fault matching op (FIFO); consumes one of its count."""
-        with self.lock:
-            for fault in self.faults:
-                if fault["op"] in (op, "any"):
-                    fault["count"] -= 1
-                    if fault["count"] == 0:
-                        self.faults.remove(fault)
-                    return dict(fault)
-        return None
-
-    def pending_faults(self) -> list[dict]:
-        with self.lock:
-            return [dict(fault) for fault in self.faults]
-
-    def clear_faults(self) -> None:
-        with self.lock:
-            self.faults.clear()
-
-    def log_request(self, entry: dict) -> None:
-        with self.lock:
-            self.requests.append(entry)
-
-    def logged_requests(self) -> list[dict]:
-        with self.lock:
-            return list(self.requests)
-
-    def clear_requests(self) -> None:
-        with self.lock:
-            self.requests.clear()
 
 
 def resolve_vendor_route(method: str, path: str) -> str:

@@ -84,3 +84,51 @@ class SandboxHandlerBase(BaseHTTPRequestHandler):
     def _send_json(self, status: int, payload, headers: dict | None = None):
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         self._send(status, body, "application/json", headers)
+
+
+class FaultQueueMixin:
+    """The control API's queued faults, for a store with `lock` and a
+    `faults` deque.  A fault applies to the next `count` matching calls."""
+
+    def fault_matches(self, fault: dict, op: str) -> bool:
+        return fault["op"] in (op, "any")
+
+    def queue_fault(self, fault: dict) -> None:
+        with self.lock:
+            self.faults.append(fault)
+
+    def take_fault(self, op: str) -> dict | None:
+        """First queued fault matching op (FIFO); consumes one of its count."""
+        with self.lock:
+            for fault in self.faults:
+                if self.fault_matches(fault, op):
+                    fault["count"] -= 1
+                    if fault["count"] == 0:
+                        self.faults.remove(fault)
+                    return dict(fault)
+        return None
+
+    def pending_faults(self) -> list[dict]:
+        with self.lock:
+            return [dict(fault) for fault in self.faults]
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
+
+class RequestLogMixin:
+    """The log of vendor requests, for a store with `lock` and a
+    `requests` list."""
+
+    def log_request(self, entry: dict) -> None:
+        with self.lock:
+            self.requests.append(entry)
+
+    def logged_requests(self) -> list[dict]:
+        with self.lock:
+            return list(self.requests)
+
+    def clear_requests(self) -> None:
+        with self.lock:
+            self.requests.clear()

@@ -45,7 +45,8 @@ import uuid
 from concurrent import futures
 from urllib.parse import urlsplit
 
-from sandbox_http import ResettableHTTPServer, SandboxHandlerBase
+from sandbox_http import (FaultQueueMixin, ResettableHTTPServer,
+                          SandboxHandlerBase)
 
 try:
     import grpc
@@ -648,7 +649,7 @@ def parse_fault(spec) -> dict:
 # Shared state
 # --------------------------------------------------------------------------
 
-class Store:
+class Store(FaultQueueMixin):
     """Tasks, issued IAM tokens, queued faults and the call log, behind one lock."""
 
     def __init__(self):
@@ -746,29 +747,10 @@ class Store:
 
     # -- faults
 
-    def queue_fault(self, fault: dict) -> None:
-        with self.lock:
-            self.faults.append(fault)
-
-    def take_fault(self, method: str) -> dict | None:
-        """First queued fault for method (FIFO); consumes one of its count."""
-        with self.lock:
-            for fault in self.faults:
-                if (fault["method"] in (method, "any")
-                        and method in FAULT_TARGETS[fault["fault"]]):
-                    fault["count"] -= 1
-                    if fault["count"] == 0:
-                        self.faults.remove(fault)
-                    return dict(fault)
-        return None
-
-    def pending_faults(self) -> list[dict]:
-        with self.lock:
-            return [dict(fault) for fault in self.faults]
-
-    def clear_faults(self) -> None:
-        with self.lock:
-            self.faults.clear()
+    def fault_matches(self, fault: dict, method: str) -> bool:
+        """A fault names an RPC (or "any") and applies only where it can."""
+        return (fault["method"] in (method, "any")
+                and method in FAULT_TARGETS[fault["fault"]])
 
     # -- call log
 
