@@ -67,10 +67,12 @@ $(BUILD)/proto/.generated: $(PROTOS) scripts/gen-proto.sh | deps
 	@touch $@
 
 $(BUILD)/unit/%: translators/tests/%.c $(TRANSLATORS) \
+                 translators/tests/check.c translators/tests/check.h \
                  translators/include/gw.h translators/include/gw_core.h \
                  $(BUILD)/proto/.generated
 	@mkdir -p $(BUILD)/unit
-	gcc $(UNIT_CFLAGS) $(TRANSLATORS) $(PROTO_SRCS) $< $(UNIT_LIBS) -o $@
+	gcc $(UNIT_CFLAGS) $(TRANSLATORS) $(PROTO_SRCS) \
+	    translators/tests/check.c $< $(UNIT_LIBS) -o $@
 
 unit: deps lint $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; \

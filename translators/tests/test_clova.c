@@ -23,6 +23,8 @@
 
 #include <gw.h>
 
+#include "check.h"
+
 
 #define FIXTURES        "translators/tests/fixtures/clova/"
 #define V1              "/v1/fine_tuning/jobs"
@@ -51,8 +53,6 @@
 #define T_SUCCEEDED     1692600000LL    /* 2023-08-21T15:40:00+0900 */
 #define T_FAILED        1692592200LL    /* 2023-08-21T13:30:00+0900 */
 
-/* an expected integer that is JSON null */
-#define NUL             INT64_MIN
 
 /* the bound on vendor pages per provider and list request */
 #define LIST_MAX_PAGES  20
@@ -202,164 +202,7 @@ setup_gateway(void **state)
 }
 
 
-/* ---- small checks with the caller's line ------------------------------ */
-
-static void
-check_fail(const char *file, int line, const char *fmt, ...)
-{
-    va_list  args;
-    char     msg[2048];
-
-    va_start(args, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, args);
-    va_end(args);
-
-    print_error("%s\n", msg);
-    _fail(file, line);
-}
-
-
-static const cJSON *
-jget(const cJSON *root, const char *path)
-{
-    char          buf[256], *seg, *save;
-    const cJSON  *cur;
-
-    snprintf(buf, sizeof(buf), "%s", path);
-    cur = root;
-
-    for (seg = strtok_r(buf, ".", &save);
-         seg != NULL && cur != NULL;
-         seg = strtok_r(NULL, ".", &save))
-    {
-        if (cJSON_IsArray(cur)) {
-            cur = cJSON_GetArrayItem(cur, atoi(seg));
-
-        } else {
-            cur = cJSON_GetObjectItemCaseSensitive(cur, seg);
-        }
-    }
-
-    return cur;
-}
-
-
-/* want NULL: the value is JSON null */
-static void
-jstr_eq(const cJSON *root, const char *path, const char *want,
-    const char *file, int line)
-{
-    char          *s;
-    const cJSON   *v;
-
-    v = jget(root, path);
-
-    if (want == NULL ? cJSON_IsNull(v)
-                     : (cJSON_IsString(v) && strcmp(v->valuestring, want)
-                                             == 0))
-    {
-        return;
-    }
-
-    s = v ? cJSON_PrintUnformatted(v) : NULL;
-    check_fail(file, line, "%s: got %s, want \"%s\"", path,
-               s ? s : "(absent)", want ? want : "null");
-    free(s);
-}
-
-
-/* want NUL: the value is JSON null */
-static void
-jint_eq(const cJSON *root, const char *path, int64_t want, const char *file,
-    int line)
-{
-    char         *s;
-    const cJSON  *v;
-
-    v = jget(root, path);
-
-    if (want == NUL ? cJSON_IsNull(v)
-                    : (cJSON_IsNumber(v) && v->valuedouble == (double) want))
-    {
-        return;
-    }
-
-    s = v ? cJSON_PrintUnformatted(v) : NULL;
-    check_fail(file, line, "%s: got %s, want %lld", path,
-               s ? s : "(absent)", (long long) want);
-    free(s);
-}
-
-
-static void
-jnum_eq(const cJSON *root, const char *path, double want, const char *file,
-    int line)
-{
-    double        d;
-    const cJSON  *v;
-
-    v = jget(root, path);
-    d = cJSON_IsNumber(v) ? v->valuedouble : -1e300;
-
-    if (d - want > 1e-12 * (want < 0 ? -want : want)
-        || want - d > 1e-12 * (want < 0 ? -want : want))
-    {
-        check_fail(file, line, "%s: got %g, want %g", path, d, want);
-    }
-}
-
-
-static void
-jbool_eq(const cJSON *root, const char *path, int want, const char *file,
-    int line)
-{
-    const cJSON  *v;
-
-    v = jget(root, path);
-
-    if (!cJSON_IsBool(v) || (cJSON_IsTrue(v) != 0) != (want != 0)) {
-        check_fail(file, line, "%s: want %s", path, want ? "true" : "false");
-    }
-}
-
-
-static void
-str_has(const char *s, const char *part, const char *file, int line)
-{
-    if (s == NULL || strstr(s, part) == NULL) {
-        check_fail(file, line, "\"%s\" does not contain \"%s\"",
-                   s ? s : "(null)", part);
-    }
-}
-
-
-static void
-str_lacks(const char *s, const char *part, const char *file, int line)
-{
-    if (s != NULL && strstr(s, part) != NULL) {
-        check_fail(file, line, "\"%s\" contains \"%s\"", s, part);
-    }
-}
-
-
-#define JSTR(r, p, w)      jstr_eq(r, p, w, __FILE__, __LINE__)
-#define JINT(r, p, w)      jint_eq(r, p, w, __FILE__, __LINE__)
-#define JNUM(r, p, w)      jnum_eq(r, p, w, __FILE__, __LINE__)
-#define JBOOL(r, p, w)     jbool_eq(r, p, w, __FILE__, __LINE__)
-#define HAS(s, part)       str_has(s, part, __FILE__, __LINE__)
-#define LACKS(s, part)     str_lacks(s, part, __FILE__, __LINE__)
-
-
-static const char *
-jstr(const cJSON *root, const char *path)
-{
-    const cJSON  *v;
-
-    v = jget(root, path);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
+/* ---- more checks (the rest: check.h) ---------------------------------- */
 
 static int
 utf8_valid(const char *s)
@@ -525,21 +368,6 @@ ex_job(const char *client, const char *method, const char *id,
 }
 
 
-static const char *
-header(const gw_call_t *call, const char *name)
-{
-    size_t  i;
-
-    for (i = 0; i < call->nheaders; i++) {
-        if (strcasecmp(call->headers[i].name, name) == 0) {
-            return gw_header_value(&call->headers[i]);
-        }
-    }
-
-    return NULL;
-}
-
-
 /* independent of gw_sign_ncp_v2: OpenSSL's HMAC and base64 */
 static void
 ncp_sign(const char *secret, const char *method, const char *uri,
@@ -631,17 +459,6 @@ check_headers(const gw_call_t *call, int prov, const char *file, int line)
                    "got %s, want %s", call->method, uri, v ? v : "(none)",
                    sig);
     }
-}
-
-
-static void
-print_result(gw_exchange_t *ex)
-{
-    const gw_result_t  *r;
-
-    r = gw_exchange_result(ex);
-    print_error("exchange answered %d: %.*s\n", r->http_status,
-                (int) r->body_len, r->body ? r->body : "");
 }
 
 

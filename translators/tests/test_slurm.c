@@ -25,6 +25,8 @@
 
 #include <gw.h>
 
+#include "check.h"
+
 
 #define SAMPLES         "t/slurm/samples/"
 #define V1              "/v1/fine_tuning/jobs"
@@ -60,8 +62,6 @@
 #define T_START         1795450959LL
 #define T_END           1795450961LL
 
-/* an expected integer that is JSON null */
-#define NUL             INT64_MIN
 
 /* an error code that is not checked */
 #define ANY_CODE        "\x01any"
@@ -223,190 +223,7 @@ setup_gateway(void **state)
 }
 
 
-/* ---- small checks with the caller's line ------------------------------ */
-
-static void
-check_fail(const char *file, int line, const char *fmt, ...)
-{
-    va_list  args;
-    char     msg[4096];
-
-    va_start(args, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, args);
-    va_end(args);
-
-    print_error("%s\n", msg);
-    _fail(file, line);
-}
-
-
-static const cJSON *
-jget(const cJSON *root, const char *path)
-{
-    char          buf[256], *seg, *save;
-    const cJSON  *cur;
-
-    snprintf(buf, sizeof(buf), "%s", path);
-    cur = root;
-
-    for (seg = strtok_r(buf, ".", &save);
-         seg != NULL && cur != NULL;
-         seg = strtok_r(NULL, ".", &save))
-    {
-        if (cJSON_IsArray(cur)) {
-            cur = cJSON_GetArrayItem(cur, atoi(seg));
-
-        } else {
-            cur = cJSON_GetObjectItemCaseSensitive(cur, seg);
-        }
-    }
-
-    return cur;
-}
-
-
-/* a value as text, freed before a check fails (it does not return) */
-static void
-got_text(const cJSON *v, char *out, size_t size)
-{
-    char  *s;
-
-    s = (v != NULL) ? cJSON_PrintUnformatted(v) : NULL;
-    snprintf(out, size, "%s", (v == NULL) ? "(absent)" : s ? s : "?");
-    free(s);
-}
-
-
-/* want NULL: the value is JSON null */
-static void
-jstr_eq(const cJSON *root, const char *path, const char *want,
-    const char *file, int line)
-{
-    char          got[512];
-    const cJSON  *v;
-
-    v = jget(root, path);
-
-    if (want == NULL ? cJSON_IsNull(v)
-                     : (cJSON_IsString(v) && strcmp(v->valuestring, want)
-                                             == 0))
-    {
-        return;
-    }
-
-    got_text(v, got, sizeof(got));
-    check_fail(file, line, "%s: got %s, want \"%s\"", path, got,
-               want ? want : "null");
-}
-
-
-/* want NUL: the value is JSON null */
-static void
-jint_eq(const cJSON *root, const char *path, int64_t want, const char *file,
-    int line)
-{
-    char          got[512];
-    const cJSON  *v;
-
-    v = jget(root, path);
-
-    if (want == NUL ? cJSON_IsNull(v)
-                    : (cJSON_IsNumber(v) && v->valuedouble == (double) want))
-    {
-        return;
-    }
-
-    got_text(v, got, sizeof(got));
-    check_fail(file, line, "%s: got %s, want %lld", path, got,
-               (long long) want);
-}
-
-
-static void
-jnum_eq(const cJSON *root, const char *path, double want, const char *file,
-    int line)
-{
-    double        d, tol;
-    const cJSON  *v;
-
-    v = jget(root, path);
-    d = cJSON_IsNumber(v) ? v->valuedouble : -1e300;
-    tol = 1e-9 * (want < 0 ? -want : want);
-
-    if (d - want > tol || want - d > tol) {
-        check_fail(file, line, "%s: got %.17g, want %.17g", path, d, want);
-    }
-}
-
-
-static void
-jbool_eq(const cJSON *root, const char *path, int want, const char *file,
-    int line)
-{
-    const cJSON  *v;
-
-    v = jget(root, path);
-
-    if (!cJSON_IsBool(v) || (cJSON_IsTrue(v) != 0) != (want != 0)) {
-        check_fail(file, line, "%s: want %s", path, want ? "true" : "false");
-    }
-}
-
-
-static void
-jabsent(const cJSON *root, const char *path, const char *file, int line)
-{
-    char          got[512];
-    const cJSON  *v;
-
-    v = jget(root, path);
-    if (v == NULL) {
-        return;
-    }
-
-    got_text(v, got, sizeof(got));
-    check_fail(file, line, "%s: want absent, got %s", path, got);
-}
-
-
-static void
-str_has(const char *s, const char *part, const char *file, int line)
-{
-    if (s == NULL || strstr(s, part) == NULL) {
-        check_fail(file, line, "\"%s\" does not contain \"%s\"",
-                   s ? s : "(null)", part);
-    }
-}
-
-
-static void
-str_lacks(const char *s, const char *part, const char *file, int line)
-{
-    if (s != NULL && strstr(s, part) != NULL) {
-        check_fail(file, line, "\"%s\" contains \"%s\"", s, part);
-    }
-}
-
-
-#define JSTR(r, p, w)      jstr_eq(r, p, w, __FILE__, __LINE__)
-#define JINT(r, p, w)      jint_eq(r, p, w, __FILE__, __LINE__)
-#define JNUM(r, p, w)      jnum_eq(r, p, w, __FILE__, __LINE__)
-#define JBOOL(r, p, w)     jbool_eq(r, p, w, __FILE__, __LINE__)
-#define JABSENT(r, p)      jabsent(r, p, __FILE__, __LINE__)
-#define HAS(s, part)       str_has(s, part, __FILE__, __LINE__)
-#define LACKS(s, part)     str_lacks(s, part, __FILE__, __LINE__)
-
-
-static const char *
-jstr(const cJSON *root, const char *path)
-{
-    const cJSON  *v;
-
-    v = jget(root, path);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
+/* ---- more checks (the rest: check.h) ---------------------------------- */
 
 static int
 jsize(const cJSON *root, const char *path)
@@ -618,21 +435,6 @@ ex_job(const char *client, const char *method, const char *id,
 }
 
 
-static const char *
-header(const gw_call_t *call, const char *name)
-{
-    size_t  i;
-
-    for (i = 0; i < call->nheaders; i++) {
-        if (strcasecmp(call->headers[i].name, name) == 0) {
-            return gw_header_value(&call->headers[i]);
-        }
-    }
-
-    return NULL;
-}
-
-
 static void
 check_headers(const gw_call_t *call, int prov, const char *file, int line)
 {
@@ -686,17 +488,6 @@ check_headers(const gw_call_t *call, int prov, const char *file, int line)
         check_fail(file, line, "X-SLURM-USER-TOKEN: got %s (%zu bytes)",
                    v ? v : "(none)", v ? strlen(v) : 0);
     }
-}
-
-
-static void
-print_result(gw_exchange_t *ex)
-{
-    const gw_result_t  *r;
-
-    r = gw_exchange_result(ex);
-    print_error("exchange answered %d: %.*s\n", r->http_status,
-                (int) r->body_len, r->body ? r->body : "");
 }
 
 

@@ -44,6 +44,8 @@
 
 #include <gw.h>
 
+#include "check.h"
+
 
 #define V1              "/v1/fine_tuning/jobs"
 #define TUNING          "/yandex.cloud.ai.tuning.v1.TuningService/"
@@ -90,8 +92,6 @@
 #define T_MODIFIED      1699995000LL
 #define T_FINISHED      1699999000LL
 
-/* an expected integer that is JSON null */
-#define NUL             INT64_MIN
 
 #define INV             "invalid_request_error"
 #define NF              "not_found_error"
@@ -582,103 +582,7 @@ teardown_group(void **state)
 }
 
 
-/* ---- small checks with the caller's line ------------------------------ */
-
-static void
-check_fail(const char *file, int line, const char *fmt, ...)
-{
-    va_list  args;
-    char     msg[2048];
-
-    va_start(args, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, args);
-    va_end(args);
-
-    print_error("%s\n", msg);
-    _fail(file, line);
-}
-
-
-static const cJSON *
-jget(const cJSON *root, const char *path)
-{
-    char          buf[256], *seg, *save;
-    const cJSON  *cur;
-
-    snprintf(buf, sizeof(buf), "%s", path);
-    cur = root;
-
-    for (seg = strtok_r(buf, ".", &save);
-         seg != NULL && cur != NULL;
-         seg = strtok_r(NULL, ".", &save))
-    {
-        if (cJSON_IsArray(cur)) {
-            cur = cJSON_GetArrayItem(cur, atoi(seg));
-
-        } else {
-            cur = cJSON_GetObjectItemCaseSensitive(cur, seg);
-        }
-    }
-
-    return cur;
-}
-
-
-static void
-got_text(const cJSON *v, char *buf, size_t size)
-{
-    char  *s;
-
-    s = v ? cJSON_PrintUnformatted(v) : NULL;
-    snprintf(buf, size, "%s", s ? s : "(absent)");
-    free(s);
-}
-
-
-/* want NULL: the value is JSON null */
-static void
-jstr_eq(const cJSON *root, const char *path, const char *want,
-    const char *file, int line)
-{
-    char          got[512];
-    const cJSON  *v;
-
-    v = jget(root, path);
-
-    if (want == NULL ? cJSON_IsNull(v)
-                     : (cJSON_IsString(v) && strcmp(v->valuestring, want)
-                                             == 0))
-    {
-        return;
-    }
-
-    got_text(v, got, sizeof(got));
-    check_fail(file, line, "%s: got %s, want \"%s\"", path, got,
-               want ? want : "null");
-}
-
-
-/* want NUL: the value is JSON null */
-static void
-jint_eq(const cJSON *root, const char *path, int64_t want, const char *file,
-    int line)
-{
-    char          got[256];
-    const cJSON  *v;
-
-    v = jget(root, path);
-
-    if (want == NUL ? cJSON_IsNull(v)
-                    : (cJSON_IsNumber(v) && v->valuedouble == (double) want))
-    {
-        return;
-    }
-
-    got_text(v, got, sizeof(got));
-    check_fail(file, line, "%s: got %s, want %lld", path, got,
-               (long long) want);
-}
-
+/* ---- more checks (the rest: check.h) ---------------------------------- */
 
 static int
 near(double got, double want)
@@ -689,41 +593,6 @@ near(double got, double want)
     m = (want < 0 ? -want : want) * 1e-12;
 
     return d <= m && -d <= m;
-}
-
-
-static void
-jnum_eq(const cJSON *root, const char *path, double want, const char *file,
-    int line)
-{
-    double        d;
-    const cJSON  *v;
-
-    v = jget(root, path);
-    d = cJSON_IsNumber(v) ? v->valuedouble : -1e300;
-
-    if (!near(d, want)) {
-        check_fail(file, line, "%s: got %.17g, want %.17g", path, d, want);
-    }
-}
-
-
-static void
-str_has(const char *s, const char *part, const char *file, int line)
-{
-    if (s == NULL || strstr(s, part) == NULL) {
-        check_fail(file, line, "\"%s\" does not contain \"%s\"",
-                   s ? s : "(null)", part);
-    }
-}
-
-
-static void
-str_lacks(const char *s, const char *part, const char *file, int line)
-{
-    if (s != NULL && strstr(s, part) != NULL) {
-        check_fail(file, line, "\"%s\" contains \"%s\"", s, part);
-    }
 }
 
 
@@ -759,26 +628,10 @@ int_eq(int64_t got, int64_t want, const char *what, const char *file,
 }
 
 
-#define JSTR(r, p, w)      jstr_eq(r, p, w, __FILE__, __LINE__)
-#define JINT(r, p, w)      jint_eq(r, p, w, __FILE__, __LINE__)
-#define JNUM(r, p, w)      jnum_eq(r, p, w, __FILE__, __LINE__)
-#define HAS(s, part)       str_has(s, part, __FILE__, __LINE__)
-#define LACKS(s, part)     str_lacks(s, part, __FILE__, __LINE__)
 #define STR(g, w)          str_eq(g, w, #g, __FILE__, __LINE__)
 #define NUM(g, w)          num_eq(g, w, #g, __FILE__, __LINE__)
 #define INT(g, w)          int_eq((int64_t) (g), (int64_t) (w), #g,     \
                                   __FILE__, __LINE__)
-
-
-static const char *
-jstr(const cJSON *root, const char *path)
-{
-    const cJSON  *v;
-
-    v = jget(root, path);
-
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 
 static const void *
@@ -862,32 +715,6 @@ ex_job(const char *client, const char *method, const char *id,
     snprintf(path, sizeof(path), V1 "/%s%s", id, tail);
 
     return ex_as(client, method, path, NULL);
-}
-
-
-static const char *
-header(const gw_call_t *call, const char *name)
-{
-    size_t  i;
-
-    for (i = 0; i < call->nheaders; i++) {
-        if (strcasecmp(call->headers[i].name, name) == 0) {
-            return gw_header_value(&call->headers[i]);
-        }
-    }
-
-    return NULL;
-}
-
-
-static void
-print_result(gw_exchange_t *ex)
-{
-    const gw_result_t  *r;
-
-    r = gw_exchange_result(ex);
-    print_error("exchange answered %d: %.*s\n", r->http_status,
-                (int) r->body_len, r->body ? r->body : "");
 }
 
 
