@@ -214,7 +214,8 @@ error_log {prefix}/error.log {log_level};
 events {{ worker_connections 512; }}
 http {{
     log_format ftgw '$remote_addr [$time_local] "$request" $status '
-                    '$body_bytes_sent $request_time pid=$pid';
+                    '$body_bytes_sent $request_time pid=$pid '
+                    'rid=$request_id';
     access_log {prefix}/access.log ftgw;
 {temps}
 """

@@ -5,6 +5,7 @@ CLOVA's auth modes, with what the vendor received checked on its side."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -128,6 +129,16 @@ def test_request_id_generated_when_absent(gateway):
     r = gateway.call("GET", "/v1/fine_tuning/jobs?limit=1")
     assert r.status_code == 200, r.text
     rid = r.headers["x-request-id"]
-    assert len(rid) == 32
+    assert re.fullmatch(r"[0-9a-f]{32}", rid), rid
     assert all(v["headers"]["x-ncp-clovastudio-request-id"] == rid
                for v in gateway.vendor_requests())
+    # a fresh id for every request, and nginx's $request_id is the same id,
+    # so the access log names it
+    ids = {gateway.call("GET", "/v1/fine_tuning/jobs/ftjob-x")
+           .headers["x-request-id"] for _ in range(20)}
+    assert len(ids) == 20 and rid not in ids
+    log = gateway.nginx.prefix / "access.log"
+    deadline = time.monotonic() + 5
+    while f"rid={rid}" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert f"rid={rid}" in log.read_text()

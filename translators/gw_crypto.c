@@ -1,16 +1,18 @@
 
 /*
- * Hashing, HMAC, hex and base64 helpers over OpenSSL 3 one-shot calls.
+ * Hashing, HMAC, hex and base64 helpers over OpenSSL.
  */
 
+
+/* SHA256_Init() and friends: see gw_hmac_sha256() for why */
+#define OPENSSL_SUPPRESS_DEPRECATED
 
 #include <limits.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include <gw_core.h>
 
@@ -18,7 +20,6 @@
 static size_t gw_base64_encode(const unsigned char *in, size_t len,
     char *out, const char *alphabet, int pad);
 static int gw_base64url_value(unsigned char c);
-static void gw_crypto_poison(unsigned char *out, size_t len);
 
 
 static const char  gw_b64_std[] =
@@ -27,13 +28,98 @@ static const char  gw_b64_url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 
+/*
+ * HMAC-SHA-256 over OpenSSL's low-level SHA-256: the gateway signs with a
+ * handful of keys that never change (the job id secret, each provider's
+ * vendor secret) or change once a second (bce-auth-v1's signing key).
+ * OpenSSL 3's one-shot HMAC() fetches the digest, allocates a context and
+ * hashes the padded key again on every call, about 20,000 instructions;
+ * here the hashed ipad/opad states of recent keys are kept per thread, so
+ * an HMAC of a short message costs its compressions only.  The EVP
+ * interface has no allocation-free way to copy a keyed state.
+ */
+
+#define GW_HMAC_KEYS   8
+#define GW_HMAC_BLOCK  64
+
+typedef struct {
+    size_t          key_len;             /* 0: empty slot */
+    unsigned char   key[GW_HMAC_BLOCK];  /* a longer key is not cached */
+    SHA256_CTX      inner;
+    SHA256_CTX      outer;
+} gw_hmac_key_t;
+
+static __thread gw_hmac_key_t  gw_hmac_keys[GW_HMAC_KEYS];
+static __thread unsigned       gw_hmac_next;
+
+
+static const gw_hmac_key_t *
+gw_hmac_key(const unsigned char *key, size_t key_len, gw_hmac_key_t *tmp)
+{
+    size_t          i;
+    gw_hmac_key_t  *k;
+    unsigned char   pad[GW_HMAC_BLOCK];
+    unsigned char   hashed[32];
+
+    if (key_len > 0 && key_len <= GW_HMAC_BLOCK) {
+        for (i = 0; i < GW_HMAC_KEYS; i++) {
+            k = &gw_hmac_keys[i];
+
+            if (k->key_len == key_len && memcmp(k->key, key, key_len) == 0) {
+                return k;
+            }
+        }
+
+        k = &gw_hmac_keys[gw_hmac_next++ % GW_HMAC_KEYS];
+
+    } else {
+        k = tmp;
+    }
+
+    /* RFC 2104: a key longer than the block is hashed first */
+    if (key_len > GW_HMAC_BLOCK) {
+        SHA256(key, key_len, hashed);
+        key = hashed;
+        key_len = 32;
+        k->key_len = 0;
+
+    } else {
+        memcpy(k->key, key, key_len);
+        k->key_len = key_len;
+    }
+
+    memset(pad, 0x36, sizeof(pad));
+    for (i = 0; i < key_len; i++) {
+        pad[i] ^= key[i];
+    }
+
+    SHA256_Init(&k->inner);
+    SHA256_Update(&k->inner, pad, sizeof(pad));
+
+    memset(pad, 0x5c, sizeof(pad));
+    for (i = 0; i < key_len; i++) {
+        pad[i] ^= key[i];
+    }
+
+    SHA256_Init(&k->outer);
+    SHA256_Update(&k->outer, pad, sizeof(pad));
+
+    OPENSSL_cleanse(pad, sizeof(pad));
+    OPENSSL_cleanse(hashed, sizeof(hashed));
+
+    return k;
+}
+
+
 void
 gw_hmac_sha256(const void *key, size_t key_len, const void *data,
     size_t len, unsigned char out[32])
 {
-    unsigned int  out_len;
+    SHA256_CTX            ctx;
+    gw_hmac_key_t         tmp;
+    unsigned char         inner[32];
+    const gw_hmac_key_t  *k;
 
-    /* OpenSSL treats a NULL key as "reuse the previous key": never pass one */
     if (key == NULL) {
         key = "";
         key_len = 0;
@@ -44,14 +130,21 @@ gw_hmac_sha256(const void *key, size_t key_len, const void *data,
         len = 0;
     }
 
-    out_len = 0;
+    k = gw_hmac_key(key, key_len, &tmp);
 
-    if (key_len > INT_MAX
-        || HMAC(EVP_sha256(), key, (int) key_len, data, len, out, &out_len)
-           == NULL
-        || out_len != 32)
-    {
-        gw_crypto_poison(out, 32);
+    ctx = k->inner;
+    SHA256_Update(&ctx, data, len);
+    SHA256_Final(inner, &ctx);
+
+    ctx = k->outer;
+    SHA256_Update(&ctx, inner, sizeof(inner));
+    SHA256_Final(out, &ctx);
+
+    OPENSSL_cleanse(&ctx, sizeof(ctx));
+    OPENSSL_cleanse(inner, sizeof(inner));
+
+    if (k == &tmp) {
+        OPENSSL_cleanse(&tmp, sizeof(tmp));
     }
 }
 
@@ -59,35 +152,19 @@ gw_hmac_sha256(const void *key, size_t key_len, const void *data,
 void
 gw_sha256(const void *data, size_t len, unsigned char out[32])
 {
-    unsigned int  out_len;
-
     if (data == NULL) {
         data = "";
         len = 0;
     }
 
-    out_len = 0;
-
-    if (EVP_Digest(data, len, out, &out_len, EVP_sha256(), NULL) != 1
-        || out_len != 32)
-    {
-        gw_crypto_poison(out, 32);
-    }
+    SHA256(data, len, out);
 }
 
 
-/*
- * The void interfaces cannot report a failure (only an allocation failure
- * inside OpenSSL can cause one).  A predictable output would let a forged
- * MAC match, so a failed digest becomes random bytes that match nothing.
- */
-
-static void
-gw_crypto_poison(unsigned char *out, size_t len)
+int
+gw_random_bytes(unsigned char *out, size_t len)
 {
-    if (RAND_bytes(out, (int) len) != 1) {
-        memset(out, 0xa5, len);
-    }
+    return len <= INT_MAX && RAND_bytes(out, (int) len) == 1 ? 0 : -1;
 }
 
 

@@ -13,10 +13,6 @@
 
 
 #include <string.h>
-
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <gw_core.h>
 
 
@@ -123,16 +119,13 @@ gw_jobid_payload(const gw_job_ref_t *ref, unsigned char *buf)
 }
 
 
-/* HMAC() is called directly, not gw_hmac_sha256(), to see its failures */
-
 static gw_rc_t
 gw_jobid_tag(const char *client, const unsigned char *secret,
     size_t secret_len, const unsigned char *payload, size_t len,
     unsigned char tag[GW_JOBID_TAG_LEN])
 {
     size_t         clen;
-    unsigned int   mac_len;
-    unsigned char  mac[EVP_MAX_MD_SIZE];
+    unsigned char  mac[32];
     unsigned char  msg[GW_JOBID_CLIENT_MAX + 1 + GW_JOBID_PAYLOAD_MAX];
 
     clen = strlen(client);
@@ -145,12 +138,7 @@ gw_jobid_tag(const char *client, const unsigned char *secret,
     msg[clen] = 0x00;
     memcpy(msg + clen + 1, payload, len);
 
-    if (HMAC(EVP_sha256(), secret, (int) secret_len, msg, clen + 1 + len,
-             mac, &mac_len)
-        == NULL)
-    {
-        return GW_NOMEM;
-    }
+    gw_hmac_sha256(secret, secret_len, msg, clen + 1 + len, mac);
 
     memcpy(tag, mac, GW_JOBID_TAG_LEN);
 

@@ -226,5 +226,8 @@ void gw_exchange_feed(gw_exchange_t *ex, const gw_vendor_response_t *resp);
 const gw_result_t *gw_exchange_result(gw_exchange_t *ex);
 void gw_exchange_free(gw_exchange_t *ex);
 
+/* 0, or -1 when the system's random source fails */
+int gw_random_bytes(unsigned char *out, size_t len);
+
 
 #endif /* _GW_H_INCLUDED_ */

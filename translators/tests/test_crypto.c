@@ -13,6 +13,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <gw_core.h>
 
 
@@ -49,6 +52,63 @@ test_hmac_rfc4231(void **state)
     hex_of(mac, 32, hex);
     assert_string_equal(hex, "773ea91e36800e46854db8ebd09181a7"
                              "2959098b3ef8c122d9635514ced565fe");
+}
+
+
+static void
+test_hmac_rfc4231_long_key(void **state)
+{
+    unsigned char  key[131], mac[32];
+    char           hex[65];
+
+    /* test case 6: a key longer than the block is hashed first */
+    memset(key, 0xaa, sizeof(key));
+    gw_hmac_sha256(key, sizeof(key),
+                   "Test Using Larger Than Block-Size Key - Hash Key First",
+                   54, mac);
+    hex_of(mac, 32, hex);
+    assert_string_equal(hex, "60e431591ee0b67f0d8a26aacbf5b77f"
+                             "8e0bc6213728c5140546040f0ee37f54");
+}
+
+
+/*
+ * The keyed states of recent keys are cached: keys of every length around
+ * the block size, more keys than the cache holds, each used again after
+ * being evicted, must all match OpenSSL's own HMAC.
+ */
+static void
+test_hmac_key_cache(void **state)
+{
+    size_t         round, i, len;
+    unsigned int   n;
+    unsigned char  key[70], msg[200], mac[32], want[32];
+
+    for (i = 0; i < sizeof(msg); i++) {
+        msg[i] = (unsigned char) (i * 7);
+    }
+
+    for (round = 0; round < 3; round++) {
+        for (len = 0; len <= sizeof(key); len++) {
+            memset(key, (int) (len + 1), sizeof(key));
+
+            i = (len * 13) % sizeof(msg);
+
+            gw_hmac_sha256(key, len, msg, i, mac);
+
+            assert_non_null(HMAC(EVP_sha256(), key, (int) len, msg, i,
+                                 want, &n));
+            assert_int_equal(n, 32);
+            assert_memory_equal(mac, want, 32);
+        }
+    }
+
+    /* the same length, different bytes: never served from the cache */
+    memset(key, 'a', 32);
+    gw_hmac_sha256(key, 32, "m", 1, want);
+    key[31] = 'b';
+    gw_hmac_sha256(key, 32, "m", 1, mac);
+    assert_memory_not_equal(mac, want, 32);
 }
 
 
@@ -276,6 +336,8 @@ main(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_hmac_rfc4231),
+        cmocka_unit_test(test_hmac_rfc4231_long_key),
+        cmocka_unit_test(test_hmac_key_cache),
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_base64_rfc4648),
