@@ -77,6 +77,9 @@ $(BUILD)/unit/%: translators/tests/%.c $(TRANSLATORS) \
 unit: deps lint $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; \
 	    ASAN_OPTIONS=detect_leaks=1 $$t; done
+	@# again with the release build's bump arena (see translators/gw_mem.c)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t (bump arena)"; \
+	    GW_TEST_ARENA=bump ASAN_OPTIONS=detect_leaks=1 $$t; done
 
 # the integration suite: real nginx + module (ASan), sandbox vendors,
 # the official openai SDK as the client

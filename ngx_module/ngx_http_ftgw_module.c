@@ -140,6 +140,9 @@ ngx_http_ftgw_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    /* before the first cJSON object, so that every one is freed alike */
+    gw_mem_init();
+
     fmcf->providers = ngx_array_create(cf->pool, 4, sizeof(gw_provider_t));
     if (fmcf->providers == NULL) {
         return NULL;

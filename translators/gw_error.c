@@ -268,7 +268,7 @@ gw_redact(const gw_provider_t *p, char *text, size_t size)
     len = strnlen(text, size - 1);
     text[len] = '\0';
 
-    src = malloc(len + 1);
+    src = gw_malloc(len + 1);
     if (src == NULL) {
         gw_error_copy(text, size, GW_REDACTED);
         return;
@@ -298,7 +298,7 @@ gw_redact(const gw_provider_t *p, char *text, size_t size)
         gw_utf8_trim(text);
     }
 
-    free(src);
+    gw_free(src);
 }
 
 
@@ -328,7 +328,7 @@ gw_vendor_text(const gw_provider_t *p, const char *src, char *out,
     len = strnlen(src, 8192);
     cap = len * 3 + 16;
 
-    buf = malloc(cap);
+    buf = gw_malloc(cap);
     if (buf == NULL) {
         gw_error_copy(out, size, GW_REDACTED);
         return;
@@ -350,5 +350,5 @@ gw_vendor_text(const gw_provider_t *p, const char *src, char *out,
         gw_utf8_trim(out);
     }
 
-    free(buf);
+    gw_free(buf);
 }

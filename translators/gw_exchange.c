@@ -34,6 +34,7 @@ typedef struct {
 
 
 struct gw_exchange_s {
+    gw_arena_t           *arena;     /* everything below, and what it holds */
     const gw_gateway_t   *gw;
     const gw_client_t    *client;
     char                  request_id[GW_REQUEST_ID_MAX + 1];
@@ -63,6 +64,8 @@ struct gw_exchange_s {
 };
 
 
+static void gw_exchange_start(gw_exchange_t *ex, const gw_request_t *req);
+static gw_next_t gw_exchange_advance(gw_exchange_t *ex, gw_call_t **call);
 static void gw_exchange_fail(gw_exchange_t *ex, const gw_error_t *err);
 static void gw_exchange_error(gw_exchange_t *ex, int status, const char *type,
     const char *param, const char *code, const char *message);
@@ -107,25 +110,54 @@ static const gw_route_t  gw_routes[] = {
 };
 
 
+/*
+ * Each entry point makes the exchange's arena current while it runs: what
+ * the translators allocate for this request comes from it.
+ */
+
 gw_exchange_t *
 gw_exchange_create(const gw_gateway_t *gw, const gw_request_t *req)
 {
+    gw_arena_t     *arena, *prev;
     gw_exchange_t  *ex;
 
-    ex = calloc(1, sizeof(gw_exchange_t));
-    if (ex == NULL) {
+    arena = gw_arena_create(-1);
+    if (arena == NULL) {
         return NULL;
     }
 
+    prev = gw_arena_use(arena);
+
+    ex = gw_calloc(1, sizeof(gw_exchange_t));
+    if (ex == NULL) {
+        gw_arena_use(prev);
+        gw_arena_destroy(arena);
+        return NULL;
+    }
+
+    ex->arena = arena;
     ex->gw = gw;
     ex->now_ms = req->now_ms;
     ex->limit = GW_LIST_DEFAULT_LIMIT;
     gw_job_init(&ex->op.job);
 
+    gw_exchange_start(ex, req);
+
+    gw_arena_use(prev);
+
+    return ex;
+}
+
+
+static void
+gw_exchange_start(gw_exchange_t *ex, const gw_request_t *req)
+{
+    const gw_gateway_t  *gw = ex->gw;
+
     gw_exchange_request_id(ex, req);
 
     if (ex->done) {
-        return ex;
+        return;
     }
 
     ex->client = gw_authenticate(gw, req->authorization,
@@ -139,15 +171,15 @@ gw_exchange_create(const gw_gateway_t *gw, const gw_request_t *req)
                           ? "Incorrect API key provided"
                           : "You didn't provide an API key: send "
                             "\"Authorization: Bearer <gateway key>\"");
-        return ex;
+        return;
     }
 
     if (gw_exchange_route(ex, req) != 0) {
-        return ex;
+        return;
     }
 
     if (gw_exchange_query(ex, req->query, req->query_len) != 0) {
-        return ex;
+        return;
     }
 
     switch (ex->kind) {
@@ -164,8 +196,6 @@ gw_exchange_create(const gw_gateway_t *gw, const gw_request_t *req)
         gw_exchange_start_job_op(ex);
         break;
     }
-
-    return ex;
 }
 
 
@@ -179,36 +209,59 @@ gw_exchange_needs_body(const gw_exchange_t *ex)
 void
 gw_exchange_set_body(gw_exchange_t *ex, const char *body, size_t len)
 {
-    gw_error_t  err;
+    gw_arena_t  *prev;
+    gw_error_t   err;
 
     ex->needs_body = 0;
 
+    prev = gw_arena_use(ex->arena);
+
     if (gw_spec_parse(body, len, &ex->spec, &err) != GW_OK) {
         gw_exchange_fail(ex, &err);
-        return;
+
+    } else {
+        ex->has_spec = 1;
+        gw_exchange_start_create(ex);
     }
 
-    ex->has_spec = 1;
-    gw_exchange_start_create(ex);
+    gw_arena_use(prev);
 }
 
 
 void
 gw_exchange_body_too_large(gw_exchange_t *ex, size_t max)
 {
-    char  msg[128];
+    char         msg[128];
+    gw_arena_t  *prev;
 
     ex->needs_body = 0;
     snprintf(msg, sizeof(msg),
              "The request body exceeds the gateway's limit of %zu bytes",
              max);
+
+    prev = gw_arena_use(ex->arena);
     gw_exchange_error(ex, 413, GW_TYPE_INVALID, NULL, "request_too_large",
                       msg);
+    gw_arena_use(prev);
 }
 
 
 gw_next_t
 gw_exchange_next(gw_exchange_t *ex, gw_call_t **call)
+{
+    gw_next_t    rc;
+    gw_arena_t  *prev;
+
+    prev = gw_arena_use(ex->arena);
+    rc = gw_exchange_advance(ex, call);
+    gw_arena_use(prev);
+
+    return rc;
+}
+
+
+static gw_next_t
+gw_exchange_advance(gw_exchange_t *ex, gw_call_t **call)
 {
     gw_op_t  *op;
 
@@ -250,7 +303,7 @@ gw_exchange_step(gw_exchange_t *ex, gw_op_t *op, gw_call_t **call)
     gw_step_t  rc;
 
     /* a fresh call; the 5 KB of header slots are written as they are used */
-    free(op->call.body);
+    gw_free(op->call.body);
     op->call.provider = NULL;
     op->call.endpoint = NULL;
     op->call.method = NULL;
@@ -301,9 +354,13 @@ gw_exchange_feed(gw_exchange_t *ex, const gw_vendor_response_t *resp)
 const gw_result_t *
 gw_exchange_result(gw_exchange_t *ex)
 {
+    gw_arena_t  *prev;
+
     if (!ex->done) {
+        prev = gw_arena_use(ex->arena);
         gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "incomplete",
                           "The gateway could not complete the request");
+        gw_arena_use(prev);
     }
 
     return &ex->result;
@@ -313,27 +370,35 @@ gw_exchange_result(gw_exchange_t *ex)
 void
 gw_exchange_free(gw_exchange_t *ex)
 {
-    size_t  i;
+    size_t       i;
+    gw_arena_t  *arena, *prev;
 
     if (ex == NULL) {
         return;
     }
 
+    /* the arena's objects need no freeing; what came from malloc() does */
+    arena = ex->arena;
+    prev = gw_arena_use(arena);
+
     gw_op_reset(&ex->op);
-    free(ex->op.call.body);
+    gw_free(ex->op.call.body);
 
     for (i = 0; i < ex->nlists; i++) {
         gw_op_reset(&ex->lists[i]);
     }
 
-    free(ex->lists);
+    gw_free(ex->lists);
 
     if (ex->has_spec) {
         gw_spec_free(&ex->spec);
     }
 
-    free(ex->result.body);
-    free(ex);
+    gw_free(ex->result.body);
+    gw_free(ex);
+
+    gw_arena_use(prev == arena ? NULL : prev);
+    gw_arena_destroy(arena);
 }
 
 
@@ -945,7 +1010,7 @@ gw_exchange_start_list(gw_exchange_t *ex)
         ex->has_cursor = 1;
     }
 
-    ex->lists = calloc(ex->gw->nproviders ? ex->gw->nproviders : 1,
+    ex->lists = gw_calloc(ex->gw->nproviders ? ex->gw->nproviders : 1,
                        sizeof(gw_op_t));
     if (ex->lists == NULL) {
         gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
@@ -1116,12 +1181,12 @@ gw_exchange_finish_list(gw_exchange_t *ex)
         total += ex->lists[i].njobs;
     }
 
-    items = calloc(total ? total : 1, sizeof(gw_list_item_t));
+    items = gw_calloc(total ? total : 1, sizeof(gw_list_item_t));
     json = cJSON_CreateObject();
     data = cJSON_CreateArray();
 
     if (items == NULL || json == NULL || data == NULL) {
-        free(items);
+        gw_free(items);
         cJSON_Delete(json);
         cJSON_Delete(data);
         gw_exchange_answer(ex, 200, NULL);
@@ -1159,7 +1224,7 @@ gw_exchange_finish_list(gw_exchange_t *ex)
         }
 
         if (gw_job_encode_id(ex, op, items[i].job, id, sizeof(id)) != 0) {
-            free(items);
+            gw_free(items);
             cJSON_Delete(json);
             return;
         }
@@ -1167,7 +1232,7 @@ gw_exchange_finish_list(gw_exchange_t *ex)
         item = gw_job_to_json(items[i].job, id, items[i].provider,
                               ex->client->name);
         if (item == NULL) {
-            free(items);
+            gw_free(items);
             cJSON_Delete(json);
             gw_exchange_answer(ex, 200, NULL);
             return;
@@ -1177,7 +1242,7 @@ gw_exchange_finish_list(gw_exchange_t *ex)
     }
 
     cJSON_AddBoolToObject(json, "has_more", n > (size_t) ex->limit);
-    free(items);
+    gw_free(items);
 
     if (gw_list_add_unlisted(ex, json) != 0) {
         cJSON_Delete(json);

@@ -94,17 +94,17 @@ gw_job_init(gw_job_t *job)
 void
 gw_job_free(gw_job_t *job)
 {
-    free(job->vendor_id);
-    free(job->vendor_id2);
-    free(job->vendor_status);
-    free(job->vendor_model);
-    free(job->name);
-    free(job->owner);
-    free(job->fine_tuned_model);
-    free(job->training_file);
-    free(job->validation_file);
-    free(job->vendor_error_code);
-    free(job->checkpoint_prefix);
+    gw_free(job->vendor_id);
+    gw_free(job->vendor_id2);
+    gw_free(job->vendor_status);
+    gw_free(job->vendor_model);
+    gw_free(job->name);
+    gw_free(job->owner);
+    gw_free(job->fine_tuned_model);
+    gw_free(job->training_file);
+    gw_free(job->validation_file);
+    gw_free(job->vendor_error_code);
+    gw_free(job->checkpoint_prefix);
     cJSON_Delete(job->vendor_extra);
 
     gw_job_init(job);
@@ -285,7 +285,7 @@ gw_job_add_model(cJSON *root, const gw_job_t *job, const gw_provider_t *p)
     plen = strlen(p->name);
     mlen = strlen(job->vendor_model);
 
-    model = malloc(plen + 1 + mlen + 1);
+    model = gw_malloc(plen + 1 + mlen + 1);
     if (model == NULL) {
         return 1;
     }
@@ -295,7 +295,7 @@ gw_job_add_model(cJSON *root, const gw_job_t *job, const gw_provider_t *p)
     memcpy(model + plen + 1, job->vendor_model, mlen + 1);
 
     failed = gw_add_str(root, "model", model);
-    free(model);
+    gw_free(model);
 
     return failed;
 }
@@ -606,7 +606,7 @@ gw_event_id(const char *job_id, const char *kind, char *out)
     ilen = strlen(job_id);
     klen = strlen(kind);
 
-    msg = malloc(ilen + 1 + klen);
+    msg = gw_malloc(ilen + 1 + klen);
     if (msg == NULL) {
         return 1;
     }
@@ -616,7 +616,7 @@ gw_event_id(const char *job_id, const char *kind, char *out)
     memcpy(msg + ilen + 1, kind, klen);
 
     gw_sha256(msg, ilen + 1 + klen, md);
-    free(msg);
+    gw_free(msg);
 
     gw_hex(md, sizeof(md), hex);
 

@@ -304,7 +304,7 @@ gw_strndup(const char *s, size_t n)
 
     len = strnlen(s, n);
 
-    p = malloc(len + 1);
+    p = gw_malloc(len + 1);
     if (p == NULL) {
         return NULL;
     }
@@ -332,7 +332,7 @@ gw_json_print(const cJSON *json, size_t *len)
     }
 
     if (o.failed) {
-        free(o.p);
+        gw_free(o.p);
         o.p = NULL;
         o.len = 1;
     }
@@ -367,7 +367,7 @@ gw_out_bytes(gw_out_t *o, const char *s, size_t n)
             size *= 2;
         }
 
-        p = realloc(o->p, size);
+        p = gw_realloc(o->p, size);
         if (p == NULL) {
             o->failed = 1;
             return;
@@ -748,7 +748,7 @@ gw_sprintf(const char *fmt, ...)
         return NULL;
     }
 
-    out = malloc((size_t) n + 1);
+    out = gw_malloc((size_t) n + 1);
     if (out == NULL) {
         return NULL;
     }

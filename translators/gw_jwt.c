@@ -343,7 +343,7 @@ gw_jwt_ps256(const gw_yandex_key_t *key, const char *aud, int64_t iat,
         goto done;
     }
 
-    sig = malloc(slen);
+    sig = gw_malloc(slen);
     if (sig == NULL) {
         goto done;
     }
@@ -375,7 +375,7 @@ done:
 
     ERR_pop_to_mark();
 
-    free(sig);
+    gw_free(sig);
     cJSON_free(header);
     cJSON_free(claims);
 

@@ -1019,11 +1019,11 @@ gw_qf_create(gw_op_t *op)
         }
 
         if (body[0] == '\0') {
-            free(body);
+            gw_free(body);
             return GW_STEP_ERROR;
         }
 
-        free(body);
+        gw_free(body);
 
         return gw_qf_call(op, "createTask", gw_qf_task_body(op)) == 0
                ? GW_STEP_CALL : GW_STEP_ERROR;

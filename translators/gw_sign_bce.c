@@ -158,8 +158,8 @@ gw_sign_bce_v1(const char *method, const char *path, const char *query,
         return GW_ERROR;
     }
 
-    vec = malloc(count * sizeof(char *));
-    storage = malloc(cap);
+    vec = gw_malloc(count * sizeof(char *));
+    storage = gw_malloc(cap);
     creq = NULL;
     rc = GW_ERROR;
 
@@ -198,7 +198,7 @@ gw_sign_bce_v1(const char *method, const char *path, const char *query,
         goto done;
     }
 
-    creq = malloc(creq_len);
+    creq = gw_malloc(creq_len);
     if (creq == NULL) {
         goto done;
     }
@@ -271,13 +271,13 @@ done:
 
     if (creq != NULL) {
         memset(creq, 0, creq_len);
-        free(creq);
+        gw_free(creq);
     }
 
     memset(key, 0, sizeof(key));
 
-    free(storage);
-    free(vec);
+    gw_free(storage);
+    gw_free(vec);
 
     return rc;
 }

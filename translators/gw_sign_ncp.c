@@ -40,7 +40,7 @@ gw_sign_ncp_v2(const char *method, const char *uri, const char *timestamp,
         msg = buf;
 
     } else {
-        msg = malloc(len + 1);
+        msg = gw_malloc(len + 1);
         if (msg == NULL) {
             out[0] = '\0';
             return;
@@ -53,7 +53,7 @@ gw_sign_ncp_v2(const char *method, const char *uri, const char *timestamp,
     gw_base64(mac, sizeof(mac), out);
 
     if (msg != buf) {
-        free(msg);
+        gw_free(msg);
     }
 }
 

@@ -758,12 +758,12 @@ gw_slurm_submit_body(gw_op_t *op, const char *spec, const char *output_dir)
 
     if (b == NULL || job == NULL || env == NULL) {
         cJSON_Delete(b);
-        free(script);
+        gw_free(script);
         return NULL;
     }
 
     cJSON_AddStringToObject(b, "script", script);
-    free(script);
+    gw_free(script);
 
     cJSON_AddStringToObject(job, "name", op->job_name);
     cJSON_AddStringToObject(job, "partition",
@@ -930,7 +930,7 @@ gw_slurm_create(gw_op_t *op)
         }
 
         op->call.body = gw_slurm_submit_body(op, spec, output_dir);
-        free(spec);
+        gw_free(spec);
 
         if (op->call.body == NULL) {
             gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",

@@ -947,7 +947,7 @@ gw_spec_str(gw_parse_t *ctx, const gw_key_t *k, const cJSON *v,
             return GW_NOMEM;
         }
 
-        free(*(char **) field);
+        gw_free(*(char **) field);
         *(char **) field = s;
     }
 
@@ -1138,7 +1138,7 @@ gw_spec_modules(gw_parse_t *ctx, const gw_key_t *k, const cJSON *v,
         return GW_ERROR;
     }
 
-    list = calloc(n, sizeof(char *));
+    list = gw_calloc(n, sizeof(char *));
     if (list == NULL) {
         return GW_NOMEM;
     }
@@ -1881,20 +1881,20 @@ gw_spec_free(gw_job_spec_t *spec)
     }
 
     for (i = 0; i < gw_nelts(gw_spec_strs); i++) {
-        free(*(char **) ((char *) spec + gw_spec_strs[i]));
+        gw_free(*(char **) ((char *) spec + gw_spec_strs[i]));
     }
 
     /* every slot: a failed parse may have filled more than the count */
     for (i = 0; i < GW_MAX_DATASETS; i++) {
-        free(spec->train[i].ref);
-        free(spec->valid[i].ref);
+        gw_free(spec->train[i].ref);
+        gw_free(spec->valid[i].ref);
     }
 
     for (i = 0; i < spec->nlora_target_modules; i++) {
-        free(spec->lora_target_modules[i]);
+        gw_free(spec->lora_target_modules[i]);
     }
 
-    free(spec->lora_target_modules);
+    gw_free(spec->lora_target_modules);
     cJSON_Delete(spec->labels);
 
     gw_spec_init(spec);
@@ -1998,9 +1998,9 @@ gw_dataset_ref_free(gw_dataset_ref_t *r)
         return;
     }
 
-    free(r->scheme);
-    free(r->bucket);
-    free(r->path);
+    gw_free(r->scheme);
+    gw_free(r->bucket);
+    gw_free(r->path);
 
     r->scheme = NULL;
     r->bucket = NULL;

@@ -185,7 +185,7 @@ gw_op_push_job(gw_op_t *op, gw_job_t *job)
 {
     gw_job_t  *jobs;
 
-    jobs = realloc(op->jobs, (op->njobs + 1) * sizeof(gw_job_t));
+    jobs = gw_realloc(op->jobs, (op->njobs + 1) * sizeof(gw_job_t));
     if (jobs == NULL) {
         gw_job_free(job);
         return GW_NOMEM;
@@ -204,7 +204,7 @@ gw_op_reset(gw_op_t *op)
 {
     size_t  i;
 
-    free(op->call.body);
+    gw_free(op->call.body);
     op->call.body = NULL;
     op->call.body_len = 0;
 
@@ -214,7 +214,7 @@ gw_op_reset(gw_op_t *op)
         gw_job_free(&op->jobs[i]);
     }
 
-    free(op->jobs);
+    gw_free(op->jobs);
     op->jobs = NULL;
     op->njobs = 0;
 }

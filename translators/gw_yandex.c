@@ -508,7 +508,7 @@ gw_yx_call(gw_op_t *op, const char *endpoint, const char *path,
 
     len = protobuf_c_message_get_packed_size(msg);
 
-    frame = malloc(len + 5);
+    frame = gw_malloc(len + 5);
     if (frame == NULL) {
         gw_yx_nomem(op);
         return GW_STEP_ERROR;
@@ -1158,7 +1158,7 @@ gw_yx_tune(gw_op_t *op)
     snprintf(uri, sizeof(uri), "gpt://%s/%s/%s",
              gw_provider_param(op->provider, "folder_id"), model,
              version ? version : "latest");
-    free(model);
+    gw_free(model);
 
     req.base_model_uri = uri;
 
@@ -1234,7 +1234,7 @@ gw_yx_tune(gw_op_t *op)
     } else {
         len = yx(text_to_text_completion_tuning_params__get_packed_size)(
                                                                  &pm.params);
-        buf = malloc(len ? len : 1);
+        buf = gw_malloc(len ? len : 1);
         if (buf == NULL) {
             gw_yx_nomem(op);
             return GW_STEP_ERROR;
@@ -1257,7 +1257,7 @@ gw_yx_tune(gw_op_t *op)
             req.text_classification_multiclass = multiclass;
         }
 
-        free(buf);
+        gw_free(buf);
 
         if (multilabel == NULL && multiclass == NULL) {
             gw_yx_nomem(op);

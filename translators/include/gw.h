@@ -226,6 +226,9 @@ void gw_exchange_feed(gw_exchange_t *ex, const gw_vendor_response_t *resp);
 const gw_result_t *gw_exchange_result(gw_exchange_t *ex);
 void gw_exchange_free(gw_exchange_t *ex);
 
+/* cJSON allocates through the translators' arenas: once, before any use */
+void gw_mem_init(void);
+
 /* 0, or -1 when the system's random source fails */
 int gw_random_bytes(unsigned char *out, size_t len);
 

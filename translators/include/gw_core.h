@@ -455,6 +455,29 @@ void gw_call_header_ref(gw_call_t *call, const char *name,
     const char *value);
 
 
+/* ---- memory -------------------------------------------------------- */
+
+/*
+ * The translators allocate through these: from the current arena while an
+ * exchange runs, from malloc() otherwise; gw_free() takes either.
+ */
+void *gw_malloc(size_t n);
+void *gw_calloc(size_t n, size_t size);
+void *gw_realloc(void *p, size_t n);
+void gw_free(void *p);
+
+typedef struct gw_arena_s  gw_arena_t;
+
+/* bump: 1 bump allocator, 0 malloc() each object, -1 the build's default
+ * (malloc() under AddressSanitizer) */
+gw_arena_t *gw_arena_create(int bump);
+void gw_arena_set_default(int bump);
+void gw_arena_destroy(gw_arena_t *a);
+/* makes a (or NULL) current; returns the arena current before */
+gw_arena_t *gw_arena_use(gw_arena_t *a);
+size_t gw_arena_chunks(const gw_arena_t *a);
+
+
 /* ---- JSON helpers -------------------------------------------------- */
 
 const char *gw_json_str(const cJSON *obj, const char *key);

@@ -14,7 +14,28 @@
 #include <strings.h>
 #include <cmocka.h>
 
+#include <gw_core.h>
+
 #include "check.h"
+
+
+/*
+ * GW_TEST_ARENA=bump runs a test as the release module runs: exchanges
+ * allocate from the bump arena and cJSON through the gateway's hooks.
+ * (The default under AddressSanitizer is one malloc() per object.)
+ */
+__attribute__((constructor)) static void
+check_arena_mode(void)
+{
+    const char  *mode;
+
+    mode = getenv("GW_TEST_ARENA");
+
+    if (mode != NULL && strcmp(mode, "bump") == 0) {
+        gw_arena_set_default(1);
+        gw_mem_init();
+    }
+}
 
 
 void

@@ -1,0 +1,336 @@
+
+/*
+ * Memory of the translators: one arena per client request.
+ *
+ * A request builds and drops a few hundred small objects (cJSON nodes,
+ * strings, the job record), all of which die with the request.  Through
+ * malloc() and free() they cost about a third of the gateway's
+ * instructions; from an arena they cost a pointer bump, and the whole
+ * arena goes back in one step when the exchange is freed.
+ *
+ * The translators keep their malloc()/free() discipline, through
+ * gw_malloc() and gw_free(), and the exchange makes its arena current for
+ * the duration of each call into it.  gw_free() of arena memory does
+ * nothing (or steps back over the most recent allocation); of anything
+ * else, it frees.  So a pointer from either world may be freed in the
+ * other, and code outside an exchange (configuration, unit tests) works
+ * on plain malloc().  A large allocation always comes from malloc(), so
+ * that a request reading big vendor pages gives their memory back early.
+ *
+ * Under AddressSanitizer an arena allocates every object with malloc(),
+ * so that the sanitizer sees each one; the unit tests also run with the
+ * bump allocator (gw_arena_set_default()), where the sanitizer still
+ * catches arena memory handed to free().
+ */
+
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gw_core.h>
+
+
+#define GW_ARENA_CHUNK   32768
+#define GW_ARENA_LARGE   (GW_ARENA_CHUNK / 2)
+#define GW_ARENA_ALIGN   16
+/* the size of each allocation, kept in front of it for gw_realloc() */
+#define GW_ARENA_HEADER  GW_ARENA_ALIGN
+
+
+
+typedef struct gw_arena_chunk_s  gw_arena_chunk_t;
+
+struct gw_arena_chunk_s {
+    gw_arena_chunk_t  *next;
+    char              *end;
+    /* 16-byte aligned data follows */
+};
+
+
+struct gw_arena_s {
+    int                bump;
+    char              *pos;
+    char              *end;
+    gw_arena_chunk_t  *chunks;     /* the current chunk first */
+};
+
+
+static void *gw_arena_alloc(gw_arena_t *a, size_t n);
+static int gw_arena_owns(const gw_arena_t *a, const void *p);
+
+
+#if defined(__SANITIZE_ADDRESS__)
+static int  gw_arena_bump_default = 0;
+#else
+static int  gw_arena_bump_default = 1;
+#endif
+
+static __thread gw_arena_t  *gw_arena_current;
+/* one chunk kept for the next request: no malloc() of 32 KB per request */
+static __thread gw_arena_chunk_t  *gw_arena_spare;
+
+
+#define gw_arena_round(n)                                                     \
+    (((n) + GW_ARENA_ALIGN - 1) & ~((size_t) GW_ARENA_ALIGN - 1))
+
+#define gw_arena_data(c)                                                      \
+    ((char *) (c) + gw_arena_round(sizeof(gw_arena_chunk_t)))
+
+
+gw_arena_t *
+gw_arena_create(int bump)
+{
+    gw_arena_t  *a;
+
+    a = malloc(sizeof(gw_arena_t));
+    if (a == NULL) {
+        return NULL;
+    }
+
+    a->bump = bump < 0 ? gw_arena_bump_default : bump;
+    a->pos = NULL;
+    a->end = NULL;
+    a->chunks = NULL;
+
+    return a;
+}
+
+
+/* the unit tests run once with each kind */
+
+void
+gw_arena_set_default(int bump)
+{
+    gw_arena_bump_default = bump;
+}
+
+
+void
+gw_arena_destroy(gw_arena_t *a)
+{
+    gw_arena_chunk_t  *c, *next;
+
+    if (a == NULL) {
+        return;
+    }
+
+    if (gw_arena_current == a) {
+        gw_arena_current = NULL;
+    }
+
+    for (c = a->chunks; c; c = next) {
+        next = c->next;
+
+        if (gw_arena_spare == NULL
+            && c->end == (char *) c + GW_ARENA_CHUNK)
+        {
+            gw_arena_spare = c;
+            continue;
+        }
+
+        free(c);
+    }
+
+    free(a);
+}
+
+
+gw_arena_t *
+gw_arena_use(gw_arena_t *a)
+{
+    gw_arena_t  *prev;
+
+    prev = gw_arena_current;
+    gw_arena_current = a;
+
+    return prev;
+}
+
+
+size_t
+gw_arena_chunks(const gw_arena_t *a)
+{
+    size_t                   n;
+    const gw_arena_chunk_t  *c;
+
+    n = 0;
+
+    for (c = a->chunks; c; c = c->next) {
+        n++;
+    }
+
+    return n;
+}
+
+
+static void *
+gw_arena_alloc(gw_arena_t *a, size_t n)
+{
+    char              *p;
+    size_t             size;
+    gw_arena_chunk_t  *c;
+
+    size = GW_ARENA_HEADER + gw_arena_round(n);
+
+    if (size > (size_t) (a->end - a->pos)) {
+
+        if (gw_arena_spare != NULL) {
+            c = gw_arena_spare;
+            gw_arena_spare = NULL;
+
+        } else {
+            c = malloc(GW_ARENA_CHUNK);
+            if (c == NULL) {
+                return NULL;
+            }
+
+            c->end = (char *) c + GW_ARENA_CHUNK;
+        }
+
+        c->next = a->chunks;
+        a->chunks = c;
+        a->pos = gw_arena_data(c);
+        a->end = c->end;
+    }
+
+    p = a->pos;
+    a->pos += size;
+
+    *(size_t *) p = n;
+
+    return p + GW_ARENA_HEADER;
+}
+
+
+static int
+gw_arena_owns(const gw_arena_t *a, const void *p)
+{
+    const char              *cp = p;
+    const gw_arena_chunk_t  *c;
+
+    for (c = a->chunks; c; c = c->next) {
+        if (cp > (const char *) c && cp < c->end) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+void *
+gw_malloc(size_t n)
+{
+    gw_arena_t  *a;
+
+    a = gw_arena_current;
+
+    if (a == NULL || !a->bump || n > GW_ARENA_LARGE) {
+        return malloc(n ? n : 1);
+    }
+
+    return gw_arena_alloc(a, n);
+}
+
+
+void *
+gw_calloc(size_t n, size_t size)
+{
+    void  *p;
+
+    if (size != 0 && n > SIZE_MAX / size) {
+        return NULL;
+    }
+
+    p = gw_malloc(n * size);
+    if (p != NULL) {
+        memset(p, 0, n * size);
+    }
+
+    return p;
+}
+
+
+void *
+gw_realloc(void *p, size_t n)
+{
+    void        *q;
+    size_t       old;
+    gw_arena_t  *a;
+
+    if (p == NULL) {
+        return gw_malloc(n);
+    }
+
+    a = gw_arena_current;
+
+    if (a == NULL || !a->bump || !gw_arena_owns(a, p)) {
+        return realloc(p, n ? n : 1);
+    }
+
+    old = *(size_t *) ((char *) p - GW_ARENA_HEADER);
+
+    /* the most recent allocation grows in place while the chunk allows */
+    if ((char *) p + gw_arena_round(old) == a->pos
+        && gw_arena_round(n) <= (size_t) (a->end - (char *) p))
+    {
+        a->pos = (char *) p + gw_arena_round(n);
+        *(size_t *) ((char *) p - GW_ARENA_HEADER) = n;
+        return p;
+    }
+
+    if (n <= old) {
+        return p;
+    }
+
+    q = gw_malloc(n);
+    if (q == NULL) {
+        return NULL;
+    }
+
+    memcpy(q, p, old);
+    gw_free(p);
+
+    return q;
+}
+
+
+void
+gw_free(void *p)
+{
+    size_t       n;
+    gw_arena_t  *a;
+
+    if (p == NULL) {
+        return;
+    }
+
+    a = gw_arena_current;
+
+    if (a == NULL || !a->bump || !gw_arena_owns(a, p)) {
+        free(p);
+        return;
+    }
+
+    /* the most recent allocation is given back: parsers free in order */
+    n = *(size_t *) ((char *) p - GW_ARENA_HEADER);
+
+    if ((char *) p + gw_arena_round(n) == a->pos) {
+        a->pos = (char *) p - GW_ARENA_HEADER;
+    }
+}
+
+
+/* cJSON allocates through the gateway's functions, so into the arena */
+
+void
+gw_mem_init(void)
+{
+    cJSON_Hooks  hooks;
+
+    hooks.malloc_fn = gw_malloc;
+    hooks.free_fn = gw_free;
+
+    cJSON_InitHooks(&hooks);
+}
