@@ -34,9 +34,10 @@ static const char  gw_b64_url[] =
  * vendor secret) or change once a second (bce-auth-v1's signing key).
  * OpenSSL 3's one-shot HMAC() fetches the digest, allocates a context and
  * hashes the padded key again on every call, about 20,000 instructions;
- * here the hashed ipad/opad states of recent keys are kept per thread, so
- * an HMAC of a short message costs its compressions only.  The EVP
- * interface has no allocation-free way to copy a keyed state.
+ * here the hashed ipad/opad states of recent keys are kept, so an HMAC
+ * of a short message costs its compressions only.  The EVP interface has
+ * no allocation-free way to copy a keyed state.  Like the rest of the
+ * translators this is for one thread: nginx's event loop.
  */
 
 #define GW_HMAC_KEYS   8
@@ -49,8 +50,8 @@ typedef struct {
     SHA256_CTX      outer;
 } gw_hmac_key_t;
 
-static __thread gw_hmac_key_t  gw_hmac_keys[GW_HMAC_KEYS];
-static __thread unsigned       gw_hmac_next;
+static gw_hmac_key_t  gw_hmac_keys[GW_HMAC_KEYS];
+static unsigned       gw_hmac_next;
 
 
 static const gw_hmac_key_t *

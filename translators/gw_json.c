@@ -382,6 +382,22 @@ gw_out_bytes(gw_out_t *o, const char *s, size_t n)
 }
 
 
+/* 1: the byte is written as it is; 0: escaped, or the end (NUL) */
+
+#define GW_JSON_PLAIN16  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+
+static const unsigned char  gw_json_plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,             /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,             /* 0x10 */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,             /* 0x22 */
+    GW_JSON_PLAIN16, GW_JSON_PLAIN16,                           /* 0x30 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,             /* 0x5c */
+    GW_JSON_PLAIN16, GW_JSON_PLAIN16,                           /* 0x60 */
+    GW_JSON_PLAIN16, GW_JSON_PLAIN16, GW_JSON_PLAIN16, GW_JSON_PLAIN16,
+    GW_JSON_PLAIN16, GW_JSON_PLAIN16, GW_JSON_PLAIN16, GW_JSON_PLAIN16
+};
+
+
 static void
 gw_out_string(gw_out_t *o, const char *s)
 {
@@ -390,9 +406,14 @@ gw_out_string(gw_out_t *o, const char *s)
 
     gw_out_bytes(o, "\"", 1);
 
-    for (p = run = (const unsigned char *) s; *p != '\0'; p++) {
-        if (*p >= 0x20 && *p != '"' && *p != '\\') {
-            continue;
+    for (p = run = (const unsigned char *) s; /* void */ ; p++) {
+
+        while (gw_json_plain[*p]) {
+            p++;
+        }
+
+        if (*p == '\0') {
+            break;
         }
 
         gw_out_bytes(o, (const char *) run, p - run);

@@ -66,9 +66,9 @@ static int  gw_arena_bump_default = 0;
 static int  gw_arena_bump_default = 1;
 #endif
 
-static __thread gw_arena_t  *gw_arena_current;
+static gw_arena_t        *gw_arena_current;
 /* one chunk kept for the next request: no malloc() of 32 KB per request */
-static __thread gw_arena_chunk_t  *gw_arena_spare;
+static gw_arena_chunk_t  *gw_arena_spare;
 
 
 #define gw_arena_round(n)                                                     \

@@ -184,6 +184,8 @@ static int gw_spec_control(const char *s);
 static int gw_spec_meta_key_ok(const char *key);
 static int gw_spec_label_key_ok(const char *key);
 static void gw_spec_echo(const char *s, char *buf);
+static void gw_spec_join(char *buf, size_t size, const char *path,
+    const char *name);
 static void gw_spec_path(char *buf, size_t size, const char *path,
     const char *name);
 
@@ -732,7 +734,7 @@ gw_spec_object(gw_parse_t *ctx, const cJSON *obj, const gw_object_t *o,
     }
 
     for (i = 0; i < o->nkeys; i++) {
-        gw_spec_path(param, sizeof(param), path, o->keys[i].name);
+        gw_spec_join(param, sizeof(param), path, o->keys[i].name);
 
         rc = gw_spec_value(ctx, &o->keys[i], found[i], base, param);
         if (rc != GW_OK) {
@@ -1842,7 +1844,35 @@ gw_spec_path(char *buf, size_t size, const char *path, const char *name)
     char  echo[GW_SPEC_ECHO_SIZE];
 
     gw_spec_echo(name, echo);
-    snprintf(buf, size, "%s%s%s", path, path[0] != '\0' ? "." : "", echo);
+    gw_spec_join(buf, size, path, echo);
+}
+
+
+/*
+ * "path.name" for a name of the spec's own tables, which needs no echo:
+ * built for every key of every object, so without snprintf()
+ */
+
+static void
+gw_spec_join(char *buf, size_t size, const char *path, const char *name)
+{
+    size_t  plen, nlen;
+
+    plen = strlen(path);
+    nlen = strlen(name);
+
+    if (plen + 1 + nlen >= size) {
+        snprintf(buf, size, "%s%s%s", path, plen ? "." : "", name);
+        return;
+    }
+
+    memcpy(buf, path, plen);
+
+    if (plen) {
+        buf[plen++] = '.';
+    }
+
+    memcpy(buf + plen, name, nlen + 1);
 }
 
 

@@ -15,7 +15,8 @@
  *     gw_exchange_free(ex);
  *
  * Time, request ids and secrets are passed in, so every function is
- * deterministic and unit-testable.
+ * deterministic and unit-testable.  The core is for one thread, nginx's
+ * event loop: the request arena and the HMAC key states are process-wide.
  */
 
 

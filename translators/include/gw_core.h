@@ -292,7 +292,7 @@ gw_rc_t gw_job_id_decode(const char *id, size_t len, const char *client,
 
 /* ---- crypto -------------------------------------------------------- */
 
-/* the padded states of the 8 most recent keys are kept per thread */
+/* the padded states of the 8 most recent keys are kept (one thread) */
 void gw_hmac_sha256(const void *key, size_t key_len, const void *data,
     size_t len, unsigned char out[32]);
 void gw_sha256(const void *data, size_t len, unsigned char out[32]);
