@@ -24,7 +24,8 @@ typedef struct {
 } gw_out_t;
 
 
-static void gw_out_bytes(gw_out_t *o, const char *s, size_t n);
+static inline void gw_out_bytes(gw_out_t *o, const char *s, size_t n);
+static void gw_out_grow(gw_out_t *o, const char *s, size_t n);
 static void gw_out_string(gw_out_t *o, const char *s);
 static void gw_out_number(gw_out_t *o, double d);
 static void gw_out_value(gw_out_t *o, const cJSON *v);
@@ -351,8 +352,22 @@ gw_json_print(const cJSON *json, size_t *len)
  * with sprintf() and reads it back with sscanf(); this one writes
  * integral numbers by hand and checks the short form with strtod().
  */
-static void
+static inline void
 gw_out_bytes(gw_out_t *o, const char *s, size_t n)
+{
+    /* the common case inline: a constant n becomes a move, not a call */
+    if (o->len + n <= o->size && o->p != NULL) {
+        memcpy(o->p + o->len, s, n);
+        o->len += n;
+        return;
+    }
+
+    gw_out_grow(o, s, n);
+}
+
+
+static void
+gw_out_grow(gw_out_t *o, const char *s, size_t n)
 {
     char    *p;
     size_t   size;
@@ -362,7 +377,7 @@ gw_out_bytes(gw_out_t *o, const char *s, size_t n)
     }
 
     if (o->len + n > o->size) {
-        size = o->size ? o->size * 2 : 256;
+        size = o->size ? o->size * 2 : 2048;
         while (size < o->len + n) {
             size *= 2;
         }
