@@ -79,7 +79,7 @@ gw_hmac_key(const unsigned char *key, size_t key_len, gw_hmac_key_t *tmp)
 
     /* RFC 2104: a key longer than the block is hashed first */
     if (key_len > GW_HMAC_BLOCK) {
-        SHA256(key, key_len, hashed);
+        gw_sha256(key, key_len, hashed);
         key = hashed;
         key_len = 32;
         k->key_len = 0;
@@ -153,12 +153,17 @@ gw_hmac_sha256(const void *key, size_t key_len, const void *data,
 void
 gw_sha256(const void *data, size_t len, unsigned char out[32])
 {
+    SHA256_CTX  ctx;
+
     if (data == NULL) {
         data = "";
         len = 0;
     }
 
-    SHA256(data, len, out);
+    /* SHA256() goes through EVP_Q_digest(): a fetch per call */
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, data, len);
+    SHA256_Final(out, &ctx);
 }
 
 

@@ -26,6 +26,8 @@ typedef struct {
 
 static inline void gw_out_bytes(gw_out_t *o, const char *s, size_t n);
 static void gw_out_grow(gw_out_t *o, const char *s, size_t n);
+static int gw_out_uint(char *buf, uint64_t u);
+static int gw_out_decimal(double d, char *buf);
 static void gw_out_string(gw_out_t *o, const char *s);
 static void gw_out_number(gw_out_t *o, double d);
 static void gw_out_value(gw_out_t *o, const cJSON *v);
@@ -489,20 +491,22 @@ gw_out_number(gw_out_t *o, double d)
         return;
     }
 
-    if (d == (double) (int64_t) d && d > -1e15 && d < 1e15) {
+    if (d > -1e15 && d < 1e15 && d == (double) (int64_t) d) {
         u = (d < 0) ? (uint64_t) -(int64_t) d : (uint64_t) d;
-        p = buf + sizeof(buf);
-
-        do {
-            *--p = (char) ('0' + u % 10);
-            u /= 10;
-        } while (u != 0);
+        p = buf;
 
         if (d < 0) {
-            *--p = '-';
+            *p++ = '-';
         }
 
-        gw_out_bytes(o, p, buf + sizeof(buf) - p);
+        p += gw_out_uint(p, u);
+        gw_out_bytes(o, buf, p - buf);
+        return;
+    }
+
+    n = gw_out_decimal(d, buf);
+    if (n > 0) {
+        gw_out_bytes(o, buf, (size_t) n);
         return;
     }
 
@@ -514,6 +518,96 @@ gw_out_number(gw_out_t *o, double d)
     }
 
     gw_out_bytes(o, buf, (size_t) n);
+}
+
+
+/* the decimal digits of u, not NUL-terminated; returns their count */
+
+static int
+gw_out_uint(char *buf, uint64_t u)
+{
+    int    n, i;
+    char   tmp[20];
+
+    n = 0;
+
+    do {
+        tmp[n++] = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+
+    for (i = 0; i < n; i++) {
+        buf[i] = tmp[n - 1 - i];
+    }
+
+    return n;
+}
+
+
+/*
+ * What "%1.15g" writes for a short decimal (0.0001, 1.2345, 3e-05 is not
+ * one), without printf: the smallest k for which m / 10^k is d again, m
+ * an integer below 10^15.  Then m / 10^k is the decimal that strtod()
+ * reads back as d, and the one that d rounds to at 15 digits, which %g
+ * writes with its trailing zeros removed.  %g writes 1e-4 <= |d| < 1e15
+ * without an exponent; outside that range, or with no such k, returns 0.
+ */
+
+static int
+gw_out_decimal(double d, char *buf)
+{
+    int                  k, i;
+    char                *p;
+    double               a, m;
+    uint64_t             u, frac, ip;
+    static const double  p10[] = {
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19
+    };
+
+    a = (d < 0) ? -d : d;
+
+    if (!(a >= 1e-4 && a < 1e15)) {
+        return 0;
+    }
+
+    for (k = 1; k < (int) (sizeof(p10) / sizeof(p10[0])); k++) {
+        m = a * p10[k];
+
+        if (m >= 1e15) {
+            return 0;
+        }
+
+        u = (uint64_t) (m + 0.5);
+
+        if ((double) u / p10[k] != a) {
+            continue;
+        }
+
+        ip = u / (uint64_t) p10[k];
+        frac = u % (uint64_t) p10[k];
+
+        p = buf;
+
+        if (d < 0) {
+            *p++ = '-';
+        }
+
+        p += gw_out_uint(p, ip);
+        *p++ = '.';
+
+        for (i = k - 1; i >= 0; i--) {
+            p[i] = (char) ('0' + frac % 10);
+            frac /= 10;
+        }
+
+        p += k;
+        *p = '\0';
+
+        return (int) (p - buf);
+    }
+
+    return 0;
 }
 
 

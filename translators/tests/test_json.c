@@ -528,6 +528,97 @@ compare_printers(const cJSON *json, int bytes)
 }
 
 
+/* the printf route of gw_json_print: "%1.15g", "%1.17g" where it is lossy */
+static void
+reference_number(double d, char *buf, size_t size)
+{
+    if (d > -1e15 && d < 1e15 && d == (double) (int64_t) d) {
+        snprintf(buf, size, "%lld", (long long) d);
+        return;
+    }
+
+    snprintf(buf, size, "%1.15g", d);
+
+    if (strtod(buf, NULL) != d) {
+        snprintf(buf, size, "%1.17g", d);
+    }
+}
+
+
+static void
+check_number(double d)
+{
+    char    *ours, want[64];
+    cJSON   *json;
+
+    json = cJSON_CreateNumber(d);
+    assert_non_null(json);
+    ours = gw_json_print(json, NULL);
+    assert_non_null(ours);
+    reference_number(d, want, sizeof(want));
+
+    if (strcmp(ours, want) != 0) {
+        fail_msg("%.17g: printed %s, printf writes %s", d, ours, want);
+    }
+
+    gw_free(ours);
+    cJSON_Delete(json);
+}
+
+
+/*
+ * Short decimals are written without printf: the digits must be printf's,
+ * around every edge (exponent form below 1e-4 and from 1e15, 15
+ * significant digits, values no short decimal names).
+ */
+static void
+test_print_numbers(void **state)
+{
+    int          i, k;
+    double       d;
+    uint64_t     m, bits, x;
+    static const double  edges[] = {
+        1e-4, 9.9999999999999e-5, 0.00012, 1.2345, 0.0001, 0.1, 0.2, 0.3,
+        2.5, 1e14 + 0.5, 999999999999999.9, 99999999999999.98, 1e15 - 1,
+        123456.789, 0.30000000000000004, 3.141592653589793, 1.0 / 3,
+        2.0 / 3, 1e-5, 5e-324, 1.7976931348623157e308, 4503599627370496.5,
+        0.1 + 0.7, 100.25, 33.333333333333336, 12345678.9
+    };
+
+    for (i = 0; i < (int) (sizeof(edges) / sizeof(edges[0])); i++) {
+        check_number(edges[i]);
+        check_number(-edges[i]);
+    }
+
+    /* m / 10^k for m of every length and k up to 18 */
+    x = 88172645463325252ULL;
+
+    for (i = 0; i < 20000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+
+        m = x % 1000000000000000ULL;
+        m /= (uint64_t) 1 << (x >> 59);
+        k = (int) (x >> 40) % 19;
+
+        d = (double) m;
+        while (k-- > 0) {
+            d /= 10;
+        }
+
+        check_number(d);
+        check_number(-d);
+        check_number(d * 7);
+
+        /* any double between 1e-5 and 1e16 */
+        bits = 0x3ec0000000000000ULL + x % 0x0480000000000000ULL;
+        memcpy(&d, &bits, sizeof(d));
+        check_number(d);
+    }
+}
+
+
 static void
 test_print_matches_cjson(void **state)
 {
@@ -614,6 +705,7 @@ main(void)
         cmocka_unit_test(test_redact),
         cmocka_unit_test(test_redact_growth),
         cmocka_unit_test(test_print_matches_cjson),
+        cmocka_unit_test(test_print_numbers),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
