@@ -342,7 +342,7 @@ gw_clova_result(gw_op_t *op)
     root = cJSON_ParseWithLength(op->resp->body, op->resp->body_len);
 
     if (root == NULL || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
+        gw_json_delete(root);
 
         if (op->resp->status == 429) {
             gw_error_set(&op->err, 429, GW_TYPE_RATE_LIMIT, NULL,
@@ -376,12 +376,12 @@ gw_clova_result(gw_op_t *op)
         || strcmp(code, "20000") != 0)
     {
         gw_clova_vendor_error(op, root);
-        cJSON_Delete(root);
+        gw_json_delete(root);
         return NULL;
     }
 
     result = cJSON_DetachItemFromObjectCaseSensitive(root, "result");
-    cJSON_Delete(root);
+    gw_json_delete(root);
 
     if (result == NULL) {
         result = cJSON_CreateObject();
@@ -854,7 +854,7 @@ gw_clova_create_body(gw_op_t *op, size_t *len)
     gw_dataset_ref_free(&ref);
 
     out = gw_json_print(b, len);
-    cJSON_Delete(b);
+    gw_json_delete(b);
 
     return out;
 }
@@ -887,11 +887,11 @@ gw_clova_create(gw_op_t *op)
     }
 
     if (gw_clova_task_to_job(op, task, &op->job) != 0) {
-        cJSON_Delete(task);
+        gw_json_delete(task);
         return GW_STEP_ERROR;
     }
 
-    cJSON_Delete(task);
+    gw_json_delete(task);
 
     op->job.training_file = gw_strdup(op->spec->train[0].ref);
 
@@ -921,11 +921,11 @@ gw_clova_retrieve(gw_op_t *op)
     }
 
     if (gw_clova_task_to_job(op, task, &op->job) != 0) {
-        cJSON_Delete(task);
+        gw_json_delete(task);
         return GW_STEP_ERROR;
     }
 
-    cJSON_Delete(task);
+    gw_json_delete(task);
     return GW_STEP_DONE;
 }
 
@@ -969,7 +969,7 @@ gw_clova_cancel(gw_op_t *op)
             return GW_STEP_ERROR;
         }
 
-        cJSON_Delete(result);
+        gw_json_delete(result);
 
         op->job.status = GW_STATUS_CANCELLED;
         op->job.finished_at = op->now_ms / 1000;
@@ -1014,7 +1014,7 @@ gw_clova_list(gw_op_t *op)
     number = gw_json_int(result, "number");
 
     if (!cJSON_IsArray(content)) {
-        cJSON_Delete(result);
+        gw_json_delete(result);
         gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
                      "invalid_vendor_response", "provider '%s' returned a "
                      "task list without content", op->provider->name);
@@ -1026,12 +1026,12 @@ gw_clova_list(gw_op_t *op)
 
         if (gw_clova_task_to_job(op, task, &job) != 0) {
             gw_job_free(&job);
-            cJSON_Delete(result);
+            gw_json_delete(result);
             return GW_STEP_ERROR;
         }
 
         if (gw_op_push_job(op, &job) != GW_OK) {
-            cJSON_Delete(result);
+            gw_json_delete(result);
             gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
                          "The gateway is out of memory");
             return GW_STEP_ERROR;
@@ -1048,7 +1048,7 @@ gw_clova_list(gw_op_t *op)
                     || number != op->page;
     op->page++;
 
-    cJSON_Delete(result);
+    gw_json_delete(result);
     return GW_STEP_DONE;
 }
 

@@ -166,36 +166,36 @@ gw_error_json(const gw_error_t *err)
 
     item = cJSON_CreateString(err->message);
     if (item == NULL || !cJSON_AddItemToObject(obj, "message", item)) {
-        cJSON_Delete(item);
+        gw_json_delete(item);
         goto failed;
     }
 
     item = cJSON_CreateString(err->type != NULL ? err->type : GW_TYPE_API);
     if (item == NULL || !cJSON_AddItemToObject(obj, "type", item)) {
-        cJSON_Delete(item);
+        gw_json_delete(item);
         goto failed;
     }
 
     item = gw_error_str_or_null(err->param);
     if (item == NULL || !cJSON_AddItemToObject(obj, "param", item)) {
-        cJSON_Delete(item);
+        gw_json_delete(item);
         goto failed;
     }
 
     item = gw_error_str_or_null(err->code);
     if (item == NULL || !cJSON_AddItemToObject(obj, "code", item)) {
-        cJSON_Delete(item);
+        gw_json_delete(item);
         goto failed;
     }
 
     s = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
+    gw_json_delete(root);
 
     return s;
 
 failed:
 
-    cJSON_Delete(root);
+    gw_json_delete(root);
 
     return NULL;
 }

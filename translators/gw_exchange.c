@@ -445,7 +445,7 @@ gw_exchange_answer(gw_exchange_t *ex, int status, cJSON *json)
     }
 
     ex->result.body = gw_json_print(json, &ex->result.body_len);
-    cJSON_Delete(json);
+    gw_json_delete(json);
 
     if (ex->result.body == NULL) {
         gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
@@ -1187,8 +1187,8 @@ gw_exchange_finish_list(gw_exchange_t *ex)
 
     if (items == NULL || json == NULL || data == NULL) {
         gw_free(items);
-        cJSON_Delete(json);
-        cJSON_Delete(data);
+        gw_json_delete(json);
+        gw_json_delete(data);
         gw_exchange_answer(ex, 200, NULL);
         return;
     }
@@ -1225,7 +1225,7 @@ gw_exchange_finish_list(gw_exchange_t *ex)
 
         if (gw_job_encode_id(ex, op, items[i].job, id, sizeof(id)) != 0) {
             gw_free(items);
-            cJSON_Delete(json);
+            gw_json_delete(json);
             return;
         }
 
@@ -1233,7 +1233,7 @@ gw_exchange_finish_list(gw_exchange_t *ex)
                               ex->client->name);
         if (item == NULL) {
             gw_free(items);
-            cJSON_Delete(json);
+            gw_json_delete(json);
             gw_exchange_answer(ex, 200, NULL);
             return;
         }
@@ -1245,7 +1245,7 @@ gw_exchange_finish_list(gw_exchange_t *ex)
     gw_free(items);
 
     if (gw_list_add_unlisted(ex, json) != 0) {
-        cJSON_Delete(json);
+        gw_json_delete(json);
         gw_exchange_answer(ex, 200, NULL);
         return;
     }

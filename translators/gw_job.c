@@ -105,7 +105,7 @@ gw_job_free(gw_job_t *job)
     gw_free(job->validation_file);
     gw_free(job->vendor_error_code);
     gw_free(job->checkpoint_prefix);
-    cJSON_Delete(job->vendor_extra);
+    gw_json_delete(job->vendor_extra);
 
     gw_job_init(job);
 }
@@ -153,7 +153,7 @@ gw_add(cJSON *obj, const char *key, cJSON *item)
     }
 
     if (!cJSON_AddItemToObject(obj, key, item)) {
-        cJSON_Delete(item);
+        gw_json_delete(item);
         return 1;
     }
 
@@ -233,7 +233,7 @@ gw_job_to_json(const gw_job_t *job, const char *id, const gw_provider_t *p,
     failed |= gw_job_add_vendor(root, job, p);
 
     if (failed) {
-        cJSON_Delete(root);
+        gw_json_delete(root);
         return NULL;
     }
 
@@ -261,7 +261,7 @@ gw_job_add_error(cJSON *root, const gw_job_t *job)
     failed |= gw_add(err, "param", cJSON_CreateNull());
 
     if (failed) {
-        cJSON_Delete(err);
+        gw_json_delete(err);
         return 1;
     }
 
@@ -318,7 +318,7 @@ gw_job_add_hyperparameters(cJSON *root, const gw_job_t *job)
     failed |= gw_add_str(hp, "learning_rate_multiplier", "auto");
 
     if (failed) {
-        cJSON_Delete(hp);
+        gw_json_delete(hp);
         return 1;
     }
 
@@ -338,8 +338,8 @@ gw_job_add_method(cJSON *root)
     sup = cJSON_CreateObject();
 
     if (method == NULL || sup == NULL) {
-        cJSON_Delete(method);
-        cJSON_Delete(sup);
+        gw_json_delete(method);
+        gw_json_delete(sup);
         return 1;
     }
 
@@ -349,13 +349,13 @@ gw_job_add_method(cJSON *root)
     failed |= gw_add_str(method, "type", "supervised");
 
     if (failed) {
-        cJSON_Delete(sup);
-        cJSON_Delete(method);
+        gw_json_delete(sup);
+        gw_json_delete(method);
         return 1;
     }
 
     if (gw_add(method, "supervised", sup)) {
-        cJSON_Delete(method);
+        gw_json_delete(method);
         return 1;
     }
 
@@ -390,7 +390,7 @@ gw_job_add_vendor(cJSON *root, const gw_job_t *job, const gw_provider_t *p)
     failed |= gw_job_merge_extra(v, job->vendor_extra);
 
     if (failed) {
-        cJSON_Delete(v);
+        gw_json_delete(v);
         return 1;
     }
 
@@ -420,7 +420,7 @@ gw_job_add_progress(cJSON *vendor, const gw_job_t *job)
     failed |= gw_add_int(pr, "updated_at", job->updated_at);
 
     if (failed) {
-        cJSON_Delete(pr);
+        gw_json_delete(pr);
         return 1;
     }
 
@@ -496,7 +496,7 @@ gw_job_events_json(const gw_job_t *job, const char *id, const char *after,
     list = gw_events_page(ev, n, after, limit);
 
     for (i = 0; i < n; i++) {
-        cJSON_Delete(ev[i]);
+        gw_json_delete(ev[i]);
     }
 
     return list;
@@ -504,7 +504,7 @@ gw_job_events_json(const gw_job_t *job, const char *id, const char *after,
 failed:
 
     for (i = 0; i < n; i++) {
-        cJSON_Delete(ev[i]);
+        gw_json_delete(ev[i]);
     }
 
     return NULL;
@@ -558,13 +558,13 @@ gw_events_page(cJSON **ev, size_t n, const char *after, int64_t limit)
 
     /* both run: gw_add() takes data even when "object" failed */
     if (gw_add_str(list, "object", "list") | gw_add(list, "data", data)) {
-        cJSON_Delete(list);
+        gw_json_delete(list);
         return NULL;
     }
 
     for (j = start; j < start + count; j++) {
         if (!cJSON_AddItemToArray(data, ev[n - 1 - j])) {
-            cJSON_Delete(list);
+            gw_json_delete(list);
             return NULL;
         }
 
@@ -572,7 +572,7 @@ gw_events_page(cJSON **ev, size_t n, const char *after, int64_t limit)
     }
 
     if (gw_add(list, "has_more", cJSON_CreateBool(start + count < n))) {
-        cJSON_Delete(list);
+        gw_json_delete(list);
         return NULL;
     }
 
@@ -641,8 +641,8 @@ gw_event(const char *job_id, const char *kind, int64_t at,
     ev = cJSON_CreateObject();
 
     if (ev == NULL || data == NULL || gw_event_id(job_id, kind, eid)) {
-        cJSON_Delete(ev);
-        cJSON_Delete(data);
+        gw_json_delete(ev);
+        gw_json_delete(data);
         return NULL;
     }
 
@@ -655,7 +655,7 @@ gw_event(const char *job_id, const char *kind, int64_t at,
     failed |= gw_add(ev, "data", data);
 
     if (failed) {
-        cJSON_Delete(ev);
+        gw_json_delete(ev);
         return NULL;
     }
 
@@ -709,7 +709,7 @@ gw_event_metrics(const gw_job_t *job, const char *id)
     failed |= gw_add_num(data, "train_loss", job->train_loss);
 
     if (failed) {
-        cJSON_Delete(data);
+        gw_json_delete(data);
         return NULL;
     }
 
@@ -817,7 +817,7 @@ gw_event_failed(const gw_job_t *job, const char *id, int64_t at)
     if (data != NULL
         && gw_add_str(data, "code", code[0] != '\0' ? code : NULL))
     {
-        cJSON_Delete(data);
+        gw_json_delete(data);
         data = NULL;
     }
 
@@ -843,8 +843,8 @@ gw_job_checkpoints_json(const gw_job_t *job, const char *id,
     data = cJSON_CreateArray();
 
     if (list == NULL || data == NULL) {
-        cJSON_Delete(list);
-        cJSON_Delete(data);
+        gw_json_delete(list);
+        gw_json_delete(data);
         return NULL;
     }
 
@@ -882,9 +882,9 @@ gw_job_checkpoints_json(const gw_job_t *job, const char *id,
         c = cJSON_CreateObject();
         metrics = cJSON_CreateObject();
         if (c == NULL || metrics == NULL) {
-            cJSON_Delete(c);
-            cJSON_Delete(metrics);
-            cJSON_Delete(list);
+            gw_json_delete(c);
+            gw_json_delete(metrics);
+            gw_json_delete(list);
             return NULL;
         }
 

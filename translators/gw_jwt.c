@@ -91,7 +91,7 @@ gw_yandex_key_parse(const char *json, size_t len, gw_yandex_key_t *key,
 
     if (!cJSON_IsObject(root)) {
         gw_jwt_err(err, errlen, "authorized key: not a JSON object");
-        cJSON_Delete(root);
+        gw_json_delete(root);
         return GW_ERROR;
     }
 
@@ -132,7 +132,7 @@ done:
         OPENSSL_cleanse(pk->valuestring, strlen(pk->valuestring));
     }
 
-    cJSON_Delete(root);
+    gw_json_delete(root);
 
     if (rc != GW_OK) {
         gw_yandex_key_free(key);
@@ -400,7 +400,7 @@ gw_jwt_header(const gw_yandex_key_t *key)
         s = cJSON_PrintUnformatted(h);
     }
 
-    cJSON_Delete(h);
+    gw_json_delete(h);
 
     return s;
 }
@@ -432,7 +432,7 @@ gw_jwt_claims(const gw_yandex_key_t *key, const char *aud, int64_t iat,
         s = cJSON_PrintUnformatted(c);
     }
 
-    cJSON_Delete(c);
+    gw_json_delete(c);
 
     return s;
 }

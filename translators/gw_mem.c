@@ -14,8 +14,11 @@
  * nothing (or steps back over the most recent allocation); of anything
  * else, it frees.  So a pointer from either world may be freed in the
  * other, and code outside an exchange (configuration, unit tests) works
- * on plain malloc().  A large allocation always comes from malloc(), so
- * that a request reading big vendor pages gives their memory back early.
+ * on plain malloc().  A large allocation comes from malloc(), so that a
+ * request reading big vendor pages gives their memory back early, and is
+ * listed in the arena, so that the arena frees it if nobody else does:
+ * a tree built in the arena need not be walked to be freed
+ * (gw_json_delete()).
  *
  * Under AddressSanitizer an arena allocates every object with malloc(),
  * so that the sanitizer sees each one; the unit tests also run with the
@@ -48,15 +51,33 @@ struct gw_arena_chunk_s {
 };
 
 
+/* in front of a large block; 32 bytes keep the block 16-byte aligned */
+
+typedef struct gw_arena_large_s  gw_arena_large_t;
+
+struct gw_arena_large_s {
+    gw_arena_large_t  *next;
+    gw_arena_large_t  *prev;
+    size_t             size;
+    size_t             unused;
+};
+
+
 struct gw_arena_s {
     int                bump;
     char              *pos;
     char              *end;
     gw_arena_chunk_t  *chunks;     /* the current chunk first */
+    gw_arena_large_t  *large;
 };
 
 
 static void *gw_arena_alloc(gw_arena_t *a, size_t n);
+static void *gw_arena_alloc_large(gw_arena_t *a, size_t n);
+static gw_arena_large_t *gw_arena_find_large(const gw_arena_t *a,
+    const void *p);
+static void gw_arena_link_large(gw_arena_t *a, gw_arena_large_t *l);
+static void gw_arena_unlink_large(gw_arena_t *a, gw_arena_large_t *l);
 static int gw_arena_owns(const gw_arena_t *a, const void *p);
 
 
@@ -92,6 +113,7 @@ gw_arena_create(int bump)
     a->pos = NULL;
     a->end = NULL;
     a->chunks = NULL;
+    a->large = NULL;
 
     return a;
 }
@@ -109,6 +131,7 @@ gw_arena_set_default(int bump)
 void
 gw_arena_destroy(gw_arena_t *a)
 {
+    gw_arena_large_t  *l, *lnext;
     gw_arena_chunk_t  *c, *next;
 
     if (a == NULL) {
@@ -117,6 +140,11 @@ gw_arena_destroy(gw_arena_t *a)
 
     if (gw_arena_current == a) {
         gw_arena_current = NULL;
+    }
+
+    for (l = a->large; l; l = lnext) {
+        lnext = l->next;
+        free(l);
     }
 
     for (c = a->chunks; c; c = next) {
@@ -203,6 +231,74 @@ gw_arena_alloc(gw_arena_t *a, size_t n)
 }
 
 
+static void *
+gw_arena_alloc_large(gw_arena_t *a, size_t n)
+{
+    gw_arena_large_t  *l;
+
+    if (n > SIZE_MAX - sizeof(gw_arena_large_t)) {
+        return NULL;
+    }
+
+    l = malloc(sizeof(gw_arena_large_t) + n);
+    if (l == NULL) {
+        return NULL;
+    }
+
+    l->size = n;
+    gw_arena_link_large(a, l);
+
+    return l + 1;
+}
+
+
+static void
+gw_arena_link_large(gw_arena_t *a, gw_arena_large_t *l)
+{
+    l->prev = NULL;
+    l->next = a->large;
+
+    if (a->large != NULL) {
+        a->large->prev = l;
+    }
+
+    a->large = l;
+}
+
+
+/* a request holds few large blocks: a list is enough */
+
+static gw_arena_large_t *
+gw_arena_find_large(const gw_arena_t *a, const void *p)
+{
+    gw_arena_large_t  *l;
+
+    for (l = a->large; l; l = l->next) {
+        if ((const void *) (l + 1) == p) {
+            return l;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+gw_arena_unlink_large(gw_arena_t *a, gw_arena_large_t *l)
+{
+    if (l->prev != NULL) {
+        l->prev->next = l->next;
+
+    } else {
+        a->large = l->next;
+    }
+
+    if (l->next != NULL) {
+        l->next->prev = l->prev;
+    }
+}
+
+
 static int
 gw_arena_owns(const gw_arena_t *a, const void *p)
 {
@@ -226,8 +322,12 @@ gw_malloc(size_t n)
 
     a = gw_arena_current;
 
-    if (a == NULL || !a->bump || n > GW_ARENA_LARGE) {
+    if (a == NULL || !a->bump) {
         return malloc(n ? n : 1);
+    }
+
+    if (n > GW_ARENA_LARGE) {
+        return gw_arena_alloc_large(a, n);
     }
 
     return gw_arena_alloc(a, n);
@@ -255,9 +355,10 @@ gw_calloc(size_t n, size_t size)
 void *
 gw_realloc(void *p, size_t n)
 {
-    void        *q;
-    size_t       old;
-    gw_arena_t  *a;
+    void              *q;
+    size_t             old;
+    gw_arena_t        *a;
+    gw_arena_large_t  *l;
 
     if (p == NULL) {
         return gw_malloc(n);
@@ -265,8 +366,43 @@ gw_realloc(void *p, size_t n)
 
     a = gw_arena_current;
 
-    if (a == NULL || !a->bump || !gw_arena_owns(a, p)) {
+    if (a == NULL || !a->bump) {
         return realloc(p, n ? n : 1);
+    }
+
+    if (!gw_arena_owns(a, p)) {
+        l = gw_arena_find_large(a, p);
+
+        if (l == NULL) {
+            return realloc(p, n ? n : 1);
+        }
+
+        /* shrunk to a small size: moved into the chunks */
+        if (n <= GW_ARENA_LARGE || n > SIZE_MAX - sizeof(gw_arena_large_t)) {
+            q = gw_malloc(n);
+            if (q == NULL) {
+                return NULL;
+            }
+
+            memcpy(q, p, n < l->size ? n : l->size);
+            gw_arena_unlink_large(a, l);
+            free(l);
+            return q;
+        }
+
+        gw_arena_unlink_large(a, l);
+
+        q = realloc(l, sizeof(gw_arena_large_t) + n);
+        if (q == NULL) {
+            gw_arena_link_large(a, l);      /* the old block is still valid */
+            return NULL;
+        }
+
+        l = q;
+        l->size = n;
+        gw_arena_link_large(a, l);
+
+        return l + 1;
     }
 
     old = *(size_t *) ((char *) p - GW_ARENA_HEADER);
@@ -299,8 +435,9 @@ gw_realloc(void *p, size_t n)
 void
 gw_free(void *p)
 {
-    size_t       n;
-    gw_arena_t  *a;
+    size_t             n;
+    gw_arena_t        *a;
+    gw_arena_large_t  *l;
 
     if (p == NULL) {
         return;
@@ -308,7 +445,20 @@ gw_free(void *p)
 
     a = gw_arena_current;
 
-    if (a == NULL || !a->bump || !gw_arena_owns(a, p)) {
+    if (a == NULL || !a->bump) {
+        free(p);
+        return;
+    }
+
+    if (!gw_arena_owns(a, p)) {
+        l = gw_arena_find_large(a, p);
+
+        if (l != NULL) {
+            gw_arena_unlink_large(a, l);
+            free(l);
+            return;
+        }
+
         free(p);
         return;
     }
@@ -319,6 +469,27 @@ gw_free(void *p)
     if ((char *) p + gw_arena_round(n) == a->pos) {
         a->pos = (char *) p - GW_ARENA_HEADER;
     }
+}
+
+
+/*
+ * A tree whose root is in the current bump arena is the arena's, and the
+ * arena gives all of it back at once: walking it to free each node would
+ * cost as much as building it.
+ */
+
+void
+gw_json_delete(cJSON *item)
+{
+    gw_arena_t  *a;
+
+    a = gw_arena_current;
+
+    if (item != NULL && a != NULL && a->bump && gw_arena_owns(a, item)) {
+        return;
+    }
+
+    cJSON_Delete(item);
 }
 
 

@@ -340,7 +340,7 @@ gw_qf_result(gw_op_t *op)
     root = cJSON_ParseWithLength(op->resp->body, op->resp->body_len);
 
     if (root == NULL || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
+        gw_json_delete(root);
 
         if (op->resp->status == 429) {
             gw_error_set(&op->err, 429, GW_TYPE_RATE_LIMIT, NULL,
@@ -372,12 +372,12 @@ gw_qf_result(gw_op_t *op)
         || cJSON_GetObjectItemCaseSensitive(root, "result") == NULL)
     {
         gw_qf_vendor_error(op, root);
-        cJSON_Delete(root);
+        gw_json_delete(root);
         return NULL;
     }
 
     result = cJSON_DetachItemFromObjectCaseSensitive(root, "result");
-    cJSON_Delete(root);
+    gw_json_delete(root);
 
     return result;
 }
@@ -868,7 +868,7 @@ gw_qf_task_body(gw_op_t *op)
     cJSON_AddStringToObject(b, "description", desc);
 
     out = gw_json_print(b, NULL);
-    cJSON_Delete(b);
+    gw_json_delete(b);
 
     return out;
 }
@@ -935,7 +935,7 @@ gw_qf_job_body(gw_op_t *op, int64_t task_id)
 
     cfg = cJSON_AddObjectToObject(b, "trainConfig");
     if (cfg == NULL) {
-        cJSON_Delete(b);
+        gw_json_delete(b);
         return NULL;
     }
 
@@ -955,7 +955,7 @@ gw_qf_job_body(gw_op_t *op, int64_t task_id)
 
     rc = gw_qf_trainset(op, b);
     if (rc != 0) {
-        cJSON_Delete(b);
+        gw_json_delete(b);
         return (rc > 0) ? gw_strdup("") : NULL;
     }
 
@@ -966,7 +966,7 @@ gw_qf_job_body(gw_op_t *op, int64_t task_id)
                             ? round(s->validation_split * 10000) / 100 : 0);
 
     out = gw_json_print(b, NULL);
-    cJSON_Delete(b);
+    gw_json_delete(b);
 
     return out;
 }
@@ -985,7 +985,7 @@ gw_qf_created_id(gw_op_t *op, const char *what)
     }
 
     id = gw_json_int(result, "id");
-    cJSON_Delete(result);
+    gw_json_delete(result);
 
     if (id == GW_UNSET_INT) {
         gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
@@ -1058,11 +1058,11 @@ gw_qf_create(gw_op_t *op)
         }
 
         if (gw_qf_detail_to_job(op, result, &op->job) != 0) {
-            cJSON_Delete(result);
+            gw_json_delete(result);
             return GW_STEP_ERROR;
         }
 
-        cJSON_Delete(result);
+        gw_json_delete(result);
 
         op->job.training_file = gw_strdup(op->spec->train[0].ref);
         op->job.n_epochs = op->spec->n_epochs != GW_UNSET_INT
@@ -1108,11 +1108,11 @@ gw_qf_retrieve(gw_op_t *op)
     }
 
     if (gw_qf_detail_to_job(op, result, &op->job) != 0) {
-        cJSON_Delete(result);
+        gw_json_delete(result);
         return GW_STEP_ERROR;
     }
 
-    cJSON_Delete(result);
+    gw_json_delete(result);
     return GW_STEP_DONE;
 }
 
@@ -1167,14 +1167,14 @@ gw_qf_cancel(gw_op_t *op)
         }
 
         if (!cJSON_IsTrue(result)) {
-            cJSON_Delete(result);
+            gw_json_delete(result);
             gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
                          "vendor_refused", "provider '%s' did not accept "
                          "the stop", op->provider->name);
             return GW_STEP_ERROR;
         }
 
-        cJSON_Delete(result);
+        gw_json_delete(result);
 
         return gw_qf_call(op, "jobDetail",
                           gw_qf_detail_body(task_id, job_id)) == 0

@@ -332,7 +332,7 @@ gw_slurm_result(gw_op_t *op)
     root = cJSON_ParseWithLength(op->resp->body, op->resp->body_len);
 
     if (root == NULL || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
+        gw_json_delete(root);
         gw_error_set(&op->err, op->resp->status == 503 ? 503 : 502,
                      GW_TYPE_UPSTREAM, NULL, "invalid_vendor_response",
                      "provider '%s' (slurmrestd) answered HTTP %d with a "
@@ -401,7 +401,7 @@ gw_slurm_result(gw_op_t *op)
                      text);
     }
 
-    cJSON_Delete(root);
+    gw_json_delete(root);
     return NULL;
 }
 
@@ -466,7 +466,7 @@ gw_slurm_progress(gw_op_t *op, const char *comment, gw_job_t *job)
                        sizeof(job->error_message));
     }
 
-    cJSON_Delete(p);
+    gw_json_delete(p);
 }
 
 
@@ -727,7 +727,7 @@ gw_slurm_spec(gw_op_t *op, const char *model_dir, const char *output_dir)
 #undef GW_SLURM_NUM
 
     out = gw_json_print(b, NULL);
-    cJSON_Delete(b);
+    gw_json_delete(b);
 
     return out;
 }
@@ -757,7 +757,7 @@ gw_slurm_submit_body(gw_op_t *op, const char *spec, const char *output_dir)
     env = cJSON_AddObjectToObject(job, "environment");
 
     if (b == NULL || job == NULL || env == NULL) {
-        cJSON_Delete(b);
+        gw_json_delete(b);
         gw_free(script);
         return NULL;
     }
@@ -786,7 +786,7 @@ gw_slurm_submit_body(gw_op_t *op, const char *spec, const char *output_dir)
     }
 
     out = gw_json_print(b, NULL);
-    cJSON_Delete(b);
+    gw_json_delete(b);
 
     return out;
 }
@@ -950,7 +950,7 @@ gw_slurm_create(gw_op_t *op)
         }
 
         id = gw_json_int(root, "job_id");
-        cJSON_Delete(root);
+        gw_json_delete(root);
 
         if (id == GW_UNSET_INT || id <= 0) {
             gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
@@ -1011,18 +1011,18 @@ gw_slurm_retrieve(gw_op_t *op)
     j = cJSON_IsArray(jobs) ? cJSON_GetArrayItem(jobs, 0) : NULL;
 
     if (j == NULL) {
-        cJSON_Delete(root);
+        gw_json_delete(root);
         gw_error_set(&op->err, 404, GW_TYPE_NOT_FOUND, "id", "job_not_found",
                      "Could not find the fine-tuning job");
         return GW_STEP_ERROR;
     }
 
     if (gw_slurm_job_to_job(op, j, &op->job) != 0) {
-        cJSON_Delete(root);
+        gw_json_delete(root);
         return GW_STEP_ERROR;
     }
 
-    cJSON_Delete(root);
+    gw_json_delete(root);
     return GW_STEP_DONE;
 }
 
@@ -1059,7 +1059,7 @@ gw_slurm_cancel(gw_op_t *op)
             return GW_STEP_ERROR;
         }
 
-        cJSON_Delete(root);
+        gw_json_delete(root);
 
         /* Slurm signals the job: it reports CANCELLED moments later */
         op->job.status = GW_STATUS_CANCELLED;
@@ -1106,7 +1106,7 @@ gw_slurm_list(gw_op_t *op)
             || gw_op_push_job(op, &job) != GW_OK)
         {
             gw_job_free(&job);
-            cJSON_Delete(root);
+            gw_json_delete(root);
             return GW_STEP_ERROR;
         }
     }
@@ -1115,7 +1115,7 @@ gw_slurm_list(gw_op_t *op)
     op->exhausted = 1;
     op->page++;
 
-    cJSON_Delete(root);
+    gw_json_delete(root);
     return GW_STEP_DONE;
 }
 

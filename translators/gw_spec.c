@@ -574,7 +574,7 @@ gw_spec_parse(const char *body, size_t len, gw_job_spec_t *spec,
         rc = GW_ERROR;
     }
 
-    cJSON_Delete(root);
+    gw_json_delete(root);
 
     if (rc != GW_OK) {
         gw_spec_free(&ctx.spec);
@@ -638,7 +638,7 @@ gw_spec_json(const char *body, size_t len, cJSON **root, gw_error_t *err)
     }
 
     if (end != body + len) {
-        cJSON_Delete(*root);
+        gw_json_delete(*root);
         *root = NULL;
         gw_error_invalid(err, NULL, "invalid_json",
                          "the request body has data after the JSON value");
@@ -1209,7 +1209,7 @@ gw_spec_pairs(gw_parse_t *ctx, const gw_key_t *k, const cJSON *v,
             return GW_NOMEM;
         }
 
-        cJSON_Delete(*(cJSON **) field);
+        gw_json_delete(*(cJSON **) field);
         *(cJSON **) field = copy;
     }
 
@@ -1925,7 +1925,7 @@ gw_spec_free(gw_job_spec_t *spec)
     }
 
     gw_free(spec->lora_target_modules);
-    cJSON_Delete(spec->labels);
+    gw_json_delete(spec->labels);
 
     gw_spec_init(spec);
 }

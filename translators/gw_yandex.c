@@ -375,13 +375,13 @@ gw_yx_iam_request(gw_op_t *op)
 
     b = cJSON_CreateObject();
     if (b == NULL || cJSON_AddStringToObject(b, "jwt", jwt) == NULL) {
-        cJSON_Delete(b);
+        gw_json_delete(b);
         gw_yx_nomem(op);
         return GW_STEP_ERROR;
     }
 
     body = gw_json_print(b, &op->call.body_len);
-    cJSON_Delete(b);
+    gw_json_delete(b);
 
     if (body == NULL) {
         gw_yx_nomem(op);
@@ -426,7 +426,7 @@ gw_yx_iam_answer(gw_op_t *op)
         v = gw_json_str(root, "message");
         gw_vendor_text(op->provider, v ? v : "no message", text,
                        sizeof(text));
-        cJSON_Delete(root);
+        gw_json_delete(root);
 
         gw_error_set(&op->err, op->resp->status == 429 ? 429 : 502,
                      op->resp->status == 429 ? GW_TYPE_RATE_LIMIT
@@ -438,7 +438,7 @@ gw_yx_iam_answer(gw_op_t *op)
     }
 
     snprintf(op->credential, sizeof(op->credential), "Bearer %s", token);
-    cJSON_Delete(root);
+    gw_json_delete(root);
 
     /* refresh once three quarters of its life are gone, and never late */
     now = op->now_ms;
@@ -776,7 +776,7 @@ gw_yx_task_to_job(gw_op_t *op, const YX(TuningTask) *t, gw_job_t *job)
     labels = cJSON_CreateObject();
 
     if (job->vendor_extra == NULL || labels == NULL) {
-        cJSON_Delete(labels);
+        gw_json_delete(labels);
         gw_yx_nomem(op);
         return -1;
     }

@@ -476,6 +476,8 @@ void gw_arena_destroy(gw_arena_t *a);
 /* makes a (or NULL) current; returns the arena current before */
 gw_arena_t *gw_arena_use(gw_arena_t *a);
 size_t gw_arena_chunks(const gw_arena_t *a);
+/* cJSON_Delete(), or nothing for a tree that the current arena frees */
+void gw_json_delete(cJSON *item);
 
 
 /* ---- JSON helpers -------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <gw.h>
 #include <gw_core.h>
 
 
@@ -159,6 +160,77 @@ test_chunks_and_large(void **state)
 
 
 static void
+test_large_blocks(void **state)
+{
+    char        *big, *other, *small;
+    gw_arena_t  *arena;
+
+    arena = gw_arena_create(1);
+    gw_arena_use(arena);
+
+    /* grown, shrunk into the chunks, or left for the arena to free */
+    big = gw_malloc(100000);
+    assert_non_null(big);
+    memset(big, 'b', 100000);
+    big = gw_realloc(big, 300000);
+    assert_non_null(big);
+    assert_int_equal(big[99999], 'b');
+
+    other = gw_malloc(50000);
+    assert_non_null(other);
+
+    small = gw_realloc(big, 10);
+    assert_non_null(small);
+    assert_memory_equal(small, "bbbbbbbbbb", 10);
+
+    other = gw_realloc(other, 70000);
+    assert_non_null(other);
+    other[69999] = 'x';
+
+    /* not freed here: LeakSanitizer checks that the arena does */
+    gw_arena_use(NULL);
+    gw_arena_destroy(arena);
+}
+
+
+/* a tree in the arena is not walked to be freed; one outside it is */
+static void
+test_json_delete(void **state)
+{
+    char        *text;
+    cJSON       *tree, *heap;
+    gw_arena_t  *arena;
+
+    gw_mem_init();
+
+    heap = cJSON_CreateObject();     /* before the exchange: malloc() */
+    assert_non_null(heap);
+
+    arena = gw_arena_create(1);
+    gw_arena_use(arena);
+
+    text = gw_malloc(40000);
+    assert_non_null(text);
+    memset(text, 'a', 39999);
+    text[39999] = '\0';
+
+    tree = cJSON_CreateObject();
+    assert_non_null(tree);
+    assert_non_null(cJSON_AddStringToObject(tree, "long", text));
+    assert_non_null(cJSON_AddNumberToObject(tree, "n", 1));
+    gw_free(text);
+
+    gw_json_delete(tree);
+    gw_json_delete(heap);
+
+    gw_arena_use(NULL);
+    gw_arena_destroy(arena);
+
+    cJSON_InitHooks(NULL);
+}
+
+
+static void
 test_malloc_each(void **state)
 {
     char        *p;
@@ -187,6 +259,8 @@ main(void)
         cmocka_unit_test(test_arena_realloc),
         cmocka_unit_test(test_arena_calloc),
         cmocka_unit_test(test_chunks_and_large),
+        cmocka_unit_test(test_large_blocks),
+        cmocka_unit_test(test_json_delete),
         cmocka_unit_test(test_malloc_each),
     };
 
