@@ -70,6 +70,8 @@ static void gw_exchange_fail(gw_exchange_t *ex, const gw_error_t *err);
 static void gw_exchange_error(gw_exchange_t *ex, int status, const char *type,
     const char *param, const char *code, const char *message);
 static void gw_exchange_answer(gw_exchange_t *ex, int status, cJSON *json);
+static void gw_exchange_answer_text(gw_exchange_t *ex, int status,
+    char *body, size_t len);
 static void gw_exchange_request_id(gw_exchange_t *ex, const gw_request_t *req);
 static const gw_client_t *gw_authenticate(const gw_gateway_t *gw,
     const char *auth, size_t len);
@@ -438,21 +440,31 @@ gw_exchange_error(gw_exchange_t *ex, int status, const char *type,
 static void
 gw_exchange_answer(gw_exchange_t *ex, int status, cJSON *json)
 {
-    if (json == NULL) {
-        gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
-                          "The gateway is out of memory");
-        return;
-    }
+    char    *body;
+    size_t   len;
 
-    ex->result.body = gw_json_print(json, &ex->result.body_len);
+    len = 0;
+    body = (json != NULL) ? gw_json_print(json, &len) : NULL;
     gw_json_delete(json);
 
-    if (ex->result.body == NULL) {
+    gw_exchange_answer_text(ex, status, body, len);
+}
+
+
+/* body: printed JSON the exchange now owns; NULL if it could not be */
+
+static void
+gw_exchange_answer_text(gw_exchange_t *ex, int status, char *body,
+    size_t len)
+{
+    if (body == NULL) {
         gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
                           "The gateway is out of memory");
         return;
     }
 
+    ex->result.body = body;
+    ex->result.body_len = len;
     ex->done = 1;
     ex->result.http_status = status;
     ex->result.request_id = ex->request_id;
@@ -937,7 +949,8 @@ gw_job_encode_id(gw_exchange_t *ex, const gw_op_t *op, const gw_job_t *job,
 static void
 gw_exchange_finish_job(gw_exchange_t *ex)
 {
-    char       id[GW_JOB_ID_MAX];
+    char       id[GW_JOB_ID_MAX], *body;
+    size_t     len;
     cJSON     *json;
     gw_job_t  *job;
 
@@ -979,7 +992,10 @@ gw_exchange_finish_job(gw_exchange_t *ex)
                                        ex->limit);
 
     } else {
-        json = gw_job_to_json(job, id, ex->op.provider, ex->client->name);
+        body = gw_job_print(job, id, ex->op.provider, ex->client->name,
+                            &len);
+        gw_exchange_answer_text(ex, 200, body, len);
+        return;
     }
 
     gw_exchange_answer(ex, 200, json);
@@ -1170,7 +1186,7 @@ gw_list_add_unlisted(gw_exchange_t *ex, cJSON *json)
 static void
 gw_exchange_finish_list(gw_exchange_t *ex)
 {
-    char             id[GW_JOB_ID_MAX];
+    char             id[GW_JOB_ID_MAX], *text;
     size_t           i, j, n, total;
     cJSON           *json, *data, *item;
     gw_op_t         *op;
@@ -1229,8 +1245,11 @@ gw_exchange_finish_list(gw_exchange_t *ex)
             return;
         }
 
-        item = gw_job_to_json(items[i].job, id, items[i].provider,
-                              ex->client->name);
+        text = gw_job_print(items[i].job, id, items[i].provider,
+                            ex->client->name, NULL);
+        item = (text != NULL) ? cJSON_CreateRaw(text) : NULL;
+        gw_free(text);
+
         if (item == NULL) {
             gw_free(items);
             gw_json_delete(json);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <gw_core.h>
 
@@ -25,16 +26,14 @@ static int gw_add(cJSON *obj, const char *key, cJSON *item);
 static int gw_add_str(cJSON *obj, const char *key, const char *s);
 static int gw_add_int(cJSON *obj, const char *key, int64_t v);
 static int gw_add_num(cJSON *obj, const char *key, double d);
-static int gw_add_int_or_auto(cJSON *obj, const char *key, int64_t v);
-static int gw_job_add_error(cJSON *root, const gw_job_t *job);
-static int gw_job_add_model(cJSON *root, const gw_job_t *job,
+static void gw_job_write_error(gw_out_t *o, const gw_job_t *job);
+static void gw_job_write_model(gw_out_t *o, const gw_job_t *job,
     const gw_provider_t *p);
-static int gw_job_add_hyperparameters(cJSON *root, const gw_job_t *job);
-static int gw_job_add_method(cJSON *root);
-static int gw_job_add_vendor(cJSON *root, const gw_job_t *job,
+static void gw_job_write_int_or_auto(gw_out_t *o, int64_t v);
+static void gw_job_write_hyperparameters(gw_out_t *o, const gw_job_t *job);
+static void gw_job_write_vendor(gw_out_t *o, const gw_job_t *job,
     const gw_provider_t *p);
-static int gw_job_add_progress(cJSON *vendor, const gw_job_t *job);
-static int gw_job_merge_extra(cJSON *vendor, const cJSON *extra);
+static void gw_job_write_extra(gw_out_t *o, const gw_job_t *job);
 static int64_t gw_job_first_time(int64_t a, int64_t b, int64_t c);
 static int gw_event_id(const char *job_id, const char *kind, char *out);
 static cJSON *gw_event(const char *job_id, const char *kind, int64_t at,
@@ -152,7 +151,8 @@ gw_add(cJSON *obj, const char *key, cJSON *item)
         return 1;
     }
 
-    if (!cJSON_AddItemToObject(obj, key, item)) {
+    /* key is a literal: the tree points at it instead of copying it */
+    if (!cJSON_AddItemToObjectCS(obj, key, item)) {
         gw_json_delete(item);
         return 1;
     }
@@ -186,100 +186,120 @@ gw_add_num(cJSON *obj, const char *key, double d)
 }
 
 
-static int
-gw_add_int_or_auto(cJSON *obj, const char *key, int64_t v)
-{
-    return gw_add(obj, key, (v != GW_UNSET_INT)
-                            ? cJSON_CreateNumber((double) v)
-                            : cJSON_CreateString("auto"));
-}
-
-
 /* ---- the fine_tuning.job object ---------------------------------------- */
 
 
-cJSON *
-gw_job_to_json(const gw_job_t *job, const char *id, const gw_provider_t *p,
-    const char *client)
+/*
+ * Written straight into the answer's buffer: a request's one job object
+ * was built as a cJSON tree only to be printed, at about a third of the
+ * gateway's instructions per request.
+ */
+
+char *
+gw_job_print(const gw_job_t *job, const char *id, const gw_provider_t *p,
+    const char *client, size_t *len)
 {
-    int     failed;
-    cJSON  *root;
+    gw_out_t  o;
 
-    root = cJSON_CreateObject();
-    if (root == NULL) {
-        return NULL;
-    }
+    gw_out_init(&o);
+    gw_job_write(&o, job, id, p, client);
 
-    failed = gw_add_str(root, "id", id);
-    failed |= gw_add_str(root, "object", "fine_tuning.job");
-    failed |= gw_add_int(root, "created_at", job->created_at);
-    failed |= gw_job_add_error(root, job);
-    failed |= gw_add_str(root, "fine_tuned_model", job->fine_tuned_model);
-    failed |= gw_add_int(root, "finished_at", job->finished_at);
-    failed |= gw_job_add_hyperparameters(root, job);
-    failed |= gw_job_add_model(root, job, p);
-    failed |= gw_add_str(root, "organization_id", client);
-    failed |= gw_add(root, "result_files", cJSON_CreateArray());
-    failed |= gw_add_int(root, "seed", job->seed);
-    failed |= gw_add_str(root, "status", gw_status_name(job->status));
-    failed |= gw_add_int(root, "trained_tokens", job->trained_tokens);
-    failed |= gw_add_str(root, "training_file", job->training_file);
-    failed |= gw_add_str(root, "validation_file", job->validation_file);
-    failed |= gw_add_int(root, "estimated_finish", job->estimated_finish);
-    failed |= gw_add(root, "integrations", cJSON_CreateArray());
-    failed |= gw_add(root, "metadata", cJSON_CreateNull());
-
-    failed |= gw_job_add_method(root);
-    failed |= gw_job_add_vendor(root, job, p);
-
-    if (failed) {
-        gw_json_delete(root);
-        return NULL;
-    }
-
-    return root;
+    return gw_out_done(&o, len);
 }
 
 
-static int
-gw_job_add_error(cJSON *root, const gw_job_t *job)
+void
+gw_job_write(gw_out_t *o, const gw_job_t *job, const char *id,
+    const gw_provider_t *p, const char *client)
 {
-    int     failed;
-    cJSON  *err;
+    gw_out_open(o, '{');
 
+    gw_out_key(o, "id");
+    gw_out_str(o, id);
+    gw_out_key(o, "object");
+    gw_out_str(o, "fine_tuning.job");
+    gw_out_key(o, "created_at");
+    gw_out_int(o, job->created_at);
+    gw_out_key(o, "error");
+    gw_job_write_error(o, job);
+    gw_out_key(o, "fine_tuned_model");
+    gw_out_str(o, job->fine_tuned_model);
+    gw_out_key(o, "finished_at");
+    gw_out_int(o, job->finished_at);
+    gw_out_key(o, "hyperparameters");
+    gw_job_write_hyperparameters(o, job);
+    gw_out_key(o, "model");
+    gw_job_write_model(o, job, p);
+    gw_out_key(o, "organization_id");
+    gw_out_str(o, client);
+    gw_out_key(o, "result_files");
+    gw_out_literal(o, "[]");
+    gw_out_key(o, "seed");
+    gw_out_int(o, job->seed);
+    gw_out_key(o, "status");
+    gw_out_str(o, gw_status_name(job->status));
+    gw_out_key(o, "trained_tokens");
+    gw_out_int(o, job->trained_tokens);
+    gw_out_key(o, "training_file");
+    gw_out_str(o, job->training_file);
+    gw_out_key(o, "validation_file");
+    gw_out_str(o, job->validation_file);
+    gw_out_key(o, "estimated_finish");
+    gw_out_int(o, job->estimated_finish);
+    gw_out_key(o, "integrations");
+    gw_out_literal(o, "[]");
+    gw_out_key(o, "metadata");
+    gw_out_literal(o, "null");
+
+    /* method.supervised.hyperparameters repeats "hyperparameters" */
+    gw_out_key(o, "method");
+    gw_out_open(o, '{');
+    gw_out_key(o, "type");
+    gw_out_str(o, "supervised");
+    gw_out_key(o, "supervised");
+    gw_out_open(o, '{');
+    gw_out_key(o, "hyperparameters");
+    gw_job_write_hyperparameters(o, job);
+    gw_out_close(o, '}');
+    gw_out_close(o, '}');
+
+    gw_out_key(o, "vendor");
+    gw_job_write_vendor(o, job, p);
+
+    gw_out_close(o, '}');
+}
+
+
+static void
+gw_job_write_error(gw_out_t *o, const gw_job_t *job)
+{
     if (!job->has_error) {
-        return gw_add(root, "error", cJSON_CreateNull());
+        gw_out_literal(o, "null");
+        return;
     }
 
-    err = cJSON_CreateObject();
-    if (err == NULL) {
-        return 1;
-    }
-
-    failed = gw_add_str(err, "code", job->error_code);
-    failed |= gw_add_str(err, "message", job->error_message);
-    failed |= gw_add(err, "param", cJSON_CreateNull());
-
-    if (failed) {
-        gw_json_delete(err);
-        return 1;
-    }
-
-    return gw_add(root, "error", err);
+    gw_out_open(o, '{');
+    gw_out_key(o, "code");
+    gw_out_str(o, job->error_code);
+    gw_out_key(o, "message");
+    gw_out_str(o, job->error_message);
+    gw_out_key(o, "param");
+    gw_out_literal(o, "null");
+    gw_out_close(o, '}');
 }
 
 
 /* "<provider>/<vendor model>", or the provider alone when it is unknown */
 
-static int
-gw_job_add_model(cJSON *root, const gw_job_t *job, const gw_provider_t *p)
+static void
+gw_job_write_model(gw_out_t *o, const gw_job_t *job, const gw_provider_t *p)
 {
-    int      failed;
     char    *model;
     size_t   plen, mlen;
 
     if (job->vendor_model == NULL) {
-        return gw_add_str(root, "model", p->name);
+        gw_out_str(o, p->name);
+        return;
     }
 
     plen = strlen(p->name);
@@ -287,171 +307,159 @@ gw_job_add_model(cJSON *root, const gw_job_t *job, const gw_provider_t *p)
 
     model = gw_malloc(plen + 1 + mlen + 1);
     if (model == NULL) {
-        return 1;
+        o->failed = 1;
+        return;
     }
 
     memcpy(model, p->name, plen);
     model[plen] = '/';
     memcpy(model + plen + 1, job->vendor_model, mlen + 1);
 
-    failed = gw_add_str(root, "model", model);
+    gw_out_str(o, model);
     gw_free(model);
-
-    return failed;
 }
 
 
-static int
-gw_job_add_hyperparameters(cJSON *root, const gw_job_t *job)
+static void
+gw_job_write_int_or_auto(gw_out_t *o, int64_t v)
 {
-    int     failed;
-    cJSON  *hp;
-
-    hp = cJSON_CreateObject();
-    if (hp == NULL) {
-        return 1;
+    if (v == GW_UNSET_INT) {
+        gw_out_str(o, "auto");
+        return;
     }
 
-    failed = gw_add_int_or_auto(hp, "n_epochs", job->n_epochs);
-    failed |= gw_add_int_or_auto(hp, "batch_size", job->batch_size);
+    gw_out_int(o, v);
+}
+
+
+static void
+gw_job_write_hyperparameters(gw_out_t *o, const gw_job_t *job)
+{
+    gw_out_open(o, '{');
+    gw_out_key(o, "n_epochs");
+    gw_job_write_int_or_auto(o, job->n_epochs);
+    gw_out_key(o, "batch_size");
+    gw_job_write_int_or_auto(o, job->batch_size);
     /* vendors take an absolute rate, shown under "vendor" */
-    failed |= gw_add_str(hp, "learning_rate_multiplier", "auto");
-
-    if (failed) {
-        gw_json_delete(hp);
-        return 1;
-    }
-
-    return gw_add(root, "hyperparameters", hp);
+    gw_out_key(o, "learning_rate_multiplier");
+    gw_out_str(o, "auto");
+    gw_out_close(o, '}');
 }
 
 
-/* method.supervised.hyperparameters repeats "hyperparameters" */
+/* the gateway's own keys of "vendor": raw vendor fields never replace them */
 
-static int
-gw_job_add_method(cJSON *root)
+static const char  *gw_job_vendor_keys[] = {
+    "provider", "kind", "job_id", "secondary_id", "status", "name",
+    "learning_rate", "error_code", "progress", NULL
+};
+
+
+static void
+gw_job_write_vendor(gw_out_t *o, const gw_job_t *job, const gw_provider_t *p)
 {
-    int     failed;
-    cJSON  *method, *sup;
+    gw_out_open(o, '{');
 
-    method = cJSON_CreateObject();
-    sup = cJSON_CreateObject();
-
-    if (method == NULL || sup == NULL) {
-        gw_json_delete(method);
-        gw_json_delete(sup);
-        return 1;
-    }
-
-    failed = gw_add(sup, "hyperparameters",
-                    cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
-                                        root, "hyperparameters"), 1));
-    failed |= gw_add_str(method, "type", "supervised");
-
-    if (failed) {
-        gw_json_delete(sup);
-        gw_json_delete(method);
-        return 1;
-    }
-
-    if (gw_add(method, "supervised", sup)) {
-        gw_json_delete(method);
-        return 1;
-    }
-
-    return gw_add(root, "method", method);
-}
-
-
-static int
-gw_job_add_vendor(cJSON *root, const gw_job_t *job, const gw_provider_t *p)
-{
-    int     failed;
-    cJSON  *v;
-
-    v = cJSON_CreateObject();
-    if (v == NULL) {
-        return 1;
-    }
-
-    failed = gw_add_str(v, "provider", p->name);
-    failed |= gw_add_str(v, "kind", p->vendor->kind);
-    failed |= gw_add_str(v, "job_id", job->vendor_id);
+    gw_out_key(o, "provider");
+    gw_out_str(o, p->name);
+    gw_out_key(o, "kind");
+    gw_out_str(o, p->vendor->kind);
+    gw_out_key(o, "job_id");
+    gw_out_str(o, job->vendor_id);
 
     if (job->vendor_id2 != NULL) {
-        failed |= gw_add_str(v, "secondary_id", job->vendor_id2);
+        gw_out_key(o, "secondary_id");
+        gw_out_str(o, job->vendor_id2);
     }
 
-    failed |= gw_add_str(v, "status", job->vendor_status);
-    failed |= gw_add_str(v, "name", job->name);
-    failed |= gw_add_num(v, "learning_rate", job->learning_rate);
-    failed |= gw_add_str(v, "error_code", job->vendor_error_code);
-    failed |= gw_job_add_progress(v, job);
-    failed |= gw_job_merge_extra(v, job->vendor_extra);
+    gw_out_key(o, "status");
+    gw_out_str(o, job->vendor_status);
+    gw_out_key(o, "name");
+    gw_out_str(o, job->name);
+    gw_out_key(o, "learning_rate");
+    gw_out_num(o, job->learning_rate);
+    gw_out_key(o, "error_code");
+    gw_out_str(o, job->vendor_error_code);
 
-    if (failed) {
-        gw_json_delete(v);
-        return 1;
-    }
+    gw_out_key(o, "progress");
+    gw_out_open(o, '{');
+    gw_out_key(o, "step");
+    gw_out_int(o, job->step);
+    gw_out_key(o, "total_steps");
+    gw_out_int(o, job->total_steps);
+    gw_out_key(o, "epoch");
+    gw_out_int(o, job->epoch);
+    gw_out_key(o, "total_epochs");
+    gw_out_int(o, job->total_epochs);
+    gw_out_key(o, "train_loss");
+    gw_out_num(o, job->train_loss);
+    gw_out_key(o, "percent");
+    gw_out_num(o, job->percent);
+    gw_out_key(o, "data_rows");
+    gw_out_int(o, job->data_rows);
+    gw_out_key(o, "dataset_tokens");
+    gw_out_int(o, job->dataset_tokens);
+    gw_out_key(o, "updated_at");
+    gw_out_int(o, job->updated_at);
+    gw_out_close(o, '}');
 
-    return gw_add(root, "vendor", v);
+    gw_job_write_extra(o, job);
+
+    gw_out_close(o, '}');
 }
 
 
-static int
-gw_job_add_progress(cJSON *vendor, const gw_job_t *job)
+/*
+ * The vendor's raw fields, after the gateway's own keys: a key already
+ * written (compared without case, as cJSON_HasObjectItem() does) is
+ * skipped, so the first of two equal keys wins.
+ */
+
+static void
+gw_job_write_extra(gw_out_t *o, const gw_job_t *job)
 {
-    int     failed;
-    cJSON  *pr;
+    size_t        i;
+    const cJSON  *item, *prev;
 
-    pr = cJSON_CreateObject();
-    if (pr == NULL) {
-        return 1;
+    if (!cJSON_IsObject(job->vendor_extra)) {
+        return;
     }
 
-    failed = gw_add_int(pr, "step", job->step);
-    failed |= gw_add_int(pr, "total_steps", job->total_steps);
-    failed |= gw_add_int(pr, "epoch", job->epoch);
-    failed |= gw_add_int(pr, "total_epochs", job->total_epochs);
-    failed |= gw_add_num(pr, "train_loss", job->train_loss);
-    failed |= gw_add_num(pr, "percent", job->percent);
-    failed |= gw_add_int(pr, "data_rows", job->data_rows);
-    failed |= gw_add_int(pr, "dataset_tokens", job->dataset_tokens);
-    failed |= gw_add_int(pr, "updated_at", job->updated_at);
-
-    if (failed) {
-        gw_json_delete(pr);
-        return 1;
-    }
-
-    return gw_add(vendor, "progress", pr);
-}
-
-
-/* raw vendor fields never replace the gateway's own keys */
-
-static int
-gw_job_merge_extra(cJSON *vendor, const cJSON *extra)
-{
-    const cJSON  *item;
-
-    if (!cJSON_IsObject(extra)) {
-        return 0;
-    }
-
-    cJSON_ArrayForEach(item, extra) {
-        if (item->string == NULL
-            || cJSON_HasObjectItem(vendor, item->string))
-        {
+    cJSON_ArrayForEach(item, job->vendor_extra) {
+        if (item->string == NULL) {
             continue;
         }
 
-        if (gw_add(vendor, item->string, cJSON_Duplicate(item, 1))) {
-            return 1;
+        for (i = 0; gw_job_vendor_keys[i] != NULL; i++) {
+            if (strcasecmp(item->string, gw_job_vendor_keys[i]) == 0
+                && (job->vendor_id2 != NULL
+                    || strcmp(gw_job_vendor_keys[i], "secondary_id") != 0))
+            {
+                break;
+            }
         }
-    }
 
-    return 0;
+        if (gw_job_vendor_keys[i] != NULL) {
+            continue;
+        }
+
+        for (prev = job->vendor_extra->child; prev != item;
+             prev = prev->next)
+        {
+            if (prev->string != NULL
+                && strcasecmp(prev->string, item->string) == 0)
+            {
+                break;
+            }
+        }
+
+        if (prev != item) {
+            continue;
+        }
+
+        gw_out_key(o, item->string);
+        gw_out_json(o, item);
+    }
 }
 
 

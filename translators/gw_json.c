@@ -16,14 +16,6 @@
 #include <gw_core.h>
 
 
-typedef struct {
-    char               *p;
-    size_t              len;
-    size_t              size;
-    int                 failed;
-} gw_out_t;
-
-
 static inline void gw_out_bytes(gw_out_t *o, const char *s, size_t n);
 static void gw_out_grow(gw_out_t *o, const char *s, size_t n);
 static int gw_out_uint(char *buf, uint64_t u);
@@ -31,6 +23,7 @@ static int gw_out_decimal(double d, char *buf);
 static void gw_out_string(gw_out_t *o, const char *s);
 static void gw_out_number(gw_out_t *o, double d);
 static void gw_out_value(gw_out_t *o, const cJSON *v);
+static void gw_out_sep(gw_out_t *o);
 
 
 /* longer numeric strings are not numbers any vendor sends */
@@ -324,27 +317,164 @@ gw_json_print(const cJSON *json, size_t *len)
 {
     gw_out_t  o;
 
-    o.p = NULL;
-    o.len = 0;
-    o.size = 0;
-    o.failed = (json == NULL);
+    gw_out_init(&o);
 
-    if (!o.failed) {
+    if (json == NULL) {
+        o.failed = 1;
+
+    } else {
         gw_out_value(&o, json);
-        gw_out_bytes(&o, "", 1);        /* the NUL */
     }
 
-    if (o.failed) {
-        gw_free(o.p);
-        o.p = NULL;
-        o.len = 1;
+    return gw_out_done(&o, len);
+}
+
+
+/*
+ * The writer: JSON written straight into one buffer, for answers that
+ * would otherwise be built as a cJSON tree only to be printed.  Commas
+ * are the writer's: a value after a value gets one, a value after a key
+ * does not.  Failures stick and come out of gw_out_done() as NULL.
+ */
+
+void
+gw_out_init(gw_out_t *o)
+{
+    o->p = NULL;
+    o->len = 0;
+    o->size = 0;
+    o->failed = 0;
+    o->comma = 0;
+    o->after_key = 0;
+}
+
+
+/* the text, NUL-terminated, owned by the caller; NULL if anything failed */
+
+char *
+gw_out_done(gw_out_t *o, size_t *len)
+{
+    gw_out_bytes(o, "", 1);
+
+    if (o->failed) {
+        gw_free(o->p);
+        o->p = NULL;
+        o->len = 1;
     }
 
     if (len != NULL) {
-        *len = o.len - 1;
+        *len = o->len - 1;
     }
 
-    return o.p;
+    return o->p;
+}
+
+
+static void
+gw_out_sep(gw_out_t *o)
+{
+    if (o->comma && !o->after_key) {
+        gw_out_bytes(o, ",", 1);
+    }
+
+    o->comma = 1;
+    o->after_key = 0;
+}
+
+
+void
+gw_out_key(gw_out_t *o, const char *key)
+{
+    gw_out_sep(o);
+    gw_out_string(o, key);
+    gw_out_bytes(o, ":", 1);
+    o->after_key = 1;
+}
+
+
+/* c: '{' or '[' */
+
+void
+gw_out_open(gw_out_t *o, char c)
+{
+    gw_out_sep(o);
+    gw_out_bytes(o, &c, 1);
+    o->comma = 0;
+}
+
+
+/* c: '}' or ']' */
+
+void
+gw_out_close(gw_out_t *o, char c)
+{
+    gw_out_bytes(o, &c, 1);
+    o->comma = 1;
+    o->after_key = 0;
+}
+
+
+/* NULL is null */
+
+void
+gw_out_str(gw_out_t *o, const char *s)
+{
+    gw_out_sep(o);
+
+    if (s == NULL) {
+        gw_out_bytes(o, "null", 4);
+        return;
+    }
+
+    gw_out_string(o, s);
+}
+
+
+/* GW_UNSET_INT is null; written as a double, as cJSON would */
+
+void
+gw_out_int(gw_out_t *o, int64_t v)
+{
+    gw_out_sep(o);
+
+    if (v == GW_UNSET_INT) {
+        gw_out_bytes(o, "null", 4);
+        return;
+    }
+
+    gw_out_number(o, (double) v);
+}
+
+
+/* NaN (unset) is null */
+
+void
+gw_out_num(gw_out_t *o, double d)
+{
+    gw_out_sep(o);
+
+    if (!gw_has_num(d)) {
+        gw_out_bytes(o, "null", 4);
+        return;
+    }
+
+    gw_out_number(o, d);
+}
+
+
+void
+gw_out_literal(gw_out_t *o, const char *text)
+{
+    gw_out_sep(o);
+    gw_out_bytes(o, text, strlen(text));
+}
+
+
+void
+gw_out_json(gw_out_t *o, const cJSON *v)
+{
+    gw_out_sep(o);
+    gw_out_value(o, v);
 }
 
 

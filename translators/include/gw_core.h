@@ -252,8 +252,8 @@ const char *gw_status_name(gw_status_t s);
  * The client-facing fine_tuning.job object.  id is the canonical job id,
  * provider the routing name; "model" becomes "<provider>/<vendor_model>".
  */
-cJSON *gw_job_to_json(const gw_job_t *job, const char *id,
-    const gw_provider_t *p, const char *client);
+char *gw_job_print(const gw_job_t *job, const char *id,
+    const gw_provider_t *p, const char *client, size_t *len);
 
 /* checkpoints of a job (newest first), from checkpoints and prefix */
 cJSON *gw_job_checkpoints_json(const gw_job_t *job, const char *id,
@@ -497,6 +497,31 @@ size_t gw_utf8_chars(const char *s);
 char *gw_strndup(const char *s, size_t n);
 /* printed JSON (unformatted), malloc'd */
 char *gw_json_print(const cJSON *json, size_t *len);
+
+/* JSON written without a tree: see gw_out_init() in gw_json.c */
+typedef struct {
+    char               *p;
+    size_t              len;
+    size_t              size;
+    int                 failed;
+    int                 comma;       /* a value was written at this level */
+    int                 after_key;
+} gw_out_t;
+
+void gw_out_init(gw_out_t *o);
+char *gw_out_done(gw_out_t *o, size_t *len);
+void gw_out_key(gw_out_t *o, const char *key);
+void gw_out_open(gw_out_t *o, char c);
+void gw_out_close(gw_out_t *o, char c);
+void gw_out_str(gw_out_t *o, const char *s);
+void gw_out_int(gw_out_t *o, int64_t v);
+void gw_out_num(gw_out_t *o, double d);
+void gw_out_literal(gw_out_t *o, const char *text);   /* null, true, ... */
+void gw_out_json(gw_out_t *o, const cJSON *v);
+
+/* the fine_tuning.job object (gw_job_print() into a writer) */
+void gw_job_write(gw_out_t *o, const gw_job_t *job, const char *id,
+    const gw_provider_t *p, const char *client);
 /* "2023-08-21T13:07:06+0900" (or with a colon, or Z) -> unix seconds */
 int64_t gw_parse_iso8601(const char *s);
 
