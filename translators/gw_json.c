@@ -18,6 +18,7 @@
 
 static inline void gw_out_bytes(gw_out_t *o, const char *s, size_t n);
 static void gw_out_grow(gw_out_t *o, const char *s, size_t n);
+static int gw_out_reserve(gw_out_t *o, size_t n);
 static int gw_out_uint(char *buf, uint64_t u);
 static int gw_out_decimal(double d, char *buf);
 static void gw_out_string(gw_out_t *o, const char *s);
@@ -501,14 +502,26 @@ gw_out_bytes(gw_out_t *o, const char *s, size_t n)
 static void
 gw_out_grow(gw_out_t *o, const char *s, size_t n)
 {
+    if (gw_out_reserve(o, n)) {
+        memcpy(o->p + o->len, s, n);
+        o->len += n;
+    }
+}
+
+
+/* room for n more bytes: 1, or 0 once anything failed */
+
+static int
+gw_out_reserve(gw_out_t *o, size_t n)
+{
     char    *p;
     size_t   size;
 
     if (o->failed) {
-        return;
+        return 0;
     }
 
-    if (o->len + n > o->size) {
+    if (o->len + n > o->size || o->p == NULL) {
         size = o->size ? o->size * 2 : 2048;
         while (size < o->len + n) {
             size *= 2;
@@ -517,15 +530,14 @@ gw_out_grow(gw_out_t *o, const char *s, size_t n)
         p = gw_realloc(o->p, size);
         if (p == NULL) {
             o->failed = 1;
-            return;
+            return 0;
         }
 
         o->p = p;
         o->size = size;
     }
 
-    memcpy(o->p + o->len, s, n);
-    o->len += n;
+    return 1;
 }
 
 
@@ -548,8 +560,28 @@ static const unsigned char  gw_json_plain[256] = {
 static void
 gw_out_string(gw_out_t *o, const char *s)
 {
-    char                 esc[8];
+    char                 esc[8], *d;
+    size_t               n;
     const unsigned char  *p, *run;
+
+    /* most strings need no escape: written in one piece */
+    for (p = (const unsigned char *) s; gw_json_plain[*p]; p++) {
+        /* void */
+    }
+
+    if (*p == '\0') {
+        n = p - (const unsigned char *) s;
+
+        if (gw_out_reserve(o, n + 2)) {
+            d = o->p + o->len;
+            d[0] = '"';
+            memcpy(d + 1, s, n);
+            d[n + 1] = '"';
+            o->len += n + 2;
+        }
+
+        return;
+    }
 
     gw_out_bytes(o, "\"", 1);
 
