@@ -43,6 +43,8 @@ typedef struct {
 } gw_bce_work_t;
 
 
+static void gw_bce_signing_key(const char *secret_key, const char *prefix,
+    size_t prefix_len, char key[GW_BCE_HEX_LEN + 1]);
 static gw_rc_t gw_bce_check(const char *method, const char *path,
     const char *access_key, const char *secret_key, const char *timestamp,
     int expiration);
@@ -251,8 +253,7 @@ gw_sign_bce_v1(const char *method, const char *path, const char *query,
 
     prefix_len = (size_t) (p - out);
 
-    gw_hmac_sha256(secret_key, strlen(secret_key), out, prefix_len, mac);
-    gw_hex(mac, sizeof(mac), key);
+    gw_bce_signing_key(secret_key, out, prefix_len, key);
 
     gw_hmac_sha256(key, GW_BCE_HEX_LEN, creq, creq_len, mac);
 
@@ -726,4 +727,52 @@ gw_bce_digits(char *p, int64_t v, int n)
     }
 
     return p + n;
+}
+
+
+/*
+ * signingKey = hex(HMAC-SHA256(sk, prefix)).  The prefix changes once a
+ * second (its timestamp), so the last key is kept: every call within that
+ * second, a Qianfan create makes three, signs with it as it is.
+ */
+
+static struct {
+    size_t  secret_len;
+    char    secret[128];
+    size_t  prefix_len;
+    char    prefix[256];
+    char    key[GW_BCE_HEX_LEN + 1];
+} gw_bce_last;
+
+
+static void
+gw_bce_signing_key(const char *secret_key, const char *prefix,
+    size_t prefix_len, char key[GW_BCE_HEX_LEN + 1])
+{
+    size_t         secret_len;
+    unsigned char  mac[32];
+
+    secret_len = strlen(secret_key);
+
+    if (gw_bce_last.secret_len == secret_len
+        && gw_bce_last.prefix_len == prefix_len
+        && memcmp(gw_bce_last.prefix, prefix, prefix_len) == 0
+        && memcmp(gw_bce_last.secret, secret_key, secret_len) == 0)
+    {
+        memcpy(key, gw_bce_last.key, GW_BCE_HEX_LEN + 1);
+        return;
+    }
+
+    gw_hmac_sha256(secret_key, secret_len, prefix, prefix_len, mac);
+    gw_hex(mac, sizeof(mac), key);
+
+    if (secret_len < sizeof(gw_bce_last.secret)
+        && prefix_len < sizeof(gw_bce_last.prefix))
+    {
+        gw_bce_last.secret_len = secret_len;
+        memcpy(gw_bce_last.secret, secret_key, secret_len);
+        gw_bce_last.prefix_len = prefix_len;
+        memcpy(gw_bce_last.prefix, prefix, prefix_len);
+        memcpy(gw_bce_last.key, key, GW_BCE_HEX_LEN + 1);
+    }
 }

@@ -103,6 +103,38 @@ test_official_vector(void **state)
 }
 
 
+/*
+ * The signing key of the last (secret, prefix) is kept: the same request
+ * signed again, then with another secret and back, with the same
+ * timestamp, must give the official signature each time with the right
+ * secret, and another one with the other.
+ */
+static void
+test_signing_key_kept(void **state)
+{
+    int          i;
+    char         out[512], other[512];
+    const char  *want = "d74a04362e6a848f5b39b15421cb4494"
+                        "27f419c95a480fd6b8cf9fc783e2999e";
+
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(gw_sign_bce_v1("PUT", BOS_PATH, BOS_QUERY,
+                                        bos_headers, NELTS(bos_headers),
+                                        AK32, SK32, BOS_TS, 1800,
+                                        out, sizeof(out)),
+                         GW_OK);
+        assert_string_equal(strrchr(out, '/') + 1, want);
+
+        assert_int_equal(gw_sign_bce_v1("PUT", BOS_PATH, BOS_QUERY,
+                                        bos_headers, NELTS(bos_headers),
+                                        AK32, "another-secret-key",
+                                        BOS_TS, 1800, other, sizeof(other)),
+                         GW_OK);
+        assert_string_not_equal(strrchr(other, '/') + 1, want);
+    }
+}
+
+
 static void
 test_qianfan_vectors(void **state)
 {
@@ -596,6 +628,7 @@ main(void)
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_signing_key),
         cmocka_unit_test(test_official_vector),
+        cmocka_unit_test(test_signing_key_kept),
         cmocka_unit_test(test_qianfan_vectors),
         cmocka_unit_test(test_sdk_query_encoding),
         cmocka_unit_test(test_sdk_headers),
