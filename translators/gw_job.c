@@ -214,56 +214,56 @@ gw_job_write(gw_out_t *o, const gw_job_t *job, const char *id,
 {
     gw_out_open(o, '{');
 
-    gw_out_key(o, "id");
+    gw_out_lkey(o, "id");
     gw_out_str(o, id);
-    gw_out_key(o, "object");
+    gw_out_lkey(o, "object");
     gw_out_str(o, "fine_tuning.job");
-    gw_out_key(o, "created_at");
+    gw_out_lkey(o, "created_at");
     gw_out_int(o, job->created_at);
-    gw_out_key(o, "error");
+    gw_out_lkey(o, "error");
     gw_job_write_error(o, job);
-    gw_out_key(o, "fine_tuned_model");
+    gw_out_lkey(o, "fine_tuned_model");
     gw_out_str(o, job->fine_tuned_model);
-    gw_out_key(o, "finished_at");
+    gw_out_lkey(o, "finished_at");
     gw_out_int(o, job->finished_at);
-    gw_out_key(o, "hyperparameters");
+    gw_out_lkey(o, "hyperparameters");
     gw_job_write_hyperparameters(o, job);
-    gw_out_key(o, "model");
+    gw_out_lkey(o, "model");
     gw_job_write_model(o, job, p);
-    gw_out_key(o, "organization_id");
+    gw_out_lkey(o, "organization_id");
     gw_out_str(o, client);
-    gw_out_key(o, "result_files");
+    gw_out_lkey(o, "result_files");
     gw_out_literal(o, "[]");
-    gw_out_key(o, "seed");
+    gw_out_lkey(o, "seed");
     gw_out_int(o, job->seed);
-    gw_out_key(o, "status");
+    gw_out_lkey(o, "status");
     gw_out_str(o, gw_status_name(job->status));
-    gw_out_key(o, "trained_tokens");
+    gw_out_lkey(o, "trained_tokens");
     gw_out_int(o, job->trained_tokens);
-    gw_out_key(o, "training_file");
+    gw_out_lkey(o, "training_file");
     gw_out_str(o, job->training_file);
-    gw_out_key(o, "validation_file");
+    gw_out_lkey(o, "validation_file");
     gw_out_str(o, job->validation_file);
-    gw_out_key(o, "estimated_finish");
+    gw_out_lkey(o, "estimated_finish");
     gw_out_int(o, job->estimated_finish);
-    gw_out_key(o, "integrations");
+    gw_out_lkey(o, "integrations");
     gw_out_literal(o, "[]");
-    gw_out_key(o, "metadata");
+    gw_out_lkey(o, "metadata");
     gw_out_literal(o, "null");
 
     /* method.supervised.hyperparameters repeats "hyperparameters" */
-    gw_out_key(o, "method");
+    gw_out_lkey(o, "method");
     gw_out_open(o, '{');
-    gw_out_key(o, "type");
+    gw_out_lkey(o, "type");
     gw_out_str(o, "supervised");
-    gw_out_key(o, "supervised");
+    gw_out_lkey(o, "supervised");
     gw_out_open(o, '{');
-    gw_out_key(o, "hyperparameters");
+    gw_out_lkey(o, "hyperparameters");
     gw_job_write_hyperparameters(o, job);
     gw_out_close(o, '}');
     gw_out_close(o, '}');
 
-    gw_out_key(o, "vendor");
+    gw_out_lkey(o, "vendor");
     gw_job_write_vendor(o, job, p);
 
     gw_out_close(o, '}');
@@ -279,11 +279,11 @@ gw_job_write_error(gw_out_t *o, const gw_job_t *job)
     }
 
     gw_out_open(o, '{');
-    gw_out_key(o, "code");
+    gw_out_lkey(o, "code");
     gw_out_str(o, job->error_code);
-    gw_out_key(o, "message");
+    gw_out_lkey(o, "message");
     gw_out_str(o, job->error_message);
-    gw_out_key(o, "param");
+    gw_out_lkey(o, "param");
     gw_out_literal(o, "null");
     gw_out_close(o, '}');
 }
@@ -336,12 +336,12 @@ static void
 gw_job_write_hyperparameters(gw_out_t *o, const gw_job_t *job)
 {
     gw_out_open(o, '{');
-    gw_out_key(o, "n_epochs");
+    gw_out_lkey(o, "n_epochs");
     gw_job_write_int_or_auto(o, job->n_epochs);
-    gw_out_key(o, "batch_size");
+    gw_out_lkey(o, "batch_size");
     gw_job_write_int_or_auto(o, job->batch_size);
     /* vendors take an absolute rate, shown under "vendor" */
-    gw_out_key(o, "learning_rate_multiplier");
+    gw_out_lkey(o, "learning_rate_multiplier");
     gw_out_str(o, "auto");
     gw_out_close(o, '}');
 }
@@ -360,46 +360,46 @@ gw_job_write_vendor(gw_out_t *o, const gw_job_t *job, const gw_provider_t *p)
 {
     gw_out_open(o, '{');
 
-    gw_out_key(o, "provider");
+    gw_out_lkey(o, "provider");
     gw_out_str(o, p->name);
-    gw_out_key(o, "kind");
+    gw_out_lkey(o, "kind");
     gw_out_str(o, p->vendor->kind);
-    gw_out_key(o, "job_id");
+    gw_out_lkey(o, "job_id");
     gw_out_str(o, job->vendor_id);
 
     if (job->vendor_id2 != NULL) {
-        gw_out_key(o, "secondary_id");
+        gw_out_lkey(o, "secondary_id");
         gw_out_str(o, job->vendor_id2);
     }
 
-    gw_out_key(o, "status");
+    gw_out_lkey(o, "status");
     gw_out_str(o, job->vendor_status);
-    gw_out_key(o, "name");
+    gw_out_lkey(o, "name");
     gw_out_str(o, job->name);
-    gw_out_key(o, "learning_rate");
+    gw_out_lkey(o, "learning_rate");
     gw_out_num(o, job->learning_rate);
-    gw_out_key(o, "error_code");
+    gw_out_lkey(o, "error_code");
     gw_out_str(o, job->vendor_error_code);
 
-    gw_out_key(o, "progress");
+    gw_out_lkey(o, "progress");
     gw_out_open(o, '{');
-    gw_out_key(o, "step");
+    gw_out_lkey(o, "step");
     gw_out_int(o, job->step);
-    gw_out_key(o, "total_steps");
+    gw_out_lkey(o, "total_steps");
     gw_out_int(o, job->total_steps);
-    gw_out_key(o, "epoch");
+    gw_out_lkey(o, "epoch");
     gw_out_int(o, job->epoch);
-    gw_out_key(o, "total_epochs");
+    gw_out_lkey(o, "total_epochs");
     gw_out_int(o, job->total_epochs);
-    gw_out_key(o, "train_loss");
+    gw_out_lkey(o, "train_loss");
     gw_out_num(o, job->train_loss);
-    gw_out_key(o, "percent");
+    gw_out_lkey(o, "percent");
     gw_out_num(o, job->percent);
-    gw_out_key(o, "data_rows");
+    gw_out_lkey(o, "data_rows");
     gw_out_int(o, job->data_rows);
-    gw_out_key(o, "dataset_tokens");
+    gw_out_lkey(o, "dataset_tokens");
     gw_out_int(o, job->dataset_tokens);
-    gw_out_key(o, "updated_at");
+    gw_out_lkey(o, "updated_at");
     gw_out_int(o, job->updated_at);
     gw_out_close(o, '}');
 

@@ -393,6 +393,17 @@ gw_out_key(gw_out_t *o, const char *key)
 }
 
 
+/* a key written in full by gw_out_lkey(): "\"name\":" */
+
+void
+gw_out_key_quoted(gw_out_t *o, const char *quoted, size_t len)
+{
+    gw_out_sep(o);
+    gw_out_bytes(o, quoted, len);
+    o->after_key = 1;
+}
+
+
 /* c: '{' or '[' */
 
 void

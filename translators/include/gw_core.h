@@ -511,6 +511,10 @@ typedef struct {
 void gw_out_init(gw_out_t *o);
 char *gw_out_done(gw_out_t *o, size_t *len);
 void gw_out_key(gw_out_t *o, const char *key);
+/* a literal key that needs no escape, quoted at compile time */
+#define gw_out_lkey(o, key)                                                   \
+    gw_out_key_quoted(o, "\"" key "\":", sizeof(key) + 2)
+void gw_out_key_quoted(gw_out_t *o, const char *quoted, size_t len);
 void gw_out_open(gw_out_t *o, char c);
 void gw_out_close(gw_out_t *o, char c);
 void gw_out_str(gw_out_t *o, const char *s);
