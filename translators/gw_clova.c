@@ -184,7 +184,7 @@ static void gw_clova_call(gw_op_t *op, const char *method, const char *path,
     const char *query);
 static cJSON *gw_clova_result(gw_op_t *op);
 static void gw_clova_vendor_error(gw_op_t *op, const cJSON *root);
-static int gw_clova_task_to_job(gw_op_t *op, const cJSON *task,
+static int gw_clova_task_to_job(gw_op_t *op, cJSON *task,
     gw_job_t *job);
 static void gw_clova_failure(gw_op_t *op, const cJSON *info,
     gw_job_t *job);
@@ -484,11 +484,11 @@ gw_clova_task_id_valid(const char *id)
 
 
 static int
-gw_clova_task_to_job(gw_op_t *op, const cJSON *task, gw_job_t *job)
+gw_clova_task_to_job(gw_op_t *op, cJSON *task, gw_job_t *job)
 {
     int64_t                   epochs;
+    cJSON                    *info;
     const char               *id, *status, *v;
-    const cJSON              *info;
     const gw_clova_status_t  *s;
 
     id = gw_json_str(task, "id");
@@ -565,9 +565,10 @@ gw_clova_task_to_job(gw_op_t *op, const cJSON *task, gw_job_t *job)
             cJSON_AddStringToObject(job->vendor_extra, "method", v);
         }
 
+        /* moved, not copied: the task tree is freed next */
         if (info != NULL) {
             cJSON_AddItemToObject(job->vendor_extra, "status_info",
-                                  cJSON_Duplicate(info, 1));
+                                  cJSON_DetachItemViaPointer(task, info));
         }
     }
 
@@ -988,11 +989,11 @@ static gw_step_t
 gw_clova_list(gw_op_t *op)
 {
     char          query[64];
-    cJSON        *result;
+    cJSON        *result, *task;
     int64_t       size, pages, number;
     gw_job_t      job;
     const char   *v;
-    const cJSON  *content, *task;
+    const cJSON  *content;
 
     v = gw_provider_param(op->provider, "list_page_size");
     size = v ? strtol(v, NULL, 10) : 100;
