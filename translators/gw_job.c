@@ -34,6 +34,7 @@ static void gw_job_write_hyperparameters(gw_out_t *o, const gw_job_t *job);
 static void gw_job_write_vendor(gw_out_t *o, const gw_job_t *job,
     const gw_provider_t *p);
 static void gw_job_write_extra(gw_out_t *o, const gw_job_t *job);
+static int gw_same_key(const char *a, const char *b);
 static int64_t gw_job_first_time(int64_t a, int64_t b, int64_t c);
 static int gw_event_id(const char *job_id, const char *kind, char *out);
 static cJSON *gw_event(const char *job_id, const char *kind, int64_t at,
@@ -409,6 +410,15 @@ gw_job_write_vendor(gw_out_t *o, const gw_job_t *job, const gw_provider_t *p)
 }
 
 
+/* equal without case; the first bytes (as lower case) decide most pairs */
+
+static int
+gw_same_key(const char *a, const char *b)
+{
+    return (a[0] | 0x20) == (b[0] | 0x20) && strcasecmp(a, b) == 0;
+}
+
+
 /*
  * The vendor's raw fields, after the gateway's own keys: a key already
  * written (compared without case, as cJSON_HasObjectItem() does) is
@@ -431,7 +441,7 @@ gw_job_write_extra(gw_out_t *o, const gw_job_t *job)
         }
 
         for (i = 0; gw_job_vendor_keys[i] != NULL; i++) {
-            if (strcasecmp(item->string, gw_job_vendor_keys[i]) == 0
+            if (gw_same_key(item->string, gw_job_vendor_keys[i])
                 && (job->vendor_id2 != NULL
                     || strcmp(gw_job_vendor_keys[i], "secondary_id") != 0))
             {
@@ -447,7 +457,7 @@ gw_job_write_extra(gw_out_t *o, const gw_job_t *job)
              prev = prev->next)
         {
             if (prev->string != NULL
-                && strcasecmp(prev->string, item->string) == 0)
+                && gw_same_key(prev->string, item->string))
             {
                 break;
             }

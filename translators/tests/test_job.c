@@ -222,9 +222,12 @@ test_to_json_failed(void **state)
     job.total_steps = 100;
     job.train_loss = 0.5;
     job.name = gw_strdup("team-a.my-model");
+    /* the gateway's keys win, without case; so does the first of two */
     job.vendor_extra = cJSON_Parse("{\"statusDetail\":\"oom\","
                                    "\"status\":\"NOT-MERGED\","
-                                   "\"nested\":{\"k\":[1]}}");
+                                   "\"Job_ID\":\"NOT-MERGED\","
+                                   "\"nested\":{\"k\":[1]},"
+                                   "\"NESTED\":\"NOT-MERGED\"}");
 
     j = job_json(&job, ID, "team-a");
 
