@@ -41,7 +41,6 @@
 #define GW_ARENA_HEADER  GW_ARENA_ALIGN
 
 
-
 typedef struct gw_arena_chunk_s  gw_arena_chunk_t;
 
 struct gw_arena_chunk_s {
