@@ -1083,7 +1083,7 @@ gw_exchange_start_list(gw_exchange_t *ex)
     }
 
     ex->lists = gw_calloc(ex->gw->nproviders ? ex->gw->nproviders : 1,
-                       sizeof(gw_op_t));
+                          sizeof(gw_op_t));
     if (ex->lists == NULL) {
         gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
                           "The gateway is out of memory");
