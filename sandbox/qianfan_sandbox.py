@@ -36,7 +36,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from sandbox_http import (FaultQueueMixin, RequestLogMixin,
+from sandbox_http import (ControlApiMixin, FaultQueueMixin, RequestLogMixin,
                           ResettableHTTPServer, SandboxHandlerBase)
 
 try:
@@ -962,7 +962,8 @@ class SandboxServer(ResettableHTTPServer):
         self.store = Store()
 
 
-class SandboxHandler(SandboxHandlerBase):
+class SandboxHandler(ControlApiMixin, SandboxHandlerBase):
+    control_resource = "jobs/"
     server_version = "qianfan-sandbox/1.0"
     log_name = "qianfan-sandbox"
 
@@ -1025,7 +1026,7 @@ class SandboxHandler(SandboxHandlerBase):
             return
         url = urlsplit(self.path)
         if url.path.startswith(CONTROL_PREFIX):
-            self._handle_control(url, body)
+            self._handle_control(url.path[len(CONTROL_PREFIX):], body)
         else:
             self._handle_vendor(url, body)
 
@@ -1123,37 +1124,14 @@ class SandboxHandler(SandboxHandlerBase):
 
     # -- control API ------------------------------------------------------
 
-    def _handle_control(self, url, body: bytes):
-        name = url.path[len(CONTROL_PREFIX):]
-        try:
-            status, payload = self._control_operation(self.command, name, body)
-        except ValueError as exc:
-            status, payload = 400, {"ok": False, "error": str(exc)}
-        self._send_json(status, payload)
+    def _control_store(self):
+        return self.server.store
 
-    def _control_operation(self, method: str, name: str, body: bytes) -> tuple[int, object]:
-        store = self.server.store
-        if name.startswith("jobs/") and "/" not in name[len("jobs/"):]:
-            return self._control_job(method, name[len("jobs/"):], body)
-        handler = {
-            ("GET", "health"): lambda: {"ok": True},
-            ("POST", "faults"): lambda: self._queue_fault(body),
-            ("GET", "faults"): lambda: {"ok": True, "faults": store.pending_faults()},
-            ("DELETE", "faults"): lambda: store.clear_faults() or {"ok": True},
-            ("GET", "requests"): store.logged_requests,
-            ("DELETE", "requests"): lambda: store.clear_requests() or {"ok": True},
-            ("POST", "reset"): lambda: store.reset() or {"ok": True},
-        }.get((method, name))
-        if handler is None:
-            return 404, {"ok": False, "error": f"no control endpoint {method} /_sandbox/{name}"}
-        return 200, handler()
+    @staticmethod
+    def _parse_fault(spec) -> dict:
+        return parse_fault(spec)
 
-    def _queue_fault(self, body: bytes) -> dict:
-        fault = parse_fault(self._control_json(body))
-        self.server.store.queue_fault(fault)
-        return {"ok": True, "faults": self.server.store.pending_faults()}
-
-    def _control_job(self, method: str, job_text: str, body: bytes) -> tuple[int, object]:
+    def _control_item(self, method: str, job_text: str, body: bytes) -> tuple[int, object]:
         store, config = self.server.store, self.server.config
         if not (job_text.isascii() and job_text.isdigit()):
             return 404, {"ok": False, "error": f"no job {job_text}"}
@@ -1171,16 +1149,6 @@ class SandboxHandler(SandboxHandlerBase):
         if info is None:
             return 404, {"ok": False, "error": f"no job {job_id}"}
         return 200, info
-
-    @staticmethod
-    def _control_json(body: bytes) -> dict:
-        try:
-            value = json.loads(body or b"{}")
-        except ValueError:
-            raise ValueError("body must be JSON") from None
-        if not isinstance(value, dict):
-            raise ValueError("body must be a JSON object")
-        return value
 
 
 # --------------------------------------------------------------------------

@@ -132,3 +132,58 @@ class RequestLogMixin:
     def clear_requests(self) -> None:
         with self.lock:
             self.requests.clear()
+
+
+class ControlApiMixin:
+    """The control API under /_sandbox/ that tests drive, for a handler
+    of SandboxHandlerBase.  A sandbox sets `control_resource` (the
+    "tasks/" of /_sandbox/tasks/{id}) and defines _control_store(),
+    _parse_fault(spec) and _control_item(method, ident, body); it may
+    replace _control_endpoints() (by default the request log)."""
+
+    control_resource = "tasks/"
+
+    def _handle_control(self, name: str, body: bytes):
+        try:
+            status, payload = self._control_operation(self.command, name, body)
+        except ValueError as exc:
+            status, payload = 400, {"ok": False, "error": str(exc)}
+        self._send_json(status, payload)
+
+    def _control_endpoints(self, store) -> dict:
+        return {
+            ("GET", "requests"): store.logged_requests,
+            ("DELETE", "requests"): lambda: store.clear_requests() or {"ok": True},
+        }
+
+    def _control_operation(self, method: str, name: str, body: bytes) -> tuple[int, object]:
+        store = self._control_store()
+        prefix = self.control_resource
+        if name.startswith(prefix) and "/" not in name[len(prefix):]:
+            return self._control_item(method, name[len(prefix):], body)
+        handler = {
+            ("GET", "health"): lambda: {"ok": True},
+            ("POST", "faults"): lambda: self._queue_fault(body),
+            ("GET", "faults"): lambda: {"ok": True, "faults": store.pending_faults()},
+            ("DELETE", "faults"): lambda: store.clear_faults() or {"ok": True},
+            **self._control_endpoints(store),
+            ("POST", "reset"): lambda: store.reset() or {"ok": True},
+        }.get((method, name))
+        if handler is None:
+            return 404, {"ok": False, "error": f"no control endpoint {method} /_sandbox/{name}"}
+        return 200, handler()
+
+    def _queue_fault(self, body: bytes) -> dict:
+        store = self._control_store()
+        store.queue_fault(self._parse_fault(self._control_json(body)))
+        return {"ok": True, "faults": store.pending_faults()}
+
+    @staticmethod
+    def _control_json(body: bytes) -> dict:
+        try:
+            value = json.loads(body or b"{}")
+        except ValueError:
+            raise ValueError("body must be JSON") from None
+        if not isinstance(value, dict):
+            raise ValueError("body must be a JSON object")
+        return value

@@ -45,8 +45,8 @@ import uuid
 from concurrent import futures
 from urllib.parse import urlsplit
 
-from sandbox_http import (FaultQueueMixin, ResettableHTTPServer,
-                          SandboxHandlerBase)
+from sandbox_http import (ControlApiMixin, FaultQueueMixin,
+                          ResettableHTTPServer, SandboxHandlerBase)
 
 try:
     import grpc
@@ -1213,7 +1213,7 @@ class HttpServer(ResettableHTTPServer):
         self.sandbox = sandbox
 
 
-class HttpHandler(SandboxHandlerBase):
+class HttpHandler(ControlApiMixin, SandboxHandlerBase):
     server_version = "yandex-sandbox/1.0"
     log_name = "yandex-sandbox"
 
@@ -1337,38 +1337,22 @@ class HttpHandler(SandboxHandlerBase):
 
     # -- control API ------------------------------------------------------
 
-    def _handle_control(self, name: str, body: bytes):
-        try:
-            status, payload = self._control_operation(self.command, name, body)
-        except ValueError as exc:
-            status, payload = 400, {"ok": False, "error": str(exc)}
-        self._send_json(status, payload)
+    def _control_store(self):
+        return self.server.sandbox.store
 
-    def _control_operation(self, method: str, name: str, body: bytes) -> tuple[int, object]:
-        store = self.server.sandbox.store
-        if name.startswith("tasks/") and "/" not in name[len("tasks/"):]:
-            return self._control_task(method, name[len("tasks/"):], body)
-        handler = {
-            ("GET", "health"): lambda: {"ok": True},
-            ("POST", "faults"): lambda: self._queue_fault(body),
-            ("GET", "faults"): lambda: {"ok": True, "faults": store.pending_faults()},
-            ("DELETE", "faults"): lambda: store.clear_faults() or {"ok": True},
+    @staticmethod
+    def _parse_fault(spec) -> dict:
+        return parse_fault(spec)
+
+    def _control_endpoints(self, store) -> dict:
+        return {
             ("GET", "calls"): store.logged_calls,
             ("DELETE", "calls"): lambda: store.clear_calls() or {"ok": True},
             ("GET", "iam"): lambda: {"ok": True, **store.iam_counters(time.time())},
             ("POST", "iam/expire"): lambda: {"ok": True, "expired": store.expire_tokens()},
-            ("POST", "reset"): lambda: store.reset() or {"ok": True},
-        }.get((method, name))
-        if handler is None:
-            return 404, {"ok": False, "error": f"no control endpoint {method} /_sandbox/{name}"}
-        return 200, handler()
+        }
 
-    def _queue_fault(self, body: bytes) -> dict:
-        fault = parse_fault(self._control_json(body))
-        self.server.sandbox.store.queue_fault(fault)
-        return {"ok": True, "faults": self.server.sandbox.store.pending_faults()}
-
-    def _control_task(self, method: str, task_id: str, body: bytes) -> tuple[int, object]:
+    def _control_item(self, method: str, task_id: str, body: bytes) -> tuple[int, object]:
         sandbox = self.server.sandbox
         task = sandbox.store.task(task_id)
         if task is None:
@@ -1391,16 +1375,6 @@ class HttpHandler(SandboxHandlerBase):
             "forced": task.frozen is not None,
             "request": task.request,
         }
-
-    @staticmethod
-    def _control_json(body: bytes) -> dict:
-        try:
-            value = json.loads(body or b"{}")
-        except ValueError:
-            raise ValueError("body must be JSON") from None
-        if not isinstance(value, dict):
-            raise ValueError("body must be a JSON object")
-        return value
 
 
 # --------------------------------------------------------------------------
