@@ -29,6 +29,10 @@ PROTO_SRCS  := $(patsubst translators/proto/%.proto,$(BUILD)/proto/%.pb-c.c,\
                $(PROTOS))
 UNIT_TESTS  := $(patsubst translators/tests/%.c,$(BUILD)/unit/%,\
                $(wildcard translators/tests/test_*.c))
+# what every unit test binary is built from, besides its own source
+UNIT_DEPS   := $(TRANSLATORS) translators/tests/check.c \
+               translators/tests/check.h translators/include/gw.h \
+               translators/include/gw_core.h $(BUILD)/proto/.generated
 
 .PHONY: help deps venv module module-asan unit it trainer-test test run lint \
         clean
@@ -66,10 +70,7 @@ $(BUILD)/proto/.generated: $(PROTOS) scripts/gen-proto.sh | deps
 	scripts/gen-proto.sh $(BUILD)/proto
 	@touch $@
 
-$(BUILD)/unit/%: translators/tests/%.c $(TRANSLATORS) \
-                 translators/tests/check.c translators/tests/check.h \
-                 translators/include/gw.h translators/include/gw_core.h \
-                 $(BUILD)/proto/.generated
+$(BUILD)/unit/%: translators/tests/%.c $(UNIT_DEPS)
 	@mkdir -p $(BUILD)/unit
 	gcc $(UNIT_CFLAGS) $(TRANSLATORS) $(PROTO_SRCS) \
 	    translators/tests/check.c $< $(UNIT_LIBS) -o $@
@@ -79,10 +80,7 @@ $(BUILD)/unit/%: translators/tests/%.c $(TRANSLATORS) \
 MEMCHECK_TESTS := $(patsubst %,$(BUILD)/memcheck/%,\
                   test_clova test_qianfan test_yandex test_slurm)
 
-$(BUILD)/memcheck/%: translators/tests/%.c $(TRANSLATORS) \
-                     translators/tests/check.c translators/tests/check.h \
-                     translators/include/gw.h translators/include/gw_core.h \
-                     $(BUILD)/proto/.generated
+$(BUILD)/memcheck/%: translators/tests/%.c $(UNIT_DEPS)
 	@mkdir -p $(BUILD)/memcheck
 	gcc $(filter-out -fsanitize=%,$(UNIT_CFLAGS)) $(TRANSLATORS) \
 	    $(PROTO_SRCS) translators/tests/check.c $< $(UNIT_LIBS) -o $@
