@@ -78,6 +78,7 @@ static gw_arena_large_t *gw_arena_find_large(const gw_arena_t *a,
 static void gw_arena_link_large(gw_arena_t *a, gw_arena_large_t *l);
 static void gw_arena_unlink_large(gw_arena_t *a, gw_arena_large_t *l);
 static int gw_arena_owns(const gw_arena_t *a, const void *p);
+static gw_arena_t *gw_arena_bumping(void);
 
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -298,6 +299,19 @@ gw_arena_unlink_large(gw_arena_t *a, gw_arena_large_t *l)
 }
 
 
+/* the current arena if it bumps; NULL: malloc() and free() as they are */
+
+static gw_arena_t *
+gw_arena_bumping(void)
+{
+    gw_arena_t  *a;
+
+    a = gw_arena_current;
+
+    return (a != NULL && a->bump) ? a : NULL;
+}
+
+
 static int
 gw_arena_owns(const gw_arena_t *a, const void *p)
 {
@@ -319,9 +333,9 @@ gw_malloc(size_t n)
 {
     gw_arena_t  *a;
 
-    a = gw_arena_current;
+    a = gw_arena_bumping();
 
-    if (a == NULL || !a->bump) {
+    if (a == NULL) {
         return malloc(n ? n : 1);
     }
 
@@ -363,9 +377,9 @@ gw_realloc(void *p, size_t n)
         return gw_malloc(n);
     }
 
-    a = gw_arena_current;
+    a = gw_arena_bumping();
 
-    if (a == NULL || !a->bump) {
+    if (a == NULL) {
         return realloc(p, n ? n : 1);
     }
 
@@ -442,9 +456,9 @@ gw_free(void *p)
         return;
     }
 
-    a = gw_arena_current;
+    a = gw_arena_bumping();
 
-    if (a == NULL || !a->bump) {
+    if (a == NULL) {
         free(p);
         return;
     }
@@ -454,8 +468,7 @@ gw_free(void *p)
 
         if (l != NULL) {
             gw_arena_unlink_large(a, l);
-            free(l);
-            return;
+            p = l;
         }
 
         free(p);
@@ -482,9 +495,9 @@ gw_json_delete(cJSON *item)
 {
     gw_arena_t  *a;
 
-    a = gw_arena_current;
+    a = gw_arena_bumping();
 
-    if (item != NULL && a != NULL && a->bump && gw_arena_owns(a, item)) {
+    if (item != NULL && a != NULL && gw_arena_owns(a, item)) {
         return;
     }
 
