@@ -171,15 +171,20 @@ ngx_http_ftgw_request(ngx_http_request_t *r, gw_request_t *req)
         if (ngx_http_ftgw_request_id(r, vv) != NGX_OK) {
             return NGX_ERROR;
         }
-    }
 
-    req->generated_request_id = ngx_pnalloc(r->pool, vv->len + 1);
-    if (req->generated_request_id == NULL) {
-        return NGX_ERROR;
-    }
+        /* NUL-terminated already */
+        req->generated_request_id = (const char *) vv->data;
 
-    ngx_memcpy((u_char *) req->generated_request_id, vv->data, vv->len);
-    ((u_char *) req->generated_request_id)[vv->len] = '\0';
+    } else {
+        /* nginx's own $request_id, evaluated earlier: terminated here */
+        req->generated_request_id = ngx_pnalloc(r->pool, vv->len + 1);
+        if (req->generated_request_id == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy((u_char *) req->generated_request_id, vv->data, vv->len);
+        ((u_char *) req->generated_request_id)[vv->len] = '\0';
+    }
 
     tp = ngx_timeofday();
     req->now_ms = (int64_t) tp->sec * 1000 + tp->msec;
@@ -202,12 +207,12 @@ ngx_http_ftgw_request_id(ngx_http_request_t *r, ngx_http_variable_value_t *vv)
 {
     u_char  *id;
 
-    id = ngx_pnalloc(r->pool, 32);
+    id = ngx_pnalloc(r->pool, 32 + 1);
     if (id == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_sprintf(id, "%016xL%016xL", ngx_http_ftgw_id_prefix,
+    ngx_sprintf(id, "%016xL%016xL%Z", ngx_http_ftgw_id_prefix,
                 ++ngx_http_ftgw_id_count);
 
     vv->len = 32;
