@@ -339,7 +339,7 @@ gw_clova_result(gw_op_t *op)
         return NULL;
     }
 
-    root = cJSON_ParseWithLength(op->resp->body, op->resp->body_len);
+    root = gw_json_parse(op->resp->body, op->resp->body_len, NULL);
 
     if (root == NULL || !cJSON_IsObject(root)) {
         gw_json_delete(root);

@@ -26,6 +26,11 @@
 #define GW_LIST_MAX_PAGES       20
 
 
+/* the answer of a list that a vendor cannot have entries in */
+static const char  gw_empty_list[] =
+    "{\"object\":\"list\",\"data\":[],\"has_more\":false}";
+
+
 typedef struct {
     const char         *suffix;
     const char         *method;
@@ -890,8 +895,8 @@ gw_exchange_start_job_op(gw_exchange_t *ex)
 
     if (kind == GW_OP_CHECKPOINTS && p->vendor->ops[kind] == NULL) {
         /* the vendor keeps no checkpoints: the truthful list is empty */
-        gw_exchange_answer(ex, 200, cJSON_Parse("{\"object\":\"list\","
-                           "\"data\":[],\"has_more\":false}"));
+        gw_exchange_answer(ex, 200, gw_json_parse(gw_empty_list,
+                           sizeof(gw_empty_list) - 1, NULL));
         return 0;
     }
 

@@ -20,6 +20,7 @@ static inline void gw_out_bytes(gw_out_t *o, const char *s, size_t n);
 static void gw_out_grow(gw_out_t *o, const char *s, size_t n);
 static int gw_out_reserve(gw_out_t *o, size_t n);
 static int gw_out_uint(char *buf, uint64_t u);
+static void gw_out_integer(gw_out_t *o, int64_t v);
 static int gw_out_decimal(double d, char *buf);
 static void gw_out_string(gw_out_t *o, const char *s);
 static void gw_out_number(gw_out_t *o, double d);
@@ -454,6 +455,11 @@ gw_out_int(gw_out_t *o, int64_t v)
         return;
     }
 
+    if (v > -1000000000000000 && v < 1000000000000000) {
+        gw_out_integer(o, v);
+        return;
+    }
+
     gw_out_number(o, (double) v);
 }
 
@@ -654,10 +660,9 @@ gw_out_string(gw_out_t *o, const char *s)
 static void
 gw_out_number(gw_out_t *o, double d)
 {
-    int        n;
-    char       buf[32], *p;
-    double     back;
-    uint64_t   u;
+    int     n;
+    char    buf[32];
+    double  back;
 
     if (d != d || d - d != 0) {
         gw_out_bytes(o, "null", 4);     /* NaN and infinities, as cJSON */
@@ -665,15 +670,7 @@ gw_out_number(gw_out_t *o, double d)
     }
 
     if (d > -1e15 && d < 1e15 && d == (double) (int64_t) d) {
-        u = (d < 0) ? (uint64_t) -(int64_t) d : (uint64_t) d;
-        p = buf;
-
-        if (d < 0) {
-            *p++ = '-';
-        }
-
-        p += gw_out_uint(p, u);
-        gw_out_bytes(o, buf, p - buf);
+        gw_out_integer(o, (int64_t) d);
         return;
     }
 
@@ -694,24 +691,62 @@ gw_out_number(gw_out_t *o, double d)
 }
 
 
+/* |v| below 10^15: the same digits as printf's %1.15g */
+
+static void
+gw_out_integer(gw_out_t *o, int64_t v)
+{
+    int   n;
+    char  buf[24];
+
+    n = 0;
+
+    if (v < 0) {
+        buf[n++] = '-';
+        v = -v;
+    }
+
+    n += gw_out_uint(buf + n, (uint64_t) v);
+    gw_out_bytes(o, buf, (size_t) n);
+}
+
+
+/* two digits at a time, from the right */
+
+static const char  gw_out_digit_pairs[] =
+    "0001020304050607080910111213141516171819"
+    "2021222324252627282930313233343536373839"
+    "4041424344454647484950515253545556575859"
+    "6061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+
 /* the decimal digits of u, not NUL-terminated; returns their count */
 
 static int
 gw_out_uint(char *buf, uint64_t u)
 {
-    int    n, i;
-    char   tmp[20];
+    int    n;
+    char   tmp[20], *p;
 
-    n = 0;
+    p = tmp + sizeof(tmp);
 
-    do {
-        tmp[n++] = (char) ('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-
-    for (i = 0; i < n; i++) {
-        buf[i] = tmp[n - 1 - i];
+    while (u >= 100) {
+        p -= 2;
+        memcpy(p, &gw_out_digit_pairs[(u % 100) * 2], 2);
+        u /= 100;
     }
+
+    if (u >= 10) {
+        p -= 2;
+        memcpy(p, &gw_out_digit_pairs[u * 2], 2);
+
+    } else {
+        *--p = (char) ('0' + u);
+    }
+
+    n = (int) (tmp + sizeof(tmp) - p);
+    memcpy(buf, p, n);
 
     return n;
 }

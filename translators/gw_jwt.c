@@ -87,7 +87,7 @@ gw_yandex_key_parse(const char *json, size_t len, gw_yandex_key_t *key,
         return GW_ERROR;
     }
 
-    root = cJSON_ParseWithLength(json, len);
+    root = gw_json_parse(json, len, NULL);
 
     if (!cJSON_IsObject(root)) {
         gw_jwt_err(err, errlen, "authorized key: not a JSON object");

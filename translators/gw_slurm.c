@@ -329,7 +329,7 @@ gw_slurm_result(gw_op_t *op)
         return NULL;
     }
 
-    root = cJSON_ParseWithLength(op->resp->body, op->resp->body_len);
+    root = gw_json_parse(op->resp->body, op->resp->body_len, NULL);
 
     if (root == NULL || !cJSON_IsObject(root)) {
         gw_json_delete(root);
@@ -421,7 +421,7 @@ gw_slurm_progress(gw_op_t *op, const char *comment, gw_job_t *job)
         return;
     }
 
-    p = cJSON_Parse(comment);
+    p = gw_json_parse(comment, strlen(comment), NULL);
     if (p == NULL) {
         return;
     }

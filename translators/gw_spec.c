@@ -623,7 +623,7 @@ gw_spec_json(const char *body, size_t len, cJSON **root, gw_error_t *err)
     }
 
     end = NULL;
-    *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    *root = gw_json_parse(body, len, &end);
 
     if (*root == NULL) {
         gw_error_invalid(err, NULL, "invalid_json",

@@ -414,7 +414,7 @@ gw_yx_iam_answer(gw_op_t *op)
         return GW_STEP_ERROR;
     }
 
-    root = cJSON_ParseWithLength(op->resp->body, op->resp->body_len);
+    root = gw_json_parse(op->resp->body, op->resp->body_len, NULL);
 
     token = gw_json_str(root, "iamToken");
     expires = gw_parse_iso8601(gw_json_str(root, "expiresAt"));

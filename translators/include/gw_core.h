@@ -482,6 +482,12 @@ void gw_json_delete(cJSON *item);
 
 /* ---- JSON helpers -------------------------------------------------- */
 
+/*
+ * RFC 8259 text to a cJSON tree (gw_json_parse.c); end == NULL: nothing but
+ * whitespace may follow the value, else *end is where it ended
+ */
+cJSON *gw_json_parse(const char *text, size_t len, const char **end);
+
 const char *gw_json_str(const cJSON *obj, const char *key);
 /* integer from a number or a numeric string; GW_UNSET_INT if absent */
 int64_t gw_json_int(const cJSON *obj, const char *key);
