@@ -4,9 +4,10 @@ peer gateways, on loopback (issue 6; method in docs/benchmarks.md).
 A mock vendor that is nginx itself (canned `return 200`) stands behind
 everything, so the mock is never what is measured. For each vendor kind
 and operation, the gateway route and the same vendor call through plain
-proxy_pass (the ceiling) run on the same nginx in the same run. Then the
-peers (Portkey, LiteLLM) on the same mock, worker memory across a million
-requests, and instructions per request under callgrind.
+proxy_pass (the ceiling; grpc_pass for Yandex's gRPC) run on the same
+nginx in the same run. Then the peers (Portkey, LiteLLM) on the same mock,
+worker memory across a million requests, and instructions per request
+under callgrind.
 
 BENCH_QUICK=1 runs a much shorter version, to smoke-test the harness.
 Output: a fixed-width table on stdout, build/bench/results.json,
@@ -531,7 +532,8 @@ def rss_kib(pid: int) -> int:
 def memory(mock: Mock, scenarios: dict) -> dict:
     """VmRSS of the worker of a one-worker gateway (so that one worker
     serves every request) before and after MEMORY_REQUESTS requests that
-    mix all four gateway operations, so a leak in any of them shows."""
+    mix every gateway operation of every vendor kind, so a leak in any of
+    them shows."""
     mix = [scenarios[v, op, "gw"] for v in VENDORS for op in OPS]
     with gateway(mock, 1, "gateway-memory") as (base, gw):
         pids = worker_pids(gw.proc.pid)
@@ -1021,7 +1023,8 @@ def report(results: dict) -> str:
         ins = results["instructions"]
         lines += ["", f"instructions per request (callgrind Ir, "
                   f"{ins['requests']} requests, idle run subtracted; "
-                  "in brackets: plain proxy_pass of the same vendor call):"]
+                  "in brackets: plain proxy_pass (Yandex: grpc_pass) of "
+                  "the same vendor call):"]
         for vendor in VENDORS:
             lines.append(f"  {vendor:<8}" + "".join(
                 f"  {op} {ins[f'{vendor}-{op}']['ir_per_request']:>9,}"
@@ -1107,7 +1110,8 @@ def markdown(results: dict) -> str:
         ins = results["instructions"]
         out += [f"Instructions per request (callgrind Ir, {ins['requests']}"
                 " requests per run, idle run subtracted; the ceiling is the"
-                " same vendor call through plain proxy_pass):", "",
+                " same vendor call through plain proxy_pass, or grpc_pass"
+                " for Yandex):", "",
                 "| vendor | op | gateway Ir | ceiling Ir | gateway / ceiling |",
                 "|---|---|---:|---:|---:|"]
         for v in VENDORS:
