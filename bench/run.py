@@ -4,9 +4,10 @@ peer gateways, on loopback (issue 6; method in docs/benchmarks.md).
 A mock vendor that is nginx itself (canned `return 200`) stands behind
 everything, so the mock is never what is measured. For each vendor kind
 and operation, the gateway route and the same vendor call through plain
-proxy_pass (the ceiling) run on the same nginx in the same run. Then the
-peers (Portkey, LiteLLM) on the same mock, worker memory across a million
-requests, and instructions per request under callgrind.
+proxy_pass (the ceiling; grpc_pass for Yandex's gRPC) run on the same
+nginx in the same run. Then the peers (Portkey, LiteLLM) on the same mock,
+worker memory across a million requests, and instructions per request
+under callgrind.
 
 BENCH_QUICK=1 runs a much shorter version, to smoke-test the harness.
 Output: a fixed-width table on stdout, build/bench/results.json,
@@ -28,6 +29,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import NamedTuple
 
 import canned
 
@@ -41,7 +43,7 @@ MEMORY_REQUESTS = 10_000 if QUICK else 1_000_000
 CALLGRIND_REQUESTS = 300 if QUICK else 2000
 WORKERS = (1, 2)
 CONNS = (32, 256)
-VENDORS = ("clova", "qianfan")
+VENDORS = ("clova", "qianfan", "yandex", "slurm")
 # BENCH_PHASES=callgrind (for example) runs only some phases, when one
 # figure is being worked on
 PHASES = set(os.environ.get("BENCH_PHASES",
@@ -145,14 +147,60 @@ def start_nginx(prefix: Path, conf: str, port: int) -> harness.Nginx:
     return ngx
 
 
-def mock_conf(prefix: Path, port: int) -> str:
-    # two workers: the mock must keep up with everything the gateway sends
-    routes = "\n".join(f"        location {loc} {{ return 200 '{body}'; }}"
+class Mock(NamedTuple):
+    """The mock vendor's ports: HTTP/1.1, and cleartext HTTP/2 for gRPC."""
+    http: int
+    grpc: int
+
+
+def nginx_quoted(text: str) -> str:
+    """text as an nginx single-quoted string: backslashes and quotes
+    escaped. `return` would expand a '$', and no canned answer has one."""
+    assert "$" not in text, "a '$' in a canned answer"
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def mock_conf(prefix: Path, mock: Mock) -> str:
+    """HTTP answers with `return 200`. gRPC answers (Yandex) come from
+    files, one gRPC message each, with the grpc-status trailer:
+
+    - the request is read whole first, as a gRPC server does (mirror
+      reads it; its subrequest answers 204). Answered before its body,
+      a stream ends with RST_STREAM after the answer, and grpc_pass
+      fails the next call on that keepalive connection ("upstream sent
+      frame for unknown stream");
+    - the static module refuses POST, which every gRPC call is, with 405:
+      error_page turns that into an internal GET of the file, status 200.
+    """
+    routes = "\n".join(f"        location {loc} {{ return 200 "
+                       f"{nginx_quoted(body)}; }}"
                        for loc, body in canned.MOCK_ROUTES.items())
+    grpc_dir = prefix / "grpc"
+    grpc_dir.mkdir(parents=True, exist_ok=True)
+    grpc_routes = [
+        "        location = /_read_body { internal; return 204; }",
+        f"        location /_grpc/ {{ internal; alias {grpc_dir}/; }}"]
+    for i, (path, frame) in enumerate(canned.YX_ROUTES.items()):
+        (grpc_dir / f"{i}.bin").write_bytes(frame)
+        grpc_routes.append(f"""        location = {path} {{
+            mirror /_read_body;
+            alias {grpc_dir}/{i}.bin;
+            error_page 405 =200 /_grpc/{i}.bin;
+        }}""")
+    grpc_routes = "\n".join(grpc_routes)
+    # two workers: the mock must keep up with everything the gateway sends
     return prelude(prefix, 2) + f"""    default_type application/json;
     server {{
-        listen 127.0.0.1:{port} backlog=4096;
+        listen 127.0.0.1:{mock.http} backlog=4096;
 {routes}
+    }}
+    server {{
+        # h2c with prior knowledge: what grpc_pass grpc:// speaks
+        listen 127.0.0.1:{mock.grpc} http2 backlog=4096;
+        default_type application/grpc;
+        open_file_cache max=16;
+        add_trailer grpc-status 0 always;
+{grpc_routes}
     }}
 }}
 """
@@ -172,7 +220,17 @@ def proxy_location(path: str, extra: str = "", internal: bool = False) -> str:
 QF_HOST = "proxy_set_header Host qianfan.baidubce.com;"
 
 
-def gateway_conf(prefix: Path, port: int, mock_port: int, workers: int,
+def grpc_location(path: str, internal: bool = False) -> str:
+    # grpc_pass sends the URI as the gRPC method path: the prefix goes
+    return f"""
+        location {path} {{
+            {"internal;" if internal else ""}
+            rewrite ^{path.rstrip("/")}(/.*)$ $1 break;
+            grpc_pass grpc://yandex_mock;
+        }}"""
+
+
+def gateway_conf(prefix: Path, port: int, mock: Mock, workers: int,
                  single_process: bool = False) -> str:
     w = harness.write_secret
     secret = w(prefix / "id.secret", "b" * 64)
@@ -182,6 +240,9 @@ def gateway_conf(prefix: Path, port: int, mock_port: int, workers: int,
     ssk = w(prefix / "bucket.sk", "bucket-secret-sk0001xyz")
     qak = w(prefix / "qf.ak", "qianfan-ak-0123456789abcdef")
     qsk = w(prefix / "qf.sk", "qianfan-sk-fedcba9876543210")
+    yak = w(prefix / "yandex.key", "AQVN-bench-0123456789abcdef")
+    sjwt = w(prefix / "slurm.jwt", "eyJhbGciOiJIUzI1NiJ9.eyJzdW4iOiJmdGd3LXN2"
+             "YyJ9.bench-signature-0123456789")
     # callgrind wants one process that exits cleanly (daemon off is set by
     # the harness's command line)
     extra = "master_process off;\n" if single_process else ""
@@ -194,8 +255,23 @@ def gateway_conf(prefix: Path, port: int, mock_port: int, workers: int,
                   storage_secret_key_file={ssk};
     ftgw_provider qianfan kind=qianfan endpoint=/_ftgw/qianfan
                   access_key_file={qak} secret_key_file={qsk};
+    ftgw_provider yandex kind=yandex endpoint=/_ftgw/yandex
+                  folder_id={canned.YX_FOLDER} auth=api_key
+                  api_key_file={yak};
+    ftgw_provider slurm kind=slurm endpoint=/_ftgw/slurm
+                  models={canned.SLURM_MODELS}
+                  dataset_root={canned.SLURM_ROOTS["dataset_root"]}
+                  output_root={canned.SLURM_ROOTS["output_root"]}
+                  trainer={canned.SLURM_TRAINER} partition=gpu
+                  time_limit=1440 user_name=ftgw-svc
+                  user_token_file={sjwt};
     upstream mock {{
-        server 127.0.0.1:{mock_port};
+        server 127.0.0.1:{mock.http};
+        keepalive 64;
+        keepalive_requests 1000000;
+    }}
+    upstream yandex_mock {{
+        server 127.0.0.1:{mock.grpc};
         keepalive 64;
         keepalive_requests 1000000;
     }}
@@ -204,9 +280,14 @@ def gateway_conf(prefix: Path, port: int, mock_port: int, workers: int,
         location /v1/ {{ ftgw_api on; }}"""
             + proxy_location("/_ftgw/clova/", internal=True)
             + proxy_location("/_ftgw/qianfan/", QF_HOST, internal=True)
-            # the ceiling: the same vendor calls, plain proxy_pass
+            + grpc_location("/_ftgw/yandex/", internal=True)
+            + proxy_location("/_ftgw/slurm/", internal=True)
+            # the ceiling: the same vendor calls, plain proxy_pass (for
+            # Yandex, plain grpc_pass)
             + proxy_location("/ceiling/clova/")
             + proxy_location("/ceiling/qianfan/", QF_HOST)
+            + grpc_location("/ceiling/yandex/")
+            + proxy_location("/ceiling/slurm/")
             + proxy_location("/ceiling/openai/") + """
     }
 }
@@ -215,10 +296,11 @@ def gateway_conf(prefix: Path, port: int, mock_port: int, workers: int,
 
 # ---- requests: verified once, then driven by wrk Lua scripts ------------
 
-def http(method: str, url: str, body: str | None = None,
+def http(method: str, url: str, body: str | bytes | None = None,
          headers: dict | None = None) -> tuple[int, bytes]:
+    data = body.encode() if isinstance(body, str) else body
     req = urllib.request.Request(url, method=method, headers=headers or {},
-                                 data=body.encode() if body else None)
+                                 data=data)
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             return r.status, r.read()
@@ -230,11 +312,12 @@ class Scenario:
     """One request wrk repeats: what it is, and how to send it."""
 
     def __init__(self, name: str, method: str, path: str,
-                 body: str | None = None, headers: dict | None = None):
+                 body: str | bytes | None = None,
+                 headers: dict | None = None):
         self.name, self.method, self.path = name, method, path
         self.body, self.headers = body, dict(headers or {})
         if body:
-            self.headers["Content-Type"] = "application/json"
+            self.headers.setdefault("Content-Type", "application/json")
 
     def check(self, base: str, expect_object: str | None = None) -> str:
         """'' when the request answers 200 (with the expected JSON
@@ -264,7 +347,10 @@ def lua_script(name: str, reqs: list[Scenario], budget: int = 0) -> Path:
     def fmt(s: Scenario) -> str:
         hdrs = ", ".join(f'["{k}"] = [==[{v}]==]'
                          for k, v in s.headers.items())
-        body = f"[==[{s.body}]==]" if s.body else "nil"
+        if isinstance(s.body, bytes):      # a gRPC frame: every byte escaped
+            body = '"' + "".join(f"\\{b}" for b in s.body) + '"'
+        else:
+            body = f"[==[{s.body}]==]" if s.body else "nil"
         return (f'wrk.format("{s.method}", [==[{s.path}]==], '
                 f"{{{hdrs}}}, {body})")
     lines = ["local reqs = {}", "function init(args)"]
@@ -310,7 +396,7 @@ def gateway_scenarios(base: str) -> dict:
             method, path, vbody = canned.CEILING[vendor, op]
             out[vendor, op, "ceiling"] = Scenario(
                 f"{vendor}-{op}-ceiling", method, f"/ceiling/{vendor}{path}",
-                vbody)
+                vbody, canned.CEILING_HEADERS.get(vendor))
     return out
 
 
@@ -365,13 +451,13 @@ def measure(url: str, script: Path, conns: int) -> dict:
 # ---- phases ---------------------------------------------------------------
 
 @contextlib.contextmanager
-def gateway(mock_port: int, workers: int, name: str):
+def gateway(mock: Mock, workers: int, name: str):
     """A gateway nginx in front of the mock; yields its base URL and the
     harness's Nginx, and notes anything alarming in its error log."""
     prefix = WORK / name
     prefix.mkdir(parents=True, exist_ok=True)
     port = harness.free_port()
-    gw = start_nginx(prefix, gateway_conf(prefix, port, mock_port, workers),
+    gw = start_nginx(prefix, gateway_conf(prefix, port, mock, workers),
                      port)
     try:
         yield f"http://127.0.0.1:{port}", gw
@@ -382,11 +468,11 @@ def gateway(mock_port: int, workers: int, name: str):
             note(f"{name} error log: {problems[:3]}")
 
 
-def prepare(mock_port: int) -> dict:
+def prepare(mock: Mock) -> dict:
     """Every request the bench sends, each checked once: a route that
     answers an error fast must never pass for a fast route. Job ids stay
     valid across gateways, which share the id secret."""
-    with gateway(mock_port, 1, "gateway-setup") as (base, _):
+    with gateway(mock, 1, "gateway-setup") as (base, _):
         scenarios = gateway_scenarios(base)
         for key, s in scenarios.items():
             why = s.check(base, "fine_tuning.job" if key[2] == "gw" else None)
@@ -395,11 +481,11 @@ def prepare(mock_port: int) -> dict:
     return scenarios
 
 
-def throughput(mock_port: int, scenarios: dict) -> list[dict]:
+def throughput(mock: Mock, scenarios: dict) -> list[dict]:
     rows = []
     print(HEADER, flush=True)
     for workers in WORKERS:
-        with gateway(mock_port, workers, f"gateway-{workers}w") as (base, _):
+        with gateway(mock, workers, f"gateway-{workers}w") as (base, _):
             for conns in CONNS:
                 for vendor in VENDORS:
                     for op in OPS:
@@ -443,12 +529,13 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def memory(mock_port: int, scenarios: dict) -> dict:
+def memory(mock: Mock, scenarios: dict) -> dict:
     """VmRSS of the worker of a one-worker gateway (so that one worker
     serves every request) before and after MEMORY_REQUESTS requests that
-    mix all four gateway operations, so a leak in any of them shows."""
+    mix every gateway operation of every vendor kind, so a leak in any of
+    them shows."""
     mix = [scenarios[v, op, "gw"] for v in VENDORS for op in OPS]
-    with gateway(mock_port, 1, "gateway-memory") as (base, gw):
+    with gateway(mock, 1, "gateway-memory") as (base, gw):
         pids = worker_pids(gw.proc.pid)
         cold = {p: rss_kib(p) for p in pids}
         # warm-up first: the first requests fill nginx's caches and the
@@ -497,7 +584,7 @@ class Callgrind(harness.Nginx):
         raise RuntimeError("nginx under valgrind did not start")
 
 
-def callgrind_run(mock_port: int, name: str, scenario: Scenario | None,
+def callgrind_run(mock: Mock, name: str, scenario: Scenario | None,
                   n: int) -> int:
     """Total Ir of the event loop while serving n requests of scenario
     (none: the idle baseline) over one keepalive connection."""
@@ -505,7 +592,7 @@ def callgrind_run(mock_port: int, name: str, scenario: Scenario | None,
     prefix.mkdir(parents=True, exist_ok=True)
     port = harness.free_port()
     (prefix / "nginx.conf").write_text(
-        gateway_conf(prefix, port, mock_port, 1, single_process=True))
+        gateway_conf(prefix, port, mock, 1, single_process=True))
     ngx = Callgrind(prefix, port, env=harness.nginx_env(None))
     ngx.out_file = prefix / "callgrind.out"
     ngx.start()
@@ -597,15 +684,14 @@ def by_kind(name: str) -> dict:
     return out
 
 
-def instructions(mock_port: int, scenarios: dict) -> dict:
+def instructions(mock: Mock, scenarios: dict) -> dict:
     n = CALLGRIND_REQUESTS
-    idle = callgrind_run(mock_port, "idle", None, 0)
+    idle = callgrind_run(mock, "idle", None, 0)
     out = {"requests": n, "idle_ir": idle}
     for vendor in VENDORS:
         for op in OPS:
             name = f"{vendor}-{op}"
-            total = callgrind_run(mock_port, name, scenarios[vendor, op, "gw"],
-                                  n)
+            total = callgrind_run(mock, name, scenarios[vendor, op, "gw"], n)
             out[name] = {"ir_per_request": round((total - idle) / n),
                          "top": top_functions(name),
                          "by_kind": by_kind(name),
@@ -618,7 +704,7 @@ def instructions(mock_port: int, scenarios: dict) -> dict:
                                  and not f.startswith("ngx_")))}
             # the same vendor call through plain proxy_pass: the floor
             # that the gateway's instruction count is read against
-            ceil = callgrind_run(mock_port, name + "-ceiling",
+            ceil = callgrind_run(mock, name + "-ceiling",
                                  scenarios[vendor, op, "ceiling"], n)
             out[name]["ceiling_ir_per_request"] = round((ceil - idle) / n)
             print(f"callgrind {name}: {out[name]['ir_per_request']:,} Ir "
@@ -775,12 +861,12 @@ litellm_settings:
         stop(proc)
 
 
-def openai_ceiling(mock_port: int) -> dict:
+def openai_ceiling(mock: Mock) -> dict:
     """The peers' route through plain nginx proxy_pass (one worker): what
     a pass-through of that route costs at the floor."""
     s = Scenario("openai-ceiling", "GET",
                  f"/ceiling/openai/v1/fine_tuning/jobs/{canned.OPENAI_JOB_ID}")
-    with gateway(mock_port, 1, "gateway-openai") as (base, _):
+    with gateway(mock, 1, "gateway-openai") as (base, _):
         return {c: measure(base, s.lua(), c) for c in CONNS}
 
 
@@ -821,7 +907,7 @@ def gw_rps(rows: list[dict], vendor: str, op: str, workers: int,
 def peer_lines(results: dict) -> list[str]:
     rows = results.get("rows", [])
     lines = ["peer        conns |        r/s      p50      p99 | gateway/peer "
-             "r/s (1 worker, retrieve: clova / qianfan)"]
+             f"r/s (1 worker, retrieve: {' / '.join(VENDORS)})"]
     for conns, run in results["openai_ceiling"].items():
         lines.append(f"{'nginx-proxy':<11} {conns:>5} | {run['rps']:>10,}"
                      f"{ms(run['p50_ms'])}{ms(run['p99_ms'])} | "
@@ -837,7 +923,9 @@ def peer_lines(results: dict) -> list[str]:
             flag = " !" if bad(run) else ""
             lines.append(f"{peer:<11} {conns:>5} | {run['rps']:>10,}"
                          f"{ms(run['p50_ms'])}{ms(run['p99_ms'])} | "
-                         f"{x[0]:7.1f}x / {x[1]:.1f}x{flag}")
+                         f"{x[0]:7.1f}x" + "".join(f" / {v:.1f}x"
+                                                    for v in x[1:])
+                         + flag)
     return lines
 
 
@@ -935,7 +1023,8 @@ def report(results: dict) -> str:
         ins = results["instructions"]
         lines += ["", f"instructions per request (callgrind Ir, "
                   f"{ins['requests']} requests, idle run subtracted; "
-                  "in brackets: plain proxy_pass of the same vendor call):"]
+                  "in brackets: plain proxy_pass (Yandex: grpc_pass) of "
+                  "the same vendor call):"]
         for vendor in VENDORS:
             lines.append(f"  {vendor:<8}" + "".join(
                 f"  {op} {ins[f'{vendor}-{op}']['ir_per_request']:>9,}"
@@ -986,17 +1075,18 @@ def markdown(results: dict) -> str:
         out.append("")
     if "peers" in results:
         rows = results.get("rows", [])
-        out += ["| peer | conns | r/s | p50 | p99 | clova retrieve / peer "
-                "| qianfan retrieve / peer |", "|---|---:|---:|---:|---:|"
-                "---:|---:|"]
+        blank = " |" * len(VENDORS)
+        out += ["| peer | conns | r/s | p50 | p99 |" + "".join(
+                f" {v} retrieve / peer |" for v in VENDORS),
+                "|---|---:|---:|---:|---:|" + "---:|" * len(VENDORS)]
         for conns, run in results["openai_ceiling"].items():
             out.append(f"| nginx proxy_pass (same route) | {conns} | "
                        f"{run['rps']:,} | {f2(run['p50_ms'])} | "
-                       f"{f2(run['p99_ms'])} | | |")
+                       f"{f2(run['p99_ms'])} |{blank}")
         for peer in ("portkey", "litellm"):
             p = results["peers"].get(peer)
             if not p:
-                out.append(f"| {peer} | | not measured | | | | |")
+                out.append(f"| {peer} | | not measured | | |{blank}")
                 continue
             for conns, run in p["runs"].items():
                 x = ["-" if not (run["rps"] and rows) else "%.1fx" % (
@@ -1005,7 +1095,7 @@ def markdown(results: dict) -> str:
                 out.append(f"| {peer} {p['version']} | {conns} | "
                            f"{run['rps']:,}{' (!)' if bad(run) else ''} | "
                            f"{f2(run['p50_ms'])} | {f2(run['p99_ms'])} | "
-                           f"{x[0]} | {x[1]} |")
+                           + " | ".join(x) + " |")
         out.append("")
     if "memory" in results:
         m = results["memory"]
@@ -1020,7 +1110,8 @@ def markdown(results: dict) -> str:
         ins = results["instructions"]
         out += [f"Instructions per request (callgrind Ir, {ins['requests']}"
                 " requests per run, idle run subtracted; the ceiling is the"
-                " same vendor call through plain proxy_pass):", "",
+                " same vendor call through plain proxy_pass, or grpc_pass"
+                " for Yandex):", "",
                 "| vendor | op | gateway Ir | ceiling Ir | gateway / ceiling |",
                 "|---|---|---:|---:|---:|"]
         for v in VENDORS:
@@ -1063,22 +1154,22 @@ def main() -> None:
 
     mock_prefix = WORK / "mock"
     mock_prefix.mkdir()
-    mock_port = harness.free_port()
-    mock = start_nginx(mock_prefix, mock_conf(mock_prefix, mock_port),
-                       mock_port)
+    ports = Mock(harness.free_port(), harness.free_port())
+    mock = start_nginx(mock_prefix, mock_conf(mock_prefix, ports),
+                       ports.http)
     seconds = results["phase_seconds"] = {}
     try:
-        scenarios = prepare(mock_port)
+        scenarios = prepare(ports)
         for phase, run in (
-                ("throughput", lambda: {"rows": throughput(mock_port,
+                ("throughput", lambda: {"rows": throughput(ports,
                                                            scenarios)}),
                 ("peers", lambda: {
-                    "openai_ceiling": openai_ceiling(mock_port),
-                    "peers": {"portkey": safely(peer_portkey, mock_port),
-                              "litellm": safely(peer_litellm, mock_port)}}),
-                ("memory", lambda: {"memory": memory(mock_port, scenarios)}),
+                    "openai_ceiling": openai_ceiling(ports),
+                    "peers": {"portkey": safely(peer_portkey, ports.http),
+                              "litellm": safely(peer_litellm, ports.http)}}),
+                ("memory", lambda: {"memory": memory(ports, scenarios)}),
                 ("callgrind", lambda: {
-                    "instructions": instructions(mock_port, scenarios)})):
+                    "instructions": instructions(ports, scenarios)})):
             if phase in PHASES:
                 print(f"== {phase}", flush=True)
                 t0 = time.monotonic()
