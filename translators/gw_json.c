@@ -16,8 +16,6 @@
 #include <gw_core.h>
 
 
-static inline void gw_out_bytes(gw_out_t *o, const char *s, size_t n);
-static void gw_out_grow(gw_out_t *o, const char *s, size_t n);
 static int gw_out_reserve(gw_out_t *o, size_t n);
 static int gw_out_uint(char *buf, uint64_t u);
 static void gw_out_integer(gw_out_t *o, int64_t v);
@@ -25,7 +23,6 @@ static int gw_out_decimal(double d, char *buf);
 static void gw_out_string(gw_out_t *o, const char *s);
 static void gw_out_number(gw_out_t *o, double d);
 static void gw_out_value(gw_out_t *o, const cJSON *v);
-static void gw_out_sep(gw_out_t *o);
 
 
 /* longer numeric strings are not numbers any vendor sends */
@@ -356,7 +353,7 @@ gw_out_init(gw_out_t *o)
 char *
 gw_out_done(gw_out_t *o, size_t *len)
 {
-    gw_out_bytes(o, "", 1);
+    gw_out_put(o, "", 1);
 
     if (o->failed) {
         gw_free(o->p);
@@ -372,38 +369,17 @@ gw_out_done(gw_out_t *o, size_t *len)
 }
 
 
-static void
-gw_out_sep(gw_out_t *o)
-{
-    if (o->comma && !o->after_key) {
-        gw_out_bytes(o, ",", 1);
-    }
-
-    o->comma = 1;
-    o->after_key = 0;
-}
-
-
 void
 gw_out_key(gw_out_t *o, const char *key)
 {
     gw_out_sep(o);
     gw_out_string(o, key);
-    gw_out_bytes(o, ":", 1);
+    gw_out_put(o, ":", 1);
     o->after_key = 1;
 }
 
 
 /* a key written in full by gw_out_lkey(): "\"name\":" */
-
-void
-gw_out_key_quoted(gw_out_t *o, const char *quoted, size_t len)
-{
-    gw_out_sep(o);
-    gw_out_bytes(o, quoted, len);
-    o->after_key = 1;
-}
-
 
 /* c: '{' or '[' */
 
@@ -411,7 +387,7 @@ void
 gw_out_open(gw_out_t *o, char c)
 {
     gw_out_sep(o);
-    gw_out_bytes(o, &c, 1);
+    gw_out_put(o, &c, 1);
     o->comma = 0;
 }
 
@@ -421,7 +397,7 @@ gw_out_open(gw_out_t *o, char c)
 void
 gw_out_close(gw_out_t *o, char c)
 {
-    gw_out_bytes(o, &c, 1);
+    gw_out_put(o, &c, 1);
     o->comma = 1;
     o->after_key = 0;
 }
@@ -435,7 +411,7 @@ gw_out_str(gw_out_t *o, const char *s)
     gw_out_sep(o);
 
     if (s == NULL) {
-        gw_out_bytes(o, "null", 4);
+        gw_out_put(o, "null", 4);
         return;
     }
 
@@ -451,7 +427,7 @@ gw_out_int(gw_out_t *o, int64_t v)
     gw_out_sep(o);
 
     if (v == GW_UNSET_INT) {
-        gw_out_bytes(o, "null", 4);
+        gw_out_put(o, "null", 4);
         return;
     }
 
@@ -472,7 +448,7 @@ gw_out_num(gw_out_t *o, double d)
     gw_out_sep(o);
 
     if (!gw_has_num(d)) {
-        gw_out_bytes(o, "null", 4);
+        gw_out_put(o, "null", 4);
         return;
     }
 
@@ -484,7 +460,7 @@ void
 gw_out_literal(gw_out_t *o, const char *text)
 {
     gw_out_sep(o);
-    gw_out_bytes(o, text, strlen(text));
+    gw_out_put(o, text, strlen(text));
 }
 
 
@@ -501,22 +477,10 @@ gw_out_json(gw_out_t *o, const cJSON *v)
  * written in one growing buffer.  cJSON prints every non-integral number
  * with sprintf() and reads it back with sscanf(); this one writes
  * integral numbers by hand and checks the short form with strtod().
+ * gw_out_put() (gw_core.h) writes inline while the buffer has room.
  */
-static inline void
-gw_out_bytes(gw_out_t *o, const char *s, size_t n)
-{
-    /* the common case inline: a constant n becomes a move, not a call */
-    if (o->len + n <= o->size && o->p != NULL) {
-        memcpy(o->p + o->len, s, n);
-        o->len += n;
-        return;
-    }
 
-    gw_out_grow(o, s, n);
-}
-
-
-static void
+void
 gw_out_grow(gw_out_t *o, const char *s, size_t n)
 {
     if (gw_out_reserve(o, n)) {
@@ -600,7 +564,7 @@ gw_out_string(gw_out_t *o, const char *s)
         return;
     }
 
-    gw_out_bytes(o, "\"", 1);
+    gw_out_put(o, "\"", 1);
 
     for (p = run = (const unsigned char *) s; /* void */ ; p++) {
 
@@ -612,48 +576,48 @@ gw_out_string(gw_out_t *o, const char *s)
             break;
         }
 
-        gw_out_bytes(o, (const char *) run, p - run);
+        gw_out_put(o, (const char *) run, p - run);
         run = p + 1;
 
         switch (*p) {
 
         case '"':
-            gw_out_bytes(o, "\\\"", 2);
+            gw_out_put(o, "\\\"", 2);
             break;
 
         case '\\':
-            gw_out_bytes(o, "\\\\", 2);
+            gw_out_put(o, "\\\\", 2);
             break;
 
         case '\b':
-            gw_out_bytes(o, "\\b", 2);
+            gw_out_put(o, "\\b", 2);
             break;
 
         case '\f':
-            gw_out_bytes(o, "\\f", 2);
+            gw_out_put(o, "\\f", 2);
             break;
 
         case '\n':
-            gw_out_bytes(o, "\\n", 2);
+            gw_out_put(o, "\\n", 2);
             break;
 
         case '\r':
-            gw_out_bytes(o, "\\r", 2);
+            gw_out_put(o, "\\r", 2);
             break;
 
         case '\t':
-            gw_out_bytes(o, "\\t", 2);
+            gw_out_put(o, "\\t", 2);
             break;
 
         default:
             snprintf(esc, sizeof(esc), "\\u%04x", *p);
-            gw_out_bytes(o, esc, 6);
+            gw_out_put(o, esc, 6);
             break;
         }
     }
 
-    gw_out_bytes(o, (const char *) run, p - run);
-    gw_out_bytes(o, "\"", 1);
+    gw_out_put(o, (const char *) run, p - run);
+    gw_out_put(o, "\"", 1);
 }
 
 
@@ -665,7 +629,7 @@ gw_out_number(gw_out_t *o, double d)
     double  back;
 
     if (d != d || d - d != 0) {
-        gw_out_bytes(o, "null", 4);     /* NaN and infinities, as cJSON */
+        gw_out_put(o, "null", 4);     /* NaN and infinities, as cJSON */
         return;
     }
 
@@ -676,7 +640,7 @@ gw_out_number(gw_out_t *o, double d)
 
     n = gw_out_decimal(d, buf);
     if (n > 0) {
-        gw_out_bytes(o, buf, (size_t) n);
+        gw_out_put(o, buf, (size_t) n);
         return;
     }
 
@@ -687,7 +651,7 @@ gw_out_number(gw_out_t *o, double d)
         n = snprintf(buf, sizeof(buf), "%1.17g", d);
     }
 
-    gw_out_bytes(o, buf, (size_t) n);
+    gw_out_put(o, buf, (size_t) n);
 }
 
 
@@ -696,18 +660,21 @@ gw_out_number(gw_out_t *o, double d)
 static void
 gw_out_integer(gw_out_t *o, int64_t v)
 {
-    int   n;
-    char  buf[24];
+    char  *d;
 
-    n = 0;
+    if (!gw_out_reserve(o, 21)) {
+        return;
+    }
+
+    d = o->p + o->len;
 
     if (v < 0) {
-        buf[n++] = '-';
+        *d++ = '-';
         v = -v;
     }
 
-    n += gw_out_uint(buf + n, (uint64_t) v);
-    gw_out_bytes(o, buf, (size_t) n);
+    d += gw_out_uint(d, (uint64_t) v);
+    o->len = d - o->p;
 }
 
 
@@ -726,10 +693,17 @@ static const char  gw_out_digit_pairs[] =
 static int
 gw_out_uint(char *buf, uint64_t u)
 {
-    int    n;
-    char   tmp[20], *p;
+    int       n;
+    char     *p;
+    uint64_t  t;
 
-    p = tmp + sizeof(tmp);
+    n = 1;
+
+    for (t = u; t >= 10; t /= 10) {
+        n++;
+    }
+
+    p = buf + n;
 
     while (u >= 100) {
         p -= 2;
@@ -738,15 +712,11 @@ gw_out_uint(char *buf, uint64_t u)
     }
 
     if (u >= 10) {
-        p -= 2;
-        memcpy(p, &gw_out_digit_pairs[u * 2], 2);
+        memcpy(buf, &gw_out_digit_pairs[u * 2], 2);
 
     } else {
-        *--p = (char) ('0' + u);
+        *buf = (char) ('0' + u);
     }
-
-    n = (int) (tmp + sizeof(tmp) - p);
-    memcpy(buf, p, n);
 
     return n;
 }
@@ -827,15 +797,15 @@ gw_out_value(gw_out_t *o, const cJSON *v)
     switch (v->type & 0xff) {
 
     case cJSON_NULL:
-        gw_out_bytes(o, "null", 4);
+        gw_out_put(o, "null", 4);
         break;
 
     case cJSON_False:
-        gw_out_bytes(o, "false", 5);
+        gw_out_put(o, "false", 5);
         break;
 
     case cJSON_True:
-        gw_out_bytes(o, "true", 4);
+        gw_out_put(o, "true", 4);
         break;
 
     case cJSON_Number:
@@ -848,28 +818,28 @@ gw_out_value(gw_out_t *o, const cJSON *v)
 
     case cJSON_Raw:
         if (v->valuestring != NULL) {
-            gw_out_bytes(o, v->valuestring, strlen(v->valuestring));
+            gw_out_put(o, v->valuestring, strlen(v->valuestring));
         }
         break;
 
     case cJSON_Array:
     case cJSON_Object:
-        gw_out_bytes(o, (v->type & cJSON_Array) ? "[" : "{", 1);
+        gw_out_put(o, (v->type & cJSON_Array) ? "[" : "{", 1);
 
         for (c = v->child; c != NULL; c = c->next) {
             if (c != v->child) {
-                gw_out_bytes(o, ",", 1);
+                gw_out_put(o, ",", 1);
             }
 
             if (v->type & cJSON_Object) {
                 gw_out_string(o, c->string ? c->string : "");
-                gw_out_bytes(o, ":", 1);
+                gw_out_put(o, ":", 1);
             }
 
             gw_out_value(o, c);
         }
 
-        gw_out_bytes(o, (v->type & cJSON_Array) ? "]" : "}", 1);
+        gw_out_put(o, (v->type & cJSON_Array) ? "]" : "}", 1);
         break;
 
     default:

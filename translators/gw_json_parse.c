@@ -369,12 +369,24 @@ gw_json_string(gw_json_parser_t *jp, char **out)
 {
     char                 *s;
     size_t                n;
+    uint64_t              special;
     const unsigned char  *start, *q;
 
     start = jp->p + 1;                              /* after '"' */
     q = start;
 
-    while (jp->end - q >= 8 && !gw_json_special8(q)) {
+    while (jp->end - q >= 8) {
+        special = gw_json_special8(q);
+
+        if (special != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* the lowest flag is exact (flags above it may be a borrow's),
+             * and on a little-endian machine its byte comes first */
+            q += __builtin_ctzll(special) >> 3;
+#endif
+            break;
+        }
+
         q += 8;
     }
 

@@ -34,11 +34,6 @@
 #include <gw_core.h>
 
 
-#define GW_ARENA_CHUNK   32768
-#define GW_ARENA_LARGE   (GW_ARENA_CHUNK / 2)
-#define GW_ARENA_ALIGN   16
-/* the size of each allocation, kept in front of it for gw_realloc() */
-#define GW_ARENA_HEADER  GW_ARENA_ALIGN
 
 
 typedef struct gw_arena_chunk_s  gw_arena_chunk_t;
@@ -63,9 +58,8 @@ struct gw_arena_large_s {
 
 
 struct gw_arena_s {
+    gw_arena_window_t  win;        /* first: gw_arena_window points here */
     int                bump;
-    char              *pos;
-    char              *end;
     gw_arena_chunk_t  *chunks;     /* the current chunk first */
     gw_arena_large_t  *large;
 };
@@ -79,6 +73,7 @@ static void gw_arena_link_large(gw_arena_t *a, gw_arena_large_t *l);
 static void gw_arena_unlink_large(gw_arena_t *a, gw_arena_large_t *l);
 static int gw_arena_owns(const gw_arena_t *a, const void *p);
 static gw_arena_t *gw_arena_bumping(void);
+static void *gw_mem_malloc(size_t n);
 
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -88,12 +83,11 @@ static int  gw_arena_bump_default = 1;
 #endif
 
 static gw_arena_t        *gw_arena_current;
+/* the current arena's free space if it bumps: gw_malloc()'s inline path */
+gw_arena_window_t        *gw_arena_window;
 /* one chunk kept for the next request: no malloc() of 32 KB per request */
 static gw_arena_chunk_t  *gw_arena_spare;
 
-
-#define gw_arena_round(n)                                                     \
-    (((n) + GW_ARENA_ALIGN - 1) & ~((size_t) GW_ARENA_ALIGN - 1))
 
 #define gw_arena_data(c)                                                      \
     ((char *) (c) + gw_arena_round(sizeof(gw_arena_chunk_t)))
@@ -110,8 +104,8 @@ gw_arena_create(int bump)
     }
 
     a->bump = bump < 0 ? gw_arena_bump_default : bump;
-    a->pos = NULL;
-    a->end = NULL;
+    a->win.pos = NULL;
+    a->win.end = NULL;
     a->chunks = NULL;
     a->large = NULL;
 
@@ -140,6 +134,7 @@ gw_arena_destroy(gw_arena_t *a)
 
     if (gw_arena_current == a) {
         gw_arena_current = NULL;
+        gw_arena_window = NULL;
     }
 
     for (l = a->large; l; l = lnext) {
@@ -171,6 +166,7 @@ gw_arena_use(gw_arena_t *a)
 
     prev = gw_arena_current;
     gw_arena_current = a;
+    gw_arena_window = (a != NULL && a->bump) ? &a->win : NULL;
 
     return prev;
 }
@@ -201,7 +197,7 @@ gw_arena_alloc(gw_arena_t *a, size_t n)
 
     size = GW_ARENA_HEADER + gw_arena_round(n);
 
-    if (size > (size_t) (a->end - a->pos)) {
+    if (size > (size_t) (a->win.end - a->win.pos)) {
 
         if (gw_arena_spare != NULL) {
             c = gw_arena_spare;
@@ -218,12 +214,12 @@ gw_arena_alloc(gw_arena_t *a, size_t n)
 
         c->next = a->chunks;
         a->chunks = c;
-        a->pos = gw_arena_data(c);
-        a->end = c->end;
+        a->win.pos = gw_arena_data(c);
+        a->win.end = c->end;
     }
 
-    p = a->pos;
-    a->pos += size;
+    p = a->win.pos;
+    a->win.pos += size;
 
     *(size_t *) p = n;
 
@@ -328,8 +324,10 @@ gw_arena_owns(const gw_arena_t *a, const void *p)
 }
 
 
+/* gw_malloc() (gw_core.h) when the current chunk has no room, or no arena */
+
 void *
-gw_malloc(size_t n)
+gw_malloc_slow(size_t n)
 {
     gw_arena_t  *a;
 
@@ -421,10 +419,10 @@ gw_realloc(void *p, size_t n)
     old = *(size_t *) ((char *) p - GW_ARENA_HEADER);
 
     /* the most recent allocation grows in place while the chunk allows */
-    if ((char *) p + gw_arena_round(old) == a->pos
-        && gw_arena_round(n) <= (size_t) (a->end - (char *) p))
+    if ((char *) p + gw_arena_round(old) == a->win.pos
+        && gw_arena_round(n) <= (size_t) (a->win.end - (char *) p))
     {
-        a->pos = (char *) p + gw_arena_round(n);
+        a->win.pos = (char *) p + gw_arena_round(n);
         *(size_t *) ((char *) p - GW_ARENA_HEADER) = n;
         return p;
     }
@@ -478,8 +476,8 @@ gw_free(void *p)
     /* the most recent allocation is given back: parsers free in order */
     n = *(size_t *) ((char *) p - GW_ARENA_HEADER);
 
-    if ((char *) p + gw_arena_round(n) == a->pos) {
-        a->pos = (char *) p - GW_ARENA_HEADER;
+    if ((char *) p + gw_arena_round(n) == a->win.pos) {
+        a->win.pos = (char *) p - GW_ARENA_HEADER;
     }
 }
 
@@ -505,6 +503,13 @@ gw_json_delete(cJSON *item)
 }
 
 
+static void *
+gw_mem_malloc(size_t n)
+{
+    return gw_malloc(n);
+}
+
+
 /* cJSON allocates through the gateway's functions, so into the arena */
 
 void
@@ -512,7 +517,7 @@ gw_mem_init(void)
 {
     cJSON_Hooks  hooks;
 
-    hooks.malloc_fn = gw_malloc;
+    hooks.malloc_fn = gw_mem_malloc;
     hooks.free_fn = gw_free;
 
     cJSON_InitHooks(&hooks);

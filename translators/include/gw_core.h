@@ -9,6 +9,8 @@
 #define _GW_CORE_H_INCLUDED_
 
 
+#include <string.h>
+
 #include <gw.h>
 #include <cjson/cJSON.h>
 
@@ -461,7 +463,53 @@ void gw_call_header_ref(gw_call_t *call, const char *name,
  * The translators allocate through these: from the current arena while an
  * exchange runs, from malloc() otherwise; gw_free() takes either.
  */
-void *gw_malloc(size_t n);
+#define GW_ARENA_CHUNK   32768
+/* larger blocks come from malloc(), listed in the arena */
+#define GW_ARENA_LARGE   (GW_ARENA_CHUNK / 2)
+#define GW_ARENA_ALIGN   16
+/* the size of each allocation, kept in front of it for gw_realloc() */
+#define GW_ARENA_HEADER  GW_ARENA_ALIGN
+
+#define gw_arena_round(n)                                                     \
+    (((n) + GW_ARENA_ALIGN - 1) & ~((size_t) GW_ARENA_ALIGN - 1))
+
+typedef struct {
+    char               *pos;
+    char               *end;
+} gw_arena_window_t;
+
+/* the free space of the current chunk, while the current arena bumps */
+extern gw_arena_window_t  *gw_arena_window;
+
+void *gw_malloc_slow(size_t n);
+
+
+/* a request allocates a few hundred small objects: a bump, inline */
+
+static inline void *
+gw_malloc(size_t n)
+{
+    char               *p;
+    size_t              size;
+    gw_arena_window_t  *w;
+
+    w = gw_arena_window;
+    size = GW_ARENA_HEADER + gw_arena_round(n);
+
+    if (w == NULL || n > GW_ARENA_LARGE
+        || size > (size_t) (w->end - w->pos))
+    {
+        return gw_malloc_slow(n);
+    }
+
+    p = w->pos;
+    w->pos += size;
+    *(size_t *) p = n;
+
+    return p + GW_ARENA_HEADER;
+}
+
+
 void *gw_calloc(size_t n, size_t size);
 void *gw_realloc(void *p, size_t n);
 void gw_free(void *p);
@@ -516,11 +564,51 @@ typedef struct {
 
 void gw_out_init(gw_out_t *o);
 char *gw_out_done(gw_out_t *o, size_t *len);
+void gw_out_grow(gw_out_t *o, const char *s, size_t n);
+
+
+/* inline while the buffer has room: a constant n becomes a move, no call */
+
+static inline void
+gw_out_put(gw_out_t *o, const char *s, size_t n)
+{
+    if (o->len + n <= o->size && o->p != NULL) {
+        memcpy(o->p + o->len, s, n);
+        o->len += n;
+        return;
+    }
+
+    gw_out_grow(o, s, n);
+}
+
+
+/* the comma before a value, unless it is the first or follows its key */
+
+static inline void
+gw_out_sep(gw_out_t *o)
+{
+    if (o->comma && !o->after_key) {
+        gw_out_put(o, ",", 1);
+    }
+
+    o->comma = 1;
+    o->after_key = 0;
+}
+
+
+static inline void
+gw_out_key_quoted(gw_out_t *o, const char *quoted, size_t len)
+{
+    gw_out_sep(o);
+    gw_out_put(o, quoted, len);
+    o->after_key = 1;
+}
+
+
 void gw_out_key(gw_out_t *o, const char *key);
 /* a literal key that needs no escape, quoted at compile time */
 #define gw_out_lkey(o, key)                                                   \
     gw_out_key_quoted(o, "\"" key "\":", sizeof(key) + 2)
-void gw_out_key_quoted(gw_out_t *o, const char *quoted, size_t len);
 void gw_out_open(gw_out_t *o, char c);
 void gw_out_close(gw_out_t *o, char c);
 void gw_out_str(gw_out_t *o, const char *s);
