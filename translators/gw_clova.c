@@ -369,7 +369,7 @@ gw_clova_result(gw_op_t *op)
         return NULL;
     }
 
-    status = cJSON_GetObjectItemCaseSensitive(root, "status");
+    status = gw_json_get(root, "status");
     code = gw_json_str(status, "code");
 
     if (op->resp->status / 100 != 2 || code == NULL
@@ -404,12 +404,12 @@ gw_clova_vendor_error(gw_op_t *op, const cJSON *root)
     const cJSON             *obj;
     const gw_clova_error_t  *e, *table;
 
-    obj = cJSON_GetObjectItemCaseSensitive(root, "status");
+    obj = gw_json_get(root, "status");
     table = gw_clova_errors;
     code = gw_json_str(obj, "code");
 
     if (code == NULL) {
-        obj = cJSON_GetObjectItemCaseSensitive(root, "error");
+        obj = gw_json_get(root, "error");
         table = gw_clova_gateway_errors;
         code = gw_json_str(obj, "errorCode");
     }
@@ -535,7 +535,7 @@ gw_clova_task_to_job(gw_op_t *op, cJSON *task, gw_job_t *job)
     job->n_epochs = epochs;
     job->learning_rate = gw_json_num(task, "learningRate");
 
-    info = cJSON_GetObjectItemCaseSensitive(task, "statusInfo");
+    info = gw_json_get(task, "statusInfo");
     if (!cJSON_IsObject(info)) {
         info = NULL;
     }
@@ -1010,7 +1010,7 @@ gw_clova_list(gw_op_t *op)
         return GW_STEP_ERROR;
     }
 
-    content = cJSON_GetObjectItemCaseSensitive(result, "content");
+    content = gw_json_get(result, "content");
     pages = gw_json_int(result, "totalPages");
     number = gw_json_int(result, "number");
 

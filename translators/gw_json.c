@@ -39,12 +39,42 @@ static int gw_days_in_month(int64_t y, int m);
 static const char *gw_parse_tz(const char *p, int64_t *offset);
 
 
+/*
+ * cJSON_GetObjectItemCaseSensitive(), comparing the first byte before
+ * strcmp(): a vendor object holds up to a hundred keys (a Slurm job), and
+ * most differ from the one looked for in their first byte.
+ */
+
+cJSON *
+gw_json_get(const cJSON *obj, const char *key)
+{
+    cJSON  *c;
+
+    if (obj == NULL || key == NULL) {
+        return NULL;
+    }
+
+    for (c = obj->child; c != NULL; c = c->next) {
+
+        if (c->string == NULL) {
+            return NULL;                            /* an array's items */
+        }
+
+        if (c->string[0] == key[0] && strcmp(c->string, key) == 0) {
+            return c;
+        }
+    }
+
+    return NULL;
+}
+
+
 const char *
 gw_json_str(const cJSON *obj, const char *key)
 {
     const cJSON  *item;
 
-    item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    item = gw_json_get(obj, key);
 
     if (!cJSON_IsString(item) || item->valuestring == NULL) {
         return NULL;
@@ -61,7 +91,7 @@ gw_json_int(const cJSON *obj, const char *key)
     int64_t       v;
     const cJSON  *item;
 
-    item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    item = gw_json_get(obj, key);
 
     if (cJSON_IsNumber(item)) {
         if (gw_double_to_int(item->valuedouble, &v)) {
@@ -96,7 +126,7 @@ gw_json_num(const cJSON *obj, const char *key)
     double        d;
     const cJSON  *item;
 
-    item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    item = gw_json_get(obj, key);
 
     if (cJSON_IsNumber(item)) {
         d = item->valuedouble;

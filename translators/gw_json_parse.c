@@ -32,6 +32,10 @@
 
 #include <gw_core.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 
 #define GW_JSON_DEPTH_MAX  1000
 
@@ -110,6 +114,30 @@ gw_json_special8(const unsigned char *p)
             | ((w - GW_JSON_ONES * 0x20) & ~w))
            & (GW_JSON_ONES * 0x80);
 }
+
+
+#if defined(__SSE2__)
+
+/* the same for 16 bytes, one bit a byte in memory order (every x86-64) */
+
+static inline uint64_t
+gw_json_special16(const unsigned char *p)
+{
+    __m128i  v, low;
+
+    v = _mm_loadu_si128((const __m128i *) p);
+
+    /* v <= 0x1f, unsigned, where max(v, 0x1f) is 0x1f */
+    low = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1f)),
+                         _mm_set1_epi8(0x1f));
+
+    return (unsigned) _mm_movemask_epi8(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                     low));
+}
+
+#endif
 
 
 #define gw_json_skip_ws(jp)                                                   \
@@ -375,6 +403,19 @@ gw_json_string(gw_json_parser_t *jp, char **out)
     start = jp->p + 1;                              /* after '"' */
     q = start;
 
+#if defined(__SSE2__)
+    while (jp->end - q >= 16) {
+        special = gw_json_special16(q);
+
+        if (special != 0) {
+            q += __builtin_ctz((unsigned) special);
+            goto found;
+        }
+
+        q += 16;
+    }
+#endif
+
     while (jp->end - q >= 8) {
         special = gw_json_special8(q);
 
@@ -393,6 +434,10 @@ gw_json_string(gw_json_parser_t *jp, char **out)
     while (q < jp->end && gw_json_plain[*q]) {
         q++;
     }
+
+#if defined(__SSE2__)
+found:
+#endif
 
     if (q == jp->end) {
         return GW_ERROR;

@@ -96,7 +96,7 @@ gw_yandex_key_parse(const char *json, size_t len, gw_yandex_key_t *key,
     }
 
     rc = GW_ERROR;
-    pk = cJSON_GetObjectItemCaseSensitive(root, "private_key");
+    pk = gw_json_get(root, "private_key");
 
     if (gw_jwt_copy_id(root, "id", key->key_id, sizeof(key->key_id),
                        err, errlen)

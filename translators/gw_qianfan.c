@@ -368,8 +368,8 @@ gw_qf_result(gw_op_t *op)
     }
 
     if (op->resp->status / 100 != 2
-        || cJSON_GetObjectItemCaseSensitive(root, "error_code") != NULL
-        || cJSON_GetObjectItemCaseSensitive(root, "result") == NULL)
+        || gw_json_get(root, "error_code") != NULL
+        || gw_json_get(root, "result") == NULL)
     {
         gw_qf_vendor_error(op, root);
         gw_json_delete(root);
@@ -393,7 +393,7 @@ gw_qf_vendor_error(gw_op_t *op, const cJSON *root)
     const gw_qf_error_t  *e;
 
     code[0] = '\0';
-    ec = cJSON_GetObjectItemCaseSensitive(root, "error_code");
+    ec = gw_json_get(root, "error_code");
 
     if (cJSON_IsNumber(ec)) {
         snprintf(code, sizeof(code), "%.0f", ec->valuedouble);
@@ -412,9 +412,9 @@ gw_qf_vendor_error(gw_op_t *op, const cJSON *root)
                    sizeof(message));
 
     log_id[0] = '\0';
-    lid = cJSON_GetObjectItemCaseSensitive(root, "log_id");
+    lid = gw_json_get(root, "log_id");
     if (lid == NULL) {
-        lid = cJSON_GetObjectItemCaseSensitive(root, "requestId");
+        lid = gw_json_get(root, "requestId");
     }
 
     if (cJSON_IsString(lid)) {
@@ -575,7 +575,7 @@ gw_qf_detail_to_job(gw_op_t *op, const cJSON *d, gw_job_t *job)
         const cJSON        *item;
 
         for (i = 0; keys[i] != NULL; i++) {
-            item = cJSON_GetObjectItemCaseSensitive(d, keys[i]);
+            item = gw_json_get(d, keys[i]);
             if (item != NULL) {
                 cJSON_AddItemToObject(job->vendor_extra, keys[i],
                                       cJSON_Duplicate(item, 1));

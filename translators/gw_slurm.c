@@ -341,7 +341,7 @@ gw_slurm_result(gw_op_t *op)
         return NULL;
     }
 
-    errors = cJSON_GetObjectItemCaseSensitive(root, "errors");
+    errors = gw_json_get(root, "errors");
     e = cJSON_IsArray(errors) ? cJSON_GetArrayItem(errors, 0) : NULL;
 
     /*
@@ -349,7 +349,7 @@ gw_slurm_result(gw_op_t *op)
      * partition not available now): the job exists, the errors are notes.
      */
     if (op->resp->status / 100 == 2
-        && (e == NULL || cJSON_GetObjectItemCaseSensitive(root, "job_id")))
+        && (e == NULL || gw_json_get(root, "job_id")))
     {
         return root;
     }
@@ -1007,7 +1007,7 @@ gw_slurm_retrieve(gw_op_t *op)
         return GW_STEP_ERROR;
     }
 
-    jobs = cJSON_GetObjectItemCaseSensitive(root, "jobs");
+    jobs = gw_json_get(root, "jobs");
     j = cJSON_IsArray(jobs) ? cJSON_GetArrayItem(jobs, 0) : NULL;
 
     if (j == NULL) {
@@ -1089,7 +1089,7 @@ gw_slurm_list(gw_op_t *op)
         return GW_STEP_ERROR;
     }
 
-    jobs = cJSON_GetObjectItemCaseSensitive(root, "jobs");
+    jobs = gw_json_get(root, "jobs");
 
     cJSON_ArrayForEach(j, jobs) {
         /* only the jobs this gateway submitted */

@@ -536,6 +536,8 @@ void gw_json_delete(cJSON *item);
  */
 cJSON *gw_json_parse(const char *text, size_t len, const char **end);
 
+/* cJSON_GetObjectItemCaseSensitive(), faster on objects of many keys */
+cJSON *gw_json_get(const cJSON *obj, const char *key);
 const char *gw_json_str(const cJSON *obj, const char *key);
 /* integer from a number or a numeric string; GW_UNSET_INT if absent */
 int64_t gw_json_int(const cJSON *obj, const char *key);

@@ -179,7 +179,9 @@ read_file(const char *path, size_t *len)
 static void
 for_each_fixture(void (*fn)(const char *text, size_t len))
 {
-    static const char  *dirs[] = { FIXTURES "clova/", FIXTURES "qianfan/" };
+    /* the golden vendor answers, and slurmrestd's (111 keys a job) */
+    static const char  *dirs[] = { FIXTURES "clova/", FIXTURES "qianfan/",
+                                   "t/slurm/samples/" };
 
     DIR            *dir;
     char           *text, path[512];
@@ -207,7 +209,7 @@ for_each_fixture(void (*fn)(const char *text, size_t len))
         closedir(dir);
     }
 
-    assert_true(n >= 60);
+    assert_true(n >= 90);
 }
 
 
@@ -215,6 +217,67 @@ static void
 test_fixtures_same_tree(void **state)
 {
     for_each_fixture(same_tree);
+}
+
+
+/* gw_json_get() finds what cJSON_GetObjectItemCaseSensitive() finds */
+
+static void
+get_as_cjson(const cJSON *obj)
+{
+    char          other[64];
+    const cJSON  *c;
+
+    static const char  *absent[] = { "", "i", "id ", "ID", "zz", "status_" };
+
+    for (c = obj->child; c != NULL; c = c->next) {
+        if (c->string != NULL) {
+            assert_ptr_equal(gw_json_get(obj, c->string),
+                             cJSON_GetObjectItemCaseSensitive(obj, c->string));
+
+            /* the same first byte, another key */
+            snprintf(other, sizeof(other), "%sx", c->string);
+            assert_ptr_equal(gw_json_get(obj, other),
+                             cJSON_GetObjectItemCaseSensitive(obj, other));
+        }
+
+        get_as_cjson(c);
+    }
+
+    for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
+        assert_ptr_equal(gw_json_get(obj, absent[i]),
+                         cJSON_GetObjectItemCaseSensitive(obj, absent[i]));
+    }
+}
+
+
+static void
+get_in_fixture(const char *text, size_t len)
+{
+    cJSON  *v;
+
+    v = gw_json_parse(text, len, NULL);
+    assert_non_null(v);
+    get_as_cjson(v);
+    cJSON_Delete(v);
+}
+
+
+static void
+test_get_as_cjson(void **state)
+{
+    cJSON  *v;
+
+    for_each_fixture(get_in_fixture);
+
+    /* arrays have no keys; NULL in, NULL out */
+    v = gw_json_parse("[{\"a\":1},2]", 11, NULL);
+    assert_non_null(v);
+    assert_null(gw_json_get(v, "a"));
+    assert_non_null(gw_json_get(v->child, "a"));
+    assert_null(gw_json_get(NULL, "a"));
+    assert_null(gw_json_get(v->child, NULL));
+    cJSON_Delete(v);
 }
 
 
@@ -716,6 +779,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixtures_same_tree),
         cmocka_unit_test(test_fixtures_cut),
+        cmocka_unit_test(test_get_as_cjson),
         cmocka_unit_test(test_generated_same_tree),
         cmocka_unit_test(test_mutated_never_disagrees),
         cmocka_unit_test(test_numbers_as_strtod),
