@@ -15,6 +15,10 @@
 
 #include <gw_core.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 
 static int gw_out_reserve(gw_out_t *o, size_t n);
 static int gw_out_uint(char *buf, uint64_t u);
@@ -24,6 +28,8 @@ static void gw_out_string(gw_out_t *o, const char *s);
 static void gw_out_number(gw_out_t *o, double d);
 static void gw_out_value(gw_out_t *o, const cJSON *v);
 
+
+#define GW_JSON_ONES  UINT64_C(0x0101010101010101)
 
 /* longer numeric strings are not numbers any vendor sends */
 #define GW_NUM_STR_MAX  64
@@ -566,6 +572,100 @@ static const unsigned char  gw_json_plain[256] = {
     GW_JSON_PLAIN16, GW_JSON_PLAIN16, GW_JSON_PLAIN16, GW_JSON_PLAIN16,
     GW_JSON_PLAIN16, GW_JSON_PLAIN16, GW_JSON_PLAIN16, GW_JSON_PLAIN16
 };
+
+
+/*
+ * Whether any of the 8 bytes at p is '"', '\\' or below 0x20: a string is
+ * scanned a word at a time.  (x - 0x01..) & ~x & 0x80.. is nonzero exactly
+ * when a byte of x is zero; with 0x20.. when a byte is below 0x20.
+ */
+
+static inline uint64_t
+gw_json_special8(const unsigned char *p)
+{
+    uint64_t  w, q, b;
+
+    memcpy(&w, p, 8);
+
+    q = w ^ (GW_JSON_ONES * '"');
+    b = w ^ (GW_JSON_ONES * '\\');
+
+    return (((q - GW_JSON_ONES) & ~q)
+            | ((b - GW_JSON_ONES) & ~b)
+            | ((w - GW_JSON_ONES * 0x20) & ~w))
+           & (GW_JSON_ONES * 0x80);
+}
+
+
+#if defined(__SSE2__)
+
+/* the same for 16 bytes, one bit a byte in memory order (every x86-64) */
+
+static inline uint64_t
+gw_json_special16(const unsigned char *p)
+{
+    __m128i  v, low;
+
+    v = _mm_loadu_si128((const __m128i *) p);
+
+    /* v <= 0x1f, unsigned, where max(v, 0x1f) is 0x1f */
+    low = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1f)),
+                         _mm_set1_epi8(0x1f));
+
+    return (unsigned) _mm_movemask_epi8(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                     low));
+}
+
+#endif
+
+
+/*
+ * The first byte in [p, end) that a JSON string cannot hold as it is
+ * ('"', '\\', below 0x20), or end: 16 bytes at a time, then 8, then one.
+ * The parser finds a string's end with it.  (The writer's strings are
+ * short and end at a NUL: it reads them a byte at a time.)
+ */
+
+const unsigned char *
+gw_json_plain_run(const unsigned char *p, const unsigned char *end)
+{
+    uint64_t  special;
+
+#if defined(__SSE2__)
+    while (end - p >= 16) {
+        special = gw_json_special16(p);
+
+        if (special != 0) {
+            return p + __builtin_ctz((unsigned) special);
+        }
+
+        p += 16;
+    }
+#endif
+
+    while (end - p >= 8) {
+        special = gw_json_special8(p);
+
+        if (special != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* the lowest flag is exact (flags above it may be a borrow's),
+             * and on a little-endian machine its byte comes first */
+            p += __builtin_ctzll(special) >> 3;
+#endif
+            break;
+        }
+
+        p += 8;
+    }
+
+    while (p < end && gw_json_plain[*p]) {
+        p++;
+    }
+
+    return p;
+}
 
 
 static void

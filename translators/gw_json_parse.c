@@ -32,17 +32,12 @@
 
 #include <gw_core.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 
 #define GW_JSON_DEPTH_MAX  1000
 
 /* below 2^53 a decimal mantissa converts to a double exactly */
 #define GW_JSON_EXACT_MAX  (UINT64_C(1) << 53)
 
-#define GW_JSON_ONES       UINT64_C(0x0101010101010101)
 
 
 typedef struct {
@@ -65,79 +60,10 @@ static cJSON *gw_json_node(void);
 static void gw_json_append(cJSON *parent, cJSON *last, cJSON *item);
 
 
-/* 1: a byte that a string holds as it is */
-
-static const unsigned char  gw_json_plain[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* control */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,     /* '"' */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,     /* '\\' */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,     /* UTF-8 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
-};
-
-
 static const double  gw_json_pow10[] = {
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
 };
-
-
-/*
- * Whether any of the 8 bytes at p is '"', '\\' or below 0x20: a string is
- * scanned a word at a time.  (x - 0x01..) & ~x & 0x80.. is nonzero exactly
- * when a byte of x is zero; with 0x20.. when a byte is below 0x20.
- */
-
-static inline uint64_t
-gw_json_special8(const unsigned char *p)
-{
-    uint64_t  w, q, b;
-
-    memcpy(&w, p, 8);
-
-    q = w ^ (GW_JSON_ONES * '"');
-    b = w ^ (GW_JSON_ONES * '\\');
-
-    return (((q - GW_JSON_ONES) & ~q)
-            | ((b - GW_JSON_ONES) & ~b)
-            | ((w - GW_JSON_ONES * 0x20) & ~w))
-           & (GW_JSON_ONES * 0x80);
-}
-
-
-#if defined(__SSE2__)
-
-/* the same for 16 bytes, one bit a byte in memory order (every x86-64) */
-
-static inline uint64_t
-gw_json_special16(const unsigned char *p)
-{
-    __m128i  v, low;
-
-    v = _mm_loadu_si128((const __m128i *) p);
-
-    /* v <= 0x1f, unsigned, where max(v, 0x1f) is 0x1f */
-    low = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1f)),
-                         _mm_set1_epi8(0x1f));
-
-    return (unsigned) _mm_movemask_epi8(
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-                     low));
-}
-
-#endif
 
 
 #define gw_json_skip_ws(jp)                                                   \
@@ -397,47 +323,10 @@ gw_json_string(gw_json_parser_t *jp, char **out)
 {
     char                 *s;
     size_t                n;
-    uint64_t              special;
     const unsigned char  *start, *q;
 
     start = jp->p + 1;                              /* after '"' */
-    q = start;
-
-#if defined(__SSE2__)
-    while (jp->end - q >= 16) {
-        special = gw_json_special16(q);
-
-        if (special != 0) {
-            q += __builtin_ctz((unsigned) special);
-            goto found;
-        }
-
-        q += 16;
-    }
-#endif
-
-    while (jp->end - q >= 8) {
-        special = gw_json_special8(q);
-
-        if (special != 0) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            /* the lowest flag is exact (flags above it may be a borrow's),
-             * and on a little-endian machine its byte comes first */
-            q += __builtin_ctzll(special) >> 3;
-#endif
-            break;
-        }
-
-        q += 8;
-    }
-
-    while (q < jp->end && gw_json_plain[*q]) {
-        q++;
-    }
-
-#if defined(__SSE2__)
-found:
-#endif
+    q = gw_json_plain_run(start, jp->end);
 
     if (q == jp->end) {
         return GW_ERROR;

@@ -536,6 +536,9 @@ void gw_json_delete(cJSON *item);
  */
 cJSON *gw_json_parse(const char *text, size_t len, const char **end);
 
+/* the first byte in [p, end) that a JSON string must escape, or end */
+const unsigned char *gw_json_plain_run(const unsigned char *p,
+    const unsigned char *end);
 /* cJSON_GetObjectItemCaseSensitive(), faster on objects of many keys */
 cJSON *gw_json_get(const cJSON *obj, const char *key);
 const char *gw_json_str(const cJSON *obj, const char *key);
