@@ -289,9 +289,8 @@ gw_clova_call(gw_op_t *op, const char *method, const char *path,
     p = op->provider;
 
     op->call.method = method;
-    snprintf(op->call.path, sizeof(op->call.path), "%s", path);
-    snprintf(op->call.query, sizeof(op->call.query), "%s",
-             query ? query : "");
+    gw_copy(op->call.path, sizeof(op->call.path), path);
+    gw_copy(op->call.query, sizeof(op->call.query), query);
 
     if (op->call.body != NULL) {
         gw_call_header(&op->call, "Content-Type", "application/json");
@@ -304,8 +303,8 @@ gw_clova_call(gw_op_t *op, const char *method, const char *path,
 
     if (auth != NULL && strcmp(auth, "apigw") == 0) {
         /* the signed URI is the path and the raw query, as sent */
-        snprintf(uri, sizeof(uri), "%s%s%s", op->call.path,
-                 op->call.query[0] ? "?" : "", op->call.query);
+        gw_join(uri, sizeof(uri), op->call.path,
+                op->call.query[0] ? "?" : "", op->call.query);
         snprintf(ts, sizeof(ts), "%" PRId64, op->now_ms);
 
         gw_sign_ncp_v2(method, uri, ts, gw_provider_param(p, "access_key"),
@@ -318,7 +317,8 @@ gw_clova_call(gw_op_t *op, const char *method, const char *path,
         return;
     }
 
-    snprintf(uri, sizeof(uri), "Bearer %s", gw_provider_param(p, "api_key"));
+    gw_join(uri, sizeof(uri), "Bearer ", gw_provider_param(p, "api_key"),
+            NULL);
     gw_call_header(&op->call, "Authorization", uri);
 }
 
@@ -550,8 +550,7 @@ gw_clova_task_to_job(gw_op_t *op, cJSON *task, gw_job_t *job)
         char  model[256];
 
         /* a tuned CLOVA model is addressed by its task id */
-        snprintf(model, sizeof(model), "%s/tasks/%s", op->provider->name,
-                 id);
+        gw_join(model, sizeof(model), op->provider->name, "/tasks/", id);
         job->fine_tuned_model = gw_strdup(model);
     }
 
@@ -676,7 +675,7 @@ gw_clova_failure(gw_op_t *op, const cJSON *info, gw_job_t *job)
         return;
     }
 
-    snprintf(job->error_code, sizeof(job->error_code), "%s", f->code);
+    gw_copy(job->error_code, sizeof(job->error_code), f->code);
     snprintf(job->error_message, sizeof(job->error_message),
              "%s (CLOVA failureReason %s)%s%s", f->description,
              f->reason, vmsg ? ": " : "", vmsg ? vmsg : "");
@@ -910,8 +909,8 @@ gw_clova_retrieve(gw_op_t *op)
     cJSON  *task;
 
     if (op->step == 0) {
-        snprintf(path, sizeof(path), GW_CLOVA_TASKS "/%s",
-                 op->ref.vendor_id);
+        gw_join(path, sizeof(path), GW_CLOVA_TASKS "/", op->ref.vendor_id,
+                NULL);
         gw_clova_call(op, "GET", path, NULL);
         return GW_STEP_CALL;
     }
@@ -943,7 +942,7 @@ gw_clova_cancel(gw_op_t *op)
     char    path[512];
     cJSON  *result;
 
-    snprintf(path, sizeof(path), GW_CLOVA_TASKS "/%s", op->ref.vendor_id);
+    gw_join(path, sizeof(path), GW_CLOVA_TASKS "/", op->ref.vendor_id, NULL);
 
     switch (op->step) {
 
@@ -1066,16 +1065,16 @@ gw_trainer_failure(const char *reason, char *code, size_t code_size,
 
     for (f = gw_clova_failures; f->reason != NULL; f++) {
         if (strcmp(f->reason, reason) == 0) {
-            snprintf(code, code_size, "%s", f->code);
-            snprintf(text, text_size, "%s", f->description);
+            gw_copy(code, code_size, f->code);
+            gw_copy(text, text_size, f->description);
             return;
         }
     }
 
     for (f = gw_trainer_failures; f->reason != NULL; f++) {
         if (strcmp(f->reason, reason) == 0) {
-            snprintf(code, code_size, "%s", f->code);
-            snprintf(text, text_size, "%s", f->description);
+            gw_copy(code, code_size, f->code);
+            gw_copy(text, text_size, f->description);
             return;
         }
     }

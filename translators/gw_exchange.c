@@ -542,7 +542,7 @@ gw_exchange_request_id(gw_exchange_t *ex, const gw_request_t *req)
     const char  *id;
 
     id = req->generated_request_id ? req->generated_request_id : "";
-    snprintf(ex->request_id, sizeof(ex->request_id), "%s", id);
+    gw_copy(ex->request_id, sizeof(ex->request_id), id);
 
     if (req->request_id == NULL) {
         return;
@@ -985,11 +985,9 @@ gw_job_encode_id(gw_exchange_t *ex, const gw_op_t *op, const gw_job_t *job,
     gw_job_ref_t  ref;
 
     memset(&ref, 0, sizeof(ref));
-    snprintf(ref.provider, sizeof(ref.provider), "%s", op->provider->name);
-    snprintf(ref.vendor_id, sizeof(ref.vendor_id), "%s",
-             job->vendor_id ? job->vendor_id : "");
-    snprintf(ref.vendor_id2, sizeof(ref.vendor_id2), "%s",
-             job->vendor_id2 ? job->vendor_id2 : "");
+    gw_copy(ref.provider, sizeof(ref.provider), op->provider->name);
+    gw_copy(ref.vendor_id, sizeof(ref.vendor_id), job->vendor_id);
+    gw_copy(ref.vendor_id2, sizeof(ref.vendor_id2), job->vendor_id2);
     ref.created_at = job->created_at;
 
     if (gw_job_id_encode(&ref, ex->client->name, ex->gw->id_secret,
@@ -1036,7 +1034,7 @@ gw_exchange_finish_job(gw_exchange_t *ex)
         }
 
     } else {
-        snprintf(id, sizeof(id), "%s", ex->job_id);
+        gw_copy(id, sizeof(id), ex->job_id);
 
         if (job->created_at == GW_UNSET_INT) {
             job->created_at = ex->op.ref.created_at;

@@ -778,7 +778,7 @@ gw_event_metrics_message(const gw_job_t *job, char *buf, size_t size)
         snprintf(buf, size, "%s: training loss=%.4f", head, job->train_loss);
 
     } else {
-        snprintf(buf, size, "%s", head);
+        gw_copy(buf, size, head);
     }
 }
 

@@ -289,7 +289,7 @@ gw_qf_call(gw_op_t *op, const char *action, char *body)
     v = gw_provider_param(p, "signature_expiration");
     expiration = v ? atoi(v) : 300;
 
-    snprintf(path, sizeof(path), GW_QF_PATH "%s", action);
+    gw_join(path, sizeof(path), GW_QF_PATH, action, NULL);
     gw_bce_timestamp(op->now_ms / 1000, date);
 
     /* what the Qianfan SDK signs: every header it sends */
@@ -313,7 +313,7 @@ gw_qf_call(gw_op_t *op, const char *action, char *body)
     }
 
     op->call.method = "POST";
-    snprintf(op->call.path, sizeof(op->call.path), "%s", path);
+    gw_copy(op->call.path, sizeof(op->call.path), path);
 
     gw_call_header(&op->call, "Content-Type", "application/json");
     gw_call_header(&op->call, "x-bce-date", date);
@@ -481,7 +481,7 @@ gw_qf_time(const char *s)
         return GW_UNSET_INT;
     }
 
-    snprintf(buf, sizeof(buf), "%s+08:00", s);
+    gw_join(buf, sizeof(buf), s, "+08:00", NULL);
     return gw_parse_iso8601(buf);
 }
 
@@ -896,7 +896,7 @@ gw_qf_job_body(gw_op_t *op, int64_t task_id)
         return NULL;
     }
 
-    snprintf(desc, sizeof(desc), GW_QF_OWNER "%s", op->client->name);
+    gw_join(desc, sizeof(desc), GW_QF_OWNER, op->client->name, NULL);
 
     cJSON_AddNumberToObject(b, "taskId", (double) task_id);
     cJSON_AddStringToObject(b, "description", desc);

@@ -298,7 +298,7 @@ gw_slurm_call(gw_op_t *op, const char *method, const char *path)
     const char  *user;
 
     op->call.method = method;
-    snprintf(op->call.path, sizeof(op->call.path), GW_SLURM_API "%s", path);
+    gw_join(op->call.path, sizeof(op->call.path), GW_SLURM_API, path, NULL);
 
     if (op->call.body != NULL) {
         gw_call_header(&op->call, "Content-Type", "application/json");
@@ -461,7 +461,7 @@ gw_slurm_progress(gw_op_t *op, const char *comment, gw_job_t *job)
         job->vendor_error_code = gw_strdup(err);
 
         gw_trainer_failure(err, code, sizeof(code), desc, sizeof(desc));
-        snprintf(job->error_code, sizeof(job->error_code), "%s", code);
+        gw_copy(job->error_code, sizeof(job->error_code), code);
         gw_vendor_text(op->provider, msg ? msg : desc, job->error_message,
                        sizeof(job->error_message));
     }
@@ -554,10 +554,9 @@ gw_slurm_job_to_job(gw_op_t *op, const cJSON *j, gw_job_t *job)
 
     if (s->error_code != NULL) {
         job->has_error = 1;
-        snprintf(job->error_code, sizeof(job->error_code), "%s",
-                 s->error_code);
-        snprintf(job->error_message, sizeof(job->error_message), "%s",
-                 s->error_message);
+        gw_copy(job->error_code, sizeof(job->error_code), s->error_code);
+        gw_copy(job->error_message, sizeof(job->error_message),
+                s->error_message);
     }
 
     job->vendor_extra = cJSON_CreateObject();

@@ -525,7 +525,7 @@ gw_yx_call(gw_op_t *op, const char *endpoint, const char *path,
     op->call.body_len = len + 5;
     op->call.method = "POST";
     op->call.endpoint = endpoint;
-    snprintf(op->call.path, sizeof(op->call.path), "%s", path);
+    gw_copy(op->call.path, sizeof(op->call.path), path);
 
     gw_call_header(&op->call, "Content-Type", "application/grpc");
     gw_call_header(&op->call, "TE", "trailers");
@@ -896,9 +896,9 @@ gw_yx_operation_to_job(gw_op_t *op, const YOP(Operation) *o, gw_job_t *job)
         && o->error != NULL)
     {
         job->has_error = 1;
-        snprintf(job->error_code, sizeof(job->error_code), "%s",
-                 gw_yx_code(o->error->code) ? gw_yx_code(o->error->code)->name
-                                            : "training_error");
+        gw_copy(job->error_code, sizeof(job->error_code),
+                gw_yx_code(o->error->code) ? gw_yx_code(o->error->code)->name
+                                           : "training_error");
         gw_vendor_text(op->provider, o->error->message, job->error_message,
                        sizeof(job->error_message));
     }
@@ -1296,8 +1296,7 @@ gw_yx_create_steps(gw_op_t *op)
 
         /* Yandex names: 3..100 of [A-Za-z0-9 _-] */
         if (op->spec->suffix != NULL) {
-            snprintf(op->job_name, sizeof(op->job_name), "%s",
-                     op->spec->suffix);
+            gw_copy(op->job_name, sizeof(op->job_name), op->spec->suffix);
 
         } else {
             snprintf(op->job_name, sizeof(op->job_name), "ftgw-%" PRId64,
@@ -1663,8 +1662,8 @@ gw_yx_list_steps(gw_op_t *op)
         op->exhausted = 1;
 
     } else {
-        snprintf(op->page_token, sizeof(op->page_token), "%s",
-                 l->next_page_token);
+        gw_copy(op->page_token, sizeof(op->page_token),
+                l->next_page_token);
     }
 
     op->page++;

@@ -546,6 +546,10 @@ const char *gw_json_str(const cJSON *obj, const char *key);
 int64_t gw_json_int(const cJSON *obj, const char *key);
 /* number or numeric string; NaN if absent */
 double gw_json_num(const cJSON *obj, const char *key);
+/* snprintf(dst, size, "%s%s%s", a, b, c) without printf; NULL is empty */
+size_t gw_join(char *dst, size_t size, const char *a, const char *b,
+    const char *c);
+#define gw_copy(dst, size, s)  gw_join(dst, size, s, NULL, NULL)
 char *gw_strdup(const char *s);
 char *gw_sprintf(const char *fmt, ...)
 #if defined(__GNUC__)

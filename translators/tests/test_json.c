@@ -689,6 +689,40 @@ test_print_matches_cjson(void **state)
     assert_true(files > 30);
 }
 
+/* gw_join(): what snprintf("%s%s%s") writes and returns, at every size */
+
+static void
+test_join_as_snprintf(void **state)
+{
+    char         got[32], want[32];
+    size_t       size, n;
+    int          i, wn;
+    const char  *parts[][3] = {
+        { "/tuning/v2/tasks/", "bx3k9w2q", NULL },
+        { "Bearer ", "nv-0123456789", NULL },
+        { "a", "", "bcd" },
+        { NULL, NULL, NULL },
+        { "", "?", "page=1&size=100" },
+    };
+
+    for (i = 0; i < (int) (sizeof(parts) / sizeof(parts[0])); i++) {
+        for (size = 0; size <= sizeof(got); size++) {
+            memset(got, 'x', sizeof(got));
+            memset(want, 'x', sizeof(want));
+
+            n = gw_join(got, size, parts[i][0], parts[i][1], parts[i][2]);
+            wn = snprintf(want, size, "%s%s%s",
+                          parts[i][0] ? parts[i][0] : "",
+                          parts[i][1] ? parts[i][1] : "",
+                          parts[i][2] ? parts[i][2] : "");
+
+            assert_int_equal(n, (size_t) wn);
+            assert_memory_equal(got, want, sizeof(got));
+        }
+    }
+}
+
+
 int
 main(void)
 {
@@ -706,6 +740,7 @@ main(void)
         cmocka_unit_test(test_redact_growth),
         cmocka_unit_test(test_print_matches_cjson),
         cmocka_unit_test(test_print_numbers),
+        cmocka_unit_test(test_join_as_snprintf),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
