@@ -966,14 +966,14 @@ gw_exchange_start_create(gw_exchange_t *ex)
 
     /* the vendor job name carries its owner, "<client>.<suffix>" */
     if (ex->spec.suffix != NULL) {
-        snprintf(ex->op.job_name, sizeof(ex->op.job_name), "%s.%s",
-                 ex->client->name, ex->spec.suffix);
+        gw_join(ex->op.job_name, sizeof(ex->op.job_name), ex->client->name,
+                ".", ex->spec.suffix);
 
     } else {
         t = ex->now_ms / 1000;
-        snprintf(stamp, sizeof(stamp), "%lld", (long long) t);
-        snprintf(ex->op.job_name, sizeof(ex->op.job_name), "%s.ft-%s",
-                 ex->client->name, stamp);
+        gw_int_str(stamp, t);
+        gw_join(ex->op.job_name, sizeof(ex->op.job_name), ex->client->name,
+                ".ft-", stamp);
     }
 }
 

@@ -24,6 +24,7 @@ static int gw_out_reserve(gw_out_t *o, size_t n);
 static int gw_out_uint(char *buf, uint64_t u);
 static void gw_out_integer(gw_out_t *o, int64_t v);
 static int gw_out_decimal(double d, char *buf);
+static int gw_out_small_decimal(double d, char *buf);
 static void gw_out_string(gw_out_t *o, const char *s);
 static void gw_out_number(gw_out_t *o, double d);
 static void gw_out_value(gw_out_t *o, const cJSON *v);
@@ -307,6 +308,27 @@ gw_parse_num_str(const char *s, double *out)
     *out = d;
 
     return 1;
+}
+
+
+/* v in decimal and a NUL into buf (21 bytes hold any); returns the length */
+
+size_t
+gw_int_str(char *buf, int64_t v)
+{
+    size_t  n;
+
+    n = 0;
+
+    if (v < 0) {
+        buf[n++] = '-';
+    }
+
+    /* -v of INT64_MIN overflows; its unsigned negation does not */
+    n += gw_out_uint(buf + n, v < 0 ? -(uint64_t) v : (uint64_t) v);
+    buf[n] = '\0';
+
+    return n;
 }
 
 
@@ -893,6 +915,14 @@ gw_out_uint(char *buf, uint64_t u)
 }
 
 
+/* the powers of ten a double holds exactly */
+
+static const double  gw_out_p10[] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+
 /*
  * What "%1.15g" writes for a short decimal (0.0001, 1.2345, 3e-05 is not
  * one), without printf: the smallest k for which m / 10^k is d again, m
@@ -909,19 +939,18 @@ gw_out_decimal(double d, char *buf)
     char                *p;
     double               a, m;
     uint64_t             u, frac, ip;
-    static const double  p10[] = {
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19
-    };
-
     a = (d < 0) ? -d : d;
+
+    if (a > 0 && a < 1e-4) {
+        return gw_out_small_decimal(d, buf);
+    }
 
     if (!(a >= 1e-4 && a < 1e15)) {
         return 0;
     }
 
-    for (k = 1; k < (int) (sizeof(p10) / sizeof(p10[0])); k++) {
-        m = a * p10[k];
+    for (k = 1; k < 20; k++) {
+        m = a * gw_out_p10[k];
 
         if (m >= 1e15) {
             return 0;
@@ -929,12 +958,12 @@ gw_out_decimal(double d, char *buf)
 
         u = (uint64_t) (m + 0.5);
 
-        if ((double) u / p10[k] != a) {
+        if ((double) u / gw_out_p10[k] != a) {
             continue;
         }
 
-        ip = u / (uint64_t) p10[k];
-        frac = u % (uint64_t) p10[k];
+        ip = u / (uint64_t) gw_out_p10[k];
+        frac = u % (uint64_t) gw_out_p10[k];
 
         p = buf;
 
@@ -951,6 +980,70 @@ gw_out_decimal(double d, char *buf)
         }
 
         p += k;
+        *p = '\0';
+
+        return (int) (p - buf);
+    }
+
+    return 0;
+}
+
+
+/*
+ * The same below 1e-4, where %g writes an exponent: 3e-05, 1.5e-10.  The
+ * smallest k for which m / 10^k is d again, with 10^k exact (k <= 22),
+ * gives the digits of m; the exponent follows from their count.
+ */
+
+static int
+gw_out_small_decimal(double d, char *buf)
+{
+    int        k, n, e;
+    char      *p, digits[24];
+    double     a, m;
+    uint64_t   u;
+
+    a = (d < 0) ? -d : d;
+
+    for (k = 5; k <= 22; k++) {
+        m = a * gw_out_p10[k];
+
+        if (m >= 1e15) {
+            return 0;
+        }
+
+        u = (uint64_t) (m + 0.5);
+
+        if (u == 0 || (double) u / gw_out_p10[k] != a) {
+            continue;
+        }
+
+        n = gw_out_uint(digits, u);
+        e = k - (n - 1);                            /* d = m.mmm e-e */
+
+        p = buf;
+
+        if (d < 0) {
+            *p++ = '-';
+        }
+
+        *p++ = digits[0];
+
+        if (n > 1) {
+            *p++ = '.';
+            memcpy(p, digits + 1, n - 1);
+            p += n - 1;
+        }
+
+        *p++ = 'e';
+        *p++ = '-';
+
+        if (e >= 100) {
+            *p++ = (char) ('0' + e / 100);
+        }
+
+        *p++ = (char) ('0' + e / 10 % 10);
+        *p++ = (char) ('0' + e % 10);
         *p = '\0';
 
         return (int) (p - buf);

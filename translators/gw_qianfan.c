@@ -523,9 +523,9 @@ gw_qf_detail_to_job(gw_op_t *op, const cJSON *d, gw_job_t *job)
     job->status = s->canonical;
     job->vendor_status = gw_strdup(status);
 
-    snprintf(buf, sizeof(buf), "%" PRId64, task_id);
+    gw_int_str(buf, task_id);
     job->vendor_id = gw_strdup(buf);
-    snprintf(buf, sizeof(buf), "%" PRId64, job_id);
+    gw_int_str(buf, job_id);
     job->vendor_id2 = gw_strdup(buf);
 
     if ((v = gw_json_str(d, "trainType")) != NULL) {
@@ -612,10 +612,13 @@ gw_qf_ids(const gw_op_t *op, int64_t *task_id, int64_t *job_id)
 static char *
 gw_qf_detail_body(int64_t task_id, int64_t job_id)
 {
-    char  buf[96];
+    char  buf[96], task[24], job[24];
 
-    snprintf(buf, sizeof(buf), "{\"taskId\":%" PRId64 ",\"jobId\":%" PRId64
-             "}", task_id, job_id);
+    gw_int_str(task, task_id);
+    gw_int_str(job, job_id);
+
+    gw_join(buf, sizeof(buf), "{\"taskId\":", task, ",\"jobId\":");
+    gw_join(buf + strlen(buf), sizeof(buf) - strlen(buf), job, "}", NULL);
 
     return gw_strdup(buf);
 }
@@ -845,6 +848,7 @@ static char *
 gw_qf_task_body(gw_op_t *op)
 {
     char    name[32], desc[1700], *out;
+    size_t  n;
     cJSON  *b;
 
     /*
@@ -855,9 +859,11 @@ gw_qf_task_body(gw_op_t *op)
              op->spec->suffix ? op->spec->suffix : "ftgw",
              (uint64_t) (op->now_ms & 0xffffffff));
 
-    snprintf(desc, sizeof(desc), GW_QF_OWNER "%s%s%s", op->client->name,
-             op->spec->description ? " " : "",
-             op->spec->description ? op->spec->description : "");
+    n = gw_join(desc, sizeof(desc), GW_QF_OWNER, op->client->name, NULL);
+    if (op->spec->description != NULL && n < sizeof(desc)) {
+        gw_join(desc + n, sizeof(desc) - n, " ", op->spec->description,
+                NULL);
+    }
 
     b = cJSON_CreateObject();
     if (b == NULL) {

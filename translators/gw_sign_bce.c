@@ -94,7 +94,7 @@ gw_sign_bce_v1(const char *method, const char *path, const char *query,
     gw_rc_t          rc;
     gw_bce_work_t    w;
     unsigned char    mac[32];
-    char             key[GW_BCE_HEX_LEN + 1], expiry[16];
+    char             key[GW_BCE_HEX_LEN + 1], expiry[24];
 
     if (out == NULL || size == 0) {
         return GW_ERROR;
@@ -224,7 +224,7 @@ gw_sign_bce_v1(const char *method, const char *path, const char *query,
 
     /* the output: prefix "/" signedHeaders "/" signature */
 
-    snprintf(expiry, sizeof(expiry), "%d", expiration);
+    gw_int_str(expiry, expiration);
 
     sj = gw_bce_joined_len(w.names, w.nheaders);
     need = 0;

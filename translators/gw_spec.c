@@ -113,6 +113,8 @@ typedef struct {
 static gw_rc_t gw_spec_json(const char *body, size_t len, cJSON **root,
     gw_error_t *err);
 static int gw_spec_has_nul(const char *p, size_t len);
+static void gw_spec_item_param(char *buf, size_t size, const char *param,
+    size_t i);
 static gw_rc_t gw_spec_object(gw_parse_t *ctx, const cJSON *obj,
     const gw_object_t *o, void *base, const char *path);
 static size_t gw_spec_key_index(const gw_object_t *o, const char *name);
@@ -1099,7 +1101,7 @@ gw_spec_datasets(gw_parse_t *ctx, const gw_key_t *k, const cJSON *v,
     }
 
     for (i = 0, item = v->child; item != NULL; i++, item = item->next) {
-        snprintf(item_param, sizeof(item_param), "%s[%zu]", param, i);
+        gw_spec_item_param(item_param, sizeof(item_param), param, i);
 
         rc = gw_spec_obj(ctx, k, item, &list[i], item_param);
         if (rc != GW_OK) {
@@ -1150,7 +1152,7 @@ gw_spec_modules(gw_parse_t *ctx, const gw_key_t *k, const cJSON *v,
     ctx->spec.nlora_target_modules = n;
 
     for (i = 0, item = v->child; item != NULL; i++, item = item->next) {
-        snprintf(item_param, sizeof(item_param), "%s[%zu]", param, i);
+        gw_spec_item_param(item_param, sizeof(item_param), param, i);
 
         rc = gw_spec_str(ctx, k->data, item, &list[i], item_param);
         if (rc != GW_OK) {
@@ -2128,4 +2130,21 @@ gw_dataset_param(const gw_job_spec_t *spec, int validation, size_t i,
              validation ? "validation" : "training", i);
 
     return buf;
+}
+
+
+/* "param[i]", the name of an array item in errors, without snprintf() */
+
+static void
+gw_spec_item_param(char *buf, size_t size, const char *param, size_t i)
+{
+    char    index[24];
+    size_t  n;
+
+    index[0] = '[';
+    n = 1 + gw_int_str(index + 1, (int64_t) i);
+    index[n] = ']';
+    index[n + 1] = '\0';
+
+    gw_join(buf, size, param, index, NULL);
 }

@@ -581,8 +581,9 @@ test_print_numbers(void **state)
         1e-4, 9.9999999999999e-5, 0.00012, 1.2345, 0.0001, 0.1, 0.2, 0.3,
         2.5, 1e14 + 0.5, 999999999999999.9, 99999999999999.98, 1e15 - 1,
         123456.789, 0.30000000000000004, 3.141592653589793, 1.0 / 3,
-        2.0 / 3, 1e-5, 5e-324, 1.7976931348623157e308, 4503599627370496.5,
-        0.1 + 0.7, 100.25, 33.333333333333336, 12345678.9
+        2.0 / 3, 1e-5, 3e-05, 2e-05, 1.5e-10, 1e-22, 1e-23, 9.99e-5,
+        1e-100, 1.2345678901234e-7, 5e-324, 1.7976931348623157e308,
+        4503599627370496.5, 0.1 + 0.7, 100.25, 33.333333333333336, 12345678.9
     };
 
     for (i = 0; i < (int) (sizeof(edges) / sizeof(edges[0])); i++) {
@@ -613,6 +614,20 @@ test_print_numbers(void **state)
 
         /* any double between 1e-5 and 1e16 */
         bits = 0x3ec0000000000000ULL + x % 0x0480000000000000ULL;
+        memcpy(&d, &bits, sizeof(d));
+        check_number(d);
+
+        /* short decimals below 1e-4, written with an exponent: 3e-05 */
+        d = (double) (x % 100000 + 1);
+        for (k = (int) (x >> 32) % 30 + 5; k > 0; k--) {
+            d /= 10;
+        }
+
+        check_number(d);
+        check_number(-d * 3);
+
+        /* any double between 1e-30 and 1e-4 */
+        bits = 0x39b0000000000000ULL + x % 0x0590000000000000ULL;
         memcpy(&d, &bits, sizeof(d));
         check_number(d);
     }
