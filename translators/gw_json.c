@@ -853,21 +853,11 @@ gw_out_number(gw_out_t *o, double d)
 static void
 gw_out_integer(gw_out_t *o, int64_t v)
 {
-    char  *d;
-
     if (!gw_out_reserve(o, 21)) {
         return;
     }
 
-    d = o->p + o->len;
-
-    if (v < 0) {
-        *d++ = '-';
-        v = -v;
-    }
-
-    d += gw_out_uint(d, (uint64_t) v);
-    o->len = d - o->p;
+    o->len += gw_int_str(o->p + o->len, v);
 }
 
 
@@ -917,7 +907,7 @@ gw_out_uint(char *buf, uint64_t u)
 
 /* the powers of ten a double holds exactly */
 
-static const double  gw_out_p10[] = {
+const double  gw_pow10[23] = {
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
 };
@@ -950,7 +940,7 @@ gw_out_decimal(double d, char *buf)
     }
 
     for (k = 1; k < 20; k++) {
-        m = a * gw_out_p10[k];
+        m = a * gw_pow10[k];
 
         if (m >= 1e15) {
             return 0;
@@ -958,12 +948,12 @@ gw_out_decimal(double d, char *buf)
 
         u = (uint64_t) (m + 0.5);
 
-        if ((double) u / gw_out_p10[k] != a) {
+        if ((double) u / gw_pow10[k] != a) {
             continue;
         }
 
-        ip = u / (uint64_t) gw_out_p10[k];
-        frac = u % (uint64_t) gw_out_p10[k];
+        ip = u / (uint64_t) gw_pow10[k];
+        frac = u % (uint64_t) gw_pow10[k];
 
         p = buf;
 
@@ -1006,7 +996,7 @@ gw_out_small_decimal(double d, char *buf)
     a = (d < 0) ? -d : d;
 
     for (k = 5; k <= 22; k++) {
-        m = a * gw_out_p10[k];
+        m = a * gw_pow10[k];
 
         if (m >= 1e15) {
             return 0;
@@ -1014,7 +1004,7 @@ gw_out_small_decimal(double d, char *buf)
 
         u = (uint64_t) (m + 0.5);
 
-        if (u == 0 || (double) u / gw_out_p10[k] != a) {
+        if (u == 0 || (double) u / gw_pow10[k] != a) {
             continue;
         }
 

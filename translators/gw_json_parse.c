@@ -39,7 +39,6 @@
 #define GW_JSON_EXACT_MAX  (UINT64_C(1) << 53)
 
 
-
 typedef struct {
     const unsigned char  *p;
     const unsigned char  *end;
@@ -58,12 +57,6 @@ static int gw_json_number(gw_json_parser_t *jp, cJSON *item);
 static double gw_json_strtod(const unsigned char *s, size_t n, int *ok);
 static cJSON *gw_json_node(void);
 static void gw_json_append(cJSON *parent, cJSON *last, cJSON *item);
-
-
-static const double  gw_json_pow10[] = {
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
-};
 
 
 #define gw_json_skip_ws(jp)                                                   \
@@ -602,7 +595,7 @@ gw_json_number(gw_json_parser_t *jp, cJSON *item)
 
     if (digits <= 19 && m <= GW_JSON_EXACT_MAX && exp >= -22 && exp <= 22) {
         d = (double) m;
-        d = (exp < 0) ? d / gw_json_pow10[-exp] : d * gw_json_pow10[exp];
+        d = (exp < 0) ? d / gw_pow10[-exp] : d * gw_pow10[exp];
 
         if (neg) {
             d = -d;

@@ -34,8 +34,6 @@
 #include <gw_core.h>
 
 
-
-
 typedef struct gw_arena_chunk_s  gw_arena_chunk_t;
 
 struct gw_arena_chunk_s {
@@ -58,7 +56,7 @@ struct gw_arena_large_s {
 
 
 struct gw_arena_s {
-    gw_arena_window_t  win;        /* first: gw_arena_window points here */
+    gw_arena_window_t  win;        /* the current chunk's free space */
     int                bump;
     gw_arena_chunk_t  *chunks;     /* the current chunk first */
     gw_arena_large_t  *large;

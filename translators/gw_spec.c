@@ -596,11 +596,10 @@ gw_spec_parse(const char *body, size_t len, gw_job_spec_t *spec,
 
 
 /*
- * The whole buffer must be one JSON value.  cJSON's own check for that
- * wants a NUL inside the buffer, which a request body lacks; so cJSON
- * stops after the value, and what follows may only be whitespace.  Its
- * parse failures include running out of memory, reported as invalid JSON
- * too: cJSON does not tell them apart.
+ * The whole buffer must be one JSON value: the parser stops after the
+ * value, so that data after it gets a message of its own, and what follows
+ * may only be whitespace.  Its failures include running out of memory,
+ * reported as invalid JSON too: the parser does not tell them apart.
  */
 
 static gw_rc_t
@@ -652,9 +651,9 @@ gw_spec_json(const char *body, size_t len, cJSON **root, gw_error_t *err)
 
 
 /*
- * cJSON ends a string at a NUL, raw or written "\u0000", without a word:
- * "model\u0000x" would read as "model".  Strings are scanned for it first;
- * outside strings cJSON itself stops at a NUL.
+ * A C string cannot hold a NUL, raw or written "\u0000": the parser
+ * refuses one, and strings are scanned for it first, so that the message
+ * names it.  Outside strings a NUL is a syntax error.
  */
 
 static int

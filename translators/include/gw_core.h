@@ -550,6 +550,8 @@ double gw_json_num(const cJSON *obj, const char *key);
 size_t gw_join(char *dst, size_t size, const char *a, const char *b,
     const char *c);
 #define gw_copy(dst, size, s)  gw_join(dst, size, s, NULL, NULL)
+/* 10^0 .. 10^22, the powers of ten a double holds exactly */
+extern const double  gw_pow10[23];
 /* snprintf(buf, 21, "%lld", v) without printf; returns the length */
 size_t gw_int_str(char *buf, int64_t v);
 char *gw_strdup(const char *s);

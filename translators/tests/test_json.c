@@ -738,6 +738,34 @@ test_join_as_snprintf(void **state)
 }
 
 
+/* gw_int_str(): what "%lld" writes */
+
+static void
+test_int_str_as_printf(void **state)
+{
+    int       i;
+    char      got[24], want[24];
+    uint64_t  v;
+
+    static const int64_t  edges[] = {
+        0, 1, -1, 9, 10, 99, 100, -100, 1768442400, 999999999999999,
+        1000000000000000, INT64_MAX, INT64_MIN, INT64_MIN + 1
+    };
+
+    for (i = 0; i < (int) (sizeof(edges) / sizeof(edges[0])); i++) {
+        snprintf(want, sizeof(want), "%lld", (long long) edges[i]);
+        assert_int_equal(gw_int_str(got, edges[i]), strlen(want));
+        assert_string_equal(got, want);
+    }
+
+    for (v = 1, i = 0; i < 19; i++, v *= 10) {
+        snprintf(want, sizeof(want), "%lld", (long long) (v - 1));
+        gw_int_str(got, (int64_t) (v - 1));
+        assert_string_equal(got, want);
+    }
+}
+
+
 int
 main(void)
 {
@@ -756,6 +784,7 @@ main(void)
         cmocka_unit_test(test_print_matches_cjson),
         cmocka_unit_test(test_print_numbers),
         cmocka_unit_test(test_join_as_snprintf),
+        cmocka_unit_test(test_int_str_as_printf),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
