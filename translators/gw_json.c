@@ -7,7 +7,6 @@
 
 #include <locale.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1291,33 +1290,4 @@ gw_utf8_chars(const char *s)
     }
 
     return n;
-}
-
-
-/* printf into a malloc'd string of the right size; NULL on failure */
-char *
-gw_sprintf(const char *fmt, ...)
-{
-    int       n;
-    char     *out;
-    va_list   args;
-
-    va_start(args, fmt);
-    n = vsnprintf(NULL, 0, fmt, args);
-    va_end(args);
-
-    if (n < 0) {
-        return NULL;
-    }
-
-    out = gw_malloc((size_t) n + 1);
-    if (out == NULL) {
-        return NULL;
-    }
-
-    va_start(args, fmt);
-    vsnprintf(out, (size_t) n + 1, fmt, args);
-    va_end(args);
-
-    return out;
 }

@@ -37,13 +37,6 @@
  * here-doc, and the trainer reports progress into the job's comment.
  * Arguments: output_dir, output_dir, spec, trainer, output_dir, output_dir.
  */
-#define GW_SLURM_SCRIPT                                                       \
-    "#!/bin/bash\n"                                                           \
-    "set -eu\n"                                                               \
-    "mkdir -p %s\n"                                                           \
-    "cat > %s/spec.json <<'FTGW_SPEC'\n%s\nFTGW_SPEC\n"                       \
-    "exec %s --spec %s/spec.json --progress-file %s/progress.json "          \
-    "--progress-cmd \"scontrol update JobId=$SLURM_JOB_ID Comment=\"\n"
 
 
 typedef struct {
@@ -120,6 +113,8 @@ static int gw_slurm_model_dir(const gw_provider_t *p, const char *name,
 static int gw_slurm_path_ok(const char *s);
 static int gw_slurm_name_parse(const char *name, gw_job_t *job);
 static char *gw_slurm_spec(gw_op_t *op, const char *model_dir,
+    const char *output_dir);
+static char *gw_slurm_script(gw_op_t *op, const char *spec,
     const char *output_dir);
 static char *gw_slurm_submit_body(gw_op_t *op, const char *spec,
     const char *output_dir);
@@ -474,6 +469,7 @@ static int
 gw_slurm_job_to_job(gw_op_t *op, const cJSON *j, gw_job_t *job)
 {
     char                     buf[600];
+    size_t                   n;
     int64_t                  id, v;
     const char              *state, *name, *reason, *const *r;
     const gw_slurm_state_t  *s;
@@ -523,7 +519,7 @@ gw_slurm_job_to_job(gw_op_t *op, const cJSON *j, gw_job_t *job)
         }
     }
 
-    snprintf(buf, sizeof(buf), "%" PRId64, id);
+    gw_int_str(buf, id);
     job->vendor_id = gw_strdup(buf);
 
     /*
@@ -565,8 +561,11 @@ gw_slurm_job_to_job(gw_op_t *op, const cJSON *j, gw_job_t *job)
 
     if (name != NULL) {
         /* the trainer writes under output_root/<name>/ */
-        snprintf(buf, sizeof(buf), "%s/%s/checkpoint-epoch-",
-                 gw_provider_param(op->provider, "output_root"), name);
+        n = gw_join(buf, sizeof(buf),
+                    gw_provider_param(op->provider, "output_root"), "/", name);
+        if (n < sizeof(buf)) {
+            gw_copy(buf + n, sizeof(buf) - n, "/checkpoint-epoch-");
+        }
         job->checkpoint_prefix = gw_strdup(buf);
 
         if (job->status == GW_STATUS_SUCCEEDED) {
@@ -733,6 +732,43 @@ gw_slurm_spec(gw_op_t *op, const char *model_dir, const char *output_dir)
 
 
 /*
+ * The batch script, written piece by piece: the spec is a few kilobytes,
+ * which printf() would copy a byte at a time, twice.
+ */
+static char *
+gw_slurm_script(gw_op_t *op, const char *spec, const char *output_dir)
+{
+    gw_out_t     o;
+    const char  *trainer;
+
+    trainer = gw_provider_param(op->provider, "trainer");
+
+    gw_out_init(&o);
+
+#define gw_slurm_put(s)  gw_out_put(&o, s, strlen(s))
+
+    gw_slurm_put("#!/bin/bash\nset -eu\nmkdir -p ");
+    gw_slurm_put(output_dir);
+    gw_slurm_put("\ncat > ");
+    gw_slurm_put(output_dir);
+    gw_slurm_put("/spec.json <<'FTGW_SPEC'\n");
+    gw_slurm_put(spec);
+    gw_slurm_put("\nFTGW_SPEC\nexec ");
+    gw_slurm_put(trainer);
+    gw_slurm_put(" --spec ");
+    gw_slurm_put(output_dir);
+    gw_slurm_put("/spec.json --progress-file ");
+    gw_slurm_put(output_dir);
+    gw_slurm_put("/progress.json --progress-cmd "
+                 "\"scontrol update JobId=$SLURM_JOB_ID Comment=\"\n");
+
+#undef gw_slurm_put
+
+    return gw_out_done(&o, NULL);
+}
+
+
+/*
  * The batch script writes the spec next to the outputs and runs the
  * trainer, which reports progress into the job's comment.  Every value
  * in it was checked to be shell-safe, and the spec is a quoted here-doc.
@@ -744,9 +780,7 @@ gw_slurm_submit_body(gw_op_t *op, const char *spec, const char *output_dir)
     cJSON       *b, *job, *env;
     const char  *v;
 
-    script = gw_sprintf(GW_SLURM_SCRIPT, output_dir, output_dir, spec,
-                        gw_provider_param(op->provider, "trainer"),
-                        output_dir, output_dir);
+    script = gw_slurm_script(op, spec, output_dir);
     if (script == NULL) {
         return NULL;
     }
@@ -917,9 +951,9 @@ gw_slurm_create(gw_op_t *op)
             return GW_STEP_ERROR;
         }
 
-        snprintf(output_dir, sizeof(output_dir), "%s/%s",
-                 gw_provider_param(op->provider, "output_root"),
-                 op->job_name);
+        gw_join(output_dir, sizeof(output_dir),
+                gw_provider_param(op->provider, "output_root"), "/",
+                op->job_name);
 
         spec = gw_slurm_spec(op, model_dir, output_dir);
         if (spec == NULL) {
@@ -959,9 +993,9 @@ gw_slurm_create(gw_op_t *op)
             return GW_STEP_ERROR;
         }
 
-        snprintf(op->ref.vendor_id, sizeof(op->ref.vendor_id),
-                 "%" PRId64, id);
-        snprintf(output_dir, sizeof(output_dir), "/job/%" PRId64, id);
+        gw_int_str(op->ref.vendor_id, id);
+        gw_join(output_dir, sizeof(output_dir), "/job/", op->ref.vendor_id,
+                NULL);
         gw_slurm_call(op, "GET", output_dir);
         return GW_STEP_CALL;
     }
@@ -996,7 +1030,7 @@ gw_slurm_retrieve(gw_op_t *op)
     const cJSON  *jobs, *j;
 
     if (op->step == 0) {
-        snprintf(path, sizeof(path), "/job/%s", op->ref.vendor_id);
+        gw_join(path, sizeof(path), "/job/", op->ref.vendor_id, NULL);
         gw_slurm_call(op, "GET", path);
         return GW_STEP_CALL;
     }
@@ -1032,7 +1066,7 @@ gw_slurm_cancel(gw_op_t *op)
     char    path[300];
     cJSON  *root;
 
-    snprintf(path, sizeof(path), "/job/%s", op->ref.vendor_id);
+    gw_join(path, sizeof(path), "/job/", op->ref.vendor_id, NULL);
 
     switch (op->step) {
 

@@ -555,11 +555,6 @@ extern const double  gw_pow10[23];
 /* snprintf(buf, 21, "%lld", v) without printf; returns the length */
 size_t gw_int_str(char *buf, int64_t v);
 char *gw_strdup(const char *s);
-char *gw_sprintf(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
-    ;
 size_t gw_utf8_chars(const char *s);
 char *gw_strndup(const char *s, size_t n);
 /* printed JSON (unformatted), malloc'd */
