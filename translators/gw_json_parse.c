@@ -47,8 +47,7 @@ typedef struct {
 
 
 static int gw_json_value(gw_json_parser_t *jp, cJSON *item);
-static int gw_json_array(gw_json_parser_t *jp, cJSON *item);
-static int gw_json_object(gw_json_parser_t *jp, cJSON *item);
+static int gw_json_container(gw_json_parser_t *jp, cJSON *item);
 static int gw_json_string(gw_json_parser_t *jp, char **out);
 static char *gw_json_unescape(const unsigned char *s,
     const unsigned char *e);
@@ -137,10 +136,8 @@ gw_json_value(gw_json_parser_t *jp, cJSON *item)
         return gw_json_string(jp, &item->valuestring);
 
     case '{':
-        return gw_json_object(jp, item);
-
     case '[':
-        return gw_json_array(jp, item);
+        return gw_json_container(jp, item);
 
     case 't':
         if (left < 4 || memcmp(jp->p, "true", 4) != 0) {
@@ -176,20 +173,28 @@ gw_json_value(gw_json_parser_t *jp, cJSON *item)
 }
 
 
+/* an array or an object: its members, each linked to it as it is made */
+
 static int
-gw_json_array(gw_json_parser_t *jp, cJSON *item)
+gw_json_container(gw_json_parser_t *jp, cJSON *item)
 {
-    cJSON  *last, *child;
+    int             object;
+    char           *key;
+    cJSON          *last, *child;
+    unsigned char   close;
 
     if (++jp->depth > GW_JSON_DEPTH_MAX) {
         return GW_ERROR;
     }
 
-    item->type = cJSON_Array;
-    jp->p++;                                        /* '[' */
+    object = (*jp->p == '{');
+    close = object ? '}' : ']';
+
+    item->type = object ? cJSON_Object : cJSON_Array;
+    jp->p++;
     gw_json_skip_ws(jp);
 
-    if (jp->p < jp->end && *jp->p == ']') {
+    if (jp->p < jp->end && *jp->p == close) {
         jp->p++;
         jp->depth--;
         return GW_OK;
@@ -198,70 +203,24 @@ gw_json_array(gw_json_parser_t *jp, cJSON *item)
     last = NULL;
 
     for ( ;; ) {
-        child = gw_json_node();
-        if (child == NULL) {
-            return GW_ERROR;
-        }
+        key = NULL;
 
-        /* linked first: a failure below leaves one tree to delete */
-        gw_json_append(item, last, child);
-        last = child;
+        if (object) {
+            if (jp->p == jp->end || *jp->p != '"'
+                || gw_json_string(jp, &key) != GW_OK)
+            {
+                return GW_ERROR;
+            }
 
-        if (gw_json_value(jp, child) != GW_OK) {
-            return GW_ERROR;
-        }
+            gw_json_skip_ws(jp);
 
-        gw_json_skip_ws(jp);
+            if (jp->p == jp->end || *jp->p != ':') {
+                gw_free(key);
+                return GW_ERROR;
+            }
 
-        if (jp->p == jp->end) {
-            return GW_ERROR;
-        }
-
-        if (*jp->p == ']') {
             jp->p++;
-            jp->depth--;
-            return GW_OK;
-        }
-
-        if (*jp->p != ',') {
-            return GW_ERROR;
-        }
-
-        jp->p++;
-        gw_json_skip_ws(jp);
-    }
-}
-
-
-static int
-gw_json_object(gw_json_parser_t *jp, cJSON *item)
-{
-    char   *key;
-    cJSON  *last, *child;
-
-    if (++jp->depth > GW_JSON_DEPTH_MAX) {
-        return GW_ERROR;
-    }
-
-    item->type = cJSON_Object;
-    jp->p++;                                        /* '{' */
-    gw_json_skip_ws(jp);
-
-    if (jp->p < jp->end && *jp->p == '}') {
-        jp->p++;
-        jp->depth--;
-        return GW_OK;
-    }
-
-    last = NULL;
-
-    for ( ;; ) {
-        if (jp->p == jp->end || *jp->p != '"') {
-            return GW_ERROR;
-        }
-
-        if (gw_json_string(jp, &key) != GW_OK) {
-            return GW_ERROR;
+            gw_json_skip_ws(jp);
         }
 
         child = gw_json_node();
@@ -270,18 +229,10 @@ gw_json_object(gw_json_parser_t *jp, cJSON *item)
             return GW_ERROR;
         }
 
+        /* linked first: a failure below leaves one tree to delete */
         child->string = key;
         gw_json_append(item, last, child);
         last = child;
-
-        gw_json_skip_ws(jp);
-
-        if (jp->p == jp->end || *jp->p != ':') {
-            return GW_ERROR;
-        }
-
-        jp->p++;
-        gw_json_skip_ws(jp);
 
         if (gw_json_value(jp, child) != GW_OK) {
             return GW_ERROR;
@@ -293,7 +244,7 @@ gw_json_object(gw_json_parser_t *jp, cJSON *item)
             return GW_ERROR;
         }
 
-        if (*jp->p == '}') {
+        if (*jp->p == close) {
             jp->p++;
             jp->depth--;
             return GW_OK;
