@@ -272,11 +272,9 @@ gw_num_syntax_ok(const char *s)
 static int
 gw_parse_num_str(const char *s, double *out)
 {
-    char           *end, *p;
-    double          d;
-    size_t          len;
-    struct lconv   *lc;
-    char            buf[GW_NUM_STR_MAX + 1];
+    int      ok;
+    double   d;
+    size_t   len;
 
     len = strlen(s);
 
@@ -284,29 +282,58 @@ gw_parse_num_str(const char *s, double *out)
         return 0;
     }
 
-    memcpy(buf, s, len + 1);
+    d = gw_strtod(s, len, &ok);
 
-    /* strtod() reads the locale's decimal point; cJSON does the same */
-    lc = localeconv();
-
-    if (lc != NULL && lc->decimal_point != NULL
-        && lc->decimal_point[0] != '\0' && lc->decimal_point[1] == '\0')
-    {
-        p = strchr(buf, '.');
-        if (p != NULL) {
-            *p = lc->decimal_point[0];
-        }
-    }
-
-    d = strtod(buf, &end);
-
-    if (*end != '\0' || !isfinite(d)) {
+    if (!ok || !isfinite(d)) {
         return 0;
     }
 
     *out = d;
 
     return 1;
+}
+
+
+/*
+ * strtod() of the n bytes at s, which need not end in a NUL, read with '.'
+ * whatever the locale's decimal point; *ok: all n bytes were the number.
+ */
+
+double
+gw_strtod(const char *s, size_t n, int *ok)
+{
+    char           buf[GW_NUM_STR_MAX + 1], *copy, *dot, *after;
+    double         d;
+    struct lconv  *lc;
+
+    copy = (n < sizeof(buf)) ? buf : gw_malloc(n + 1);
+    if (copy == NULL) {
+        *ok = 0;
+        return 0;
+    }
+
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+
+    lc = localeconv();
+
+    if (lc != NULL && lc->decimal_point != NULL
+        && lc->decimal_point[0] != '\0' && lc->decimal_point[1] == '\0')
+    {
+        dot = memchr(copy, '.', n);
+        if (dot != NULL) {
+            *dot = lc->decimal_point[0];
+        }
+    }
+
+    d = strtod(copy, &after);
+    *ok = (after == copy + n);
+
+    if (copy != buf) {
+        gw_free(copy);
+    }
+
+    return d;
 }
 
 

@@ -25,7 +25,6 @@
 
 
 #include <limits.h>
-#include <locale.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +52,6 @@ static char *gw_json_unescape(const unsigned char *s,
     const unsigned char *e);
 static int gw_json_hex4(const unsigned char *p);
 static int gw_json_number(gw_json_parser_t *jp, cJSON *item);
-static double gw_json_strtod(const unsigned char *s, size_t n, int *ok);
 static cJSON *gw_json_node(void);
 static void gw_json_append(cJSON *parent, cJSON *last, cJSON *item);
 
@@ -553,7 +551,7 @@ gw_json_number(gw_json_parser_t *jp, cJSON *item)
         }
 
     } else {
-        d = gw_json_strtod(start, (size_t) (p - start), &ok);
+        d = gw_strtod((const char *) start, (size_t) (p - start), &ok);
 
         if (!ok) {
             return GW_ERROR;
@@ -576,39 +574,6 @@ gw_json_number(gw_json_parser_t *jp, cJSON *item)
 
     jp->p = p;
     return GW_OK;
-}
-
-
-/* strtod() wants a C string, in the locale's decimal point */
-
-static double
-gw_json_strtod(const unsigned char *s, size_t n, int *ok)
-{
-    char    buf[64], *copy, *dot, *after;
-    double  d;
-
-    copy = (n < sizeof(buf)) ? buf : gw_malloc(n + 1);
-    if (copy == NULL) {
-        *ok = 0;
-        return 0;
-    }
-
-    memcpy(copy, s, n);
-    copy[n] = '\0';
-
-    dot = memchr(copy, '.', n);
-    if (dot != NULL) {
-        *dot = *localeconv()->decimal_point;
-    }
-
-    d = strtod(copy, &after);
-    *ok = (after == copy + n);
-
-    if (copy != buf) {
-        gw_free(copy);
-    }
-
-    return d;
 }
 
 

@@ -612,13 +612,15 @@ gw_qf_ids(const gw_op_t *op, int64_t *task_id, int64_t *job_id)
 static char *
 gw_qf_detail_body(int64_t task_id, int64_t job_id)
 {
-    char  buf[96], task[24], job[24];
+    char    buf[96], task[24], job[24];
+    size_t  n;
 
     gw_int_str(task, task_id);
     gw_int_str(job, job_id);
 
-    gw_join(buf, sizeof(buf), "{\"taskId\":", task, ",\"jobId\":");
-    gw_join(buf + strlen(buf), sizeof(buf) - strlen(buf), job, "}", NULL);
+    /* at most 71 bytes: the second part always fits */
+    n = gw_join(buf, sizeof(buf), "{\"taskId\":", task, ",\"jobId\":");
+    gw_join(buf + n, sizeof(buf) - n, job, "}", NULL);
 
     return gw_strdup(buf);
 }

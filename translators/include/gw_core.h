@@ -539,6 +539,8 @@ cJSON *gw_json_parse(const char *text, size_t len, const char **end);
 /* the first byte in [p, end) that a JSON string must escape, or end */
 const unsigned char *gw_json_plain_run(const unsigned char *p,
     const unsigned char *end);
+/* strtod() of n bytes, '.' whatever the locale; *ok: all n were read */
+double gw_strtod(const char *s, size_t n, int *ok);
 /* cJSON_GetObjectItemCaseSensitive(), faster on objects of many keys */
 cJSON *gw_json_get(const cJSON *obj, const char *key);
 const char *gw_json_str(const cJSON *obj, const char *key);
