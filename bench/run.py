@@ -47,7 +47,8 @@ VENDORS = ("clova", "qianfan", "yandex", "slurm")
 # BENCH_PHASES=callgrind (for example) runs only some phases, when one
 # figure is being worked on
 PHASES = set(os.environ.get("BENCH_PHASES",
-                            "throughput,peers,memory,callgrind").split(","))
+                            "throughput,paced,peers,memory,callgrind")
+                            .split(","))
 OPS = ("retrieve", "create")
 
 OUT = ROOT / "build" / "bench"
@@ -122,7 +123,11 @@ def ensure_litellm() -> bool:
 def prelude(prefix: Path, workers: int, extra: str = "") -> str:
     """Process settings for a benchmark nginx: no access log, warn-level
     error log, and room for 256 clients plus as many upstream connections
-    per worker (the harness's 512 worker_connections are too few)."""
+    per worker (the harness's 512 worker_connections are too few).
+    multi_accept: wrk opens all its connections at once, and a saturated
+    worker that accepts one per event-loop pass leaves the last of 256
+    waiting in the listen queue for up to 400 ms, which was most of the
+    gateway's p99 at 256 connections (the less loaded ceiling hid it)."""
     temps = "\n".join(f"    {n}_temp_path {prefix}/tmp/{n};" for n in
                       ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     (prefix / "tmp").mkdir(parents=True, exist_ok=True)
@@ -131,7 +136,7 @@ def prelude(prefix: Path, workers: int, extra: str = "") -> str:
 worker_rlimit_nofile 16384;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
-events {{ worker_connections 8192; }}
+events {{ worker_connections 8192; multi_accept on; }}
 http {{
     access_log off;
     keepalive_requests 1000000;
@@ -337,13 +342,17 @@ class Scenario:
                         f"{body[:300].decode(errors='replace')}")
         return ""
 
-    def lua(self, budget: int = 0) -> Path:
-        return lua_script(self.name, [self], budget)
+    def lua(self, budget: int = 0, pause_ms: int = 0) -> Path:
+        return lua_script(self.name, [self], budget, pause_ms)
 
 
-def lua_script(name: str, reqs: list[Scenario], budget: int = 0) -> Path:
+def lua_script(name: str, reqs: list[Scenario], budget: int = 0,
+               pause_ms: int = 0) -> Path:
     """A wrk script sending reqs round-robin (formatted once, in init),
-    each thread stopping after `budget` responses when budget > 0."""
+    each thread stopping after `budget` responses when budget > 0; with
+    pause_ms, each connection waits that long between an answer and its
+    next request (wrk's clock starts at the send, so the pause is not
+    counted as latency)."""
     def fmt(s: Scenario) -> str:
         hdrs = ", ".join(f'["{k}"] = [==[{v}]==]'
                          for k, v in s.headers.items())
@@ -357,7 +366,10 @@ def lua_script(name: str, reqs: list[Scenario], budget: int = 0) -> Path:
     lines += [f"  reqs[{i + 1}] = {fmt(s)}" for i, s in enumerate(reqs)]
     lines += ["end", "local i = 0", "function request()",
               "  i = i % #reqs + 1", "  return reqs[i]", "end"]
-    path = WORK / "lua" / f"{name}{f'-{budget}' if budget else ''}.lua"
+    if pause_ms:
+        lines += ["function delay()", f"  return {pause_ms}", "end"]
+    path = WORK / "lua" / (f"{name}{f'-{budget}' if budget else ''}"
+                           f"{f'-pause{pause_ms}' if pause_ms else ''}.lua")
     path.parent.mkdir(parents=True, exist_ok=True)
     if budget:
         # wrk's main thread sleeps for the whole -d even when every thread
@@ -497,6 +509,41 @@ def throughput(mock: Mock, scenarios: dict) -> list[dict]:
                         finish_row(row)
                         rows.append(row)
                         print(row_line(row), flush=True)
+    return rows
+
+
+# the paced latency runs offer about this share of the gateway's
+# saturated r/s (the same pause for the gateway and the ceiling)
+PACED_LOAD = 0.5
+PACED_CONNS = 32
+
+
+def paced(mock: Mock, scenarios: dict) -> list[dict]:
+    """Latency below saturation. In a closed loop at full speed, p99 is
+    mostly the queue (connections / r/s) and scheduler jitter; a
+    production gateway runs well under its ceiling. Each connection pauses
+    between requests so that the offered load is about PACED_LOAD of the
+    gateway's saturated rate, measured just before on the same nginx."""
+    rows = []
+    print(PACED_HEADER, flush=True)
+    for workers in WORKERS:
+        with gateway(mock, workers, f"gateway-paced-{workers}w") as (base, _):
+            for vendor in VENDORS:
+                for op in OPS:
+                    gw = scenarios[vendor, op, "gw"]
+                    saturated = wrk(base, gw.lua(), PACED_CONNS, WARMUP_S)
+                    pause = max(1, round(PACED_CONNS * 1000 / (
+                        PACED_LOAD * max(saturated["rps"], 1))))
+                    row = {"workers": workers, "conns": PACED_CONNS,
+                           "vendor": vendor, "op": op, "pause_ms": pause,
+                           "saturated_rps": saturated["rps"]}
+                    for path in ("gw", "ceiling"):
+                        s = scenarios[vendor, op, path]
+                        row[path] = measure(base, s.lua(pause_ms=pause),
+                                            PACED_CONNS)
+                    finish_row(row)
+                    rows.append(row)
+                    print(paced_line(row), flush=True)
     return rows
 
 
@@ -895,6 +942,31 @@ def row_line(r: dict) -> str:
             f"{ms(r['added_p99_ms'])}{flag}")
 
 
+PACED_HEADER = ("wk vendor  op       pause load | gateway r/s     p50     "
+                "p99 |  ceiling r/s     p50     p99 | +p50 ms +p99 ms")
+
+
+def paced_load(r: dict) -> float:
+    """The share of its saturated r/s the gateway ran at: below
+    PACED_LOAD, since a pause is whole milliseconds and latency adds to
+    it."""
+    return r["gw"]["rps"] / r["saturated_rps"] if r["saturated_rps"] else 0
+
+
+def paced_line(r: dict) -> str:
+    g, c = r["gw"], r["ceiling"]
+    flag = " !" if bad(g) or bad(c) else ""
+    added_p50 = (g["p50_ms"] - c["p50_ms"]
+                 if g["p50_ms"] is not None and c["p50_ms"] is not None
+                 else None)
+    return (f"{r['workers']:>2} {r['vendor']:<7} {r['op']:<8} "
+            f"{r['pause_ms']:>3}ms {paced_load(r):4.2f} | "
+            f"{g['rps']:>11,}{ms(g['p50_ms'])}"
+            f"{ms(g['p99_ms'])} | {c['rps']:>12,}{ms(c['p50_ms'])}"
+            f"{ms(c['p99_ms'])} |{ms(added_p50)}{ms(r['added_p99_ms'])}"
+            f"{flag}")
+
+
 def gw_rps(rows: list[dict], vendor: str, op: str, workers: int,
            conns: int) -> int:
     for r in rows:
@@ -950,17 +1022,25 @@ def targets(results: dict) -> list[tuple[str, str, str]]:
                                   f"{r['ratio']:.2f}" for r in rs)
                         + f" (worst {worst['ratio']:.2f})"
                         + (f"; {calls} vendor calls per request against "
-                           "the ceiling's one" if calls > 1 else "")))
-    rs = [r for r in rows if r["conns"] == 32]
-    name = "added p99 <= 0.3 ms at 32 connections"
-    if rs:
+                           "the ceiling's one (worst per vendor call, "
+                           f"ratio x {calls}: {worst['ratio'] * calls:.2f})"
+                           if calls > 1 else "")))
+    for name, rs, missing in (
+            ("added p99 <= 0.3 ms at 32 connections, paced (at most "
+             f"{PACED_LOAD:.0%} of the gateway's saturated r/s)",
+             results.get("paced", []), "paced not run"),
+            ("added p99 <= 0.3 ms at 32 connections, saturated",
+             [r for r in rows if r["conns"] == 32], "throughput not run")):
+        if not rs:
+            out.append((name, "n/a", missing))
+            continue
         worst = max(rs, key=lambda r: r["added_p99_ms"] or 0)
         out.append((name, verdict(all((r["added_p99_ms"] or 0) <= 0.3
                                       for r in rs)),
-                    f"worst +{worst['added_p99_ms']:.2f} ms ("
-                    f"{worst['vendor']} {worst['op']}, {worst['workers']}w)"))
-    else:
-        out.append((name, "n/a", "throughput not run"))
+                    f"worst {worst['added_p99_ms']:+.2f} ms ("
+                    f"{worst['vendor']} {worst['op']}, {worst['workers']}w)"
+                    + (f"; {sum((r['added_p99_ms'] or 0) <= 0.3 for r in rs)}"
+                       f" of {len(rs)} within")))
     name = ">= 40x Portkey's r/s (retrieve, 1 worker, 32 connections)"
     p = (results.get("peers") or {}).get("portkey")
     if p and rows and p["runs"][32]["rps"]:
@@ -1008,6 +1088,13 @@ def report(results: dict) -> str:
     if "rows" in results:
         lines += ["", HEADER, "-" * len(HEADER)]
         lines += [row_line(r) for r in results["rows"]]
+    if "paced" in results:
+        lines += ["", f"paced: {PACED_CONNS} connections, each pausing "
+                  "between requests so that the gateway runs at most at "
+                  f"{PACED_LOAD:.0%} of its saturated r/s (load: the share "
+                  "reached); the same pause for the ceiling",
+                  PACED_HEADER, "-" * len(PACED_HEADER)]
+        lines += [paced_line(r) for r in results["paced"]]
     if "peers" in results:
         lines += ["", *peer_lines(results)]
     if "memory" in results:
@@ -1072,6 +1159,29 @@ def markdown(results: dict) -> str:
                 f"{f2(g['p99_ms'])} | {c['rps']:,} | {f2(c['p50_ms'])} | "
                 f"{f2(c['p99_ms'])} | {f2(r['ratio'])} | "
                 f"{f2(r['added_p99_ms'])}{' (!)' if bad(g) else ''} |")
+        out.append("")
+    if "paced" in results:
+        out += [f"Paced: {PACED_CONNS} connections, each pausing between "
+                "requests so that the gateway runs at most at "
+                f"{PACED_LOAD:.0%} of its saturated r/s (load: the share "
+                "it reached; the same pause for the ceiling).", "",
+                "| workers | vendor | op | pause ms | load | gateway r/s | "
+                "p50 | p99 | ceiling r/s | p50 | p99 | added p50 | "
+                "added p99 |",
+                "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:"
+                "|---:|"]
+        for r in results["paced"]:
+            g, c = r["gw"], r["ceiling"]
+            a50 = (None if g["p50_ms"] is None or c["p50_ms"] is None
+                   else g["p50_ms"] - c["p50_ms"])
+            out.append(
+                f"| {r['workers']} | {r['vendor']} | {r['op']} | "
+                f"{r['pause_ms']} | {paced_load(r):.2f} | {g['rps']:,} | "
+                f"{f2(g['p50_ms'])} | "
+                f"{f2(g['p99_ms'])} | {c['rps']:,} | {f2(c['p50_ms'])} | "
+                f"{f2(c['p99_ms'])} | {f2(a50)} | "
+                f"{f2(r['added_p99_ms'])}"
+                f"{' (!)' if bad(g) or bad(c) else ''} |")
         out.append("")
     if "peers" in results:
         rows = results.get("rows", [])
@@ -1163,6 +1273,7 @@ def main() -> None:
         for phase, run in (
                 ("throughput", lambda: {"rows": throughput(ports,
                                                            scenarios)}),
+                ("paced", lambda: {"paced": paced(ports, scenarios)}),
                 ("peers", lambda: {
                     "openai_ceiling": openai_ceiling(ports),
                     "peers": {"portkey": safely(peer_portkey, ports.http),
