@@ -5,7 +5,8 @@ A mock vendor that is nginx itself (canned `return 200`) stands behind
 everything, so the mock is never what is measured. For each vendor kind
 and operation, the gateway route and the same vendor call through plain
 proxy_pass (the ceiling; grpc_pass for Yandex's gRPC) run on the same
-nginx in the same run. Then the peers (Portkey, LiteLLM) on the same mock,
+nginx in the same run, in alternating rounds. Then latency at 32
+connections below saturation (paced), the peers (Portkey, LiteLLM) on the same mock,
 worker memory across a million requests, and instructions per request
 under callgrind.
 
@@ -24,6 +25,7 @@ import platform
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -39,6 +41,9 @@ import harness  # noqa: E402
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 WARMUP_S, RUN_S = (1, 1) if QUICK else (2, 8)
+# the throughput rows alternate gateway and ceiling runs, so that both
+# see the same drift of the machine; the ratio is the median of rounds
+ROUNDS, ROUND_S = (1, 1) if QUICK else (3, 3)
 MEMORY_REQUESTS = 10_000 if QUICK else 1_000_000
 CALLGRIND_REQUESTS = 300 if QUICK else 2000
 WORKERS = (1, 2)
@@ -460,6 +465,32 @@ def measure(url: str, script: Path, conns: int) -> dict:
     return wrk(url, script, conns, RUN_S)
 
 
+def measure_side_by_side(url: str, scripts: dict, conns: int) -> tuple:
+    """A warm-up run of each script, then ROUNDS rounds running each in
+    turn. Returns each script's figures (mean r/s, median p50 and p99,
+    summed counts) and the median of the rounds' first/second r/s ratio."""
+    for script in scripts.values():
+        wrk(url, script, conns, WARMUP_S)
+    rounds = {name: [] for name in scripts}
+    for _ in range(ROUNDS):
+        for name, script in scripts.items():
+            rounds[name].append(wrk(url, script, conns, ROUND_S))
+
+    def combined(runs: list[dict]) -> dict:
+        def median(key: str):
+            vals = [r[key] for r in runs if r[key] is not None]
+            return statistics.median(vals) if vals else None
+        return {"rps": round(statistics.mean(r["rps"] for r in runs)),
+                "p50_ms": median("p50_ms"), "p99_ms": median("p99_ms"),
+                "round_rps": [r["rps"] for r in runs],
+                **{k: sum(r[k] for r in runs)
+                   for k in ("requests", "non2xx", "socket_errors")}}
+    first, second = rounds.values()
+    ratio = statistics.median(a["rps"] / b["rps"] if b["rps"] else 0
+                              for a, b in zip(first, second))
+    return {name: combined(runs) for name, runs in rounds.items()}, ratio
+
+
 # ---- phases ---------------------------------------------------------------
 
 @contextlib.contextmanager
@@ -503,10 +534,12 @@ def throughput(mock: Mock, scenarios: dict) -> list[dict]:
                     for op in OPS:
                         row = {"workers": workers, "conns": conns,
                                "vendor": vendor, "op": op}
-                        for path in ("gw", "ceiling"):
-                            s = scenarios[vendor, op, path]
-                            row[path] = measure(base, s.lua(), conns)
+                        runs, ratio = measure_side_by_side(base, {
+                            path: scenarios[vendor, op, path].lua()
+                            for path in ("gw", "ceiling")}, conns)
+                        row.update(runs)
                         finish_row(row)
+                        row["ratio"] = round(ratio, 3)
                         rows.append(row)
                         print(row_line(row), flush=True)
     return rows
@@ -1082,9 +1115,12 @@ def report(results: dict) -> str:
              f"{mach['nproc']} CPU {mach['cpu']}, kernel {mach['kernel']}, "
              f"load {mach['loadavg_at_start']:.2f} at start, "
              f"{mach['loadavg_end']:.2f} at end",
-             f"wrk {RUN_S}s after a {WARMUP_S}s warm-up, -t1 (-t2 at 256c);"
-             " ratio = gateway/ceiling r/s; +p99 = gateway p99 - ceiling p99;"
-             " latencies in ms; ! = errors or non-2xx"]
+             f"throughput: a {WARMUP_S}s warm-up of each, then {ROUNDS} "
+             f"rounds of {ROUND_S}s alternating gateway and ceiling, -t1 "
+             "(-t2 at 256c); r/s = mean of rounds, p50/p99 = median of "
+             "rounds; ratio = median of the rounds' gateway/ceiling r/s; "
+             "+p99 = gateway p99 - ceiling p99; latencies in ms; "
+             "! = errors or non-2xx"]
     if "rows" in results:
         lines += ["", HEADER, "-" * len(HEADER)]
         lines += [row_line(r) for r in results["rows"]]
@@ -1148,7 +1184,11 @@ def markdown(results: dict) -> str:
            f"average {mach['loadavg_at_start']:.2f} at the start, "
            f"{mach['loadavg_end']:.2f} at the end. Latencies in ms.", ""]
     if "rows" in results:
-        out += ["| workers | conns | vendor | op | gateway r/s | p50 | p99 "
+        out += [f"Throughput: {ROUNDS} rounds of {ROUND_S} s alternating "
+                "gateway and ceiling after a warm-up of each; r/s is the "
+                "mean of the rounds, p50 and p99 their median, ratio the "
+                "median of the rounds' gateway/ceiling r/s.", "",
+                "| workers | conns | vendor | op | gateway r/s | p50 | p99 "
                 "| ceiling r/s | p50 | p99 | ratio | added p99 |",
                 "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in results["rows"]:
