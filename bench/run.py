@@ -580,6 +580,25 @@ def paced(mock: Mock, scenarios: dict) -> list[dict]:
     return rows
 
 
+def single(mock: Mock, scenarios: dict) -> list[dict]:
+    """The latency the gateway adds to one request alone: one connection,
+    one worker, no queue. Side by side in rounds, as for throughput."""
+    rows = []
+    print(SINGLE_HEADER, flush=True)
+    with gateway(mock, 1, "gateway-single") as (base, _):
+        for vendor in VENDORS:
+            for op in OPS:
+                row = {"workers": 1, "conns": 1, "vendor": vendor, "op": op}
+                runs, ratio = measure_side_by_side(base, {
+                    path: scenarios[vendor, op, path].lua()
+                    for path in ("gw", "ceiling")}, 1)
+                row.update(runs)
+                finish_row(row)
+                rows.append(row)
+                print(single_line(row), flush=True)
+    return rows
+
+
 def finish_row(row: dict) -> None:
     g, c = row["gw"], row["ceiling"]
     row["ratio"] = round(g["rps"] / c["rps"], 3) if c["rps"] else None
@@ -979,6 +998,21 @@ PACED_HEADER = ("wk vendor  op       pause load | gateway r/s     p50     "
                 "p99 |  ceiling r/s     p50     p99 | +p50 ms +p99 ms")
 
 
+SINGLE_HEADER = ("vendor  op       | gateway p50     p99 | ceiling p50     "
+                 "p99 | +p50 us +p99 us  (one connection, latencies in us)")
+
+
+def single_line(r: dict) -> str:
+    g, c = r["gw"], r["ceiling"]
+    us = (lambda v: f" {v * 1000:7.0f}" if v is not None else "       -")
+    added = (lambda k: None if g[k] is None or c[k] is None
+             else g[k] - c[k])
+    flag = " !" if bad(g) or bad(c) else ""
+    return (f"{r['vendor']:<7} {r['op']:<8} |    {us(g['p50_ms'])}"
+            f"{us(g['p99_ms'])} |    {us(c['p50_ms'])}{us(c['p99_ms'])} |"
+            f"{us(added('p50_ms'))}{us(added('p99_ms'))}{flag}")
+
+
 def paced_load(r: dict) -> float:
     """The share of its saturated r/s the gateway ran at: below
     PACED_LOAD, since a pause is whole milliseconds and latency adds to
@@ -1131,6 +1165,9 @@ def report(results: dict) -> str:
                   "reached); the same pause for the ceiling",
                   PACED_HEADER, "-" * len(PACED_HEADER)]
         lines += [paced_line(r) for r in results["paced"]]
+    if "single" in results:
+        lines += ["", SINGLE_HEADER, "-" * len(SINGLE_HEADER)]
+        lines += [single_line(r) for r in results["single"]]
     if "peers" in results:
         lines += ["", *peer_lines(results)]
     if "memory" in results:
@@ -1223,6 +1260,24 @@ def markdown(results: dict) -> str:
                 f"{f2(r['added_p99_ms'])}"
                 f"{' (!)' if bad(g) or bad(c) else ''} |")
         out.append("")
+    if "single" in results:
+        us = (lambda v: "-" if v is None else f"{v * 1000:.0f}")
+        out += ["One connection, one worker (no queue): the latency the "
+                "gateway adds to a request alone, in µs; rounds as for "
+                "throughput.", "",
+                "| vendor | op | gateway p50 | p99 | ceiling p50 | p99 | "
+                "added p50 | added p99 |",
+                "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for r in results["single"]:
+            g, c = r["gw"], r["ceiling"]
+            d = {k: None if g[k] is None or c[k] is None else g[k] - c[k]
+                 for k in ("p50_ms", "p99_ms")}
+            out.append(f"| {r['vendor']} | {r['op']} | {us(g['p50_ms'])} | "
+                       f"{us(g['p99_ms'])} | {us(c['p50_ms'])} | "
+                       f"{us(c['p99_ms'])} | {us(d['p50_ms'])} | "
+                       f"{us(d['p99_ms'])}"
+                       f"{' (!)' if bad(g) or bad(c) else ''} |")
+        out.append("")
     if "peers" in results:
         rows = results.get("rows", [])
         blank = " |" * len(VENDORS)
@@ -1313,7 +1368,8 @@ def main() -> None:
         for phase, run in (
                 ("throughput", lambda: {"rows": throughput(ports,
                                                            scenarios)}),
-                ("paced", lambda: {"paced": paced(ports, scenarios)}),
+                ("paced", lambda: {"paced": paced(ports, scenarios),
+                                   "single": single(ports, scenarios)}),
                 ("peers", lambda: {
                     "openai_ceiling": openai_ceiling(ports),
                     "peers": {"portkey": safely(peer_portkey, ports.http),
