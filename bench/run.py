@@ -6,9 +6,9 @@ everything, so the mock is never what is measured. For each vendor kind
 and operation, the gateway route and the same vendor call through plain
 proxy_pass (the ceiling; grpc_pass for Yandex's gRPC) run on the same
 nginx in the same run, in alternating rounds. Then latency at 32
-connections below saturation (paced), the peers (Portkey, LiteLLM) on the same mock,
-worker memory across a million requests, and instructions per request
-under callgrind.
+connections below saturation (paced) and at one connection, the peers
+(Portkey, LiteLLM) on the same mock, worker memory across a million
+requests, and instructions per request under callgrind.
 
 BENCH_QUICK=1 runs a much shorter version, to smoke-test the harness.
 Output: a fixed-width table on stdout, build/bench/results.json,
@@ -538,14 +538,13 @@ def throughput(mock: Mock, scenarios: dict) -> list[dict]:
                             path: scenarios[vendor, op, path].lua()
                             for path in ("gw", "ceiling")}, conns)
                         row.update(runs)
-                        finish_row(row)
-                        row["ratio"] = round(ratio, 3)
+                        finish_row(row, ratio)
                         rows.append(row)
                         print(row_line(row), flush=True)
     return rows
 
 
-# the paced latency runs offer about this share of the gateway's
+# the paced latency runs offer at most this share of the gateway's
 # saturated r/s (the same pause for the gateway and the ceiling)
 PACED_LOAD = 0.5
 PACED_CONNS = 32
@@ -555,8 +554,9 @@ def paced(mock: Mock, scenarios: dict) -> list[dict]:
     """Latency below saturation. In a closed loop at full speed, p99 is
     mostly the queue (connections / r/s) and scheduler jitter; a
     production gateway runs well under its ceiling. Each connection pauses
-    between requests so that the offered load is about PACED_LOAD of the
-    gateway's saturated rate, measured just before on the same nginx."""
+    between requests so that the offered load is at most PACED_LOAD of
+    the gateway's saturated rate, measured just before on the same
+    nginx."""
     rows = []
     print(PACED_HEADER, flush=True)
     for workers in WORKERS:
@@ -589,7 +589,7 @@ def single(mock: Mock, scenarios: dict) -> list[dict]:
         for vendor in VENDORS:
             for op in OPS:
                 row = {"workers": 1, "conns": 1, "vendor": vendor, "op": op}
-                runs, ratio = measure_side_by_side(base, {
+                runs, _ = measure_side_by_side(base, {
                     path: scenarios[vendor, op, path].lua()
                     for path in ("gw", "ceiling")}, 1)
                 row.update(runs)
@@ -599,12 +599,19 @@ def single(mock: Mock, scenarios: dict) -> list[dict]:
     return rows
 
 
-def finish_row(row: dict) -> None:
+def added(row: dict, key: str) -> float | None:
+    """The gateway's latency figure `key` less the ceiling's."""
+    g, c = row["gw"][key], row["ceiling"][key]
+    return None if g is None or c is None else round(g - c, 3)
+
+
+def finish_row(row: dict, ratio: float | None = None) -> None:
+    """The ratio (given, or of the two runs' r/s) and the added p99."""
     g, c = row["gw"], row["ceiling"]
-    row["ratio"] = round(g["rps"] / c["rps"], 3) if c["rps"] else None
-    row["added_p99_ms"] = (round(g["p99_ms"] - c["p99_ms"], 3)
-                           if g["p99_ms"] is not None
-                           and c["p99_ms"] is not None else None)
+    if ratio is None and c["rps"]:
+        ratio = g["rps"] / c["rps"]
+    row["ratio"] = round(ratio, 3) if ratio is not None else None
+    row["added_p99_ms"] = added(row, "p99_ms")
 
 
 def worker_pids(master: int) -> list[int]:
@@ -1005,12 +1012,10 @@ SINGLE_HEADER = ("vendor  op       | gateway p50     p99 | ceiling p50     "
 def single_line(r: dict) -> str:
     g, c = r["gw"], r["ceiling"]
     us = (lambda v: f" {v * 1000:7.0f}" if v is not None else "       -")
-    added = (lambda k: None if g[k] is None or c[k] is None
-             else g[k] - c[k])
     flag = " !" if bad(g) or bad(c) else ""
     return (f"{r['vendor']:<7} {r['op']:<8} |    {us(g['p50_ms'])}"
             f"{us(g['p99_ms'])} |    {us(c['p50_ms'])}{us(c['p99_ms'])} |"
-            f"{us(added('p50_ms'))}{us(added('p99_ms'))}{flag}")
+            f"{us(added(r, 'p50_ms'))}{us(r['added_p99_ms'])}{flag}")
 
 
 def paced_load(r: dict) -> float:
@@ -1023,14 +1028,12 @@ def paced_load(r: dict) -> float:
 def paced_line(r: dict) -> str:
     g, c = r["gw"], r["ceiling"]
     flag = " !" if bad(g) or bad(c) else ""
-    added_p50 = (g["p50_ms"] - c["p50_ms"]
-                 if g["p50_ms"] is not None and c["p50_ms"] is not None
-                 else None)
     return (f"{r['workers']:>2} {r['vendor']:<7} {r['op']:<8} "
             f"{r['pause_ms']:>3}ms {paced_load(r):4.2f} | "
             f"{g['rps']:>11,}{ms(g['p50_ms'])}"
             f"{ms(g['p99_ms'])} | {c['rps']:>12,}{ms(c['p50_ms'])}"
-            f"{ms(c['p99_ms'])} |{ms(added_p50)}{ms(r['added_p99_ms'])}"
+            f"{ms(c['p99_ms'])} |{ms(added(r, 'p50_ms'))}"
+            f"{ms(r['added_p99_ms'])}"
             f"{flag}")
 
 
@@ -1249,14 +1252,12 @@ def markdown(results: dict) -> str:
                 "|---:|"]
         for r in results["paced"]:
             g, c = r["gw"], r["ceiling"]
-            a50 = (None if g["p50_ms"] is None or c["p50_ms"] is None
-                   else g["p50_ms"] - c["p50_ms"])
             out.append(
                 f"| {r['workers']} | {r['vendor']} | {r['op']} | "
                 f"{r['pause_ms']} | {paced_load(r):.2f} | {g['rps']:,} | "
                 f"{f2(g['p50_ms'])} | "
                 f"{f2(g['p99_ms'])} | {c['rps']:,} | {f2(c['p50_ms'])} | "
-                f"{f2(c['p99_ms'])} | {f2(a50)} | "
+                f"{f2(c['p99_ms'])} | {f2(added(r, 'p50_ms'))} | "
                 f"{f2(r['added_p99_ms'])}"
                 f"{' (!)' if bad(g) or bad(c) else ''} |")
         out.append("")
@@ -1270,12 +1271,10 @@ def markdown(results: dict) -> str:
                 "|---|---|---:|---:|---:|---:|---:|---:|"]
         for r in results["single"]:
             g, c = r["gw"], r["ceiling"]
-            d = {k: None if g[k] is None or c[k] is None else g[k] - c[k]
-                 for k in ("p50_ms", "p99_ms")}
             out.append(f"| {r['vendor']} | {r['op']} | {us(g['p50_ms'])} | "
                        f"{us(g['p99_ms'])} | {us(c['p50_ms'])} | "
-                       f"{us(c['p99_ms'])} | {us(d['p50_ms'])} | "
-                       f"{us(d['p99_ms'])}"
+                       f"{us(c['p99_ms'])} | {us(added(r, 'p50_ms'))} | "
+                       f"{us(r['added_p99_ms'])}"
                        f"{' (!)' if bad(g) or bad(c) else ''} |")
         out.append("")
     if "peers" in results:
