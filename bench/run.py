@@ -991,14 +991,22 @@ def bad(run: dict) -> bool:
     return bool(run["non2xx"] or run["socket_errors"] or not run["requests"])
 
 
-def row_line(r: dict) -> str:
+def flagged(r: dict) -> str:
+    """' !' after a row whose gateway or ceiling run does not stand."""
+    return " !" if bad(r["gw"]) or bad(r["ceiling"]) else ""
+
+
+def pair_columns(r: dict, gw_width: int = 12) -> str:
+    """r/s, p50 and p99 of the gateway, then of the ceiling."""
     g, c = r["gw"], r["ceiling"]
-    flag = " !" if bad(g) or bad(c) else ""
+    return (f"{g['rps']:>{gw_width},}{ms(g['p50_ms'])}{ms(g['p99_ms'])} | "
+            f"{c['rps']:>12,}{ms(c['p50_ms'])}{ms(c['p99_ms'])}")
+
+
+def row_line(r: dict) -> str:
     return (f"{r['workers']:>2} {r['conns']:>5} {r['vendor']:<7} "
-            f"{r['op']:<8} | {g['rps']:>12,}{ms(g['p50_ms'])}"
-            f"{ms(g['p99_ms'])} | {c['rps']:>12,}{ms(c['p50_ms'])}"
-            f"{ms(c['p99_ms'])} | {r['ratio'] or 0:5.2f}"
-            f"{ms(r['added_p99_ms'])}{flag}")
+            f"{r['op']:<8} | {pair_columns(r)} | {r['ratio'] or 0:5.2f}"
+            f"{ms(r['added_p99_ms'])}{flagged(r)}")
 
 
 PACED_HEADER = ("wk vendor  op       pause load | gateway r/s     p50     "
@@ -1012,10 +1020,9 @@ SINGLE_HEADER = ("vendor  op       | gateway p50     p99 | ceiling p50     "
 def single_line(r: dict) -> str:
     g, c = r["gw"], r["ceiling"]
     us = (lambda v: f" {v * 1000:7.0f}" if v is not None else "       -")
-    flag = " !" if bad(g) or bad(c) else ""
     return (f"{r['vendor']:<7} {r['op']:<8} |    {us(g['p50_ms'])}"
             f"{us(g['p99_ms'])} |    {us(c['p50_ms'])}{us(c['p99_ms'])} |"
-            f"{us(added(r, 'p50_ms'))}{us(r['added_p99_ms'])}{flag}")
+            f"{us(added(r, 'p50_ms'))}{us(r['added_p99_ms'])}{flagged(r)}")
 
 
 def paced_load(r: dict) -> float:
@@ -1026,15 +1033,10 @@ def paced_load(r: dict) -> float:
 
 
 def paced_line(r: dict) -> str:
-    g, c = r["gw"], r["ceiling"]
-    flag = " !" if bad(g) or bad(c) else ""
     return (f"{r['workers']:>2} {r['vendor']:<7} {r['op']:<8} "
             f"{r['pause_ms']:>3}ms {paced_load(r):4.2f} | "
-            f"{g['rps']:>11,}{ms(g['p50_ms'])}"
-            f"{ms(g['p99_ms'])} | {c['rps']:>12,}{ms(c['p50_ms'])}"
-            f"{ms(c['p99_ms'])} |{ms(added(r, 'p50_ms'))}"
-            f"{ms(r['added_p99_ms'])}"
-            f"{flag}")
+            f"{pair_columns(r, 11)} |{ms(added(r, 'p50_ms'))}"
+            f"{ms(r['added_p99_ms'])}{flagged(r)}")
 
 
 def gw_rps(rows: list[dict], vendor: str, op: str, workers: int,
@@ -1213,11 +1215,21 @@ def report(results: dict) -> str:
     return "\n".join(lines)
 
 
+def f2(v) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
+def md_pair(r: dict) -> str:
+    """Markdown cells: r/s, p50 and p99 of the gateway, then the ceiling."""
+    g, c = r["gw"], r["ceiling"]
+    return (f"{g['rps']:,} | {f2(g['p50_ms'])} | {f2(g['p99_ms'])} | "
+            f"{c['rps']:,} | {f2(c['p50_ms'])} | {f2(c['p99_ms'])}")
+
+
 def markdown(results: dict) -> str:
     """The same figures as tables for docs/benchmarks.md (pasted there
     between its 'results' markers)."""
     mach = results["machine"]
-    f2 = (lambda v: "-" if v is None else f"{v:.2f}")
     out = [f"Run of {mach['date']}{' (BENCH_QUICK)' if QUICK else ''}: "
            f"{mach['nproc']} CPUs ({mach['cpu']}), kernel {mach['kernel']}"
            f", {mach['nginx'].split(': ')[-1]}, wrk {mach['wrk']}; load "
@@ -1232,13 +1244,11 @@ def markdown(results: dict) -> str:
                 "| ceiling r/s | p50 | p99 | ratio | added p99 |",
                 "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in results["rows"]:
-            g, c = r["gw"], r["ceiling"]
             out.append(
                 f"| {r['workers']} | {r['conns']} | {r['vendor']} | "
-                f"{r['op']} | {g['rps']:,} | {f2(g['p50_ms'])} | "
-                f"{f2(g['p99_ms'])} | {c['rps']:,} | {f2(c['p50_ms'])} | "
-                f"{f2(c['p99_ms'])} | {f2(r['ratio'])} | "
-                f"{f2(r['added_p99_ms'])}{' (!)' if bad(g) else ''} |")
+                f"{r['op']} | {md_pair(r)} | {f2(r['ratio'])} | "
+                f"{f2(r['added_p99_ms'])}"
+                f"{' (!)' if bad(r['gw']) else ''} |")
         out.append("")
     if "paced" in results:
         out += [f"Paced: {PACED_CONNS} connections, each pausing between "
@@ -1251,15 +1261,11 @@ def markdown(results: dict) -> str:
                 "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:"
                 "|---:|"]
         for r in results["paced"]:
-            g, c = r["gw"], r["ceiling"]
             out.append(
                 f"| {r['workers']} | {r['vendor']} | {r['op']} | "
-                f"{r['pause_ms']} | {paced_load(r):.2f} | {g['rps']:,} | "
-                f"{f2(g['p50_ms'])} | "
-                f"{f2(g['p99_ms'])} | {c['rps']:,} | {f2(c['p50_ms'])} | "
-                f"{f2(c['p99_ms'])} | {f2(added(r, 'p50_ms'))} | "
-                f"{f2(r['added_p99_ms'])}"
-                f"{' (!)' if bad(g) or bad(c) else ''} |")
+                f"{r['pause_ms']} | {paced_load(r):.2f} | {md_pair(r)} | "
+                f"{f2(added(r, 'p50_ms'))} | {f2(r['added_p99_ms'])}"
+                f"{flagged(r).replace(' !', ' (!)')} |")
         out.append("")
     if "single" in results:
         us = (lambda v: "-" if v is None else f"{v * 1000:.0f}")
