@@ -524,6 +524,19 @@ def prepare(mock: Mock) -> dict:
     return scenarios
 
 
+def side_by_side_row(base: str, scenarios: dict, workers: int, conns: int,
+                     vendor: str, op: str) -> dict:
+    """One table row: the gateway route and its ceiling measured in
+    alternating rounds (measure_side_by_side)."""
+    row = {"workers": workers, "conns": conns, "vendor": vendor, "op": op}
+    runs, ratio = measure_side_by_side(base, {
+        path: scenarios[vendor, op, path].lua()
+        for path in ("gw", "ceiling")}, conns)
+    row.update(runs)
+    finish_row(row, ratio)
+    return row
+
+
 def throughput(mock: Mock, scenarios: dict) -> list[dict]:
     rows = []
     print(HEADER, flush=True)
@@ -532,13 +545,8 @@ def throughput(mock: Mock, scenarios: dict) -> list[dict]:
             for conns in CONNS:
                 for vendor in VENDORS:
                     for op in OPS:
-                        row = {"workers": workers, "conns": conns,
-                               "vendor": vendor, "op": op}
-                        runs, ratio = measure_side_by_side(base, {
-                            path: scenarios[vendor, op, path].lua()
-                            for path in ("gw", "ceiling")}, conns)
-                        row.update(runs)
-                        finish_row(row, ratio)
+                        row = side_by_side_row(base, scenarios, workers,
+                                               conns, vendor, op)
                         rows.append(row)
                         print(row_line(row), flush=True)
     return rows
@@ -588,12 +596,7 @@ def single(mock: Mock, scenarios: dict) -> list[dict]:
     with gateway(mock, 1, "gateway-single") as (base, _):
         for vendor in VENDORS:
             for op in OPS:
-                row = {"workers": 1, "conns": 1, "vendor": vendor, "op": op}
-                runs, _ = measure_side_by_side(base, {
-                    path: scenarios[vendor, op, path].lua()
-                    for path in ("gw", "ceiling")}, 1)
-                row.update(runs)
-                finish_row(row)
+                row = side_by_side_row(base, scenarios, 1, 1, vendor, op)
                 rows.append(row)
                 print(single_line(row), flush=True)
     return rows

@@ -46,6 +46,8 @@ typedef struct {
 
 
 static int gw_json_value(gw_json_parser_t *jp, cJSON *item);
+static int gw_json_literal(gw_json_parser_t *jp, cJSON *item,
+    const char *word, int type);
 static int gw_json_container(gw_json_parser_t *jp, cJSON *item);
 static int gw_json_string(gw_json_parser_t *jp, char **out);
 static char *gw_json_unescape(const unsigned char *s,
@@ -119,13 +121,9 @@ gw_json_parse(const char *text, size_t len, const char **end)
 static int
 gw_json_value(gw_json_parser_t *jp, cJSON *item)
 {
-    size_t  left;
-
     if (jp->p == jp->end) {
         return GW_ERROR;
     }
-
-    left = (size_t) (jp->end - jp->p);
 
     switch (*jp->p) {
 
@@ -138,32 +136,13 @@ gw_json_value(gw_json_parser_t *jp, cJSON *item)
         return gw_json_container(jp, item);
 
     case 't':
-        if (left < 4 || memcmp(jp->p, "true", 4) != 0) {
-            return GW_ERROR;
-        }
-
-        item->type = cJSON_True;
-        item->valueint = 1;
-        jp->p += 4;
-        return GW_OK;
+        return gw_json_literal(jp, item, "true", cJSON_True);
 
     case 'f':
-        if (left < 5 || memcmp(jp->p, "false", 5) != 0) {
-            return GW_ERROR;
-        }
-
-        item->type = cJSON_False;
-        jp->p += 5;
-        return GW_OK;
+        return gw_json_literal(jp, item, "false", cJSON_False);
 
     case 'n':
-        if (left < 4 || memcmp(jp->p, "null", 4) != 0) {
-            return GW_ERROR;
-        }
-
-        item->type = cJSON_NULL;
-        jp->p += 4;
-        return GW_OK;
+        return gw_json_literal(jp, item, "null", cJSON_NULL);
 
     default:
         return gw_json_number(jp, item);
@@ -172,6 +151,28 @@ gw_json_value(gw_json_parser_t *jp, cJSON *item)
 
 
 /* an array or an object: its members, each linked to it as it is made */
+
+/* true, false or null: cJSON gives true a valueint of 1 */
+
+static int
+gw_json_literal(gw_json_parser_t *jp, cJSON *item, const char *word,
+    int type)
+{
+    size_t  len;
+
+    len = strlen(word);
+
+    if ((size_t) (jp->end - jp->p) < len || memcmp(jp->p, word, len) != 0) {
+        return GW_ERROR;
+    }
+
+    item->type = type;
+    item->valueint = (type == cJSON_True);
+    jp->p += len;
+
+    return GW_OK;
+}
+
 
 static int
 gw_json_container(gw_json_parser_t *jp, cJSON *item)

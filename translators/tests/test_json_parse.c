@@ -354,6 +354,9 @@ put(doc_t *d, const char *fmt, ...)
 }
 
 
+static void gen_container(doc_t *d, int depth, int object);
+
+
 static void
 gen_ws(doc_t *d)
 {
@@ -420,7 +423,7 @@ gen_number(doc_t *d)
 static void
 gen_value(doc_t *d, int depth)
 {
-    uint32_t  i, n, kind;
+    uint32_t  kind;
 
     kind = (depth > 4) ? rnd(5) : rnd(7);
 
@@ -439,36 +442,39 @@ gen_value(doc_t *d, int depth)
         put(d, "null");
         break;
     case 5:
-        put(d, "[");
-        for (i = 0, n = rnd(5); i < n; i++) {
-            gen_ws(d);
-            if (i) {
-                put(d, ",");
-                gen_ws(d);
-            }
-            gen_value(d, depth + 1);
-        }
-        gen_ws(d);
-        put(d, "]");
+        gen_container(d, depth, 0);
         break;
     default:
-        put(d, "{");
-        for (i = 0, n = rnd(6); i < n; i++) {
+        gen_container(d, depth, 1);
+        break;
+    }
+}
+
+
+/* an array of up to 4 values, or an object of up to 5 members */
+
+static void
+gen_container(doc_t *d, int depth, int object)
+{
+    uint32_t  i, n;
+
+    put(d, object ? "{" : "[");
+    for (i = 0, n = rnd(object ? 6 : 5); i < n; i++) {
+        gen_ws(d);
+        if (i) {
+            put(d, ",");
             gen_ws(d);
-            if (i) {
-                put(d, ",");
-                gen_ws(d);
-            }
+        }
+        if (object) {
             gen_string(d);
             gen_ws(d);
             put(d, ":");
             gen_ws(d);
-            gen_value(d, depth + 1);
         }
-        gen_ws(d);
-        put(d, "}");
-        break;
+        gen_value(d, depth + 1);
     }
+    gen_ws(d);
+    put(d, object ? "}" : "]");
 }
 
 
