@@ -465,16 +465,52 @@ def measure(url: str, script: Path, conns: int) -> dict:
     return wrk(url, script, conns, RUN_S)
 
 
-def measure_side_by_side(url: str, scripts: dict, conns: int) -> tuple:
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(pids: list[int]) -> tuple[int, int]:
+    """User and system CPU ticks the processes have used so far."""
+    user = system = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1] \
+            .split()
+        user += int(fields[11])       # utime, field 14 of proc(5)
+        system += int(fields[12])     # stime, field 15
+    return user, system
+
+
+def wrk_cpu(url: str, script: Path, conns: int, seconds: int,
+            pids: list[int]) -> dict:
+    """A wrk run, and the CPU ticks the nginx workers `pids` spent on it."""
+    before = cpu_ticks(pids)
+    run = wrk(url, script, conns, seconds)
+    after = cpu_ticks(pids)
+    run["user_ticks"], run["sys_ticks"] = (a - b for a, b in
+                                           zip(after, before))
+    return run
+
+
+def cpu_us(runs: list[dict], key: str) -> float | None:
+    """Microseconds of worker CPU per request over the runs."""
+    n = sum(r["requests"] for r in runs)
+    if not n or key not in runs[0]:
+        return None
+    return round(sum(r[key] for r in runs) * 1e6 / CLK_TCK / n, 2)
+
+
+def measure_side_by_side(url: str, scripts: dict, conns: int,
+                         pids: list[int] = ()) -> tuple:
     """A warm-up run of each script, then ROUNDS rounds running each in
     turn. Returns each script's figures (mean r/s, median p50 and p99,
-    summed counts) and the median of the rounds' first/second r/s ratio."""
+    summed counts, the workers' CPU per request) and the median of the
+    rounds' first/second r/s ratio."""
     for script in scripts.values():
         wrk(url, script, conns, WARMUP_S)
     rounds = {name: [] for name in scripts}
     for _ in range(ROUNDS):
         for name, script in scripts.items():
-            rounds[name].append(wrk(url, script, conns, ROUND_S))
+            rounds[name].append(wrk_cpu(url, script, conns, ROUND_S,
+                                        list(pids)))
 
     def combined(runs: list[dict]) -> dict:
         def median(key: str):
@@ -483,6 +519,8 @@ def measure_side_by_side(url: str, scripts: dict, conns: int) -> tuple:
         return {"rps": round(statistics.mean(r["rps"] for r in runs)),
                 "p50_ms": median("p50_ms"), "p99_ms": median("p99_ms"),
                 "round_rps": [r["rps"] for r in runs],
+                "user_us": cpu_us(runs, "user_ticks"),
+                "sys_us": cpu_us(runs, "sys_ticks"),
                 **{k: sum(r[k] for r in runs)
                    for k in ("requests", "non2xx", "socket_errors")}}
     first, second = rounds.values()
@@ -525,13 +563,13 @@ def prepare(mock: Mock) -> dict:
 
 
 def side_by_side_row(base: str, scenarios: dict, workers: int, conns: int,
-                     vendor: str, op: str) -> dict:
+                     vendor: str, op: str, pids: list[int]) -> dict:
     """One table row: the gateway route and its ceiling measured in
-    alternating rounds (measure_side_by_side)."""
+    alternating rounds (measure_side_by_side) on the workers `pids`."""
     row = {"workers": workers, "conns": conns, "vendor": vendor, "op": op}
     runs, ratio = measure_side_by_side(base, {
         path: scenarios[vendor, op, path].lua()
-        for path in ("gw", "ceiling")}, conns)
+        for path in ("gw", "ceiling")}, conns, pids)
     row.update(runs)
     finish_row(row, ratio)
     return row
@@ -541,12 +579,13 @@ def throughput(mock: Mock, scenarios: dict) -> list[dict]:
     rows = []
     print(HEADER, flush=True)
     for workers in WORKERS:
-        with gateway(mock, workers, f"gateway-{workers}w") as (base, _):
+        with gateway(mock, workers, f"gateway-{workers}w") as (base, gw):
+            pids = worker_pids(gw.proc.pid)
             for conns in CONNS:
                 for vendor in VENDORS:
                     for op in OPS:
                         row = side_by_side_row(base, scenarios, workers,
-                                               conns, vendor, op)
+                                               conns, vendor, op, pids)
                         rows.append(row)
                         print(row_line(row), flush=True)
     return rows
@@ -593,10 +632,12 @@ def single(mock: Mock, scenarios: dict) -> list[dict]:
     one worker, no queue. Side by side in rounds, as for throughput."""
     rows = []
     print(SINGLE_HEADER, flush=True)
-    with gateway(mock, 1, "gateway-single") as (base, _):
+    with gateway(mock, 1, "gateway-single") as (base, gw):
+        pids = worker_pids(gw.proc.pid)
         for vendor in VENDORS:
             for op in OPS:
-                row = side_by_side_row(base, scenarios, 1, 1, vendor, op)
+                row = side_by_side_row(base, scenarios, 1, 1, vendor, op,
+                                       pids)
                 rows.append(row)
                 print(single_line(row), flush=True)
     return rows
@@ -1028,6 +1069,33 @@ def single_line(r: dict) -> str:
             f"{us(added(r, 'p50_ms'))}{us(r['added_p99_ms'])}{flagged(r)}")
 
 
+CPU_HEADER = ("wk conns vendor  op       | gateway user     sys   total | "
+              "ceiling user     sys   total | gateway/ceiling  (worker CPU "
+              "per request, us)")
+
+
+def cpu_total(run: dict) -> float | None:
+    if run.get("user_us") is None or run.get("sys_us") is None:
+        return None
+    return round(run["user_us"] + run["sys_us"], 2)
+
+
+def cpu_cost(r: dict) -> float | None:
+    """How many times the ceiling's worker CPU a gateway request costs."""
+    g, c = cpu_total(r["gw"]), cpu_total(r["ceiling"])
+    return round(g / c, 2) if g and c else None
+
+
+def cpu_line(r: dict) -> str:
+    us = (lambda v: f" {v:7.2f}" if v is not None else "       -")
+    cells = [f"    {us(x['user_us'])}{us(x['sys_us'])}{us(cpu_total(x))}"
+             for x in (r["gw"], r["ceiling"])]
+    cost = cpu_cost(r)
+    return (f"{r['workers']:>2} {r['conns']:>5} {r['vendor']:<7} "
+            f"{r['op']:<8} |{cells[0]} |{cells[1]} | "
+            + (f"{cost:5.2f}x" if cost else "    -") + flagged(r))
+
+
 def paced_load(r: dict) -> float:
     """The share of its saturated r/s the gateway ran at: below
     PACED_LOAD, since a pause is whole milliseconds and latency adds to
@@ -1176,6 +1244,14 @@ def report(results: dict) -> str:
     if "single" in results:
         lines += ["", SINGLE_HEADER, "-" * len(SINGLE_HEADER)]
         lines += [single_line(r) for r in results["single"]]
+    cpu_rows = results.get("rows", []) + results.get("single", [])
+    if cpu_rows:
+        lines += ["", "worker CPU per request (user and system time of the "
+                  "gateway's nginx workers over the same rounds, divided by "
+                  "the requests served; system time includes loopback "
+                  "delivery to wrk and the mock, and waking them):",
+                  CPU_HEADER, "-" * len(CPU_HEADER)]
+        lines += [cpu_line(r) for r in cpu_rows]
     if "peers" in results:
         lines += ["", *peer_lines(results)]
     if "memory" in results:
@@ -1285,6 +1361,26 @@ def markdown(results: dict) -> str:
                        f"{us(c['p99_ms'])} | {us(added(r, 'p50_ms'))} | "
                        f"{us(r['added_p99_ms'])}"
                        f"{' (!)' if bad(g) or bad(c) else ''} |")
+        out.append("")
+    cpu_rows = results.get("rows", []) + results.get("single", [])
+    if cpu_rows:
+        out += ["Worker CPU per request, in µs: the user and system time "
+                "of the gateway's nginx workers over the same rounds, "
+                "divided by the requests they served. System time includes "
+                "the loopback delivery to wrk and the mock and waking them "
+                "(connections 1: the one-connection rounds).", "",
+                "| workers | conns | vendor | op | gateway user | sys | "
+                "total | ceiling user | sys | total | gateway / ceiling |",
+                "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in cpu_rows:
+            g, c = r["gw"], r["ceiling"]
+            out.append(
+                f"| {r['workers']} | {r['conns']} | {r['vendor']} | "
+                f"{r['op']} | {f2(g.get('user_us'))} | "
+                f"{f2(g.get('sys_us'))} | {f2(cpu_total(g))} | "
+                f"{f2(c.get('user_us'))} | {f2(c.get('sys_us'))} | "
+                f"{f2(cpu_total(c))} | {f2(cpu_cost(r))}"
+                f"{flagged(r).replace(' !', ' (!)')} |")
         out.append("")
     if "peers" in results:
         rows = results.get("rows", [])
