@@ -790,11 +790,13 @@ gw_clova_validate(gw_op_t *op)
 }
 
 
+/* written straight into the body: a tree would only be printed */
+
 static char *
 gw_clova_create_body(gw_op_t *op, size_t *len)
 {
-    char                 *out;
-    cJSON                *b;
+    gw_out_t              o;
+    const char           *key;
     gw_dataset_ref_t      ref;
     const gw_job_spec_t  *s;
 
@@ -804,59 +806,68 @@ gw_clova_create_body(gw_op_t *op, size_t *len)
         return NULL;
     }
 
-    b = cJSON_CreateObject();
-    if (b == NULL) {
-        gw_dataset_ref_free(&ref);
-        return NULL;
-    }
+    gw_out_init(&o);
+    gw_out_open(&o, '{');
 
-    cJSON_AddStringToObject(b, "name", op->job_name);
-    cJSON_AddStringToObject(b, "model", s->vendor_model);
+    gw_out_lkey(&o, "name");
+    gw_out_str(&o, op->job_name);
+    gw_out_lkey(&o, "model");
+    gw_out_str(&o, s->vendor_model);
 
     if (s->tuning_type == GW_TUNING_LORA) {
-        cJSON_AddStringToObject(b, "tuningType", "PEFT");
+        gw_out_lkey(&o, "tuningType");
+        gw_out_str(&o, "PEFT");
     }
 
     if (s->task_type != GW_TASK_UNSET) {
-        cJSON_AddStringToObject(b, "taskType",
-                                s->task_type == GW_TASK_GENERATION
-                                ? "GENERATION" : "CLASSIFICATION");
+        gw_out_lkey(&o, "taskType");
+        gw_out_str(&o, s->task_type == GW_TASK_GENERATION
+                       ? "GENERATION" : "CLASSIFICATION");
     }
 
     if (s->n_epochs != GW_UNSET_INT) {
-        cJSON_AddNumberToObject(b, "trainEpochs", (double) s->n_epochs);
+        gw_out_lkey(&o, "trainEpochs");
+        gw_out_int(&o, s->n_epochs);
     }
 
     if (gw_has_num(s->learning_rate)) {
-        cJSON_AddNumberToObject(b, "learningRate", s->learning_rate);
+        gw_out_lkey(&o, "learningRate");
+        gw_out_num(&o, s->learning_rate);
     }
 
     if (gw_has_num(s->validation_split)) {
-        cJSON_AddNumberToObject(b, "validationSplitRatio",
-                                s->validation_split);
+        gw_out_lkey(&o, "validationSplitRatio");
+        gw_out_num(&o, s->validation_split);
     }
 
     if (s->lora_rank != GW_UNSET_INT) {
-        cJSON_AddNumberToObject(b, "loraR", (double) s->lora_rank);
+        gw_out_lkey(&o, "loraR");
+        gw_out_int(&o, s->lora_rank);
     }
 
     if (s->lora_alpha != GW_UNSET_INT) {
-        cJSON_AddNumberToObject(b, "loraAlpha", (double) s->lora_alpha);
+        gw_out_lkey(&o, "loraAlpha");
+        gw_out_int(&o, s->lora_alpha);
     }
 
-    cJSON_AddStringToObject(b, "trainingDatasetFilePath", ref.path);
-    cJSON_AddStringToObject(b, "trainingDatasetBucket", ref.bucket);
-    cJSON_AddStringToObject(b, "trainingDatasetAccessKey",
-                        gw_provider_param(op->provider, "storage_access_key"));
-    cJSON_AddStringToObject(b, "trainingDatasetSecretKey",
-                        gw_provider_param(op->provider, "storage_secret_key"));
+    gw_out_lkey(&o, "trainingDatasetFilePath");
+    gw_out_str(&o, ref.path);
+    gw_out_lkey(&o, "trainingDatasetBucket");
+    gw_out_str(&o, ref.bucket);
+
+    /* validated at configuration: never null here */
+    key = gw_provider_param(op->provider, "storage_access_key");
+    gw_out_lkey(&o, "trainingDatasetAccessKey");
+    gw_out_str(&o, key);
+    key = gw_provider_param(op->provider, "storage_secret_key");
+    gw_out_lkey(&o, "trainingDatasetSecretKey");
+    gw_out_str(&o, key);
+
+    gw_out_close(&o, '}');
 
     gw_dataset_ref_free(&ref);
 
-    out = gw_json_print(b, len);
-    gw_json_delete(b);
-
-    return out;
+    return gw_out_done(&o, len);
 }
 
 

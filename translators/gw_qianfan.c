@@ -175,7 +175,7 @@ static gw_step_t gw_qf_retrieve(gw_op_t *op);
 static gw_step_t gw_qf_cancel(gw_op_t *op);
 static const gw_qf_model_t *gw_qf_validate(gw_op_t *op);
 static int gw_qf_validate_run(gw_op_t *op, const gw_qf_model_t *m);
-static int gw_qf_trainset(gw_op_t *op, cJSON *body);
+static int gw_qf_trainset(gw_op_t *op, gw_out_t *o);
 static char *gw_qf_job_body(gw_op_t *op, int64_t task_id);
 static char *gw_qf_task_body(gw_op_t *op);
 static char *gw_qf_detail_body(int64_t task_id, int64_t job_id);
@@ -775,34 +775,23 @@ gw_qf_validate_run(gw_op_t *op, const gw_qf_model_t *m)
  * type 1) or "bos://<bucket>/<path>" (the client's BOS, type 2).
  */
 static int
-gw_qf_trainset(gw_op_t *op, cJSON *body)
+gw_qf_trainset(gw_op_t *op, gw_out_t *o)
 {
     char                 *end, bos[1100], param[64];
     size_t                i;
-    cJSON                *set, *entry;
     int64_t               id;
     gw_dataset_ref_t      ref;
     const gw_job_spec_t  *s;
 
     s = op->spec;
 
-    set = cJSON_AddArrayToObject(body, "trainset");
-    if (set == NULL) {
-        return -1;
-    }
+    gw_out_lkey(o, "trainset");
+    gw_out_open(o, '[');
 
     for (i = 0; i < s->ntrain; i++) {
         if (gw_dataset_ref_parse(s->train[i].ref, &ref) != GW_OK) {
             goto invalid;
         }
-
-        entry = cJSON_CreateObject();
-        if (entry == NULL) {
-            gw_dataset_ref_free(&ref);
-            return -1;
-        }
-
-        cJSON_AddItemToArray(set, entry);
 
         if (strcmp(ref.scheme, "qianfan") == 0
             && strcmp(ref.bucket, "dataset") == 0)
@@ -817,13 +806,21 @@ gw_qf_trainset(gw_op_t *op, cJSON *body)
                 goto invalid;
             }
 
-            cJSON_AddNumberToObject(entry, "type", 1);
-            cJSON_AddNumberToObject(entry, "id", (double) id);
+            gw_out_open(o, '{');
+            gw_out_lkey(o, "type");
+            gw_out_int(o, 1);
+            gw_out_lkey(o, "id");
+            gw_out_int(o, id);
+            gw_out_close(o, '}');
 
         } else if (strcmp(ref.scheme, "bos") == 0) {
             snprintf(bos, sizeof(bos), "bos:/%s/%s", ref.bucket, ref.path);
-            cJSON_AddNumberToObject(entry, "type", 2);
-            cJSON_AddStringToObject(entry, "bosPath", bos);
+            gw_out_open(o, '{');
+            gw_out_lkey(o, "type");
+            gw_out_int(o, 2);
+            gw_out_lkey(o, "bosPath");
+            gw_out_str(o, bos);
+            gw_out_close(o, '}');
 
         } else {
             gw_dataset_ref_free(&ref);
@@ -832,6 +829,8 @@ gw_qf_trainset(gw_op_t *op, cJSON *body)
 
         gw_dataset_ref_free(&ref);
     }
+
+    gw_out_close(o, ']');
 
     return 0;
 
@@ -849,9 +848,9 @@ invalid:
 static char *
 gw_qf_task_body(gw_op_t *op)
 {
-    char    name[32], desc[1700], *out;
-    size_t  n;
-    cJSON  *b;
+    char      name[32], desc[1700];
+    size_t    n;
+    gw_out_t  o;
 
     /*
      * v1 cannot find a task by name, so each run gets its own container,
@@ -867,18 +866,15 @@ gw_qf_task_body(gw_op_t *op)
                 NULL);
     }
 
-    b = cJSON_CreateObject();
-    if (b == NULL) {
-        return NULL;
-    }
+    gw_out_init(&o);
+    gw_out_open(&o, '{');
+    gw_out_lkey(&o, "name");
+    gw_out_str(&o, name);
+    gw_out_lkey(&o, "description");
+    gw_out_str(&o, desc);
+    gw_out_close(&o, '}');
 
-    cJSON_AddStringToObject(b, "name", name);
-    cJSON_AddStringToObject(b, "description", desc);
-
-    out = gw_json_print(b, NULL);
-    gw_json_delete(b);
-
-    return out;
+    return gw_out_done(&o, NULL);
 }
 
 
@@ -887,7 +883,7 @@ gw_qf_job_body(gw_op_t *op, int64_t task_id)
 {
     int                   rc;
     char                 *out, desc[480];
-    cJSON                *b, *cfg, *incr;
+    gw_out_t              o;
     const char           *peft;
     const gw_qf_model_t  *m;
     const gw_job_spec_t  *s;
@@ -899,33 +895,35 @@ gw_qf_job_body(gw_op_t *op, int64_t task_id)
         /* void: validated before */
     }
 
-    b = cJSON_CreateObject();
-    if (b == NULL) {
-        return NULL;
-    }
-
     gw_join(desc, sizeof(desc), GW_QF_OWNER, op->client->name, NULL);
 
-    cJSON_AddNumberToObject(b, "taskId", (double) task_id);
-    cJSON_AddStringToObject(b, "description", desc);
+    /* written straight into the body: a tree would only be printed */
+    gw_out_init(&o);
+    gw_out_open(&o, '{');
+    gw_out_lkey(&o, "taskId");
+    gw_out_int(&o, task_id);
+    gw_out_lkey(&o, "description");
+    gw_out_str(&o, desc);
 
     if (op->has_continue) {
         /* incremental training from an earlier run of this gateway */
-        cJSON_AddNumberToObject(b, "jobRunType", 1);
-        incr = cJSON_AddObjectToObject(b, "increConfig");
-        if (incr != NULL) {
-            cJSON_AddNumberToObject(incr, "taskId",
-                              (double) strtoll(op->continue_ref.vendor_id,
-                                               NULL, 10));
-            cJSON_AddNumberToObject(incr, "jobId",
-                              (double) strtoll(op->continue_ref.vendor_id2,
-                                               NULL, 10));
-        }
+        gw_out_lkey(&o, "jobRunType");
+        gw_out_int(&o, 1);
+        gw_out_lkey(&o, "increConfig");
+        gw_out_open(&o, '{');
+        gw_out_lkey(&o, "taskId");
+        gw_out_int(&o, strtoll(op->continue_ref.vendor_id, NULL, 10));
+        gw_out_lkey(&o, "jobId");
+        gw_out_int(&o, strtoll(op->continue_ref.vendor_id2, NULL, 10));
+        gw_out_close(&o, '}');
 
     } else {
-        cJSON_AddNumberToObject(b, "jobRunType", 0);
-        cJSON_AddStringToObject(b, "baseTrainType", m->base_train_type);
-        cJSON_AddStringToObject(b, "trainType", m->train_type);
+        gw_out_lkey(&o, "jobRunType");
+        gw_out_int(&o, 0);
+        gw_out_lkey(&o, "baseTrainType");
+        gw_out_str(&o, m->base_train_type);
+        gw_out_lkey(&o, "trainType");
+        gw_out_str(&o, m->train_type);
     }
 
     /* peftType: the client's, else LoRA where the model has it */
@@ -934,47 +932,50 @@ gw_qf_job_body(gw_op_t *op, int64_t task_id)
          : (s->tuning_type == GW_TUNING_LORA) ? "LoRA"
          : (m->pefts & GW_QF_PEFT_LORA) ? "LoRA" : "ALL";
 
-    cJSON_AddStringToObject(b, "trainMode", "SFT");
+    gw_out_lkey(&o, "trainMode");
+    gw_out_str(&o, "SFT");
 
     /* an incremental run keeps its base run's method unless told */
     if (!op->has_continue || s->tuning_type != GW_TUNING_UNSET) {
-        cJSON_AddStringToObject(b, "peftType", peft);
-    }
-
-    cfg = cJSON_AddObjectToObject(b, "trainConfig");
-    if (cfg == NULL) {
-        gw_json_delete(b);
-        return NULL;
+        gw_out_lkey(&o, "peftType");
+        gw_out_str(&o, peft);
     }
 
     /* epoch and learningRate are required: documented defaults */
-    cJSON_AddNumberToObject(cfg, "epoch",
-                  (double) (s->n_epochs != GW_UNSET_INT ? s->n_epochs : 1));
-    cJSON_AddNumberToObject(cfg, "learningRate",
-                  gw_has_num(s->learning_rate) ? s->learning_rate : 3e-5);
+    gw_out_lkey(&o, "trainConfig");
+    gw_out_open(&o, '{');
+    gw_out_lkey(&o, "epoch");
+    gw_out_int(&o, s->n_epochs != GW_UNSET_INT ? s->n_epochs : 1);
+    gw_out_lkey(&o, "learningRate");
+    gw_out_num(&o, gw_has_num(s->learning_rate) ? s->learning_rate : 3e-5);
 
     if (s->batch_size != GW_UNSET_INT) {
-        cJSON_AddNumberToObject(cfg, "batchSize", (double) s->batch_size);
+        gw_out_lkey(&o, "batchSize");
+        gw_out_int(&o, s->batch_size);
     }
 
     if (s->max_seq_len != GW_UNSET_INT) {
-        cJSON_AddNumberToObject(cfg, "maxSeqLen", (double) s->max_seq_len);
+        gw_out_lkey(&o, "maxSeqLen");
+        gw_out_int(&o, s->max_seq_len);
     }
 
-    rc = gw_qf_trainset(op, b);
-    if (rc != 0) {
-        gw_json_delete(b);
-        return (rc > 0) ? gw_strdup("") : NULL;
-    }
+    gw_out_close(&o, '}');
+
+    rc = gw_qf_trainset(op, &o);
 
     /* a percent: 0.29 * 100 is 28.999999999999996 in binary; the split
      * is a client's decimal, so two decimals of a percent are kept */
-    cJSON_AddNumberToObject(b, "trainsetRate",
-                            gw_has_num(s->validation_split)
-                            ? round(s->validation_split * 10000) / 100 : 0);
+    gw_out_lkey(&o, "trainsetRate");
+    gw_out_num(&o, gw_has_num(s->validation_split)
+                   ? round(s->validation_split * 10000) / 100 : 0);
+    gw_out_close(&o, '}');
 
-    out = gw_json_print(b, NULL);
-    gw_json_delete(b);
+    out = gw_out_done(&o, NULL);
+
+    if (rc != 0) {
+        gw_free(out);
+        return (rc > 0) ? gw_strdup("") : NULL;
+    }
 
     return out;
 }

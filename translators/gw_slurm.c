@@ -594,63 +594,77 @@ gw_slurm_job_to_job(gw_op_t *op, const cJSON *j, gw_job_t *job)
 /* ---- create ------------------------------------------------------- */
 
 
+/* the trainer's spec, written straight out: a tree would only be printed */
+
 static char *
 gw_slurm_spec(gw_op_t *op, const char *model_dir, const char *output_dir)
 {
-    char                 *out, path[GW_SLURM_PATH_MAX];
+    char                  path[GW_SLURM_PATH_MAX];
     size_t                i;
-    cJSON                *b, *list, *item, *o;
+    gw_out_t              o;
     const char           *root;
     const gw_job_spec_t  *s;
 
     s = op->spec;
     root = gw_provider_param(op->provider, "dataset_root");
 
-    b = cJSON_CreateObject();
-    if (b == NULL) {
-        return NULL;
-    }
+    gw_out_init(&o);
+    gw_out_open(&o, '{');
 
-    cJSON_AddStringToObject(b, "model_dir", model_dir);
-    cJSON_AddStringToObject(b, "output_dir", output_dir);
+    gw_out_lkey(&o, "model_dir");
+    gw_out_str(&o, model_dir);
+    gw_out_lkey(&o, "output_dir");
+    gw_out_str(&o, output_dir);
 
-    list = cJSON_AddArrayToObject(b, "training_files");
+    gw_out_lkey(&o, "training_files");
+    gw_out_open(&o, '[');
 
-    for (i = 0; list != NULL && i < s->ntrain; i++) {
-        item = cJSON_CreateObject();
+    for (i = 0; i < s->ntrain; i++) {
         snprintf(path, sizeof(path), "%s/%s", root, s->train[i].ref + 17);
-        cJSON_AddStringToObject(item, "path", path);
+        gw_out_open(&o, '{');
+        gw_out_lkey(&o, "path");
+        gw_out_str(&o, path);
+
         if (gw_has_num(s->train[i].weight)) {
-            cJSON_AddNumberToObject(item, "weight", s->train[i].weight);
+            gw_out_lkey(&o, "weight");
+            gw_out_num(&o, s->train[i].weight);
         }
 
-        cJSON_AddItemToArray(list, item);
+        gw_out_close(&o, '}');
     }
+
+    gw_out_close(&o, ']');
 
     if (s->nvalid > 0) {
-        list = cJSON_AddArrayToObject(b, "validation_files");
+        gw_out_lkey(&o, "validation_files");
+        gw_out_open(&o, '[');
 
-        for (i = 0; list != NULL && i < s->nvalid; i++) {
-            item = cJSON_CreateObject();
+        for (i = 0; i < s->nvalid; i++) {
             snprintf(path, sizeof(path), "%s/%s", root,
                      s->valid[i].ref + 17);
-            cJSON_AddStringToObject(item, "path", path);
-            cJSON_AddItemToArray(list, item);
+            gw_out_open(&o, '{');
+            gw_out_lkey(&o, "path");
+            gw_out_str(&o, path);
+            gw_out_close(&o, '}');
         }
+
+        gw_out_close(&o, ']');
     }
 
-    cJSON_AddStringToObject(b, "tuning_type",
-                            s->tuning_type == GW_TUNING_FULL ? "full"
-                            : s->tuning_type == GW_TUNING_PROMPT
-                              ? "prompt_tuning" : "lora");
+    gw_out_lkey(&o, "tuning_type");
+    gw_out_str(&o, s->tuning_type == GW_TUNING_FULL ? "full"
+                   : s->tuning_type == GW_TUNING_PROMPT
+                     ? "prompt_tuning" : "lora");
 
 #define GW_SLURM_INT(key, v)                                                  \
     if ((v) != GW_UNSET_INT) {                                                \
-        cJSON_AddNumberToObject(b, key, (double) (v));                        \
+        gw_out_lkey(&o, key);                                                 \
+        gw_out_int(&o, v);                                                    \
     }
-#define GW_SLURM_NUM(obj, key, v)                                             \
+#define GW_SLURM_NUM(key, v)                                                  \
     if (gw_has_num(v)) {                                                      \
-        cJSON_AddNumberToObject(obj, key, v);                                 \
+        gw_out_lkey(&o, key);                                                 \
+        gw_out_num(&o, v);                                                    \
     }
 
     GW_SLURM_INT("n_epochs", s->n_epochs);
@@ -658,76 +672,72 @@ gw_slurm_spec(gw_op_t *op, const char *model_dir, const char *output_dir)
     GW_SLURM_INT("seed", s->seed);
     GW_SLURM_INT("n_samples", s->n_samples);
     GW_SLURM_INT("max_seq_len", s->max_seq_len);
-    GW_SLURM_NUM(b, "learning_rate", s->learning_rate);
-    GW_SLURM_NUM(b, "validation_split", s->validation_split);
+    GW_SLURM_NUM("learning_rate", s->learning_rate);
+    GW_SLURM_NUM("validation_split", s->validation_split);
 
     if (s->tuning_type != GW_TUNING_FULL
         && s->tuning_type != GW_TUNING_PROMPT)
     {
-        o = cJSON_AddObjectToObject(b, "lora");
-        if (o != NULL) {
-            if (s->lora_rank != GW_UNSET_INT) {
-                cJSON_AddNumberToObject(o, "rank", (double) s->lora_rank);
-            }
+        gw_out_lkey(&o, "lora");
+        gw_out_open(&o, '{');
+        GW_SLURM_INT("rank", s->lora_rank);
+        GW_SLURM_INT("alpha", s->lora_alpha);
+        GW_SLURM_NUM("dropout", s->lora_dropout);
 
-            if (s->lora_alpha != GW_UNSET_INT) {
-                cJSON_AddNumberToObject(o, "alpha", (double) s->lora_alpha);
-            }
-
-            GW_SLURM_NUM(o, "dropout", s->lora_dropout);
-
-            if (s->lora_init != NULL) {
-                cJSON_AddStringToObject(o, "initialization", s->lora_init);
-            }
-
-            if (s->nlora_target_modules > 0) {
-                list = cJSON_AddArrayToObject(o, "target_modules");
-                for (i = 0; list != NULL && i < s->nlora_target_modules; i++)
-                {
-                    cJSON_AddItemToArray(list, cJSON_CreateString(
-                                             s->lora_target_modules[i]));
-                }
-            }
+        if (s->lora_init != NULL) {
+            gw_out_lkey(&o, "initialization");
+            gw_out_str(&o, s->lora_init);
         }
+
+        if (s->nlora_target_modules > 0) {
+            gw_out_lkey(&o, "target_modules");
+            gw_out_open(&o, '[');
+
+            for (i = 0; i < s->nlora_target_modules; i++) {
+                gw_out_str(&o, s->lora_target_modules[i]);
+            }
+
+            gw_out_close(&o, ']');
+        }
+
+        gw_out_close(&o, '}');
     }
 
     if (s->tuning_type == GW_TUNING_PROMPT) {
-        o = cJSON_AddObjectToObject(b, "prompt_tuning");
-        if (o != NULL && s->virtual_tokens != GW_UNSET_INT) {
-            cJSON_AddNumberToObject(o, "virtual_tokens",
-                                    (double) s->virtual_tokens);
-        }
+        gw_out_lkey(&o, "prompt_tuning");
+        gw_out_open(&o, '{');
+        GW_SLURM_INT("virtual_tokens", s->virtual_tokens);
+        gw_out_close(&o, '}');
     }
 
     if (s->scheduler != GW_SCHED_UNSET) {
-        o = cJSON_AddObjectToObject(b, "scheduler");
-        if (o != NULL) {
-            cJSON_AddStringToObject(o, "type",
-                                    s->scheduler == GW_SCHED_LINEAR ? "linear"
-                                    : s->scheduler == GW_SCHED_COSINE
-                                      ? "cosine" : "constant");
-            GW_SLURM_NUM(o, "min_lr", s->min_lr);
-            GW_SLURM_NUM(o, "warmup_ratio", s->warmup_ratio);
-        }
+        gw_out_lkey(&o, "scheduler");
+        gw_out_open(&o, '{');
+        gw_out_lkey(&o, "type");
+        gw_out_str(&o, s->scheduler == GW_SCHED_LINEAR ? "linear"
+                       : s->scheduler == GW_SCHED_COSINE
+                         ? "cosine" : "constant");
+        GW_SLURM_NUM("min_lr", s->min_lr);
+        GW_SLURM_NUM("warmup_ratio", s->warmup_ratio);
+        gw_out_close(&o, '}');
     }
 
     if (s->present & GW_F_OPTIMIZER) {
-        o = cJSON_AddObjectToObject(b, "optimizer");
-        if (o != NULL) {
-            GW_SLURM_NUM(o, "beta1", s->beta1);
-            GW_SLURM_NUM(o, "beta2", s->beta2);
-            GW_SLURM_NUM(o, "eps", s->eps);
-            GW_SLURM_NUM(o, "weight_decay", s->weight_decay);
-        }
+        gw_out_lkey(&o, "optimizer");
+        gw_out_open(&o, '{');
+        GW_SLURM_NUM("beta1", s->beta1);
+        GW_SLURM_NUM("beta2", s->beta2);
+        GW_SLURM_NUM("eps", s->eps);
+        GW_SLURM_NUM("weight_decay", s->weight_decay);
+        gw_out_close(&o, '}');
     }
 
 #undef GW_SLURM_INT
 #undef GW_SLURM_NUM
 
-    out = gw_json_print(b, NULL);
-    gw_json_delete(b);
+    gw_out_close(&o, '}');
 
-    return out;
+    return gw_out_done(&o, NULL);
 }
 
 
