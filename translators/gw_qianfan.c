@@ -772,7 +772,8 @@ gw_qf_validate_run(gw_op_t *op, const gw_qf_model_t *m)
 
 /*
  * Datasets: "qianfan://dataset/<version id>" (a platform dataset version,
- * type 1) or "bos://<bucket>/<path>" (the client's BOS, type 2).
+ * type 1) or "bos://<bucket>/<path>" (the client's BOS, type 2).  1 with
+ * the client's error set if one is neither.
  */
 static int
 gw_qf_trainset(gw_op_t *op, gw_out_t *o)
@@ -881,8 +882,7 @@ gw_qf_task_body(gw_op_t *op)
 static char *
 gw_qf_job_body(gw_op_t *op, int64_t task_id)
 {
-    int                   rc;
-    char                 *out, desc[480];
+    char                  desc[480];
     gw_out_t              o;
     const char           *peft;
     const gw_qf_model_t  *m;
@@ -961,7 +961,11 @@ gw_qf_job_body(gw_op_t *op, int64_t task_id)
 
     gw_out_close(&o, '}');
 
-    rc = gw_qf_trainset(op, &o);
+    if (gw_qf_trainset(op, &o) != 0) {
+        /* the client's error is set; an empty body says so */
+        gw_free(gw_out_done(&o, NULL));
+        return gw_strdup("");
+    }
 
     /* a percent: 0.29 * 100 is 28.999999999999996 in binary; the split
      * is a client's decimal, so two decimals of a percent are kept */
@@ -970,14 +974,7 @@ gw_qf_job_body(gw_op_t *op, int64_t task_id)
                    ? round(s->validation_split * 10000) / 100 : 0);
     gw_out_close(&o, '}');
 
-    out = gw_out_done(&o, NULL);
-
-    if (rc != 0) {
-        gw_free(out);
-        return (rc > 0) ? gw_strdup("") : NULL;
-    }
-
-    return out;
+    return gw_out_done(&o, NULL);
 }
 
 
