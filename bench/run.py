@@ -493,13 +493,13 @@ def wrk_cpu(url: str, script: Path, conns: int, seconds: int,
 def cpu_us(runs: list[dict], key: str) -> float | None:
     """Microseconds of worker CPU per request over the runs."""
     n = sum(r["requests"] for r in runs)
-    if not n or key not in runs[0]:
+    if not n:
         return None
     return round(sum(r[key] for r in runs) * 1e6 / CLK_TCK / n, 2)
 
 
 def measure_side_by_side(url: str, scripts: dict, conns: int,
-                         pids: list[int] = ()) -> tuple:
+                         pids: list[int]) -> tuple:
     """A warm-up run of each script, then ROUNDS rounds running each in
     turn. Returns each script's figures (mean r/s, median p50 and p99,
     summed counts, the workers' CPU per request) and the median of the
@@ -510,7 +510,7 @@ def measure_side_by_side(url: str, scripts: dict, conns: int,
     for _ in range(ROUNDS):
         for name, script in scripts.items():
             rounds[name].append(wrk_cpu(url, script, conns, ROUND_S,
-                                        list(pids)))
+                                        pids))
 
     def combined(runs: list[dict]) -> dict:
         def median(key: str):
@@ -1075,7 +1075,7 @@ CPU_HEADER = ("wk conns vendor  op       | gateway user     sys   total | "
 
 
 def cpu_total(run: dict) -> float | None:
-    if run.get("user_us") is None or run.get("sys_us") is None:
+    if run["user_us"] is None or run["sys_us"] is None:
         return None
     return round(run["user_us"] + run["sys_us"], 2)
 
@@ -1087,8 +1087,7 @@ def cpu_cost(r: dict) -> float | None:
 
 
 def cpu_line(r: dict) -> str:
-    us = (lambda v: f" {v:7.2f}" if v is not None else "       -")
-    cells = [f"    {us(x['user_us'])}{us(x['sys_us'])}{us(cpu_total(x))}"
+    cells = [f"    {ms(x['user_us'])}{ms(x['sys_us'])}{ms(cpu_total(x))}"
              for x in (r["gw"], r["ceiling"])]
     cost = cpu_cost(r)
     return (f"{r['workers']:>2} {r['conns']:>5} {r['vendor']:<7} "
@@ -1376,9 +1375,9 @@ def markdown(results: dict) -> str:
             g, c = r["gw"], r["ceiling"]
             out.append(
                 f"| {r['workers']} | {r['conns']} | {r['vendor']} | "
-                f"{r['op']} | {f2(g.get('user_us'))} | "
-                f"{f2(g.get('sys_us'))} | {f2(cpu_total(g))} | "
-                f"{f2(c.get('user_us'))} | {f2(c.get('sys_us'))} | "
+                f"{r['op']} | {f2(g['user_us'])} | "
+                f"{f2(g['sys_us'])} | {f2(cpu_total(g))} | "
+                f"{f2(c['user_us'])} | {f2(c['sys_us'])} | "
                 f"{f2(cpu_total(c))} | {f2(cpu_cost(r))}"
                 f"{flagged(r).replace(' !', ' (!)')} |")
         out.append("")
