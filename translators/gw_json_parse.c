@@ -150,8 +150,6 @@ gw_json_value(gw_json_parser_t *jp, cJSON *item)
 }
 
 
-/* an array or an object: its members, each linked to it as it is made */
-
 /* true, false or null: cJSON gives true a valueint of 1 */
 
 static int
@@ -173,6 +171,8 @@ gw_json_literal(gw_json_parser_t *jp, cJSON *item, const char *word,
     return GW_OK;
 }
 
+
+/* an array or an object: its members, each linked to it as it is made */
 
 static int
 gw_json_container(gw_json_parser_t *jp, cJSON *item)
