@@ -62,21 +62,25 @@ CONTROL_PREFIX = "/_sandbox/"
 FIRST_TASK_ID = 17000
 FIRST_JOB_ID = 6300
 
-# baseTrainType -> its trainTypes (createJob doc).
+# baseTrainType -> its trainTypes (createJob doc, v1).
 TRAIN_TYPES = {
     "ERNIE-Bot-turbo": ("ERNIE-Bot-turbo-0516", "ERNIE-Bot-turbo-0704", "ERNIE-Bot-turbo-0725"),
-    "ERNIE-Speed": ("ERNIE-Speed-8K",),
     "Llama-2": ("Llama-2-7b", "Llama-2-13b"),
     "BLOOMZ": ("BLOOMZ-7B",),
     "ChatGLM2": ("ChatGLM2-6B",),
     "Baichuan2": ("Baichuan2-13B",),
     "SQLCoder": ("SQLCoder-7B",),
-    "CodeLlama": ("CodeLlama-7B",),
 }
 BASE_OF = {train: base for base, trains in TRAIN_TYPES.items() for train in trains}
 TRAIN_MODES = ("SFT",)
+# peftType per trainType (createJob doc): 0516 ALL only; 0725, SQLCoder-7B,
+# ChatGLM2-6B and Baichuan2-13B ALL and LoRA; all others all three.
 DEFAULT_PEFT_TYPES = ("ALL", "P-tuning", "LoRA")
-PEFT_TYPES = {"ERNIE-Bot-turbo-0516": ("ALL",), "ERNIE-Bot-turbo-0725": ("ALL", "LoRA")}
+ALL_AND_LORA = ("ALL", "LoRA")
+PEFT_TYPES = {
+    "ERNIE-Bot-turbo-0516": ("ALL",), "ERNIE-Bot-turbo-0725": ALL_AND_LORA,
+    "SQLCoder-7B": ALL_AND_LORA, "ChatGLM2-6B": ALL_AND_LORA, "Baichuan2-13B": ALL_AND_LORA,
+}
 # Base runs an incremental run may start from (increConfig doc). 0922 is in
 # the doc's list but not a trainType createJob accepts, so it cannot occur.
 INCREMENTAL_TRAIN_TYPES = frozenset({
@@ -86,9 +90,13 @@ INCREMENTAL_TRAIN_TYPES = frozenset({
 
 TRAIN_CONFIG_KEYS = frozenset({"epoch", "learningRate", "batchSize", "maxSeqLen"})
 EPOCH_RANGE = (1, 50)
+# learningRate per (trainType, peftType) (createJob doc); a trainType not
+# named here takes the default range whatever its peftType.
+TURBO_RATES = {"ALL": (0.00001, 0.00004), "LoRA": (0.00003, 0.001)}
 LEARNING_RATE_RANGES = {
-    "ERNIE-Bot-turbo-0704": (0.00001, 0.00004),
-    "ERNIE-Bot-turbo-0725": (0.00001, 0.00004),
+    "ERNIE-Bot-turbo-0704": {**TURBO_RATES, "P-tuning": (0.003, 0.1)},
+    "ERNIE-Bot-turbo-0725": TURBO_RATES,
+    "Baichuan2-13B": {"ALL": (1e-10, 0.0002), "LoRA": (1e-10, 0.0002)},
 }
 DEFAULT_LEARNING_RATE_RANGE = (0.0000002, 0.0002)
 BATCH_SIZE_RANGES = {"ERNIE-Bot-turbo-0516": (16, 64)}
@@ -487,8 +495,13 @@ def peft_types(train_type: str) -> tuple:
     return PEFT_TYPES.get(train_type, DEFAULT_PEFT_TYPES)
 
 
-def parse_train_config(config, train_type: str) -> dict:
-    """trainConfig checked against the rules of train_type; 510401 if wrong.
+def learning_rate_range(train_type: str, peft_type: str) -> tuple:
+    return LEARNING_RATE_RANGES.get(train_type, {}).get(peft_type, DEFAULT_LEARNING_RATE_RANGE)
+
+
+def parse_train_config(config, train_type: str, peft_type: str) -> dict:
+    """trainConfig checked against the rules of train_type and peft_type;
+    510401 if wrong.
 
     A key with a JSON null value counts as absent.
     """
@@ -499,7 +512,7 @@ def parse_train_config(config, train_type: str) -> dict:
     if not _is_int(epoch) or not EPOCH_RANGE[0] <= epoch <= EPOCH_RANGE[1]:
         raise train_config_error()
     rate = config.get("learningRate")
-    low, high = LEARNING_RATE_RANGES.get(train_type, DEFAULT_LEARNING_RATE_RANGE)
+    low, high = learning_rate_range(train_type, peft_type)
     if not _is_number(rate) or not low <= rate <= high:
         raise train_config_error()
     if "batchSize" in config:
@@ -842,7 +855,7 @@ class Store(FaultQueueMixin, RequestLogMixin):
                                                                 config, now)
                 base_train_type, train_type = base_job.base_train_type, base_job.train_type
                 train_mode, peft_type = self._incremental_choices(body, base_job)
-            train_config = parse_train_config(body.get("trainConfig"), train_type)
+            train_config = parse_train_config(body.get("trainConfig"), train_type, peft_type)
             trainset = parse_trainset(body.get("trainset"))
             trainset_rate = parse_trainset_rate(body.get("trainsetRate"))
             task.runs += 1

@@ -162,7 +162,7 @@ try:
   curl -s http://127.0.0.1:{args.port}/v1/fine_tuning/jobs \\
     -H 'Authorization: Bearer {DEMO_KEY}' -H 'Content-Type: application/json' \\
     -d '{{"model":"clova/HCX-003","training_file":"s3://my-bucket/train.csv"}}'
-  and the same job on Qianfan: "model":"qianfan/ERNIE-Speed-8K",
+  and the same job on Qianfan: "model":"qianfan/Llama-2-7b",
     "training_file":"bos://my-bucket/train.jsonl"
   or on Yandex: "model":"yandex/yandexgpt-lite",
     "training_file":"yandex://dataset/fds1demo"

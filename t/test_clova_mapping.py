@@ -45,6 +45,34 @@ def test_every_status(gateway, vendor_status, status):
         assert abs(got.estimated_finish - (time.time() + 630)) < 30
 
 
+def test_weights_not_saved_is_failed_without_a_model(gateway):
+    """Seed 000/001 (CLOVA task object): statusInfo.sendWeightSuccess says
+    whether the trained weights were saved. A SUCCEEDED task without them
+    has no model to call, so the client sees a failed job and no model."""
+    job, task = new_task(gateway)
+    gateway.force(task, status="SUCCEEDED", sendWeightSuccess=False,
+                  endDatetime="2026-11-23T10:00:00+0900")
+    got = gateway.sdk().fine_tuning.jobs.retrieve(job.id)
+    assert got.status == "failed"
+    assert got.fine_tuned_model is None
+    assert got.error.code == "weights_not_saved"
+    assert "sendWeightSuccess" in got.error.message
+    assert got.finished_at == 1795395600
+    assert got.vendor["status"] == "SUCCEEDED"
+    assert got.vendor["status_info"]["sendWeightSuccess"] is False
+    assert got.vendor["created_client_type"] == "API"
+    listed = {j.id: j for j in gateway.sdk().fine_tuning.jobs.list(limit=100)}
+    assert listed[job.id].status == "failed"
+    assert listed[job.id].fine_tuned_model is None
+    events = gateway.sdk().fine_tuning.jobs.list_events(job.id)
+    assert any(e.level == "error" for e in events.data), events
+
+    gateway.force(task, sendWeightSuccess=True)
+    got = gateway.sdk().fine_tuning.jobs.retrieve(job.id)
+    assert got.status == "succeeded"
+    assert got.fine_tuned_model == f"clova/tasks/{task}"
+
+
 def test_unknown_status_is_a_clear_502(gateway):
     job, task = new_task(gateway)
     gateway.force(task, status="PAUSED")

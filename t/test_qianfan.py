@@ -102,8 +102,16 @@ def test_runs_to_finish(gateway):
 
 
 @pytest.mark.parametrize("model,tuning,extra,param,code", [
-    (MODEL, {"max_seq_len": 4096, "learning_rate": 1e-4}, {},
+    # seed 002: 0725 ALL [1e-5, 4e-5], LoRA [3e-5, 1e-3]
+    (MODEL, {"max_seq_len": 4096, "learning_rate": 1e-4,
+             "tuning_type": "full"}, {},
      "tuning.learning_rate", "invalid_value"),
+    (MODEL, {"max_seq_len": 4096, "learning_rate": 2e-3}, {},
+     "tuning.learning_rate", "invalid_value"),
+    # seed 002: SQLCoder-7B, ChatGLM2-6B, Baichuan2-13B: ALL and LoRA only
+    ("qianfan/SQLCoder-7B", {"tuning_type": "prompt_tuning"}, {},
+     "tuning.tuning_type", "unsupported_value"),
+    ("qianfan/ERNIE-Speed-8K", {}, {}, "model", "unsupported_value"),
     (MODEL, {"max_seq_len": 4096, "learning_rate": 5e-6}, {},
      "tuning.learning_rate", "invalid_value"),
     ("qianfan/Llama-2-7b", {"learning_rate": 3e-4}, {},
@@ -167,15 +175,24 @@ def test_incremental_training(gateway):
     gateway.force_qianfan(base.vendor["secondary_id"], trainStatus="FINISH",
                           progress=100)
     gateway.clear_vendor_requests()
-    more = qf_job(gateway, suffix="qf-more",
-                  tuning={"continue_from": base.id, "tuning_type": "full",
-                          "max_seq_len": 4096})
+    more = qf_job(gateway, tuning={"continue_from": base.id,
+                                   "tuning_type": "full", "max_seq_len": 4096})
     assert more.status == "running"
-    body = json.loads(calls(gateway)[1]["body"])
+    # seed 002's incremental example: the run joins the base run's task
+    # (taskId = increConfig.taskId); no createTask is sent
+    assert [c["path"].rsplit("/", 1)[1] for c in calls(gateway)] == [
+        "createJob", "jobDetail"]
+    body = json.loads(calls(gateway)[0]["body"])
     assert body["jobRunType"] == 1
+    assert body["taskId"] == int(base.vendor["job_id"])
     assert body["increConfig"] == {"taskId": int(base.vendor["job_id"]),
                                    "jobId": int(base.vendor["secondary_id"])}
     assert "baseTrainType" not in body and "trainType" not in body
+    assert more.vendor["job_id"] == base.vendor["job_id"]
+    assert more.vendor["secondary_id"] != base.vendor["secondary_id"]
+    assert more.vendor["version"] == 2
+    got = gateway.sdk().fine_tuning.jobs.retrieve(more.id)
+    assert got.vendor["secondary_id"] == more.vendor["secondary_id"]
 
 
 def test_incremental_training_needs_own_qianfan_job(gateway):
@@ -225,7 +242,7 @@ CONSOLE_ERRORS = [
     (510201, 409, "suffix"), (510202, 404, "tuning.continue_from"),
     (510203, 429, None), (510301, 404, "tuning.continue_from"),
     (510302, 409, None), (510401, 400, "hyperparameters"),
-    (510402, 429, None), (510403, 429, None),
+    (510402, 429, None), (510403, 429, None),   # 510403: insufficient_quota
     (510404, 400, "tuning.continue_from"),
     (18, 429, None), (336100, 503, None), (999999, 502, None),
 ]
@@ -242,6 +259,9 @@ def test_every_console_error_code(gateway, code, http, param):
     err = error_of(r)
     assert err["code"] == str(code)
     assert err["param"] == param
+    # seed 002: 510403 "charge quota not enough" is OpenAI's insufficient_quota
+    if code == 510403:
+        assert err["type"] == "insufficient_quota"
     assert f"message {code}" in err["message"]
     assert "log_id" in err["message"]
     gateway.clear_faults()
@@ -299,7 +319,7 @@ def test_same_client_code_moves_between_vendors(gateway):
             extra_body={"tuning": {"learning_rate": 3e-5,
                                    "tuning_type": "lora"}})
     a = submit("clova/HCX-003", "s3://tuning-data/sets/train.csv")
-    b = submit("qianfan/ERNIE-Speed-8K", "bos://tuning-data/sets/train.jsonl")
+    b = submit("qianfan/Llama-2-7b", "bos://tuning-data/sets/train.jsonl")
     assert a.status == "queued" and b.status == "running"
     assert a.vendor["kind"] == "clova" and b.vendor["kind"] == "qianfan"
     clova_body = json.loads([r for r in gateway.vendor_requests("clova")

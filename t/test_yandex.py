@@ -354,7 +354,7 @@ def test_same_client_code_moves_between_three_vendors(gateway):
             extra_body={"tuning": {"learning_rate": 3e-5,
                                    "tuning_type": "lora"}})
     jobs = [submit("clova/HCX-003", "s3://tuning-data/train.csv"),
-            submit("qianfan/ERNIE-Speed-8K", "bos://tuning-data/train.jsonl"),
+            submit("qianfan/Llama-2-7b", "bos://tuning-data/train.jsonl"),
             submit("yandex/yandexgpt-lite", "yandex://dataset/fdsswap")]
     assert [j.vendor["kind"] for j in jobs] == ["clova", "qianfan", "yandex"]
     tune = grpc_calls(gateway, "Tune")[-1]["request"]

@@ -186,6 +186,7 @@ static cJSON *gw_clova_result(gw_op_t *op);
 static void gw_clova_vendor_error(gw_op_t *op, const cJSON *root);
 static int gw_clova_task_to_job(gw_op_t *op, cJSON *task,
     gw_job_t *job);
+static void gw_clova_weights_lost(gw_job_t *job);
 static void gw_clova_failure(gw_op_t *op, const cJSON *info,
     gw_job_t *job);
 static void gw_clova_progress(gw_op_t *op, const cJSON *info, gw_job_t *job);
@@ -546,6 +547,12 @@ gw_clova_task_to_job(gw_op_t *op, cJSON *task, gw_job_t *job)
         gw_clova_failure(op, info, job);
     }
 
+    if (job->status == GW_STATUS_SUCCEEDED && info != NULL
+        && cJSON_IsFalse(gw_json_get(info, "sendWeightSuccess")))
+    {
+        gw_clova_weights_lost(job);
+    }
+
     if (job->status == GW_STATUS_SUCCEEDED) {
         char  model[256];
 
@@ -562,6 +569,12 @@ gw_clova_task_to_job(gw_op_t *op, cJSON *task, gw_job_t *job)
 
         if ((v = gw_json_str(task, "method")) != NULL) {
             cJSON_AddStringToObject(job->vendor_extra, "method", v);
+        }
+
+        /* API or WEB: whether the task was made by a call or the console */
+        if ((v = gw_json_str(task, "createdClientType")) != NULL) {
+            cJSON_AddStringToObject(job->vendor_extra, "created_client_type",
+                                    v);
         }
 
         /* moved, not copied: the task tree is freed next */
@@ -630,6 +643,25 @@ gw_clova_progress(gw_op_t *op, const cJSON *info, gw_job_t *job)
         job->estimated_finish = op->now_ms / 1000
             + estimated * (job->total_steps - job->step) / job->total_steps;
     }
+}
+
+
+/*
+ * A SUCCEEDED task whose weights CLOVA did not save (statusInfo.
+ * sendWeightSuccess false) has no model that can be called: the client
+ * gets a failed job, never a fine_tuned_model it cannot use.  The raw
+ * status stays in vendor.status.
+ */
+static void
+gw_clova_weights_lost(gw_job_t *job)
+{
+    job->status = GW_STATUS_FAILED;
+    job->has_error = 1;
+    gw_copy(job->error_code, sizeof(job->error_code), "weights_not_saved");
+    gw_copy(job->error_message, sizeof(job->error_message),
+            "Training finished but CLOVA Studio did not save the trained "
+            "weights (statusInfo.sendWeightSuccess is false), so there is "
+            "no model to call: train again");
 }
 
 

@@ -33,17 +33,27 @@
 #define GW_QF_HOST          "qianfan.baidubce.com"
 #define GW_QF_OWNER         "ftgw:"
 
-#define GW_QF_PEFT_ALL      0x01
-#define GW_QF_PEFT_PTUNING  0x02
-#define GW_QF_PEFT_LORA     0x04
+/* the three peftType values, as indexes of a model's learning rates */
+typedef enum {
+    GW_QF_ALL = 0,
+    GW_QF_PTUNING,
+    GW_QF_LORA,
+    GW_QF_NPEFT
+} gw_qf_peft_t;
+
+
+/* a learningRate range; max 0: the model does not take the method */
+typedef struct {
+    double              min;
+    double              max;
+    double              dflt;            /* sent when the client gives none */
+} gw_qf_lr_t;
 
 
 typedef struct {
     const char         *train_type;
     const char         *base_train_type;
-    unsigned            pefts;
-    double              lr_min;
-    double              lr_max;
+    gw_qf_lr_t          lr[GW_QF_NPEFT]; /* by gw_qf_peft_t */
     int64_t             batch_min;       /* 0: batchSize must be absent */
     int64_t             batch_max;
     int                 max_seq_len_required;
@@ -65,43 +75,46 @@ typedef struct {
 
 
 /*
- * The createJob rules of Qianfan's doc, per trainType: base type, PEFT
- * methods, learningRate range, batchSize range, maxSeqLen requirement.
+ * The createJob rules of Qianfan's v1 doc (seed 002, "createJob"), per
+ * trainType: its baseTrainType; for each peftType (ALL, P-tuning, LoRA)
+ * the learningRate range, or none where the method is not offered; the
+ * batchSize range; whether maxSeqLen is required.  The defaults lie in
+ * their ranges: 3e-5 (the doc's own example) wherever it fits, else the
+ * range's lower bound, since the doc names no default.
  */
+#define GW_QF_NONE   { 0, 0, 0 }
+#define GW_QF_STD    { 2e-7, 2e-4, 3e-5 }   /* "every other model" */
+#define GW_QF_TURBO  { 1e-5, 4e-5, 3e-5 }   /* 0704 and 0725, ALL */
+#define GW_QF_TLORA  { 3e-5, 1e-3, 3e-5 }   /* 0704 and 0725, LoRA */
+
 static const gw_qf_model_t  gw_qf_models[] = {
-    { "ERNIE-Bot-turbo-0516", "ERNIE-Bot-turbo", GW_QF_PEFT_ALL,
-      2e-7, 2e-4, 16, 64, 0 },
+    /*                                            ALL, P-tuning, LoRA */
+    { "ERNIE-Bot-turbo-0516", "ERNIE-Bot-turbo",
+      { GW_QF_STD, GW_QF_NONE, GW_QF_NONE }, 16, 64, 0 },
     { "ERNIE-Bot-turbo-0704", "ERNIE-Bot-turbo",
-      GW_QF_PEFT_ALL | GW_QF_PEFT_PTUNING | GW_QF_PEFT_LORA,
-      1e-5, 4e-5, 0, 0, 0 },
+      { GW_QF_TURBO, { 0.003, 0.1, 0.003 }, GW_QF_TLORA }, 0, 0, 0 },
     { "ERNIE-Bot-turbo-0725", "ERNIE-Bot-turbo",
-      GW_QF_PEFT_ALL | GW_QF_PEFT_LORA,
-      1e-5, 4e-5, 0, 0, 1 },
-    { "ERNIE-Speed-8K", "ERNIE-Speed",
-      GW_QF_PEFT_ALL | GW_QF_PEFT_PTUNING | GW_QF_PEFT_LORA,
-      2e-7, 2e-4, 4, 64, 0 },
+      { GW_QF_TURBO, GW_QF_NONE, GW_QF_TLORA }, 0, 0, 1 },
     { "Llama-2-7b", "Llama-2",
-      GW_QF_PEFT_ALL | GW_QF_PEFT_PTUNING | GW_QF_PEFT_LORA,
-      2e-7, 2e-4, 4, 64, 0 },
+      { GW_QF_STD, GW_QF_STD, GW_QF_STD }, 4, 64, 0 },
     { "Llama-2-13b", "Llama-2",
-      GW_QF_PEFT_ALL | GW_QF_PEFT_PTUNING | GW_QF_PEFT_LORA,
-      2e-7, 2e-4, 4, 64, 0 },
+      { GW_QF_STD, GW_QF_STD, GW_QF_STD }, 4, 64, 0 },
     { "BLOOMZ-7B", "BLOOMZ",
-      GW_QF_PEFT_ALL | GW_QF_PEFT_PTUNING | GW_QF_PEFT_LORA,
-      2e-7, 2e-4, 4, 64, 0 },
-    { "ChatGLM2-6B", "ChatGLM2",
-      GW_QF_PEFT_ALL | GW_QF_PEFT_PTUNING | GW_QF_PEFT_LORA,
-      2e-7, 2e-4, 4, 64, 0 },
-    { "Baichuan2-13B", "Baichuan2",
-      GW_QF_PEFT_ALL | GW_QF_PEFT_PTUNING | GW_QF_PEFT_LORA,
-      2e-7, 2e-4, 4, 64, 0 },
+      { GW_QF_STD, GW_QF_STD, GW_QF_STD }, 4, 64, 0 },
     { "SQLCoder-7B", "SQLCoder",
-      GW_QF_PEFT_ALL | GW_QF_PEFT_PTUNING | GW_QF_PEFT_LORA,
-      2e-7, 2e-4, 4, 64, 0 },
-    { "CodeLlama-7B", "CodeLlama",
-      GW_QF_PEFT_ALL | GW_QF_PEFT_PTUNING | GW_QF_PEFT_LORA,
-      2e-7, 2e-4, 4, 64, 0 },
-    { NULL, NULL, 0, 0, 0, 0, 0, 0 }
+      { GW_QF_STD, GW_QF_NONE, GW_QF_STD }, 4, 64, 0 },
+    { "ChatGLM2-6B", "ChatGLM2",
+      { GW_QF_STD, GW_QF_NONE, GW_QF_STD }, 4, 64, 0 },
+    { "Baichuan2-13B", "Baichuan2",
+      { { 1e-10, 2e-4, 3e-5 }, GW_QF_NONE, { 1e-10, 2e-4, 3e-5 } },
+      4, 64, 0 },
+    { NULL, NULL, { GW_QF_NONE, GW_QF_NONE, GW_QF_NONE }, 0, 0, 0 }
+};
+
+
+/* peftType as createJob names it, by gw_qf_peft_t */
+static const char  *gw_qf_peft_names[GW_QF_NPEFT] = {
+    "ALL", "P-tuning", "LoRA"
 };
 
 
@@ -121,20 +134,31 @@ static const gw_qf_status_t  gw_qf_statuses[] = {
  * own credentials or requests are 502: the client is not to blame.
  */
 static const gw_qf_error_t  gw_qf_errors[] = {
-    { "500000", 502, GW_TYPE_UPSTREAM, NULL },
-    { "500001", 400, GW_TYPE_INVALID, NULL },
-    { "500002", 502, GW_TYPE_UPSTREAM, NULL },
+    /* the createJob doc's table (seed 002), its meanings as comments */
+    { "500000", 502, GW_TYPE_UPSTREAM, NULL },     /* internal error */
+    { "500001", 400, GW_TYPE_INVALID, NULL },      /* param invalid */
+    { "500002", 502, GW_TYPE_UPSTREAM, NULL },     /* auth failed, no access:
+                                                      the gateway's key */
     { "510101", 400, GW_TYPE_INVALID, "training_file" },
-    { "510102", 400, GW_TYPE_INVALID, "training_file" },
-    { "510201", 409, GW_TYPE_CONFLICT, "suffix" },
+                                    /* dataset entity count not enough, at
+                                       least 32: the client's data */
+    { "510102", 400, GW_TYPE_INVALID, "training_file" },  /* dataset config */
+    { "510201", 409, GW_TYPE_CONFLICT, "suffix" }, /* task name exists */
     { "510202", 404, GW_TYPE_NOT_FOUND, "tuning.continue_from" },
-    { "510203", 429, GW_TYPE_RATE_LIMIT, NULL },
+                                                   /* task not exist */
+    { "510203", 429, GW_TYPE_RATE_LIMIT, NULL },   /* task count over limit */
     { "510301", 404, GW_TYPE_NOT_FOUND, "tuning.continue_from" },
-    { "510302", 409, GW_TYPE_CONFLICT, NULL },
+                                                   /* job (run) not exist */
+    { "510302", 409, GW_TYPE_CONFLICT, NULL },     /* job status invalid */
     { "510401", 400, GW_TYPE_INVALID, "hyperparameters" },
-    { "510402", 429, GW_TYPE_RATE_LIMIT, NULL },
-    { "510403", 429, GW_TYPE_RATE_LIMIT, NULL },
+                                                   /* train config error */
+    { "510402", 429, GW_TYPE_RATE_LIMIT, NULL },   /* runs in training over
+                                                      limit: retry later */
+    { "510403", 429, GW_TYPE_QUOTA, NULL },        /* charge quota not
+                                                      enough */
     { "510404", 400, GW_TYPE_INVALID, "tuning.continue_from" },
+                                    /* the run does not support incremental
+                                       training */
     /* inference-API codes the console host shares */
     { "1", 502, GW_TYPE_UPSTREAM, NULL },
     { "2", 503, GW_TYPE_API, NULL },
@@ -173,6 +197,8 @@ static gw_step_t gw_qf_create(gw_op_t *op);
 static int64_t gw_qf_created_id(gw_op_t *op, const char *what);
 static gw_step_t gw_qf_retrieve(gw_op_t *op);
 static gw_step_t gw_qf_cancel(gw_op_t *op);
+static const gw_qf_model_t *gw_qf_model(const char *train_type);
+static gw_qf_peft_t gw_qf_method(const gw_op_t *op, const gw_qf_model_t *m);
 static const gw_qf_model_t *gw_qf_validate(gw_op_t *op);
 static int gw_qf_validate_run(gw_op_t *op, const gw_qf_model_t *m);
 static int gw_qf_trainset(gw_op_t *op, gw_out_t *o);
@@ -630,6 +656,48 @@ gw_qf_detail_body(int64_t task_id, int64_t job_id)
 
 
 static const gw_qf_model_t *
+gw_qf_model(const char *train_type)
+{
+    const gw_qf_model_t  *m;
+
+    for (m = gw_qf_models; m->train_type != NULL; m++) {
+        if (strcmp(m->train_type, train_type) == 0) {
+            return m;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * The peftType of the run: the client's; else ALL for an incremental run,
+ * whose base run Qianfan requires to be ALL and whose method it keeps;
+ * else LoRA where the model offers it, else ALL.
+ */
+static gw_qf_peft_t
+gw_qf_method(const gw_op_t *op, const gw_qf_model_t *m)
+{
+    switch (op->spec->tuning_type) {
+    case GW_TUNING_FULL:
+        return GW_QF_ALL;
+    case GW_TUNING_PROMPT:
+        return GW_QF_PTUNING;
+    case GW_TUNING_LORA:
+        return GW_QF_LORA;
+    default:
+        break;
+    }
+
+    if (op->has_continue || m->lr[GW_QF_LORA].max == 0) {
+        return GW_QF_ALL;
+    }
+
+    return GW_QF_LORA;
+}
+
+
+static const gw_qf_model_t *
 gw_qf_validate(gw_op_t *op)
 {
     const gw_qf_model_t  *m;
@@ -637,19 +705,13 @@ gw_qf_validate(gw_op_t *op)
 
     s = op->spec;
 
-    for (m = gw_qf_models; m->train_type != NULL; m++) {
-        if (strcmp(m->train_type, s->vendor_model) == 0) {
-            break;
-        }
-    }
-
-    if (m->train_type == NULL) {
+    m = gw_qf_model(s->vendor_model);
+    if (m == NULL) {
         gw_error_invalid(&op->err, "model", "unsupported_value",
                          "Qianfan v1 does not tune '%.64s': use one of "
-                         "ERNIE-Bot-turbo-0516/0704/0725, ERNIE-Speed-8K, "
-                         "Llama-2-7b, Llama-2-13b, BLOOMZ-7B, ChatGLM2-6B, "
-                         "Baichuan2-13B, SQLCoder-7B, CodeLlama-7B",
-                         s->vendor_model);
+                         "ERNIE-Bot-turbo-0516/0704/0725, Llama-2-7b, "
+                         "Llama-2-13b, BLOOMZ-7B, SQLCoder-7B, ChatGLM2-6B, "
+                         "Baichuan2-13B", s->vendor_model);
         return NULL;
     }
 
@@ -664,7 +726,8 @@ gw_qf_validate(gw_op_t *op)
 static int
 gw_qf_validate_run(gw_op_t *op, const gw_qf_model_t *m)
 {
-    unsigned              peft;
+    gw_qf_peft_t          peft;
+    const gw_qf_lr_t     *lr;
     const gw_job_spec_t  *s;
 
     s = op->spec;
@@ -676,18 +739,16 @@ gw_qf_validate_run(gw_op_t *op, const gw_qf_model_t *m)
         return -1;
     }
 
-    peft = (s->tuning_type == GW_TUNING_FULL) ? GW_QF_PEFT_ALL
-         : (s->tuning_type == GW_TUNING_PROMPT) ? GW_QF_PEFT_PTUNING
-         : (s->tuning_type == GW_TUNING_LORA) ? GW_QF_PEFT_LORA : 0;
+    peft = gw_qf_method(op, m);
+    lr = &m->lr[peft];
 
-    if (peft != 0 && (m->pefts & peft) == 0) {
+    if (lr->max == 0) {
         gw_error_invalid(&op->err, "tuning.tuning_type", "unsupported_value",
                          "%s does not support this tuning type (it allows%s"
                          "%s%s)", m->train_type,
-                         (m->pefts & GW_QF_PEFT_ALL) ? " full" : "",
-                         (m->pefts & GW_QF_PEFT_PTUNING) ? " prompt_tuning"
-                                                         : "",
-                         (m->pefts & GW_QF_PEFT_LORA) ? " lora" : "");
+                         m->lr[GW_QF_ALL].max ? " full" : "",
+                         m->lr[GW_QF_PTUNING].max ? " prompt_tuning" : "",
+                         m->lr[GW_QF_LORA].max ? " lora" : "");
         return -1;
     }
 
@@ -699,11 +760,12 @@ gw_qf_validate_run(gw_op_t *op, const gw_qf_model_t *m)
     }
 
     if (gw_has_num(s->learning_rate)
-        && (s->learning_rate < m->lr_min || s->learning_rate > m->lr_max))
+        && (s->learning_rate < lr->min || s->learning_rate > lr->max))
     {
         gw_error_invalid(&op->err, "tuning.learning_rate", "invalid_value",
-                         "%s accepts tuning.learning_rate from %g to %g",
-                         m->train_type, m->lr_min, m->lr_max);
+                         "%s with peftType %s accepts tuning.learning_rate "
+                         "from %g to %g", m->train_type,
+                         gw_qf_peft_names[peft], lr->min, lr->max);
         return -1;
     }
 
@@ -763,6 +825,22 @@ gw_qf_validate_run(gw_op_t *op, const gw_qf_model_t *m)
         gw_error_invalid(&op->err, "suffix", "invalid_value",
                          "Qianfan task names are short: suffix must be 2 "
                          "to 11 characters for this provider");
+        return -1;
+    }
+
+    /* an incremental run joins its base run's task: nothing is named */
+    if (op->has_continue && op->spec->suffix != NULL) {
+        gw_error_invalid(&op->err, "suffix", "unsupported_parameter",
+                         "An incremental Qianfan run joins the task of the "
+                         "run it continues, whose name is kept: drop suffix");
+        return -1;
+    }
+
+    if (op->has_continue && op->spec->description != NULL) {
+        gw_error_invalid(&op->err, "tuning.description",
+                         "unsupported_parameter", "An incremental Qianfan "
+                         "run joins the task of the run it continues, whose "
+                         "description is kept: drop tuning.description");
         return -1;
     }
 
@@ -884,16 +962,13 @@ gw_qf_job_body(gw_op_t *op, int64_t task_id)
 {
     char                  desc[480];
     gw_out_t              o;
-    const char           *peft;
+    gw_qf_peft_t          peft;
     const gw_qf_model_t  *m;
     const gw_job_spec_t  *s;
 
     s = op->spec;
-
-    for (m = gw_qf_models; strcmp(m->train_type, s->vendor_model) != 0; m++)
-    {
-        /* void: validated before */
-    }
+    m = gw_qf_model(s->vendor_model);          /* validated before */
+    peft = gw_qf_method(op, m);
 
     gw_join(desc, sizeof(desc), GW_QF_OWNER, op->client->name, NULL);
 
@@ -926,19 +1001,13 @@ gw_qf_job_body(gw_op_t *op, int64_t task_id)
         gw_out_str(&o, m->train_type);
     }
 
-    /* peftType: the client's, else LoRA where the model has it */
-    peft = (s->tuning_type == GW_TUNING_FULL) ? "ALL"
-         : (s->tuning_type == GW_TUNING_PROMPT) ? "P-tuning"
-         : (s->tuning_type == GW_TUNING_LORA) ? "LoRA"
-         : (m->pefts & GW_QF_PEFT_LORA) ? "LoRA" : "ALL";
-
     gw_out_lkey(&o, "trainMode");
     gw_out_str(&o, "SFT");
 
     /* an incremental run keeps its base run's method unless told */
     if (!op->has_continue || s->tuning_type != GW_TUNING_UNSET) {
         gw_out_lkey(&o, "peftType");
-        gw_out_str(&o, peft);
+        gw_out_str(&o, gw_qf_peft_names[peft]);
     }
 
     /* epoch and learningRate are required: documented defaults */
@@ -947,7 +1016,8 @@ gw_qf_job_body(gw_op_t *op, int64_t task_id)
     gw_out_lkey(&o, "epoch");
     gw_out_int(&o, s->n_epochs != GW_UNSET_INT ? s->n_epochs : 1);
     gw_out_lkey(&o, "learningRate");
-    gw_out_num(&o, gw_has_num(s->learning_rate) ? s->learning_rate : 3e-5);
+    gw_out_num(&o, gw_has_num(s->learning_rate) ? s->learning_rate
+                                                : m->lr[peft].dflt);
 
     if (s->batch_size != GW_UNSET_INT) {
         gw_out_lkey(&o, "batchSize");
@@ -1006,9 +1076,10 @@ gw_qf_created_id(gw_op_t *op, const char *what)
 static gw_step_t
 gw_qf_create(gw_op_t *op)
 {
-    char     *body;
-    cJSON    *result;
-    int64_t   id;
+    char                 *body;
+    cJSON                *result;
+    int64_t               id;
+    const gw_qf_model_t  *m;
 
     switch (op->step) {
 
@@ -1017,8 +1088,18 @@ gw_qf_create(gw_op_t *op)
             return GW_STEP_ERROR;
         }
 
-        /* the whole run body is checked before the container is made */
-        body = gw_qf_job_body(op, 0);
+        /*
+         * An incremental run joins the task of the run it continues, as
+         * in the createJob doc's example (taskId = increConfig.taskId):
+         * no container is made, and the next step reads the run's id.
+         */
+        if (op->has_continue) {
+            op->scratch[0] = strtoll(op->continue_ref.vendor_id, NULL, 10);
+            op->step = 1;
+        }
+
+        /* the whole run body is checked before anything is made */
+        body = gw_qf_job_body(op, op->scratch[0]);
         if (body == NULL) {
             gw_qf_nomem(op);
             return GW_STEP_ERROR;
@@ -1027,6 +1108,11 @@ gw_qf_create(gw_op_t *op)
         if (body[0] == '\0') {
             gw_free(body);
             return GW_STEP_ERROR;
+        }
+
+        if (op->has_continue) {
+            return gw_qf_call(op, "createJob", body) == 0
+                   ? GW_STEP_CALL : GW_STEP_ERROR;
         }
 
         gw_free(body);
@@ -1073,8 +1159,10 @@ gw_qf_create(gw_op_t *op)
         op->job.training_file = gw_strdup(op->spec->train[0].ref);
         op->job.n_epochs = op->spec->n_epochs != GW_UNSET_INT
                            ? op->spec->n_epochs : 1;
+        m = gw_qf_model(op->spec->vendor_model);
         op->job.learning_rate = gw_has_num(op->spec->learning_rate)
-                                ? op->spec->learning_rate : 3e-5;
+                                ? op->spec->learning_rate
+                                : m->lr[gw_qf_method(op, m)].dflt;
         op->job.batch_size = op->spec->batch_size;
 
         if (op->job.created_at == GW_UNSET_INT) {

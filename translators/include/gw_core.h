@@ -50,6 +50,7 @@ void gw_vendor_text(const gw_provider_t *p, const char *src, char *out,
 #define GW_TYPE_NOT_FOUND    "not_found_error"
 #define GW_TYPE_CONFLICT     "conflict_error"
 #define GW_TYPE_RATE_LIMIT   "rate_limit_error"
+#define GW_TYPE_QUOTA        "insufficient_quota"   /* OpenAI's, a 429 */
 #define GW_TYPE_API          "api_error"
 #define GW_TYPE_UPSTREAM     "upstream_error"
 #define GW_TYPE_TIMEOUT      "timeout_error"

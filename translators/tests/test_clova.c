@@ -1598,6 +1598,64 @@ test_retrieve_statuses(void **state)
 }
 
 
+/*
+ * Seed 000/001 (CLOVA tuning v2, task object): statusInfo.sendWeightSuccess
+ * says "whether trained weights were saved".  A SUCCEEDED task whose
+ * weights were not saved has no model to call: the client gets a failed
+ * job with the code weights_not_saved and no fine_tuned_model.  Only an
+ * explicit false counts; null (not reported) leaves the task succeeded.
+ * createdClientType and statusInfo.label are kept in the vendor object.
+ */
+static void
+test_retrieve_weights_not_saved(void **state)
+{
+    char            id[1024];
+    cJSON          *json, *labels;
+    gw_exchange_t  *ex;
+
+    char            model[128];
+
+    mint_id(P_SIG, "alice", id, sizeof(id));
+    snprintf(model, sizeof(model), "%s/tasks/czf9fbky",
+             providers[P_SIG].name);
+
+    ex = ex_job("alice", "GET", id, "", NULL);
+    EXPECT_CALL(ex, P_SIG, "GET", TASK, "");
+    feed(ex, 200, load_with("task_succeeded.json",
+                            "result.statusInfo.sendWeightSuccess",
+                            cJSON_CreateFalse()));
+    json = FINISH(ex, 200);
+    JSTR(json, "status", "failed");
+    JSTR(json, "vendor.status", "SUCCEEDED");
+    JSTR(json, "fine_tuned_model", NULL);
+    JSTR(json, "error.code", "weights_not_saved");
+    HAS(jstr(json, "error.message"), "sendWeightSuccess");
+    JINT(json, "finished_at", T_SUCCEEDED);
+    JBOOL(json, "vendor.status_info.sendWeightSuccess", 0);
+
+    ex = ex_job("alice", "GET", id, "", NULL);
+    EXPECT_CALL(ex, P_SIG, "GET", TASK, "");
+    feed(ex, 200, load_with("task_succeeded.json",
+                            "result.statusInfo.sendWeightSuccess",
+                            cJSON_CreateNull()));
+    json = FINISH(ex, 200);
+    JSTR(json, "status", "succeeded");
+    JSTR(json, "fine_tuned_model", model);
+    JSTR(json, "vendor.created_client_type", "API");
+
+    labels = cJSON_CreateArray();
+    cJSON_AddItemToArray(labels, cJSON_CreateString("positive"));
+    cJSON_AddItemToArray(labels, cJSON_CreateString("negative"));
+
+    ex = ex_job("alice", "GET", id, "", NULL);
+    EXPECT_CALL(ex, P_SIG, "GET", TASK, "");
+    feed(ex, 200, load_with("task_succeeded.json", "result.statusInfo.label",
+                            labels));
+    json = FINISH(ex, 200);
+    JSTR(json, "vendor.status_info.label.1", "negative");
+}
+
+
 static void
 test_retrieve_unknown_status(void **state)
 {
@@ -2898,6 +2956,7 @@ main(void)
         T(test_routing_prefix_and_slash),
 
         T(test_retrieve_statuses),
+        T(test_retrieve_weights_not_saved),
         T(test_retrieve_unknown_status),
         T(test_retrieve_failure_reasons),
         T(test_retrieve_failure_message_utf8),

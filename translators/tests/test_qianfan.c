@@ -82,6 +82,7 @@
 #define NF              "not_found_error"
 #define CONFLICT        "conflict_error"
 #define RATE            "rate_limit_error"
+#define QUOTA           "insufficient_quota"
 #define UPSTREAM        "upstream_error"
 #define API             "api_error"
 #define TIMEOUT         "timeout_error"
@@ -773,7 +774,7 @@ create_flow(const char *client, const char *body, const char *task_golden,
 
 
 #define QF_MIN_BODY                                                         \
-    "{\"model\":\"qianfan/ERNIE-Speed-8K\","                                \
+    "{\"model\":\"qianfan/Llama-2-7b\","                                \
     "\"training_file\":\"qianfan://dataset/1234\"}"
 
 
@@ -821,8 +822,13 @@ job_body_of(const char *client, const char *body, const char *file,
     gw_exchange_t  *ex;
 
     ex = ex_create(client, body);
-    expect_call(ex, P_QF, "POST", QF_PATH "createTask", "", file, line);
-    feed_file(ex, 200, "task_created.json");
+
+    /* an incremental run joins its base run's task: no createTask */
+    if (strstr(body, "\"continue_from\"") == NULL) {
+        expect_call(ex, P_QF, "POST", QF_PATH "createTask", "", file, line);
+        feed_file(ex, 200, "task_created.json");
+    }
+
     call = expect_call(ex, P_QF, "POST", QF_PATH "createJob", "", file,
                        line);
 
@@ -1024,7 +1030,7 @@ test_create_full(void **state)
     const char  *id;
 
     json = CREATE_FLOW("alice",
-        "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+        "{\"model\":\"qianfan/Llama-2-7b\","
         "\"training_file\":\"qianfan://dataset/1234\","
         "\"suffix\":\"flow-test\","
         "\"hyperparameters\":{\"n_epochs\":3,\"batch_size\":8},"
@@ -1039,7 +1045,7 @@ test_create_full(void **state)
 
     JSTR(json, "object", "fine_tuning.job");
     JSTR(json, "status", "running");
-    JSTR(json, "model", "qianfan/ERNIE-Speed-8K");
+    JSTR(json, "model", "qianfan/Llama-2-7b");
     JSTR(json, "organization_id", "alice");
     JINT(json, "created_at", T_START);
     JINT(json, "finished_at", NUL);
@@ -1069,7 +1075,7 @@ test_create_answer_batch_size(void **state)
     cJSON  *json;
 
     json = CREATE_FLOW("alice",
-        "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+        "{\"model\":\"qianfan/Llama-2-7b\","
         "\"training_file\":\"qianfan://dataset/1234\","
         "\"hyperparameters\":{\"n_epochs\":3,\"batch_size\":8}}",
         NULL, NULL, "detail_running.json");
@@ -1127,7 +1133,7 @@ test_create_defaults(void **state)
 {
     /* peftType unset: LoRA where the model has it */
     CREATE_FLOW("alice", QF_MIN_BODY, "create_task_default.json",
-                "create_job_default_speed.json", "detail_running.json");
+                "create_job_default_llama.json", "detail_running.json");
 
     /* ... else ALL (0516 is full tuning only) */
     CREATE_FLOW("alice",
@@ -1147,7 +1153,7 @@ test_create_0725_max_seq_len(void **state)
         "\"training_file\":\"qianfan://dataset/1234\","
         "\"hyperparameters\":{\"n_epochs\":2},"
         "\"tuning\":{\"max_seq_len\":8192,\"learning_rate\":1e-5,"
-        "\"validation_split\":0.35}}",
+        "\"tuning_type\":\"full\",\"validation_split\":0.35}}",
         "create_task_default.json", "create_job_0725.json",
         "detail_running.json");
 }
@@ -1182,7 +1188,7 @@ test_create_task_name(void **state)
     gw_exchange_t  *ex;
 
     ex = ex_create("alice",
-        "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+        "{\"model\":\"qianfan/Llama-2-7b\","
         "\"training_file\":\"qianfan://dataset/1234\","
         "\"suffix\":\"abcdefghijk\"}");
     call = EXPECT_QF(ex, "createTask");
@@ -1191,7 +1197,7 @@ test_create_task_name(void **state)
     /* another clock, another tag: "<suffix>-<8 lower-case hex>" */
     now_ms = NOW_MS + 0x1234;
     ex = ex_create("alice",
-        "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+        "{\"model\":\"qianfan/Llama-2-7b\","
         "\"training_file\":\"qianfan://dataset/1234\",\"suffix\":\"ab\"}");
     call = EXPECT_QF(ex, "createTask");
     b = keep_json(cJSON_Parse(call->body));
@@ -1209,7 +1215,12 @@ test_create_task_name(void **state)
 }
 
 
-/* incremental training from an earlier run of the same client */
+/*
+ * Incremental training from an earlier run of the same client.  Seed 002
+ * (Qianfan v1 createJob, the incremental example): the new run is created
+ * in the base run's task, "taskId" equal to "increConfig.taskId", so no
+ * createTask is sent.
+ */
 static void
 test_create_incremental(void **state)
 {
@@ -1227,21 +1238,18 @@ test_create_incremental(void **state)
              "\"continue_from\":\"%s\"}}", id);
 
     ex = ex_create("alice", body);
-    call = EXPECT_QF(ex, "createTask");
-    ASSERT_BODY(call, "create_task_default.json");
-    feed_file(ex, 200, "task_created_2.json");
-
     call = EXPECT_QF(ex, "createJob");
     ASSERT_BODY(call, "create_job_incremental.json");
     feed_file(ex, 200, "job_created_2.json");
 
     call = EXPECT_QF(ex, "jobDetail");
-    ASSERT_BODY_TEXT(call, "{\"taskId\":17264,\"jobId\":6302}");
+    ASSERT_BODY_TEXT(call, "{\"taskId\":17263,\"jobId\":6302}");
     feed_file(ex, 200, "detail_incremental.json");
 
     json = FINISH(ex, 200);
-    JSTR(json, "vendor.job_id", "17264");
+    JSTR(json, "vendor.job_id", "17263");
     JSTR(json, "vendor.secondary_id", "6302");
+    JINT(json, "vendor.version", 2);
     JINT(json, "vendor.jobRunType", 1);
     JINT(json, "vendor.increConfig.taskId", 17263);
     JINT(json, "vendor.increConfig.jobId", 6301);
@@ -1251,11 +1259,62 @@ test_create_incremental(void **state)
     /* the new id names the new run */
     ex = ex_job("alice", "GET", jstr(json, "id"), "", NULL);
     call = EXPECT_QF(ex, "jobDetail");
-    ASSERT_BODY_TEXT(call, "{\"taskId\":17264,\"jobId\":6302}");
+    ASSERT_BODY_TEXT(call, "{\"taskId\":17263,\"jobId\":6302}");
 }
 
 
-/* each model's base type and peftType, for each tuning type it allows */
+/*
+ * An incremental run without tuning_type keeps its base run's method,
+ * which Qianfan requires to be ALL: no peftType is sent and the rate is
+ * checked against ALL's range.  It names no task, so suffix and
+ * tuning.description, which would name one, are refused.
+ */
+static void
+test_create_incremental_rules(void **state)
+{
+    char          id[1100], body[1600];
+    const cJSON  *b;
+
+    mint_id("alice", id, sizeof(id));
+
+#define INCR(extra, tuning)                                                 \
+    snprintf(body, sizeof(body),                                            \
+             "{\"model\":\"qianfan/ERNIE-Bot-turbo-0704\","                \
+             "\"training_file\":\"qianfan://dataset/1235\"" extra ","      \
+             "\"tuning\":{\"continue_from\":\"%s\"" tuning "}}", id)
+
+    INCR("", "");
+    b = JOB_BODY("alice", body);
+    JABSENT(b, "peftType");
+    JINT(b, "taskId", 17263);
+    JNUM(b, "trainConfig.learningRate", 3e-5);
+
+    INCR("", ",\"learning_rate\":4e-5");
+    JNUM(JOB_BODY("alice", body), "trainConfig.learningRate", 4e-5);
+
+    /* 1e-3 is in LoRA's range, not in ALL's */
+    INCR("", ",\"learning_rate\":1e-3");
+    EXPECT_ERROR(ex_create("alice", body), 400, INV, "tuning.learning_rate",
+                 "invalid_value");
+
+    INCR(",\"suffix\":\"again\"", "");
+    EXPECT_ERROR(ex_create("alice", body), 400, INV, "suffix",
+                 "unsupported_parameter");
+
+    INCR("", ",\"description\":\"second pass\"");
+    EXPECT_ERROR(ex_create("alice", body), 400, INV, "tuning.description",
+                 "unsupported_parameter");
+
+#undef INCR
+}
+
+
+/*
+ * Each model's base type and peftType, for each tuning type it allows.
+ * Seed 002 (Qianfan v1 createJob, peftType): "ERNIE-Bot-turbo-0516: ALL
+ * only; ERNIE-Bot-turbo-0725, SQLCoder-7B, ChatGLM2-6B and Baichuan2-13B:
+ * ALL and LoRA only; all others: ALL, P-tuning and LoRA".
+ */
 static void
 test_create_peft_per_model(void **state)
 {
@@ -1274,16 +1333,13 @@ test_create_peft_per_model(void **state)
         { "ERNIE-Bot-turbo-0704", "ERNIE-Bot-turbo", "", "LoRA", "fpl" },
         { "ERNIE-Bot-turbo-0725", "ERNIE-Bot-turbo",
           ",\"max_seq_len\":4096", "LoRA", "fl" },
-        { "ERNIE-Speed-8K", "ERNIE-Speed", "", "LoRA", "fpl" },
         { "Llama-2-7b", "Llama-2", "", "LoRA", "fpl" },
         { "Llama-2-13b", "Llama-2", "", "LoRA", "fpl" },
         { "BLOOMZ-7B", "BLOOMZ", "", "LoRA", "fpl" },
-        { "ChatGLM2-6B", "ChatGLM2", "", "LoRA", "fpl" },
-        { "Baichuan2-13B", "Baichuan2", "", "LoRA", "fpl" },
-        { "SQLCoder-7B", "SQLCoder", "", "LoRA", "fpl" },
-        { "CodeLlama-7B", "CodeLlama", "", "LoRA", "fpl" },
+        { "SQLCoder-7B", "SQLCoder", "", "LoRA", "fl" },
+        { "ChatGLM2-6B", "ChatGLM2", "", "LoRA", "fl" },
+        { "Baichuan2-13B", "Baichuan2", "", "LoRA", "fl" },
     };
-
     static const struct {
         char         letter;
         const char  *type;
@@ -1330,6 +1386,29 @@ test_create_peft_per_model(void **state)
 }
 
 
+/* models the seed does not list are refused before any call */
+static void
+test_create_unlisted_models(void **state)
+{
+    size_t          i;
+    char            body[256];
+    gw_exchange_t  *ex;
+
+    static const char  *unlisted[] = {
+        "ERNIE-Speed-8K", "CodeLlama-7B", "ERNIE-Bot-turbo-0922", "llama-2-7b"
+    };
+
+    for (i = 0; i < sizeof(unlisted) / sizeof(unlisted[0]); i++) {
+        print_message("case: %s\n", unlisted[i]);
+
+        snprintf(body, sizeof(body), "{\"model\":\"qianfan/%s\","
+                 "\"training_file\":\"qianfan://dataset/1\"}", unlisted[i]);
+        ex = ex_create("alice", body);
+        EXPECT_ERROR(ex, 400, INV, "model", "unsupported_value");
+    }
+}
+
+
 /* trainsetRate is the percent the client asked for */
 static void
 test_create_trainset_rate_exact(void **state)
@@ -1349,7 +1428,7 @@ test_create_trainset_rate_exact(void **state)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         print_message("case: validation_split %s\n", cases[i].split);
 
-        snprintf(body, sizeof(body), "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+        snprintf(body, sizeof(body), "{\"model\":\"qianfan/Llama-2-7b\","
                  "\"training_file\":\"qianfan://dataset/1\","
                  "\"tuning\":{\"validation_split\":%s}}", cases[i].split);
         b = JOB_BODY("alice", body);
@@ -1390,13 +1469,13 @@ typedef struct {
 static const create_bad_t  create_bad[] = {
 
     /* epochs: 1..50 */
-    { "n_epochs 0", QB("ERNIE-Speed-8K",
+    { "n_epochs 0", QB("Llama-2-7b",
                        ",\"hyperparameters\":{\"n_epochs\":0}"),
       "hyperparameters.n_epochs", "invalid_value" },
-    { "n_epochs 51", QB("ERNIE-Speed-8K",
+    { "n_epochs 51", QB("Llama-2-7b",
                         ",\"hyperparameters\":{\"n_epochs\":51}"),
       "hyperparameters.n_epochs", "invalid_value" },
-    { "method n_epochs 51", QB("ERNIE-Speed-8K",
+    { "method n_epochs 51", QB("Llama-2-7b",
       ",\"method\":{\"type\":\"supervised\",\"supervised\":"
       "{\"hyperparameters\":{\"n_epochs\":51}}}"),
       "hyperparameters.n_epochs", "invalid_value" },
@@ -1410,10 +1489,10 @@ static const create_bad_t  create_bad[] = {
     { "0725 max_seq_len 4095", QB("ERNIE-Bot-turbo-0725",
                                   ",\"tuning\":{\"max_seq_len\":4095}"),
       "tuning.max_seq_len", "invalid_value" },
-    { "Speed max_seq_len 2048", QB("ERNIE-Speed-8K",
+    { "Llama max_seq_len 2048", QB("Llama-2-7b",
                                    ",\"tuning\":{\"max_seq_len\":2048}"),
       "tuning.max_seq_len", "invalid_value" },
-    { "Speed max_seq_len 16384", QB("ERNIE-Speed-8K",
+    { "Llama max_seq_len 16384", QB("Llama-2-7b",
                                     ",\"tuning\":{\"max_seq_len\":16384}"),
       "tuning.max_seq_len", "invalid_value" },
 
@@ -1453,10 +1532,10 @@ static const create_bad_t  create_bad[] = {
       "model", "unsupported_value" },
 
     /* generation only */
-    { "task_type classification", QB("ERNIE-Speed-8K",
+    { "task_type classification", QB("Llama-2-7b",
       ",\"tuning\":{\"task_type\":\"classification\"}"),
       "tuning.task_type", "unsupported_value" },
-    { "task_type classification_multiclass", QB("ERNIE-Speed-8K",
+    { "task_type classification_multiclass", QB("Llama-2-7b",
       ",\"tuning\":{\"task_type\":\"classification_multiclass\"}"),
       "tuning.task_type", "unsupported_value" },
     { "task_type embedding_pair", QB("Llama-2-7b",
@@ -1464,91 +1543,91 @@ static const create_bad_t  create_bad[] = {
       "tuning.task_type", "unsupported_value" },
 
     /* trainsetRate 0..50 */
-    { "validation_split 0.6", QB("ERNIE-Speed-8K",
+    { "validation_split 0.6", QB("Llama-2-7b",
       ",\"tuning\":{\"validation_split\":0.6}"),
       "tuning.validation_split", "invalid_value" },
-    { "validation_split 0.51", QB("ERNIE-Speed-8K",
+    { "validation_split 0.51", QB("Llama-2-7b",
       ",\"tuning\":{\"validation_split\":0.51}"),
       "tuning.validation_split", "invalid_value" },
 
     /* the task name: 2..20 characters with the tag */
-    { "suffix of 12", QB("ERNIE-Speed-8K", ",\"suffix\":\"" S12 "\""),
+    { "suffix of 12", QB("Llama-2-7b", ",\"suffix\":\"" S12 "\""),
       "suffix", "invalid_value" },
-    { "suffix of 1", QB("ERNIE-Speed-8K", ",\"suffix\":\"a\""),
+    { "suffix of 1", QB("Llama-2-7b", ",\"suffix\":\"a\""),
       "suffix", "invalid_value" },
 
     /* the description, with the owner tag, within Qianfan's 500 */
-    { "description of 401", QB("ERNIE-Speed-8K",
+    { "description of 401", QB("Llama-2-7b",
       ",\"tuning\":{\"description\":\"" D400 "x\"}"),
       "tuning.description", "invalid_value" },
 
     /* fields Qianfan v1 cannot honour */
-    { "seed", QB("ERNIE-Speed-8K", ",\"seed\":42"),
+    { "seed", QB("Llama-2-7b", ",\"seed\":42"),
       "seed", "unsupported_parameter" },
-    { "validation_file", QB("ERNIE-Speed-8K",
+    { "validation_file", QB("Llama-2-7b",
       ",\"validation_file\":\"qianfan://dataset/9\""),
       "validation_file", "unsupported_parameter" },
-    { "learning_rate_multiplier", QB("ERNIE-Speed-8K",
+    { "learning_rate_multiplier", QB("Llama-2-7b",
       ",\"hyperparameters\":{\"learning_rate_multiplier\":2}"),
       "hyperparameters.learning_rate_multiplier", "unsupported_parameter" },
-    { "lora rank", QB("ERNIE-Speed-8K",
+    { "lora rank", QB("Llama-2-7b",
       ",\"tuning\":{\"lora\":{\"rank\":8}}"),
       "tuning.lora.rank", "unsupported_parameter" },
-    { "virtual tokens", QB("ERNIE-Speed-8K",
+    { "virtual tokens", QB("Llama-2-7b",
       ",\"tuning\":{\"prompt_tuning\":{\"virtual_tokens\":20}}"),
       "tuning.prompt_tuning.virtual_tokens", "unsupported_parameter" },
-    { "scheduler", QB("ERNIE-Speed-8K",
+    { "scheduler", QB("Llama-2-7b",
       ",\"tuning\":{\"scheduler\":{\"type\":\"cosine\"}}"),
       "tuning.scheduler", "unsupported_parameter" },
-    { "labels", QB("ERNIE-Speed-8K",
+    { "labels", QB("Llama-2-7b",
       ",\"tuning\":{\"labels\":{\"team\":\"nlp\"}}"),
       "tuning.labels", "unsupported_parameter" },
-    { "metadata", QB("ERNIE-Speed-8K", ",\"metadata\":{\"team\":\"nlp\"}"),
+    { "metadata", QB("Llama-2-7b", ",\"metadata\":{\"team\":\"nlp\"}"),
       "metadata", "unsupported_parameter" },
 
     /* dataset references */
     { "s3 dataset",
-      "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+      "{\"model\":\"qianfan/Llama-2-7b\","
       "\"training_file\":\"s3://b/t.csv\"}",
       "training_file", "invalid_value" },
     { "gs dataset",
-      "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+      "{\"model\":\"qianfan/Llama-2-7b\","
       "\"training_file\":\"gs://b/t.csv\"}",
       "training_file", "invalid_value" },
     { "an OpenAI file id",
-      "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+      "{\"model\":\"qianfan/Llama-2-7b\","
       "\"training_file\":\"file-abc123\"}",
       "training_file", "invalid_value" },
     { "dataset id not a number",
-      "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+      "{\"model\":\"qianfan/Llama-2-7b\","
       "\"training_file\":\"qianfan://dataset/abc\"}",
       "training_file", "invalid_value" },
     { "dataset id 0",
-      "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+      "{\"model\":\"qianfan/Llama-2-7b\","
       "\"training_file\":\"qianfan://dataset/0\"}",
       "training_file", "invalid_value" },
     { "dataset id negative",
-      "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+      "{\"model\":\"qianfan/Llama-2-7b\","
       "\"training_file\":\"qianfan://dataset/-12\"}",
       "training_file", "invalid_value" },
     { "dataset id with a tail",
-      "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+      "{\"model\":\"qianfan/Llama-2-7b\","
       "\"training_file\":\"qianfan://dataset/12/x\"}",
       "training_file", "invalid_value" },
     { "qianfan ref that is not a dataset",
-      "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+      "{\"model\":\"qianfan/Llama-2-7b\","
       "\"training_file\":\"qianfan://model/12\"}",
       "training_file", "invalid_value" },
     { "bos without a path",
-      "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+      "{\"model\":\"qianfan/Llama-2-7b\","
       "\"training_file\":\"bos://bucket\"}",
       "training_file", "invalid_value" },
     { "dataset weight",
-      "{\"model\":\"qianfan/ERNIE-Speed-8K\",\"tuning\":"
+      "{\"model\":\"qianfan/Llama-2-7b\",\"tuning\":"
       "{\"training_datasets\":[{\"ref\":\"qianfan://dataset/1\","
       "\"weight\":0.5}]}}",
       "tuning.training_datasets[].weight", "unsupported_parameter" },
-    { "no dataset", "{\"model\":\"qianfan/ERNIE-Speed-8K\"}",
+    { "no dataset", "{\"model\":\"qianfan/Llama-2-7b\"}",
       "training_file", "missing_required_parameter" },
 };
 
@@ -1582,16 +1661,16 @@ test_create_bounds_accepted(void **state)
         const char  *path;        /* in the createJob body, or NULL */
         double       value;
     } cases[] = {
-        { "n_epochs 1", QB("ERNIE-Speed-8K",
+        { "n_epochs 1", QB("Llama-2-7b",
                            ",\"hyperparameters\":{\"n_epochs\":1}"),
           "trainConfig.epoch", 1 },
-        { "n_epochs 50", QB("ERNIE-Speed-8K",
+        { "n_epochs 50", QB("Llama-2-7b",
                             ",\"hyperparameters\":{\"n_epochs\":50}"),
           "trainConfig.epoch", 50 },
         { "0725 max_seq_len 4096", QB("ERNIE-Bot-turbo-0725",
           ",\"tuning\":{\"max_seq_len\":4096}"),
           "trainConfig.maxSeqLen", 4096 },
-        { "Speed max_seq_len 8192", QB("ERNIE-Speed-8K",
+        { "Llama max_seq_len 8192", QB("Llama-2-7b",
           ",\"tuning\":{\"max_seq_len\":8192}"),
           "trainConfig.maxSeqLen", 8192 },
         { "0516 batch 16", QB("ERNIE-Bot-turbo-0516",
@@ -1603,19 +1682,19 @@ test_create_bounds_accepted(void **state)
         { "0725 full", QB("ERNIE-Bot-turbo-0725",
           ",\"tuning\":{\"max_seq_len\":4096,\"tuning_type\":\"full\"}"),
           NULL, 0 },
-        { "validation_split 0.5", QB("ERNIE-Speed-8K",
+        { "validation_split 0.5", QB("Llama-2-7b",
           ",\"tuning\":{\"validation_split\":0.5}"), "trainsetRate", 50 },
-        { "validation_split 0", QB("ERNIE-Speed-8K",
+        { "validation_split 0", QB("Llama-2-7b",
           ",\"tuning\":{\"validation_split\":0}"), "trainsetRate", 0 },
-        { "suffix of 2", QB("ERNIE-Speed-8K", ",\"suffix\":\"ab\""),
+        { "suffix of 2", QB("Llama-2-7b", ",\"suffix\":\"ab\""),
           NULL, 0 },
-        { "description of 400", QB("ERNIE-Speed-8K",
+        { "description of 400", QB("Llama-2-7b",
           ",\"tuning\":{\"description\":\"" D400 "\"}"), NULL, 0 },
-        { "task_type generation", QB("ERNIE-Speed-8K",
+        { "task_type generation", QB("Llama-2-7b",
           ",\"tuning\":{\"task_type\":\"generation\"}"), NULL, 0 },
-        { "optimizer adamw alone", QB("ERNIE-Speed-8K",
+        { "optimizer adamw alone", QB("Llama-2-7b",
           ",\"tuning\":{\"optimizer\":{\"type\":\"adamw\"}}"), NULL, 0 },
-        { "auto hyperparameters", QB("ERNIE-Speed-8K",
+        { "auto hyperparameters", QB("Llama-2-7b",
           ",\"hyperparameters\":{\"n_epochs\":\"auto\","
           "\"batch_size\":\"auto\"}"), "trainConfig.epoch", 1 },
     };
@@ -1639,8 +1718,8 @@ test_create_bounds_accepted(void **state)
         char    body[512];
 
         static const char  *models[] = {
-            "ERNIE-Speed-8K", "Llama-2-7b", "Llama-2-13b", "BLOOMZ-7B",
-            "ChatGLM2-6B", "Baichuan2-13B", "SQLCoder-7B", "CodeLlama-7B"
+            "Llama-2-7b", "Llama-2-13b", "BLOOMZ-7B", "ChatGLM2-6B",
+            "Baichuan2-13B", "SQLCoder-7B"
         };
 
         static const int    sizes[] = { 3, 4, 64, 65 };
@@ -1669,47 +1748,70 @@ test_create_bounds_accepted(void **state)
 }
 
 
-/* each model's learning-rate range: its bounds pass, beyond them fails */
+/*
+ * Every cell of seed 002's learningRate table (Qianfan v1 createJob,
+ * trainConfig.learningRate): ERNIE-Bot-turbo-0704 ALL [1e-5, 4e-5],
+ * P-tuning [0.003, 0.1], LoRA [3e-5, 1e-3]; ERNIE-Bot-turbo-0725 ALL
+ * [1e-5, 4e-5], LoRA [3e-5, 1e-3]; Baichuan2-13B [1e-10, 2e-4]; every
+ * other model [2e-7, 2e-4].  Both bounds and the values just inside them
+ * pass; just outside is a 400 naming tuning.learning_rate; without a rate
+ * the default that is sent lies in the range of the method.
+ */
 static void
 test_create_learning_rate_ranges(void **state)
 {
     size_t        i, j;
     char          body[512];
+    double        sent;
     const cJSON  *b;
 
     static const struct {
         const char  *model;
+        const char  *type;         /* tuning_type */
         const char  *extra;
         double       min;
         double       max;
-    } models[] = {
-        { "ERNIE-Bot-turbo-0516", "", 2e-7, 2e-4 },
-        { "ERNIE-Bot-turbo-0704", "", 1e-5, 4e-5 },
-        { "ERNIE-Bot-turbo-0725", ",\"max_seq_len\":4096", 1e-5, 4e-5 },
-        { "ERNIE-Speed-8K", "", 2e-7, 2e-4 },
-        { "Llama-2-7b", "", 2e-7, 2e-4 },
-        { "Llama-2-13b", "", 2e-7, 2e-4 },
-        { "BLOOMZ-7B", "", 2e-7, 2e-4 },
-        { "ChatGLM2-6B", "", 2e-7, 2e-4 },
-        { "Baichuan2-13B", "", 2e-7, 2e-4 },
-        { "SQLCoder-7B", "", 2e-7, 2e-4 },
-        { "CodeLlama-7B", "", 2e-7, 2e-4 },
+    } cells[] = {
+        { "ERNIE-Bot-turbo-0516", "full", "", 2e-7, 2e-4 },
+        { "ERNIE-Bot-turbo-0704", "full", "", 1e-5, 4e-5 },
+        { "ERNIE-Bot-turbo-0704", "prompt_tuning", "", 0.003, 0.1 },
+        { "ERNIE-Bot-turbo-0704", "lora", "", 3e-5, 1e-3 },
+        { "ERNIE-Bot-turbo-0725", "full", ",\"max_seq_len\":4096",
+          1e-5, 4e-5 },
+        { "ERNIE-Bot-turbo-0725", "lora", ",\"max_seq_len\":4096",
+          3e-5, 1e-3 },
+        { "Llama-2-7b", "full", "", 2e-7, 2e-4 },
+        { "Llama-2-7b", "prompt_tuning", "", 2e-7, 2e-4 },
+        { "Llama-2-7b", "lora", "", 2e-7, 2e-4 },
+        { "Llama-2-13b", "full", "", 2e-7, 2e-4 },
+        { "Llama-2-13b", "prompt_tuning", "", 2e-7, 2e-4 },
+        { "Llama-2-13b", "lora", "", 2e-7, 2e-4 },
+        { "BLOOMZ-7B", "full", "", 2e-7, 2e-4 },
+        { "BLOOMZ-7B", "prompt_tuning", "", 2e-7, 2e-4 },
+        { "BLOOMZ-7B", "lora", "", 2e-7, 2e-4 },
+        { "SQLCoder-7B", "full", "", 2e-7, 2e-4 },
+        { "SQLCoder-7B", "lora", "", 2e-7, 2e-4 },
+        { "ChatGLM2-6B", "full", "", 2e-7, 2e-4 },
+        { "ChatGLM2-6B", "lora", "", 2e-7, 2e-4 },
+        { "Baichuan2-13B", "full", "", 1e-10, 2e-4 },
+        { "Baichuan2-13B", "lora", "", 1e-10, 2e-4 },
     };
 
-    for (i = 0; i < sizeof(models) / sizeof(models[0]); i++) {
+    for (i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
         const double  rates[] = {
-            models[i].min, models[i].min * 1.01, models[i].max * 0.99,
-            models[i].max, models[i].min * 0.99, models[i].max * 1.01
+            cells[i].min, cells[i].min * 1.01, cells[i].max * 0.99,
+            cells[i].max, cells[i].min * 0.99, cells[i].max * 1.01
         };
 
         for (j = 0; j < sizeof(rates) / sizeof(rates[0]); j++) {
-            print_message("case: %s learning_rate %.17g\n", models[i].model,
-                          rates[j]);
+            print_message("case: %s %s learning_rate %.17g\n",
+                          cells[i].model, cells[i].type, rates[j]);
 
             snprintf(body, sizeof(body), "{\"model\":\"qianfan/%s\","
                      "\"training_file\":\"qianfan://dataset/1\","
-                     "\"tuning\":{\"learning_rate\":%.17g%s}}",
-                     models[i].model, rates[j], models[i].extra);
+                     "\"tuning\":{\"tuning_type\":\"%s\","
+                     "\"learning_rate\":%.17g%s}}", cells[i].model,
+                     cells[i].type, rates[j], cells[i].extra);
 
             if (j >= 4) {
                 EXPECT_ERROR(ex_create("alice", body), 400, INV,
@@ -1720,7 +1822,34 @@ test_create_learning_rate_ranges(void **state)
             b = JOB_BODY("alice", body);
             JNUM(b, "trainConfig.learningRate", rates[j]);
         }
+
+        /* no rate: the default sent lies in the method's range */
+        print_message("case: %s %s default\n", cells[i].model,
+                      cells[i].type);
+
+        snprintf(body, sizeof(body), "{\"model\":\"qianfan/%s\","
+                 "\"training_file\":\"qianfan://dataset/1\","
+                 "\"tuning\":{\"tuning_type\":\"%s\"%s}}",
+                 cells[i].model, cells[i].type, cells[i].extra);
+
+        b = JOB_BODY("alice", body);
+        assert_true(cJSON_IsNumber(jget(b, "trainConfig.learningRate")));
+        sent = jget(b, "trainConfig.learningRate")->valuedouble;
+        assert_true(sent >= cells[i].min && sent <= cells[i].max);
     }
+
+    /* the 0704 P-tuning default is its lower bound, 3e-5 is outside */
+    b = JOB_BODY("alice", "{\"model\":\"qianfan/ERNIE-Bot-turbo-0704\","
+                 "\"training_file\":\"qianfan://dataset/1\","
+                 "\"tuning\":{\"tuning_type\":\"prompt_tuning\"}}");
+    JNUM(b, "trainConfig.learningRate", 0.003);
+
+    /* without tuning_type the range is LoRA's: 1e-3 passes on 0704 */
+    b = JOB_BODY("alice", "{\"model\":\"qianfan/ERNIE-Bot-turbo-0704\","
+                 "\"training_file\":\"qianfan://dataset/1\","
+                 "\"tuning\":{\"learning_rate\":0.001}}");
+    JSTR(b, "peftType", "LoRA");
+    JNUM(b, "trainConfig.learningRate", 0.001);
 }
 
 
@@ -1743,7 +1872,7 @@ test_create_description_characters(void **state)
 
     desc[sizeof(desc) - 1] = '\0';
 
-    snprintf(body, sizeof(body), "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+    snprintf(body, sizeof(body), "{\"model\":\"qianfan/Llama-2-7b\","
              "\"training_file\":\"qianfan://dataset/1\","
              "\"tuning\":{\"description\":\"%s\"}}", desc);
 
@@ -1802,7 +1931,7 @@ test_create_bad_second_dataset_param(void **state)
     gw_exchange_t  *ex;
 
     ex = ex_create("alice",
-        "{\"model\":\"qianfan/ERNIE-Speed-8K\",\"tuning\":"
+        "{\"model\":\"qianfan/Llama-2-7b\",\"tuning\":"
         "{\"training_datasets\":[{\"ref\":\"qianfan://dataset/1\"},"
         "{\"ref\":\"s3://b/t.csv\"}]}}");
 
@@ -1821,7 +1950,7 @@ test_create_bad_first_dataset_param(void **state)
     gw_exchange_t  *ex;
 
     ex = ex_create("alice",
-        "{\"model\":\"qianfan/ERNIE-Speed-8K\",\"tuning\":"
+        "{\"model\":\"qianfan/Llama-2-7b\",\"tuning\":"
         "{\"training_datasets\":[{\"ref\":\"s3://b/t.csv\"},"
         "{\"ref\":\"qianfan://dataset/1\"}]}}");
 
@@ -1840,7 +1969,7 @@ test_create_dataset_id_overflow(void **state)
     gw_exchange_t  *ex;
 
     ex = ex_create("alice",
-        "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+        "{\"model\":\"qianfan/Llama-2-7b\","
         "\"training_file\":\"qianfan://dataset/99999999999999999999\"}");
 
     /* Regression: gw_qianfan.c gw_qf_trainset() (line 801) parses the id with
@@ -1859,7 +1988,7 @@ test_create_dataset_id_exact(void **state)
     gw_exchange_t  *ex;
 
     ex = ex_create("alice",
-        "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+        "{\"model\":\"qianfan/Llama-2-7b\","
         "\"training_file\":\"qianfan://dataset/1234567890123456\"}");
 
     call = NULL;
@@ -1902,7 +2031,7 @@ test_create_continue_from_refused(void **state)
         print_message("case: %s\n", ids[i]);
 
         snprintf(body, sizeof(body),
-                 "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+                 "{\"model\":\"qianfan/Llama-2-7b\","
                  "\"training_file\":\"qianfan://dataset/1\","
                  "\"tuning\":{\"continue_from\":\"%s\"}}", ids[i]);
 
@@ -1911,13 +2040,13 @@ test_create_continue_from_refused(void **state)
     }
 
     /* bob's own id is fine for bob */
-    snprintf(body, sizeof(body), "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+    snprintf(body, sizeof(body), "{\"model\":\"qianfan/Llama-2-7b\","
              "\"training_file\":\"qianfan://dataset/1\","
              "\"tuning\":{\"continue_from\":\"%s\"}}", bob_id);
     JINT(JOB_BODY("bob", body), "jobRunType", 1);
 
     /* the refusals came before any vendor call: alice's own id works */
-    snprintf(body, sizeof(body), "{\"model\":\"qianfan/ERNIE-Speed-8K\","
+    snprintf(body, sizeof(body), "{\"model\":\"qianfan/Llama-2-7b\","
              "\"training_file\":\"qianfan://dataset/1\","
              "\"tuning\":{\"continue_from\":\"%s\"}}", alice_id);
     JINT(JOB_BODY("alice", body), "increConfig.jobId", 6301);
@@ -1976,7 +2105,7 @@ test_retrieve_statuses(void **state)
         JSTR(json, "id", id);
         JSTR(json, "object", "fine_tuning.job");
         JSTR(json, "status", c->status);
-        JSTR(json, "model", "qianfan/ERNIE-Speed-8K");
+        JSTR(json, "model", "qianfan/Llama-2-7b");
         JSTR(json, "organization_id", "alice");
         JINT(json, "created_at", T_START);
         JINT(json, "finished_at", c->finished_at);
@@ -2166,7 +2295,7 @@ static const qf_error_t  qf_errors[] = {
     { "510302", 0, 200, 409, CONFLICT, NULL },
     { "510401", 0, 200, 400, INV, "hyperparameters" },
     { "510402", 0, 200, 429, RATE, NULL },
-    { "510403", 0, 200, 429, RATE, NULL },
+    { "510403", 0, 200, 429, QUOTA, NULL },
     { "510404", 0, 200, 400, INV, "tuning.continue_from" },
     { "1", 0, 200, 502, UPSTREAM, NULL },
     { "2", 0, 200, 503, API, NULL },
@@ -2766,7 +2895,9 @@ main(void)
         T(test_create_several_datasets),
         T(test_create_task_name),
         T(test_create_incremental),
+        T(test_create_incremental_rules),
         T(test_create_peft_per_model),
+        T(test_create_unlisted_models),
         T(test_create_trainset_rate_exact),
         T(test_create_not_started),
 
