@@ -20,19 +20,26 @@ LIBASAN     = $(shell gcc -print-file-name=libasan.so)
 UNIT_CFLAGS := -std=c99 -D_DEFAULT_SOURCE -g -O1 -W -Wall -Wextra -Werror \
                -Wno-unused-parameter -Wpointer-arith \
                -fsanitize=address,undefined -fno-sanitize-recover=all \
-               -fno-omit-frame-pointer -Itranslators/include -I$(BUILD)/proto
+               -fno-omit-frame-pointer -Itranslators -Itranslators/include \
+               -I$(BUILD)/proto
+PLAIN_CFLAGS = $(filter-out -fsanitize=%,$(UNIT_CFLAGS))
 UNIT_LIBS   := -lcjson -lcrypto -lprotobuf-c -lcmocka -lm
-TRANSLATORS := $(wildcard translators/gw_*.c)
+# one folder a layer (docs/architecture.md): base, sign, core, vendors
+LAYERS      := base sign core vendors
+TRANSLATORS := $(foreach l,$(LAYERS),$(wildcard translators/$(l)/gw_*.c))
+TR_HEADERS  := translators/include/gw.h \
+               $(foreach l,$(LAYERS),$(wildcard translators/$(l)/*.h))
 # protobuf-c code of translators/proto (Yandex gRPC), generated, not committed
 PROTOS      := $(shell find translators/proto -name '*.proto' | LC_ALL=C sort)
 PROTO_SRCS  := $(patsubst translators/proto/%.proto,$(BUILD)/proto/%.pb-c.c,\
                $(PROTOS))
 UNIT_TESTS  := $(patsubst translators/tests/%.c,$(BUILD)/unit/%,\
                $(wildcard translators/tests/test_*.c))
-# what every unit test binary is built from, besides its own source
-UNIT_DEPS   := $(TRANSLATORS) translators/tests/check.c \
-               translators/tests/check.h translators/include/gw.h \
-               translators/include/gw_core.h $(BUILD)/proto/.generated
+# the translators and the test checks, compiled once per flavour into a
+# static library that every unit test links: asan (ASan + UBSan) and
+# plain (for valgrind)
+TR_SRCS     := $(TRANSLATORS) $(PROTO_SRCS) translators/tests/check.c
+TR_OBJS      = $(patsubst %.c,$(BUILD)/lib-$(1)/obj/%.o,$(TR_SRCS))
 
 .PHONY: help deps venv module module-asan unit it trainer-test test run lint \
         clean
@@ -70,25 +77,43 @@ $(BUILD)/proto/.generated: $(PROTOS) scripts/gen-proto.sh | deps
 	scripts/gen-proto.sh $(BUILD)/proto
 	@touch $@
 
-$(BUILD)/unit/%: translators/tests/%.c $(UNIT_DEPS)
+$(BUILD)/lib-asan/obj/%.o: %.c $(TR_HEADERS) translators/tests/check.h \
+                       | $(BUILD)/proto/.generated
+	@mkdir -p $(dir $@)
+	gcc $(UNIT_CFLAGS) -c $< -o $@
+
+$(BUILD)/lib-plain/obj/%.o: %.c $(TR_HEADERS) translators/tests/check.h \
+                        | $(BUILD)/proto/.generated
+	@mkdir -p $(dir $@)
+	gcc $(PLAIN_CFLAGS) -c $< -o $@
+
+# the generated sources exist once gen-proto has run
+$(PROTO_SRCS): $(BUILD)/proto/.generated
+
+$(BUILD)/lib-asan/libtranslators.a: $(call TR_OBJS,asan)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/lib-plain/libtranslators.a: $(call TR_OBJS,plain)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/unit/%: translators/tests/%.c $(BUILD)/lib-asan/libtranslators.a
 	@mkdir -p $(BUILD)/unit
-	gcc $(UNIT_CFLAGS) $(TRANSLATORS) $(PROTO_SRCS) \
-	    translators/tests/check.c $< $(UNIT_LIBS) -o $@
+	gcc $(UNIT_CFLAGS) $< $(BUILD)/lib-asan/libtranslators.a $(UNIT_LIBS) -o $@
 
 # the exchange tests once more without sanitizers, under valgrind: reads of
 # uninitialised memory are the one fault AddressSanitizer does not see
 MEMCHECK_TESTS := $(patsubst %,$(BUILD)/memcheck/%,\
                   test_clova test_qianfan test_yandex test_slurm)
 
-$(BUILD)/memcheck/%: translators/tests/%.c $(UNIT_DEPS)
+$(BUILD)/memcheck/%: translators/tests/%.c $(BUILD)/lib-plain/libtranslators.a
 	@mkdir -p $(BUILD)/memcheck
-	gcc $(filter-out -fsanitize=%,$(UNIT_CFLAGS)) $(TRANSLATORS) \
-	    $(PROTO_SRCS) translators/tests/check.c $< $(UNIT_LIBS) -o $@
+	gcc $(PLAIN_CFLAGS) $< $(BUILD)/lib-plain/libtranslators.a $(UNIT_LIBS) \
+	    -o $@
 
 unit: deps lint $(UNIT_TESTS) $(MEMCHECK_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; \
 	    ASAN_OPTIONS=detect_leaks=1 $$t; done
-	@# again with the release build's bump arena (see translators/gw_mem.c)
+	@# again with the release build's bump arena (translators/base/gw_mem.c)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t (bump arena)"; \
 	    GW_TEST_ARENA=bump ASAN_OPTIONS=detect_leaks=1 $$t; done
 	@set -e; for t in $(MEMCHECK_TESTS); do echo "== $$t (valgrind)"; \
@@ -113,6 +138,7 @@ run: module venv
 
 lint:
 	@scripts/lint.sh
+	@scripts/check-layers.sh
 
 clean:
 	rm -rf $(BUILD)

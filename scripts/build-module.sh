@@ -21,7 +21,7 @@ stamp="$build/.configured"
 protos=$(cd "$top" && find translators/proto scripts/gen-proto.sh \
     -name '*.proto' -o -name gen-proto.sh | LC_ALL=C sort | xargs sha256sum \
     | sha256sum | cut -c1-64)
-want="$cflags|$ldflags|$(cd "$top" && ls ngx_module/*.c translators/gw_*.c | tr "\n" " ")|$protos"
+want="$cflags|$ldflags|$(cd "$top" && ls ngx_module/*.c translators/*/gw_*.c translators/*/*.h | tr "\n" " ")|$protos"
 if [ ! -f "$build/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]
 then
     (cd "$src" && ./configure --with-cc-opt="$cflags" --with-ld-opt="$ldflags" \

@@ -4,8 +4,7 @@
 set -u
 cd "$(dirname "$0")/.."
 status=0
-for f in ngx_module/*.[ch] translators/*.c translators/include/*.h \
-         translators/tests/*.c; do
+for f in ngx_module/*.[ch] translators/*/*.[ch]; do
     awk -v f="$f" '
         length($0) > 80 { printf "%s:%d: longer than 80 columns\n", f, NR; bad=1 }
         /\t/            { printf "%s:%d: tab\n", f, NR; bad=1 }

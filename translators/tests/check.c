@@ -14,7 +14,8 @@
 #include <strings.h>
 #include <cmocka.h>
 
-#include <gw_core.h>
+#include <core/gw_core.h>
+#include <sign/gw_sign.h>
 
 #include "check.h"
 

@@ -16,7 +16,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include <gw_core.h>
+#include <core/gw_core.h>
+#include <sign/gw_sign.h>
 
 
 static void

@@ -13,7 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <gw_core.h>
+#include <core/gw_core.h>
+#include <sign/gw_sign.h>
 
 
 static const unsigned char  secret[] = "0123456789abcdef0123456789abcdef";

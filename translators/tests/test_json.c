@@ -15,7 +15,8 @@
 #include <dirent.h>
 #include <stdio.h>
 
-#include <gw_core.h>
+#include <core/gw_core.h>
+#include <sign/gw_sign.h>
 
 
 /* cJSON allocations left before one fails; -1 = never */

@@ -27,7 +27,8 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-#include <gw_core.h>
+#include <core/gw_core.h>
+#include <sign/gw_sign.h>
 
 
 #define AUD      "https://iam.api.cloud.yandex.net/iam/v1/tokens"

@@ -13,7 +13,8 @@
 #include <cmocka.h>
 
 #include <gw.h>
-#include <gw_core.h>
+#include <core/gw_core.h>
+#include <sign/gw_sign.h>
 
 
 static void

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gw_core.h>
+#include <core/gw_core.h>
 
 
 #define GW_SPEC_KEYS_MAX   24          /* the largest key table */

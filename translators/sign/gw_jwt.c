@@ -26,7 +26,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-#include <gw_core.h>
+#include <sign/gw_sign.h>
 
 
 #define GW_JWT_TTL_MAX       3600

@@ -14,7 +14,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include <gw_core.h>
+#include <base/gw_base.h>
 
 
 static size_t gw_base64_encode(const unsigned char *in, size_t len,

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gw_core.h>
+#include <core/gw_core.h>
 
 
 #define GW_REDACTED      "[redacted]"

@@ -26,7 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gw_core.h>
+#include <core/gw_core.h>
+#include <sign/gw_sign.h>
 
 
 #define GW_QF_PATH          "/wenxinworkshop/finetune/"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gw_core.h>
+#include <sign/gw_sign.h>
 
 
 /* big enough for any gw_call_t path and query without an allocation */

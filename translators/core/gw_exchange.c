@@ -17,7 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <gw_core.h>
+#include <core/gw_core.h>
 
 
 #define GW_LIST_DEFAULT_LIMIT   20

@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gw_core.h>
+#include <base/gw_base.h>
 
 
 typedef struct gw_arena_chunk_s  gw_arena_chunk_t;
@@ -322,7 +322,7 @@ gw_arena_owns(const gw_arena_t *a, const void *p)
 }
 
 
-/* gw_malloc() (gw_core.h) when the current chunk has no room, or no arena */
+/* gw_malloc() (base/gw_base.h) when the chunk has no room, or no arena */
 
 void *
 gw_malloc_slow(size_t n)

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <gw_core.h>
+#include <sign/gw_sign.h>
 
 
 #define GW_BCE_PREFIX         "bce-auth-v1/"

@@ -18,7 +18,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <gw_core.h>
+#include <core/gw_core.h>
+#include <sign/gw_sign.h>
 
 
 #define nelts(a)  (sizeof(a) / sizeof((a)[0]))

@@ -25,7 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gw_core.h>
+#include <core/gw_core.h>
+#include <sign/gw_sign.h>
 
 
 #define GW_SLURM_API       "/slurm/v0.0.38"
@@ -75,6 +76,47 @@ static const gw_slurm_state_t  gw_slurm_states[] = {
 };
 
 
+/* a failure reason of the trainer's last report ("err") */
+typedef struct {
+    const char         *reason;
+    const char         *code;            /* canonical job error code */
+    const char         *description;     /* when the trainer gives no msg */
+} gw_slurm_failure_t;
+
+
+/*
+ * The trainer's failure reasons: CLOVA Studio's dataset reasons, word for
+ * word (it validates datasets as CLOVA does), and its own codes.
+ */
+static const gw_slurm_failure_t  gw_slurm_failures[] = {
+    { "file.noexist", "training_file_not_found",
+      "The dataset file does not exist" },
+    { "file.extension", "invalid_training_file",
+      "The dataset's file extension is not valid for this tuning type" },
+    { "file.size", "invalid_training_file",
+      "The dataset exceeds the vendor's size limit" },
+    { "file.encoding", "invalid_training_file",
+      "The dataset's character set is not supported (use UTF-8 with BOM)" },
+    { "file.format", "invalid_training_file",
+      "The dataset's format is invalid" },
+    { "file.error", "training_file_unreadable",
+      "The dataset could not be read during training" },
+    { "spec.invalid", "invalid_parameters",
+      "The trainer refused the job's parameters" },
+    { "model.noexist", "model_not_found",
+      "The local model directory does not exist" },
+    { "model.invalid", "invalid_model",
+      "The local model could not be loaded" },
+    { "resource.oom", "out_of_memory",
+      "Training ran out of memory: lower the batch size or sequence "
+      "length" },
+    { "train.unknown", "training_error",
+      "Training failed for a reason other than the dataset" },
+    { "cancelled", "cancelled", "Training was cancelled" },
+    { NULL, NULL, NULL }
+};
+
+
 /* state_reason of a PENDING job that Slurm will never start */
 static const char  *gw_slurm_never_starts[] = {
     "PartitionConfig", "BadConstraints", "PartNodeLimit", "PartTimeLimit",
@@ -98,6 +140,8 @@ static const gw_param_spec_t  gw_slurm_params[] = {
 
 static gw_rc_t gw_slurm_check_config(const gw_provider_t *p, char *err,
     size_t len);
+static void gw_slurm_failure(const char *reason, char *code,
+    size_t code_size, char *text, size_t text_size);
 static gw_step_t gw_slurm_create(gw_op_t *op);
 static gw_step_t gw_slurm_retrieve(gw_op_t *op);
 static gw_step_t gw_slurm_cancel(gw_op_t *op);
@@ -455,13 +499,33 @@ gw_slurm_progress(gw_op_t *op, const char *comment, gw_job_t *job)
         job->has_error = 1;
         job->vendor_error_code = gw_strdup(err);
 
-        gw_trainer_failure(err, code, sizeof(code), desc, sizeof(desc));
+        gw_slurm_failure(err, code, sizeof(code), desc, sizeof(desc));
         gw_copy(job->error_code, sizeof(job->error_code), code);
         gw_vendor_text(op->provider, msg ? msg : desc, job->error_message,
                        sizeof(job->error_message));
     }
 
     gw_json_delete(p);
+}
+
+
+/* the canonical code and text of a trainer's failure reason */
+static void
+gw_slurm_failure(const char *reason, char *code, size_t code_size,
+    char *text, size_t text_size)
+{
+    const gw_slurm_failure_t  *f;
+
+    for (f = gw_slurm_failures; f->reason != NULL; f++) {
+        if (strcmp(f->reason, reason) == 0) {
+            gw_copy(code, code_size, f->code);
+            gw_copy(text, text_size, f->description);
+            return;
+        }
+    }
+
+    snprintf(code, code_size, "training_error");
+    snprintf(text, text_size, "Training failed (%.64s)", reason);
 }
 
 

@@ -26,7 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gw_core.h>
+#include <core/gw_core.h>
+#include <sign/gw_sign.h>
 
 #include <google/rpc/status.pb-c.h>
 #include <yandex/cloud/ai/tuning/v1/tuning_service.pb-c.h>

@@ -22,7 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gw_core.h>
+#include <core/gw_core.h>
+#include <sign/gw_sign.h>
 
 
 #define GW_CLOVA_TASKS       "/tuning/v2/tasks"
@@ -153,22 +154,6 @@ static const gw_clova_error_t  gw_clova_gateway_errors[] = {
 /* models the vendor documents as not tunable */
 static const char  *gw_clova_untunable[] = {
     "HCX-005", "HCX-DASH-002", NULL
-};
-
-
-/* the reasons the local trainer adds to CLOVA's */
-static const gw_clova_failure_t  gw_trainer_failures[] = {
-    { "spec.invalid", "invalid_parameters",
-      "The trainer refused the job's parameters" },
-    { "model.noexist", "model_not_found",
-      "The local model directory does not exist" },
-    { "model.invalid", "invalid_model",
-      "The local model could not be loaded" },
-    { "resource.oom", "out_of_memory",
-      "Training ran out of memory: lower the batch size or sequence "
-      "length" },
-    { "cancelled", "cancelled", "Training was cancelled" },
-    { NULL, NULL, NULL }
 };
 
 
@@ -1093,35 +1078,4 @@ gw_clova_list(gw_op_t *op)
 
     gw_json_delete(result);
     return GW_STEP_DONE;
-}
-
-
-/*
- * The local trainer reports CLOVA's failure reasons: one table serves
- * both.  Reasons it adds are its own codes.
- */
-void
-gw_trainer_failure(const char *reason, char *code, size_t code_size,
-    char *text, size_t text_size)
-{
-    const gw_clova_failure_t  *f;
-
-    for (f = gw_clova_failures; f->reason != NULL; f++) {
-        if (strcmp(f->reason, reason) == 0) {
-            gw_copy(code, code_size, f->code);
-            gw_copy(text, text_size, f->description);
-            return;
-        }
-    }
-
-    for (f = gw_trainer_failures; f->reason != NULL; f++) {
-        if (strcmp(f->reason, reason) == 0) {
-            gw_copy(code, code_size, f->code);
-            gw_copy(text, text_size, f->description);
-            return;
-        }
-    }
-
-    snprintf(code, code_size, "training_error");
-    snprintf(text, text_size, "Training failed (%.64s)", reason);
 }

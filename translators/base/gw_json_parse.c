@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gw_core.h>
+#include <base/gw_base.h>
 
 
 #define GW_JSON_DEPTH_MAX  1000

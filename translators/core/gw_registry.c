@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gw_core.h>
+#include <core/gw_core.h>
 
 
 static gw_rc_t gw_provider_check_params(const gw_provider_t *p, char *err,

@@ -13,7 +13,7 @@
 
 
 #include <string.h>
-#include <gw_core.h>
+#include <core/gw_core.h>
 
 
 #define GW_JOBID_PREFIX       "ftjob-"

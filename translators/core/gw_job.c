@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <gw_core.h>
+#include <core/gw_core.h>
 
 
 #define GW_EVENTS_MAX           3

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gw_core.h>
+#include <base/gw_base.h>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -602,7 +602,7 @@ gw_out_json(gw_out_t *o, const cJSON *v)
  * written in one growing buffer.  cJSON prints every non-integral number
  * with sprintf() and reads it back with sscanf(); this one writes
  * integral numbers by hand and checks the short form with strtod().
- * gw_out_put() (gw_core.h) writes inline while the buffer has room.
+ * gw_out_put() (base/gw_base.h) writes inline while the buffer has room.
  */
 
 void
