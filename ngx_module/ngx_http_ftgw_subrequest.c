@@ -229,7 +229,7 @@ ngx_http_ftgw_call_headers(ngx_http_request_t *r, ngx_http_request_t *sr,
         ngx_strlow(h->lowcase_key, h->key.data, len);
         h->hash = ngx_hash_key(h->lowcase_key, len);
 
-        value = gw_header_value(&call->headers[i]);
+        value = call->headers[i].value;
 
         h->value.len = ngx_strlen(value);
         h->value.data = ngx_pnalloc(r->pool, h->value.len);

@@ -306,7 +306,12 @@ typedef enum {
 } gw_step_t;
 
 
-/* one vendor operation in flight; vendors keep their state in it */
+/*
+ * One vendor operation in flight.  A vendor keeps what it must remember
+ * between its calls in its own state struct, op->state, which the
+ * exchange allocates zeroed (gw_vendor_t.state_size) from the request's
+ * arena.
+ */
 typedef struct {
     gw_op_kind_t                 kind;
     const gw_provider_t         *provider;
@@ -329,13 +334,11 @@ typedef struct {
     /* list: the vendor appends a page of jobs and says if more exist */
     int64_t                      page;          /* vendor page, 0-based */
     int64_t                      page_size;
-    char                         page_token[256];
     gw_job_t                    *jobs;
     size_t                       njobs;
     int                          exhausted;
 
-    int64_t                      scratch[6];    /* vendor state */
-    char                         credential[2048];  /* exchanged token */
+    void                        *state;         /* the vendor's, or NULL */
 } gw_op_t;
 
 
@@ -352,6 +355,7 @@ struct gw_vendor_s {
     const gw_param_spec_t  *params; /* NULL-terminated */
     gw_rc_t     (*check_config)(const gw_provider_t *p, char *err,
                                 size_t len);
+    size_t        state_size;       /* of the vendor's op->state, or 0 */
     /* steps an op; NULL for ops the vendor lacks (answered 404/501) */
     gw_step_t   (*ops[GW_OP_CHECKPOINTS + 1])(gw_op_t *op);
 };
@@ -372,11 +376,18 @@ int gw_op_owned(gw_op_t *op);
 int gw_op_cancellable(gw_op_t *op);
 /* maps a transport failure of resp into op->err; returns 1 if it did */
 int gw_op_transport_error(gw_op_t *op);
-/* helper for vendors: sets a header on op->call */
+/*
+ * A call's path (a, b and c joined; NULL parts are empty), query and
+ * headers, copied into the exchange's arena.  A copy that fails, or a
+ * header beyond GW_MAX_HEADERS, marks the call failed: the exchange
+ * answers 503 out_of_memory instead of sending it.
+ */
+void gw_call_path(gw_call_t *call, const char *a, const char *b,
+    const char *c);
+void gw_call_query(gw_call_t *call, const char *query);
 void gw_call_header(gw_call_t *call, const char *name, const char *value);
-/* a header whose value lives in the op until the call is answered */
-void gw_call_header_ref(gw_call_t *call, const char *name,
-    const char *value);
+/* frees the call's body and copies; an empty call */
+void gw_call_reset(gw_call_t *call);
 
 
 

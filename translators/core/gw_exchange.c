@@ -11,7 +11,6 @@
 
 
 #include <ctype.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +69,6 @@ struct gw_exchange_s {
 };
 
 
-static void gw_exchange_zero(gw_exchange_t *ex);
 static void gw_exchange_start(gw_exchange_t *ex, const gw_request_t *req);
 static gw_next_t gw_exchange_advance(gw_exchange_t *ex, gw_call_t **call);
 static void gw_exchange_fail(gw_exchange_t *ex, const gw_error_t *err);
@@ -89,7 +87,7 @@ static int gw_query_value(const char *query, size_t len, const char *name,
     char *out, size_t size);
 static const gw_provider_t *gw_find_provider(const gw_gateway_t *gw,
     const char *name);
-static void gw_op_init(gw_exchange_t *ex, gw_op_t *op, gw_op_kind_t kind,
+static int gw_op_init(gw_exchange_t *ex, gw_op_t *op, gw_op_kind_t kind,
     const gw_provider_t *p);
 static int gw_exchange_start_job_op(gw_exchange_t *ex);
 static void gw_exchange_start_create(gw_exchange_t *ex);
@@ -106,58 +104,6 @@ static int gw_job_encode_id(gw_exchange_t *ex, const gw_op_t *op,
     const gw_job_t *job, char *id, size_t size);
 static gw_next_t gw_exchange_step(gw_exchange_t *ex, gw_op_t *op,
     gw_call_t **call);
-
-
-/*
- * The exchange's large text buffers, two thirds of its 14 KB: each is
- * written before it is read, so only its first byte is zeroed.  The
- * header slots of a call are used up to nheaders only.  In offset order.
- */
-
-typedef struct {
-    size_t  offset;
-    size_t  size;
-} gw_buffer_t;
-
-#define gw_exchange_buffer(member)                                            \
-    { offsetof(gw_exchange_t, member),                                        \
-      sizeof(((gw_exchange_t *) NULL)->member) }
-
-static const gw_buffer_t  gw_exchange_buffers[] = {
-    gw_exchange_buffer(job_id),
-    gw_exchange_buffer(after),
-    gw_exchange_buffer(op.call.path),
-    gw_exchange_buffer(op.call.query),
-    gw_exchange_buffer(op.call.headers),
-    gw_exchange_buffer(op.job_name),
-    gw_exchange_buffer(op.page_token),
-    gw_exchange_buffer(op.credential)
-};
-
-
-static void
-gw_exchange_zero(gw_exchange_t *ex)
-{
-    size_t              i, at;
-    const gw_buffer_t  *b;
-
-    at = 0;
-
-    for (i = 0; i < sizeof(gw_exchange_buffers) / sizeof(gw_buffer_t); i++) {
-        b = &gw_exchange_buffers[i];
-
-        if (b->offset < at) {
-            /* out of order: the table is wrong, zero it all */
-            memset(ex, 0, sizeof(gw_exchange_t));
-            return;
-        }
-
-        memset((char *) ex + at, 0, b->offset + 1 - at);
-        at = b->offset + b->size;
-    }
-
-    memset((char *) ex + at, 0, sizeof(gw_exchange_t) - at);
-}
 
 
 static const gw_route_t  gw_routes[] = {
@@ -196,7 +142,7 @@ gw_exchange_create(const gw_gateway_t *gw, const gw_request_t *req)
         return NULL;
     }
 
-    gw_exchange_zero(ex);
+    memset(ex, 0, sizeof(gw_exchange_t));
 
     ex->arena = arena;
     ex->gw = gw;
@@ -365,18 +311,17 @@ gw_exchange_step(gw_exchange_t *ex, gw_op_t *op, gw_call_t **call)
 {
     gw_step_t  rc;
 
-    /* a fresh call; the 5 KB of header slots are written as they are used */
-    gw_free(op->call.body);
-    op->call.provider = NULL;
-    op->call.endpoint = NULL;
-    op->call.method = NULL;
-    op->call.path[0] = '\0';
-    op->call.query[0] = '\0';
-    op->call.body = NULL;
-    op->call.body_len = 0;
-    op->call.nheaders = 0;
+    /* a fresh call; the header slots are written as they are used */
+    gw_call_reset(&op->call);
 
     rc = op->provider->vendor->ops[op->kind](op);
+
+    /* a call whose path, query or headers could not be copied */
+    if (rc == GW_STEP_CALL && op->call.failed) {
+        gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
+                     "The gateway is out of memory");
+        rc = GW_STEP_ERROR;
+    }
 
     switch (rc) {
 
@@ -445,7 +390,6 @@ gw_exchange_free(gw_exchange_t *ex)
     prev = gw_arena_use(arena);
 
     gw_op_reset(&ex->op);
-    gw_free(ex->op.call.body);
 
     for (i = 0; i < ex->nlists; i++) {
         gw_op_reset(&ex->lists[i]);
@@ -855,7 +799,8 @@ gw_find_provider(const gw_gateway_t *gw, const char *name)
 }
 
 
-static void
+/* -1 (the exchange answered 503) when the vendor's state cannot be had */
+static int
 gw_op_init(gw_exchange_t *ex, gw_op_t *op, gw_op_kind_t kind,
     const gw_provider_t *p)
 {
@@ -866,6 +811,19 @@ gw_op_init(gw_exchange_t *ex, gw_op_t *op, gw_op_kind_t kind,
     op->request_id = ex->request_id;
     op->now_ms = ex->now_ms;
     gw_job_init(&op->job);
+
+    /* the vendor's own state, zeroed, freed with the exchange's arena */
+    if (p->vendor->state_size != 0) {
+        op->state = gw_calloc(1, p->vendor->state_size);
+
+        if (op->state == NULL) {
+            gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
+                              "The gateway is out of memory");
+            return -1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -910,8 +868,7 @@ gw_exchange_start_job_op(gw_exchange_t *ex)
         return -1;
     }
 
-    gw_op_init(ex, &ex->op, kind, p);
-    return 0;
+    return gw_op_init(ex, &ex->op, kind, p);
 }
 
 
@@ -941,7 +898,10 @@ gw_exchange_start_create(gw_exchange_t *ex)
         return;
     }
 
-    gw_op_init(ex, &ex->op, GW_OP_CREATE, p);
+    if (gw_op_init(ex, &ex->op, GW_OP_CREATE, p) != 0) {
+        return;
+    }
+
     ex->op.spec = &ex->spec;
 
     /* continue_from names a job of this gateway: decoded here, once */
@@ -1099,8 +1059,13 @@ gw_exchange_start_list(gw_exchange_t *ex)
             continue;
         }
 
-        gw_op_init(ex, &ex->lists[ex->nlists], GW_OP_LIST,
-                   &ex->gw->providers[i]);
+        if (gw_op_init(ex, &ex->lists[ex->nlists], GW_OP_LIST,
+                       &ex->gw->providers[i])
+            != 0)
+        {
+            return;
+        }
+
         ex->lists[ex->nlists].page_size = ex->limit + 1;
         ex->nlists++;
     }

@@ -114,40 +114,115 @@ gw_provider_param(const gw_provider_t *p, const char *name)
 }
 
 
-void
-gw_call_header(gw_call_t *call, const char *name, const char *value)
+/*
+ * a, b and c joined into the current arena (NULL parts are empty), and
+ * kept in the call's list of copies, which gw_call_reset() frees.
+ */
+static char *
+gw_call_join(gw_call_t *call, const char *a, const char *b, const char *c)
 {
-    size_t        len;
-    gw_header_t  *h;
+    char    *s;
+    size_t   la, lb, lc;
 
-    if (call->nheaders == GW_MAX_HEADERS) {
-        return;
+    if (call->nowned == sizeof(call->owned) / sizeof(call->owned[0])) {
+        return NULL;
     }
 
-    h = &call->headers[call->nheaders++];
-    h->name = name;
-    h->long_value = NULL;
+    la = a ? strlen(a) : 0;
+    lb = b ? strlen(b) : 0;
+    lc = c ? strlen(c) : 0;
 
-    /* cut as snprintf("%s") would, without its cost on every call */
-    len = strnlen(value, sizeof(h->value) - 1);
-    memcpy(h->value, value, len);
-    h->value[len] = '\0';
+    s = gw_malloc(la + lb + lc + 1);
+    if (s == NULL) {
+        return NULL;
+    }
+
+    /* memcpy() of NULL is undefined even for 0 bytes */
+    if (la) {
+        memcpy(s, a, la);
+    }
+
+    if (lb) {
+        memcpy(s + la, b, lb);
+    }
+
+    if (lc) {
+        memcpy(s + la + lb, c, lc);
+    }
+
+    s[la + lb + lc] = '\0';
+    call->owned[call->nowned++] = s;
+
+    return s;
 }
 
 
 void
-gw_call_header_ref(gw_call_t *call, const char *name, const char *value)
+gw_call_reset(gw_call_t *call)
 {
+    size_t  i;
+
+    gw_free(call->body);
+
+    for (i = 0; i < call->nowned; i++) {
+        gw_free(call->owned[i]);
+    }
+
+    call->provider = NULL;
+    call->endpoint = NULL;
+    call->method = NULL;
+    call->path = "";
+    call->query = "";
+    call->body = NULL;
+    call->body_len = 0;
+    call->nheaders = 0;
+    call->failed = 0;
+    call->nowned = 0;
+}
+
+
+void
+gw_call_path(gw_call_t *call, const char *a, const char *b, const char *c)
+{
+    char  *path;
+
+    path = gw_call_join(call, a, b, c);
+    call->path = path ? path : "";
+    call->failed |= (path == NULL);
+}
+
+
+void
+gw_call_query(gw_call_t *call, const char *query)
+{
+    char  *q;
+
+    q = gw_call_join(call, query, NULL, NULL);
+    call->query = q ? q : "";
+    call->failed |= (q == NULL);
+}
+
+
+void
+gw_call_header(gw_call_t *call, const char *name, const char *value)
+{
+    char         *v;
     gw_header_t  *h;
 
     if (call->nheaders == GW_MAX_HEADERS) {
+        call->failed = 1;
+        return;
+    }
+
+    v = gw_call_join(call, value, NULL, NULL);
+    if (v == NULL) {
+        call->failed = 1;
         return;
     }
 
     h = &call->headers[call->nheaders++];
     h->name = name;
-    h->value[0] = '\0';
-    h->long_value = value;
+    h->value = v;
 }
 
 
@@ -209,10 +284,7 @@ gw_op_reset(gw_op_t *op)
 {
     size_t  i;
 
-    gw_free(op->call.body);
-    op->call.body = NULL;
-    op->call.body_len = 0;
-
+    gw_call_reset(&op->call);
     gw_job_free(&op->job);
 
     for (i = 0; i < op->njobs; i++) {
@@ -222,6 +294,9 @@ gw_op_reset(gw_op_t *op)
     gw_free(op->jobs);
     op->jobs = NULL;
     op->njobs = 0;
+
+    gw_free(op->state);
+    op->state = NULL;
 }
 
 

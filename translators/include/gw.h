@@ -141,13 +141,11 @@ typedef struct {
 } gw_request_t;
 
 
+/* the strings of a call live in the exchange's arena until it is freed */
 typedef struct {
     const char         *name;            /* static */
-    char                value[512];
-    const char         *long_value;      /* instead of value, if set */
+    const char         *value;
 } gw_header_t;
-
-#define gw_header_value(h)  ((h)->long_value ? (h)->long_value : (h)->value)
 
 
 /*
@@ -159,12 +157,16 @@ typedef struct {
     const gw_provider_t  *provider;
     const char           *endpoint;      /* NULL: provider->endpoint */
     const char           *method;        /* static: "GET", "POST", ... */
-    char                  path[512];
-    char                  query[512];    /* "" = none */
+    const char           *path;
+    const char           *query;         /* "" = none */
     char                 *body;          /* owned by the exchange, or NULL */
     size_t                body_len;
     gw_header_t           headers[GW_MAX_HEADERS];
     size_t                nheaders;
+    int                   failed;        /* a string could not be copied */
+    /* the exchange's: the copies above, freed once the call is answered */
+    char                 *owned[GW_MAX_HEADERS + 2];
+    size_t                nowned;
 } gw_call_t;
 
 

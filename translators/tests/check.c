@@ -225,7 +225,7 @@ header(const gw_call_t *call, const char *name)
 
     for (i = 0; i < call->nheaders; i++) {
         if (strcasecmp(call->headers[i].name, name) == 0) {
-            return gw_header_value(&call->headers[i]);
+            return call->headers[i].value;
         }
     }
 

@@ -394,8 +394,8 @@ check_headers(const gw_call_t *call, int prov, const char *file, int line)
     const char  *v;
 
     for (i = 0; i < call->nheaders; i++) {
-        if (strstr(gw_header_value(&call->headers[i]), KEY_ALICE) != NULL
-            || strstr(gw_header_value(&call->headers[i]), KEY_BOB) != NULL)
+        if (strstr(call->headers[i].value, KEY_ALICE) != NULL
+            || strstr(call->headers[i].value, KEY_BOB) != NULL)
         {
             check_fail(file, line, "header %s carries a gateway key",
                        call->headers[i].name);

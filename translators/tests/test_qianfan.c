@@ -480,9 +480,9 @@ check_headers(const gw_call_t *call, int prov, const char *file, int line)
     const char  *v;
 
     for (i = 0; i < call->nheaders; i++) {
-        if (strstr(gw_header_value(&call->headers[i]), KEY_ALICE) != NULL
-            || strstr(gw_header_value(&call->headers[i]), KEY_BOB) != NULL
-            || strstr(gw_header_value(&call->headers[i]), QF_SK) != NULL)
+        if (strstr(call->headers[i].value, KEY_ALICE) != NULL
+            || strstr(call->headers[i].value, KEY_BOB) != NULL
+            || strstr(call->headers[i].value, QF_SK) != NULL)
         {
             check_fail(file, line, "header %s carries a secret",
                        call->headers[i].name);

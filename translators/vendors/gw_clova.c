@@ -197,6 +197,7 @@ const gw_vendor_t  gw_vendor_clova = {
     | GW_F_VALIDATION_SPLIT,
     gw_clova_params,
     gw_clova_check_config,
+    0,                          /* no state between calls */
     {
         gw_clova_create,        /* GW_OP_CREATE */
         gw_clova_retrieve,      /* GW_OP_RETRIEVE */
@@ -275,8 +276,8 @@ gw_clova_call(gw_op_t *op, const char *method, const char *path,
     p = op->provider;
 
     op->call.method = method;
-    gw_copy(op->call.path, sizeof(op->call.path), path);
-    gw_copy(op->call.query, sizeof(op->call.query), query);
+    gw_call_path(&op->call, path, NULL, NULL);
+    gw_call_query(&op->call, query);
 
     if (op->call.body != NULL) {
         gw_call_header(&op->call, "Content-Type", "application/json");

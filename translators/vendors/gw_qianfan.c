@@ -61,6 +61,13 @@ typedef struct {
 } gw_qf_model_t;
 
 
+/* what a create remembers between its calls (op->state) */
+typedef struct {
+    int64_t             task_id;         /* the container */
+    int64_t             job_id;          /* the run */
+} gw_qf_state_t;
+
+
 typedef struct {
     const char         *status;          /* jobDetail trainStatus */
     gw_status_t         canonical;
@@ -232,6 +239,7 @@ const gw_vendor_t  gw_vendor_qianfan = {
     | GW_F_DESCRIPTION,
     gw_qf_params,
     gw_qf_check_config,
+    sizeof(gw_qf_state_t),
     {
         gw_qf_create,           /* GW_OP_CREATE */
         gw_qf_retrieve,         /* GW_OP_RETRIEVE */
@@ -340,7 +348,7 @@ gw_qf_call(gw_op_t *op, const char *action, char *body)
     }
 
     op->call.method = "POST";
-    gw_copy(op->call.path, sizeof(op->call.path), path);
+    gw_call_path(&op->call, path, NULL, NULL);
 
     gw_call_header(&op->call, "Content-Type", "application/json");
     gw_call_header(&op->call, "x-bce-date", date);
@@ -1080,7 +1088,10 @@ gw_qf_create(gw_op_t *op)
     char                 *body;
     cJSON                *result;
     int64_t               id;
+    gw_qf_state_t        *st;
     const gw_qf_model_t  *m;
+
+    st = op->state;
 
     switch (op->step) {
 
@@ -1095,12 +1106,12 @@ gw_qf_create(gw_op_t *op)
          * no container is made, and the next step reads the run's id.
          */
         if (op->has_continue) {
-            op->scratch[0] = strtoll(op->continue_ref.vendor_id, NULL, 10);
+            st->task_id = strtoll(op->continue_ref.vendor_id, NULL, 10);
             op->step = 1;
         }
 
         /* the whole run body is checked before anything is made */
-        body = gw_qf_job_body(op, op->scratch[0]);
+        body = gw_qf_job_body(op, st->task_id);
         if (body == NULL) {
             gw_qf_nomem(op);
             return GW_STEP_ERROR;
@@ -1127,7 +1138,7 @@ gw_qf_create(gw_op_t *op)
             return GW_STEP_ERROR;
         }
 
-        op->scratch[0] = id;
+        st->task_id = id;
 
         return gw_qf_call(op, "createJob", gw_qf_job_body(op, id)) == 0
                ? GW_STEP_CALL : GW_STEP_ERROR;
@@ -1138,10 +1149,10 @@ gw_qf_create(gw_op_t *op)
             return GW_STEP_ERROR;
         }
 
-        op->scratch[1] = id;
+        st->job_id = id;
 
         return gw_qf_call(op, "jobDetail",
-                          gw_qf_detail_body(op->scratch[0], id)) == 0
+                          gw_qf_detail_body(st->task_id, id)) == 0
                ? GW_STEP_CALL : GW_STEP_ERROR;
 
     default:

@@ -175,6 +175,7 @@ const gw_vendor_t  gw_vendor_slurm = {
     | GW_F_DATASET_WEIGHTS | GW_F_MULTI_DATASETS | GW_F_VALIDATION_SPLIT,
     gw_slurm_params,
     gw_slurm_check_config,
+    0,                          /* no state between calls */
     {
         gw_slurm_create,        /* GW_OP_CREATE */
         gw_slurm_retrieve,      /* GW_OP_RETRIEVE */
@@ -337,7 +338,7 @@ gw_slurm_call(gw_op_t *op, const char *method, const char *path)
     const char  *user;
 
     op->call.method = method;
-    gw_join(op->call.path, sizeof(op->call.path), GW_SLURM_API, path, NULL);
+    gw_call_path(&op->call, GW_SLURM_API, path, NULL);
 
     if (op->call.body != NULL) {
         gw_call_header(&op->call, "Content-Type", "application/json");
@@ -347,9 +348,8 @@ gw_slurm_call(gw_op_t *op, const char *method, const char *path)
     user = gw_provider_param(op->provider, "user_name");
     if (user != NULL) {
         gw_call_header(&op->call, "X-SLURM-USER-NAME", user);
-        /* JWTs can outgrow a header slot: the provider keeps the value */
-        gw_call_header_ref(&op->call, "X-SLURM-USER-TOKEN",
-                           gw_provider_param(op->provider, "user_token"));
+        gw_call_header(&op->call, "X-SLURM-USER-TOKEN",
+                       gw_provider_param(op->provider, "user_token"));
     }
 }
 

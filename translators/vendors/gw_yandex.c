@@ -53,13 +53,8 @@
 #define GW_YX_LORA_ALPHA       16
 #define GW_YX_VIRTUAL_TOKENS   20
 
-/* op->scratch: what the op has asked and how far its auth got */
-#define GW_YX_PHASE      0
-#define GW_YX_AUTHED     1
-#define GW_YX_IAM_ASKED  2
-#define GW_YX_RETRIED    4
-
-enum {
+/* the call an op made last, which its answer belongs to */
+typedef enum {
     GW_YX_START = 0,
     GW_YX_TUNE,
     GW_YX_DESCRIBE,
@@ -67,7 +62,22 @@ enum {
     GW_YX_LIST_ERRORS,
     GW_YX_CANCEL,
     GW_YX_LIST
-};
+} gw_yx_phase_t;
+
+
+/*
+ * What a Yandex op remembers between its calls (op->state): its sequence
+ * depends on the answers, so it keeps a phase rather than counting steps.
+ */
+typedef struct {
+    gw_yx_phase_t       phase;
+    int                 authed;          /* credential holds the value */
+    int                 iam_asked;       /* an IAM exchange is in flight */
+    int                 retried;         /* once after UNAUTHENTICATED */
+    int                 cancel_checked;  /* cancel: the owner was read */
+    char                credential[2048];  /* the Authorization value */
+    char                page_token[256];   /* list: the next page */
+} gw_yx_state_t;
 
 
 typedef struct {
@@ -203,6 +213,7 @@ const gw_vendor_t  gw_vendor_yandex = {
     | GW_F_MULTI_DATASETS | GW_F_DESCRIPTION | GW_F_LABELS,
     gw_yx_param_specs,
     gw_yx_check_config,
+    sizeof(gw_yx_state_t),
     {
         gw_yx_create,           /* GW_OP_CREATE */
         gw_yx_retrieve,         /* GW_OP_RETRIEVE */
@@ -301,40 +312,43 @@ gw_yx_nomem(gw_op_t *op)
 
 
 /*
- * Every op starts here: GW_STEP_DONE once op->credential holds the
+ * Every op starts here: GW_STEP_DONE once the state's credential holds the
  * Authorization value, or the IAM exchange to make first.
  */
 static gw_step_t
 gw_yx_authorize(gw_op_t *op)
 {
-    const char  *auth;
-    char         key[GW_NAME_MAX + 16];
+    const char     *auth;
+    char            key[GW_NAME_MAX + 16];
+    gw_yx_state_t  *st;
 
-    if (op->scratch[GW_YX_AUTHED]) {
+    st = op->state;
+
+    if (st->authed) {
         return GW_STEP_DONE;
     }
 
-    if (op->scratch[GW_YX_IAM_ASKED]) {
+    if (st->iam_asked) {
         return gw_yx_iam_answer(op);
     }
 
     auth = gw_provider_param(op->provider, "auth");
 
     if (auth == NULL || strcmp(auth, "api_key") == 0) {
-        snprintf(op->credential, sizeof(op->credential), "Api-Key %s",
+        snprintf(st->credential, sizeof(st->credential), "Api-Key %s",
                  gw_provider_param(op->provider, "api_key"));
-        op->scratch[GW_YX_AUTHED] = 1;
+        st->authed = 1;
         return GW_STEP_DONE;
     }
 
     snprintf(key, sizeof(key), "yandex-iam:%s", op->provider->name);
 
     if (op->cache != NULL && op->cache->get != NULL
-        && op->cache->get(op->cache->data, key, op->credential + 7,
-                          sizeof(op->credential) - 7, op->now_ms))
+        && op->cache->get(op->cache->data, key, st->credential + 7,
+                          sizeof(st->credential) - 7, op->now_ms))
     {
-        memcpy(op->credential, "Bearer ", 7);
-        op->scratch[GW_YX_AUTHED] = 1;
+        memcpy(st->credential, "Bearer ", 7);
+        st->authed = 1;
         return GW_STEP_DONE;
     }
 
@@ -349,6 +363,9 @@ gw_yx_iam_request(gw_op_t *op)
     cJSON            *b;
     const char       *json;
     gw_yandex_key_t   key;
+    gw_yx_state_t    *st;
+
+    st = op->state;
 
     json = gw_provider_param(op->provider, "service_account_key");
 
@@ -392,10 +409,10 @@ gw_yx_iam_request(gw_op_t *op)
     op->call.body = body;
     op->call.method = "POST";
     op->call.endpoint = gw_provider_param(op->provider, "iam_endpoint");
-    snprintf(op->call.path, sizeof(op->call.path), GW_YX_IAM_PATH);
+    op->call.path = GW_YX_IAM_PATH;
     gw_call_header(&op->call, "Content-Type", "application/json");
 
-    op->scratch[GW_YX_IAM_ASKED] = 1;
+    st->iam_asked = 1;
 
     return GW_STEP_CALL;
 }
@@ -404,12 +421,15 @@ gw_yx_iam_request(gw_op_t *op)
 static gw_step_t
 gw_yx_iam_answer(gw_op_t *op)
 {
-    char         key[GW_NAME_MAX + 16], text[200];
-    cJSON       *root;
-    int64_t      expires, now, refresh;
-    const char  *token, *v;
+    char            key[GW_NAME_MAX + 16], text[200];
+    cJSON          *root;
+    int64_t         expires, now, refresh;
+    const char     *token, *v;
+    gw_yx_state_t  *st;
 
-    op->scratch[GW_YX_IAM_ASKED] = 0;
+    st = op->state;
+
+    st->iam_asked = 0;
 
     if (gw_op_transport_error(op)) {
         return GW_STEP_ERROR;
@@ -421,7 +441,7 @@ gw_yx_iam_answer(gw_op_t *op)
     expires = gw_parse_iso8601(gw_json_str(root, "expiresAt"));
 
     if (op->resp->status != 200 || token == NULL || expires == GW_UNSET_INT
-        || strlen(token) + 8 > sizeof(op->credential)
+        || strlen(token) + 8 > sizeof(st->credential)
         || strpbrk(token, "\r\n") != NULL)
     {
         v = gw_json_str(root, "message");
@@ -438,7 +458,7 @@ gw_yx_iam_answer(gw_op_t *op)
         return GW_STEP_ERROR;
     }
 
-    snprintf(op->credential, sizeof(op->credential), "Bearer %s", token);
+    snprintf(st->credential, sizeof(st->credential), "Bearer %s", token);
     gw_json_delete(root);
 
     /* refresh once three quarters of its life are gone, and never late */
@@ -448,11 +468,11 @@ gw_yx_iam_answer(gw_op_t *op)
 
     if (op->cache != NULL && op->cache->put != NULL && expires > now) {
         snprintf(key, sizeof(key), "yandex-iam:%s", op->provider->name);
-        op->cache->put(op->cache->data, key, op->credential + 7, refresh,
+        op->cache->put(op->cache->data, key, st->credential + 7, refresh,
                        expires - 1000);
     }
 
-    op->scratch[GW_YX_AUTHED] = 1;
+    st->authed = 1;
 
     return GW_STEP_DONE;
 }
@@ -466,15 +486,18 @@ gw_yx_iam_answer(gw_op_t *op)
 static gw_step_t
 gw_yx_run(gw_op_t *op, gw_step_t (*steps)(gw_op_t *op))
 {
-    char        key[GW_NAME_MAX + 16];
-    gw_step_t   rc;
-    const char *auth;
+    char            key[GW_NAME_MAX + 16];
+    gw_step_t       rc;
+    const char     *auth;
+    gw_yx_state_t  *st;
+
+    st = op->state;
 
     rc = steps(op);
 
     auth = gw_provider_param(op->provider, "auth");
 
-    if (rc != GW_STEP_ERROR || op->scratch[GW_YX_RETRIED]
+    if (rc != GW_STEP_ERROR || st->retried
         || auth == NULL || strcmp(auth, "iam") != 0
         || strcmp(op->err.code, "UNAUTHENTICATED") != 0)
     {
@@ -486,9 +509,9 @@ gw_yx_run(gw_op_t *op, gw_step_t (*steps)(gw_op_t *op))
         op->cache->put(op->cache->data, key, "", 0, 0);
     }
 
-    op->scratch[GW_YX_RETRIED] = 1;
-    op->scratch[GW_YX_AUTHED] = 0;
-    op->scratch[GW_YX_PHASE] = GW_YX_START;
+    st->retried = 1;
+    st->authed = 0;
+    st->phase = GW_YX_START;
     gw_job_free(&op->job);
     memset(&op->err, 0, sizeof(op->err));
 
@@ -504,8 +527,11 @@ static gw_step_t
 gw_yx_call(gw_op_t *op, const char *endpoint, const char *path,
     const ProtobufCMessage *msg, int phase)
 {
-    size_t     len;
-    uint8_t   *frame;
+    size_t          len;
+    uint8_t        *frame;
+    gw_yx_state_t  *st;
+
+    st = op->state;
 
     len = protobuf_c_message_get_packed_size(msg);
 
@@ -526,15 +552,14 @@ gw_yx_call(gw_op_t *op, const char *endpoint, const char *path,
     op->call.body_len = len + 5;
     op->call.method = "POST";
     op->call.endpoint = endpoint;
-    gw_copy(op->call.path, sizeof(op->call.path), path);
+    gw_call_path(&op->call, path, NULL, NULL);
 
     gw_call_header(&op->call, "Content-Type", "application/grpc");
     gw_call_header(&op->call, "TE", "trailers");
-    /* tokens can outgrow a header slot: the call refers to op's copy */
-    gw_call_header_ref(&op->call, "Authorization", op->credential);
+    gw_call_header(&op->call, "Authorization", st->credential);
     gw_call_header(&op->call, "x-client-request-id", op->request_id);
 
-    op->scratch[GW_YX_PHASE] = phase;
+    st->phase = phase;
 
     return GW_STEP_CALL;
 }
@@ -1286,11 +1311,14 @@ gw_yx_tune(gw_op_t *op)
 static gw_step_t
 gw_yx_create_steps(gw_op_t *op)
 {
-    size_t            len;
-    gw_step_t         rc;
-    const uint8_t    *data;
+    size_t          len;
+    gw_step_t       rc;
+    const uint8_t  *data;
+    gw_yx_state_t  *st;
 
-    if (op->scratch[GW_YX_PHASE] == GW_YX_START) {
+    st = op->state;
+
+    if (st->phase == GW_YX_START) {
         if (gw_yx_validate(op) != 0) {
             return GW_STEP_ERROR;
         }
@@ -1310,7 +1338,7 @@ gw_yx_create_steps(gw_op_t *op)
         return rc;
     }
 
-    if (op->scratch[GW_YX_PHASE] != GW_YX_TUNE) {
+    if (st->phase != GW_YX_TUNE) {
         return gw_yx_tune(op);
     }
 
@@ -1492,14 +1520,17 @@ gw_yx_errors_got(gw_op_t *op)
 static gw_step_t
 gw_yx_retrieve_steps(gw_op_t *op)
 {
-    gw_step_t  rc;
+    gw_step_t       rc;
+    gw_yx_state_t  *st;
+
+    st = op->state;
 
     rc = gw_yx_authorize(op);
     if (rc != GW_STEP_DONE) {
         return rc;
     }
 
-    switch (op->scratch[GW_YX_PHASE]) {
+    switch (st->phase) {
 
     case GW_YX_START:
         return gw_yx_describe(op);
@@ -1523,21 +1554,24 @@ gw_yx_retrieve_steps(gw_op_t *op)
 static gw_step_t
 gw_yx_cancel_steps(gw_op_t *op)
 {
-    size_t                  len;
-    gw_step_t               rc;
-    const uint8_t          *data;
-    YX(CancelTuningRequest)  req;
+    size_t                    len;
+    gw_step_t                 rc;
+    const uint8_t            *data;
+    YX(CancelTuningRequest)   req;
+    gw_yx_state_t            *st;
+
+    st = op->state;
 
     rc = gw_yx_authorize(op);
     if (rc != GW_STEP_DONE) {
         return rc;
     }
 
-    switch (op->scratch[GW_YX_PHASE]) {
+    switch (st->phase) {
 
     case GW_YX_START:
         /* whose task is it?  never cancel another client's */
-        op->scratch[5] = 1;
+        st->cancel_checked = 0;
         return gw_yx_describe(op);
 
     case GW_YX_CANCEL:
@@ -1555,8 +1589,8 @@ gw_yx_cancel_steps(gw_op_t *op)
         return gw_yx_describe(op);
 
     case GW_YX_DESCRIBE:
-        if (op->scratch[5] == 1) {
-            op->scratch[5] = 2;
+        if (!st->cancel_checked) {
+            st->cancel_checked = 1;
 
             if (gw_yx_described(op) != GW_STEP_DONE) {
                 return GW_STEP_ERROR;
@@ -1606,21 +1640,24 @@ gw_yx_list_steps(gw_op_t *op)
     const uint8_t            *data;
     YX(ListTuningsRequest)    req;
     YX(ListTuningsResponse)  *l;
+    gw_yx_state_t            *st;
+
+    st = op->state;
 
     rc = gw_yx_authorize(op);
     if (rc != GW_STEP_DONE) {
         return rc;
     }
 
-    if (op->scratch[GW_YX_PHASE] != GW_YX_LIST) {
+    if (st->phase != GW_YX_LIST) {
         yx(list_tunings_request__init)(&req);
         req.folder_id = (char *) gw_provider_param(op->provider,
                                                    "folder_id");
         v = gw_provider_param(op->provider, "list_page_size");
         req.page_size = v ? strtol(v, NULL, 10) : 100;
 
-        if (op->page_token[0] != '\0') {
-            req.page_token = op->page_token;
+        if (st->page_token[0] != '\0') {
+            req.page_token = st->page_token;
         }
 
         return gw_yx_call(op, NULL, GW_YX_TUNING "List",
@@ -1628,7 +1665,7 @@ gw_yx_list_steps(gw_op_t *op)
     }
 
     /* the next page starts a new call sequence */
-    op->scratch[GW_YX_PHASE] = GW_YX_START;
+    st->phase = GW_YX_START;
 
     if (gw_yx_answer(op, &data, &len) != 0) {
         return GW_STEP_ERROR;
@@ -1652,7 +1689,7 @@ gw_yx_list_steps(gw_op_t *op)
         }
     }
 
-    if (strlen(l->next_page_token) >= sizeof(op->page_token)) {
+    if (strlen(l->next_page_token) >= sizeof(st->page_token)) {
         yx(list_tunings_response__free_unpacked)(l, NULL);
         gw_yx_invalid_answer(op, "a page token longer than the gateway "
                              "carries");
@@ -1663,7 +1700,7 @@ gw_yx_list_steps(gw_op_t *op)
         op->exhausted = 1;
 
     } else {
-        gw_copy(op->page_token, sizeof(op->page_token),
+        gw_copy(st->page_token, sizeof(st->page_token),
                 l->next_page_token);
     }
 
