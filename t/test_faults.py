@@ -64,6 +64,43 @@ def test_fault_on_create_and_list(gateway, spec, status, code):
     assert gateway.call("GET", "/v1/fine_tuning/jobs").status_code == 200
 
 
+@pytest.mark.parametrize("spec,status", [
+    ({"fault": "error", "http": 429, "code": "42901",
+      "message": "Too many requests - rate exceeded"}, 429),
+    ({"fault": "status", "http": 429, "body": "slow down"}, 429),
+    ({"fault": "status", "http": 503, "body": "busy"}, 503),
+])
+def test_retry_after_passed_on(gateway, spec, status):
+    """A vendor's Retry-After reaches the client on a 429 or 503, where the
+    openai SDKs read it to pace their retries."""
+    job = create_job(gateway, suffix="retry")
+    gateway.fault(op="get", headers={"Retry-After": "17"}, **spec)
+    r = gateway.call("GET", f"/v1/fine_tuning/jobs/{job.id}")
+    assert r.status_code == status, r.text
+    assert r.headers["retry-after"] == "17"
+    gateway.clear_faults()
+    # neither delay-seconds nor an HTTP-date, or none at all: not passed on
+    gateway.fault(op="get", headers={"Retry-After": "17; drop"}, **spec)
+    r = gateway.call("GET", f"/v1/fine_tuning/jobs/{job.id}")
+    assert r.status_code == status, r.text
+    assert "retry-after" not in r.headers
+    gateway.clear_faults()
+    gateway.fault(op="get", **spec)
+    r = gateway.call("GET", f"/v1/fine_tuning/jobs/{job.id}")
+    assert "retry-after" not in r.headers
+    gateway.clear_faults()
+
+
+def test_retry_after_not_on_other_errors(gateway):
+    job = create_job(gateway, suffix="retry")
+    gateway.fault(op="get", fault="error", http=500, code="50000",
+                  message="Internal server error", headers={"Retry-After": "5"})
+    r = gateway.call("GET", f"/v1/fine_tuning/jobs/{job.id}")
+    assert r.status_code == 502, r.text
+    assert "retry-after" not in r.headers
+    gateway.clear_faults()
+
+
 def test_sdk_sees_rate_limit_and_server_errors(gateway):
     job = create_job(gateway, suffix="sdk-fault")
     client = gateway.sdk()

@@ -374,8 +374,27 @@ void gw_op_reset(gw_op_t *op);
 int gw_op_owned(gw_op_t *op);
 /* owned and still queued or running (else a 404 or a 409): 1 or 0 */
 int gw_op_cancellable(gw_op_t *op);
+
+
+/* ---- a vendor's answer, classified (gw_answer.c) ------------------- */
+
+typedef struct {
+    int                 http;            /* what the client gets */
+    const char         *type;
+} gw_answer_class_t;
+
+/*
+ * The client's status and type for a vendor's HTTP status, for an error
+ * the vendor's own table does not name: 401/403 502, 404, 409, 429, 503
+ * and 504 kept, anything else 502.
+ */
+gw_answer_class_t gw_answer_class(int vendor_status);
 /* maps a transport failure of resp into op->err; returns 1 if it did */
 int gw_op_transport_error(gw_op_t *op);
+/* op->err for a body that is not the vendor's (what: "Qianfan JSON") */
+void gw_op_unreadable(gw_op_t *op, const char *what);
+/* op->err: 503 out_of_memory */
+void gw_op_nomem(gw_op_t *op);
 /*
  * A call's path (a, b and c joined; NULL parts are empty), query and
  * headers, copied into the exchange's arena.  A copy that fails, or a

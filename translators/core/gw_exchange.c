@@ -58,6 +58,7 @@ struct gw_exchange_s {
     int                   has_spec;
 
     gw_vendor_response_t  resp;
+    char                  retry_after[32];  /* of the last vendor answer */
     gw_op_t               op;
 
     /* list: one op per provider, stepped one provider after another */
@@ -72,6 +73,8 @@ struct gw_exchange_s {
 static void gw_exchange_start(gw_exchange_t *ex, const gw_request_t *req);
 static gw_next_t gw_exchange_advance(gw_exchange_t *ex, gw_call_t **call);
 static void gw_exchange_fail(gw_exchange_t *ex, const gw_error_t *err);
+static void gw_exchange_retry_after(gw_exchange_t *ex,
+    const gw_vendor_response_t *resp);
 static void gw_exchange_error(gw_exchange_t *ex, int status, const char *type,
     const char *param, const char *code, const char *message);
 static void gw_exchange_answer(gw_exchange_t *ex, int status, cJSON *json);
@@ -318,8 +321,7 @@ gw_exchange_step(gw_exchange_t *ex, gw_op_t *op, gw_call_t **call)
 
     /* a call whose path, query or headers could not be copied */
     if (rc == GW_STEP_CALL && op->call.failed) {
-        gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
-                     "The gateway is out of memory");
+        gw_op_nomem(op);
         rc = GW_STEP_ERROR;
     }
 
@@ -356,6 +358,8 @@ gw_exchange_feed(gw_exchange_t *ex, const gw_vendor_response_t *resp)
     ex->resp = *resp;
     op->resp = &ex->resp;
     op->step++;
+
+    gw_exchange_retry_after(ex, resp);
 }
 
 
@@ -428,6 +432,47 @@ gw_exchange_fail(gw_exchange_t *ex, const gw_error_t *err)
     if (body == NULL) {
         ex->result.http_status = 503;
     }
+
+    /* the vendor's own word on when to retry, for the client's SDK */
+    if ((ex->result.http_status == 429 || ex->result.http_status == 503)
+        && ex->retry_after[0] != '\0')
+    {
+        ex->result.retry_after = ex->retry_after;
+    }
+}
+
+
+/*
+ * The last vendor answer's Retry-After, kept when it is a plain value:
+ * delay-seconds or an HTTP-date (RFC 9110), nothing that could split a
+ * header.
+ */
+static void
+gw_exchange_retry_after(gw_exchange_t *ex, const gw_vendor_response_t *resp)
+{
+    char    c;
+    size_t  i, n;
+
+    ex->retry_after[0] = '\0';
+
+    n = resp->retry_after_len;
+
+    if (resp->retry_after == NULL || n == 0 || n >= sizeof(ex->retry_after)) {
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        c = resp->retry_after[i];
+
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z')
+              || (c >= 'a' && c <= 'z') || c == ' ' || c == ',' || c == ':'))
+        {
+            return;
+        }
+    }
+
+    memcpy(ex->retry_after, resp->retry_after, n);
+    ex->retry_after[n] = '\0';
 }
 
 

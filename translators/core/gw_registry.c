@@ -226,40 +226,6 @@ gw_call_header(gw_call_t *call, const char *name, const char *value)
 }
 
 
-int
-gw_op_transport_error(gw_op_t *op)
-{
-    const char  *name;
-
-    name = op->provider->name;
-
-    switch (op->resp->transport) {
-
-    case GW_TRANSPORT_OK:
-        return 0;
-
-    case GW_TRANSPORT_TIMEOUT:
-        gw_error_set(&op->err, 504, GW_TYPE_TIMEOUT, NULL,
-                     "vendor_timeout",
-                     "provider '%s' did not answer in time", name);
-        return 1;
-
-    case GW_TRANSPORT_TOO_LARGE:
-        gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
-                     "vendor_response_too_large",
-                     "provider '%s' sent a response larger than the "
-                     "gateway accepts", name);
-        return 1;
-
-    default:
-        gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
-                     "vendor_unreachable",
-                     "provider '%s' could not be reached", name);
-        return 1;
-    }
-}
-
-
 gw_rc_t
 gw_op_push_job(gw_op_t *op, gw_job_t *job)
 {

@@ -187,6 +187,8 @@ typedef struct {
     int                 grpc_status;     /* -1: none (not gRPC) */
     const char         *grpc_message;    /* percent-encoded, or NULL */
     size_t              grpc_message_len;
+    const char         *retry_after;     /* the Retry-After header, or NULL */
+    size_t              retry_after_len;
 } gw_vendor_response_t;
 
 
@@ -196,6 +198,7 @@ typedef struct {
     char               *body;            /* JSON, owned by the exchange */
     size_t              body_len;
     const char         *request_id;      /* for the x-request-id header */
+    const char         *retry_after;     /* for a 429 or 503, or NULL */
 } gw_result_t;
 
 

@@ -330,29 +330,7 @@ gw_clova_result(gw_op_t *op)
 
     if (root == NULL || !cJSON_IsObject(root)) {
         gw_json_delete(root);
-
-        if (op->resp->status == 429) {
-            gw_error_set(&op->err, 429, GW_TYPE_RATE_LIMIT, NULL,
-                         "rate_limited", "provider '%s' is rate limiting "
-                         "the gateway; retry later", op->provider->name);
-
-        } else if (op->resp->status == 503) {
-            gw_error_set(&op->err, 503, GW_TYPE_API, NULL,
-                         "vendor_unavailable", "provider '%s' is "
-                         "unavailable (HTTP 503)", op->provider->name);
-
-        } else if (op->resp->status == 504) {
-            gw_error_set(&op->err, 504, GW_TYPE_TIMEOUT, NULL,
-                         "vendor_timeout", "provider '%s' timed out "
-                         "(HTTP 504)", op->provider->name);
-
-        } else {
-            gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
-                         "invalid_vendor_response", "provider '%s' "
-                         "answered HTTP %d with a body that is not CLOVA "
-                         "JSON", op->provider->name, op->resp->status);
-        }
-
+        gw_op_unreadable(op, "a body that is not CLOVA JSON");
         return NULL;
     }
 
@@ -373,8 +351,7 @@ gw_clova_result(gw_op_t *op)
     if (result == NULL) {
         result = cJSON_CreateObject();
         if (result == NULL) {
-            gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
-                         "The gateway is out of memory");
+            gw_op_nomem(op);
         }
     }
 
@@ -389,6 +366,7 @@ gw_clova_vendor_error(gw_op_t *op, const cJSON *root)
     char                     message[300];
     const char              *code, *vmsg, *type, *param, *ccode;
     const cJSON             *obj;
+    gw_answer_class_t        c;
     const gw_clova_error_t  *e, *table;
 
     obj = gw_json_get(root, "status");
@@ -414,17 +392,10 @@ gw_clova_vendor_error(gw_op_t *op, const cJSON *root)
         http = e->http;
         type = e->type;
 
-    } else if (op->resp->status == 429) {
-        http = 429;
-        type = GW_TYPE_RATE_LIMIT;
-
-    } else if (op->resp->status == 503 || op->resp->status == 504) {
-        http = op->resp->status;
-        type = (http == 503) ? GW_TYPE_API : GW_TYPE_TIMEOUT;
-
     } else {
-        http = 502;
-        type = GW_TYPE_UPSTREAM;
+        c = gw_answer_class(op->resp->status);
+        http = c.http;
+        type = c.type;
     }
 
     param = NULL;
@@ -571,8 +542,7 @@ gw_clova_task_to_job(gw_op_t *op, cJSON *task, gw_job_t *job)
     }
 
     if (job->vendor_id == NULL || job->vendor_status == NULL) {
-        gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
-                     "The gateway is out of memory");
+        gw_op_nomem(op);
         return -1;
     }
 
@@ -901,8 +871,7 @@ gw_clova_create(gw_op_t *op)
 
         op->call.body = gw_clova_create_body(op, &op->call.body_len);
         if (op->call.body == NULL) {
-            gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
-                         "The gateway is out of memory");
+            gw_op_nomem(op);
             return GW_STEP_ERROR;
         }
 
@@ -1061,8 +1030,7 @@ gw_clova_list(gw_op_t *op)
 
         if (gw_op_push_job(op, &job) != GW_OK) {
             gw_json_delete(result);
-            gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
-                         "The gateway is out of memory");
+            gw_op_nomem(op);
             return GW_STEP_ERROR;
         }
     }

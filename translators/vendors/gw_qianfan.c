@@ -219,7 +219,6 @@ static void gw_qf_vendor_error(gw_op_t *op, const cJSON *root);
 static int gw_qf_detail_to_job(gw_op_t *op, const cJSON *d, gw_job_t *job);
 static int64_t gw_qf_time(const char *s);
 static int gw_qf_ids(const gw_op_t *op, int64_t *task_id, int64_t *job_id);
-static void gw_qf_nomem(gw_op_t *op);
 
 
 static const gw_param_spec_t  gw_qf_params[] = {
@@ -287,13 +286,6 @@ gw_qf_check_config(const gw_provider_t *p, char *err, size_t len)
 }
 
 
-static void
-gw_qf_nomem(gw_op_t *op)
-{
-    gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
-                 "The gateway is out of memory");
-}
-
 
 /* ---- outgoing calls: signed POSTs ----------------------------------- */
 
@@ -308,7 +300,7 @@ gw_qf_call(gw_op_t *op, const char *action, char *body)
     const gw_provider_t  *p;
 
     if (body == NULL) {
-        gw_qf_nomem(op);
+        gw_op_nomem(op);
         return -1;
     }
 
@@ -376,29 +368,7 @@ gw_qf_result(gw_op_t *op)
 
     if (root == NULL || !cJSON_IsObject(root)) {
         gw_json_delete(root);
-
-        if (op->resp->status == 429) {
-            gw_error_set(&op->err, 429, GW_TYPE_RATE_LIMIT, NULL,
-                         "rate_limited", "provider '%s' is rate limiting "
-                         "the gateway; retry later", op->provider->name);
-
-        } else if (op->resp->status == 503 || op->resp->status == 504) {
-            gw_error_set(&op->err, op->resp->status,
-                         op->resp->status == 503 ? GW_TYPE_API
-                                                 : GW_TYPE_TIMEOUT,
-                         NULL, op->resp->status == 503
-                               ? "vendor_unavailable" : "vendor_timeout",
-                         "provider '%s' answered HTTP %d",
-                         op->provider->name, op->resp->status);
-
-        } else {
-            gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
-                         "invalid_vendor_response", "provider '%s' "
-                         "answered HTTP %d with a body that is not "
-                         "Qianfan JSON", op->provider->name,
-                         op->resp->status);
-        }
-
+        gw_op_unreadable(op, "a body that is not Qianfan JSON");
         return NULL;
     }
 
@@ -425,6 +395,7 @@ gw_qf_vendor_error(gw_op_t *op, const cJSON *root)
     char                  code[32], message[300], log_id[80];
     const char           *vmsg, *type, *param, *v;
     const cJSON          *ec, *lid;
+    gw_answer_class_t     c;
     const gw_qf_error_t  *e;
 
     code[0] = '\0';
@@ -480,17 +451,14 @@ gw_qf_vendor_error(gw_op_t *op, const cJSON *root)
             param = "id";
         }
 
-    } else if (op->resp->status == 429) {
-        http = 429;
-        type = GW_TYPE_RATE_LIMIT;
-
-    } else if (op->resp->status == 503 || op->resp->status == 504) {
-        http = op->resp->status;
-        type = (http == 503) ? GW_TYPE_API : GW_TYPE_TIMEOUT;
-
     } else {
-        http = 502;
-        type = GW_TYPE_UPSTREAM;
+        c = gw_answer_class(op->resp->status);
+        http = c.http;
+        type = c.type;
+
+        if (http == 404 && op->kind != GW_OP_CREATE) {
+            param = "id";
+        }
     }
 
     gw_error_set(&op->err, http, type, param,
@@ -621,7 +589,7 @@ gw_qf_detail_to_job(gw_op_t *op, const cJSON *d, gw_job_t *job)
     if (job->vendor_status == NULL || job->vendor_id == NULL
         || job->vendor_id2 == NULL)
     {
-        gw_qf_nomem(op);
+        gw_op_nomem(op);
         return -1;
     }
 
@@ -1113,7 +1081,7 @@ gw_qf_create(gw_op_t *op)
         /* the whole run body is checked before anything is made */
         body = gw_qf_job_body(op, st->task_id);
         if (body == NULL) {
-            gw_qf_nomem(op);
+            gw_op_nomem(op);
             return GW_STEP_ERROR;
         }
 

@@ -357,12 +357,13 @@ gw_slurm_call(gw_op_t *op, const char *method, const char *path)
 static cJSON *
 gw_slurm_result(gw_op_t *op)
 {
-    int           http;
-    char          text[300];
-    cJSON        *root;
-    const char   *v, *type;
-    const cJSON  *errors, *e;
-    int64_t       number;
+    int                 http;
+    char                text[300];
+    cJSON              *root;
+    int64_t             number;
+    const char         *v, *type;
+    const cJSON        *errors, *e;
+    gw_answer_class_t   c;
 
     if (gw_op_transport_error(op)) {
         return NULL;
@@ -372,11 +373,7 @@ gw_slurm_result(gw_op_t *op)
 
     if (root == NULL || !cJSON_IsObject(root)) {
         gw_json_delete(root);
-        gw_error_set(&op->err, op->resp->status == 503 ? 503 : 502,
-                     GW_TYPE_UPSTREAM, NULL, "invalid_vendor_response",
-                     "provider '%s' (slurmrestd) answered HTTP %d with a "
-                     "body that is not JSON", op->provider->name,
-                     op->resp->status);
+        gw_op_unreadable(op, "a body that is not slurmrestd's JSON");
         return NULL;
     }
 
@@ -408,21 +405,14 @@ gw_slurm_result(gw_op_t *op)
     }
 
     /* 2017: "Invalid job id specified"; the job is not (or no longer) */
-    if (number == 2017 || op->resp->status == 404) {
+    if (number == 2017) {
         http = 404;
         type = GW_TYPE_NOT_FOUND;
 
-    } else if (op->resp->status == 401 || op->resp->status == 403) {
-        http = 502;
-        type = GW_TYPE_UPSTREAM;
-
-    } else if (op->resp->status == 429 || op->resp->status == 503) {
-        http = op->resp->status;
-        type = http == 429 ? GW_TYPE_RATE_LIMIT : GW_TYPE_API;
-
     } else {
-        http = 502;
-        type = GW_TYPE_UPSTREAM;
+        c = gw_answer_class(op->resp->status);
+        http = c.http;
+        type = c.type;
     }
 
     if (number != GW_UNSET_INT) {
@@ -646,8 +636,7 @@ gw_slurm_job_to_job(gw_op_t *op, const cJSON *j, gw_job_t *job)
     }
 
     if (job->vendor_id == NULL || job->vendor_status == NULL) {
-        gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
-                     "The gateway is out of memory");
+        gw_op_nomem(op);
         return -1;
     }
 
@@ -1031,8 +1020,7 @@ gw_slurm_create(gw_op_t *op)
 
         spec = gw_slurm_spec(op, model_dir, output_dir);
         if (spec == NULL) {
-            gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
-                         "The gateway is out of memory");
+            gw_op_nomem(op);
             return GW_STEP_ERROR;
         }
 
@@ -1040,8 +1028,7 @@ gw_slurm_create(gw_op_t *op)
         gw_free(spec);
 
         if (op->call.body == NULL) {
-            gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
-                         "The gateway is out of memory");
+            gw_op_nomem(op);
             return GW_STEP_ERROR;
         }
 

@@ -200,7 +200,6 @@ static int gw_yx_operation_answer(gw_op_t *op, const uint8_t *data,
     size_t len);
 static const gw_yx_status_t *gw_yx_status(int value);
 static char *gw_yx_model_of(const char *uri);
-static void gw_yx_nomem(gw_op_t *op);
 
 
 const gw_vendor_t  gw_vendor_yandex = {
@@ -300,13 +299,6 @@ gw_yx_check_config(const gw_provider_t *p, char *err, size_t len)
 }
 
 
-static void
-gw_yx_nomem(gw_op_t *op)
-{
-    gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",
-                 "The gateway is out of memory");
-}
-
 
 /* ---- credentials --------------------------------------------------- */
 
@@ -394,7 +386,7 @@ gw_yx_iam_request(gw_op_t *op)
     b = cJSON_CreateObject();
     if (b == NULL || cJSON_AddStringToObject(b, "jwt", jwt) == NULL) {
         gw_json_delete(b);
-        gw_yx_nomem(op);
+        gw_op_nomem(op);
         return GW_STEP_ERROR;
     }
 
@@ -402,7 +394,7 @@ gw_yx_iam_request(gw_op_t *op)
     gw_json_delete(b);
 
     if (body == NULL) {
-        gw_yx_nomem(op);
+        gw_op_nomem(op);
         return GW_STEP_ERROR;
     }
 
@@ -537,7 +529,7 @@ gw_yx_call(gw_op_t *op, const char *endpoint, const char *path,
 
     frame = gw_malloc(len + 5);
     if (frame == NULL) {
-        gw_yx_nomem(op);
+        gw_op_nomem(op);
         return GW_STEP_ERROR;
     }
 
@@ -652,21 +644,7 @@ gw_yx_answer(gw_op_t *op, const uint8_t **data, size_t *len)
 
     if (op->resp->grpc_status < 0) {
         /* no gRPC status: an HTTP error on the way (a proxy, a 503) */
-        if (op->resp->status == 429 || op->resp->status == 503
-            || op->resp->status == 504)
-        {
-            gw_error_set(&op->err, op->resp->status,
-                         op->resp->status == 429 ? GW_TYPE_RATE_LIMIT
-                         : op->resp->status == 503 ? GW_TYPE_API
-                                                   : GW_TYPE_TIMEOUT,
-                         NULL, "vendor_http_error", "provider '%s' "
-                         "answered HTTP %d without a gRPC status",
-                         op->provider->name, op->resp->status);
-
-        } else {
-            gw_yx_invalid_answer(op, "without a gRPC status");
-        }
-
+        gw_op_unreadable(op, "no gRPC status");
         return -1;
     }
 
@@ -803,7 +781,7 @@ gw_yx_task_to_job(gw_op_t *op, const YX(TuningTask) *t, gw_job_t *job)
 
     if (job->vendor_extra == NULL || labels == NULL) {
         gw_json_delete(labels);
-        gw_yx_nomem(op);
+        gw_op_nomem(op);
         return -1;
     }
 
@@ -834,7 +812,7 @@ gw_yx_task_to_job(gw_op_t *op, const YX(TuningTask) *t, gw_job_t *job)
     }
 
     if (job->vendor_status == NULL || job->vendor_id == NULL) {
-        gw_yx_nomem(op);
+        gw_op_nomem(op);
         return -1;
     }
 
@@ -932,7 +910,7 @@ gw_yx_operation_to_job(gw_op_t *op, const YOP(Operation) *o, gw_job_t *job)
     yx(tuning_metadata__free_unpacked)(md, NULL);
 
     if (job->vendor_id == NULL || job->vendor_status == NULL) {
-        gw_yx_nomem(op);
+        gw_op_nomem(op);
         return -1;
     }
 
@@ -1172,7 +1150,7 @@ gw_yx_tune(gw_op_t *op)
     /* "<model>[@<version>]" -> gpt://<folder>/<model>/<version> */
     model = gw_strdup(s->vendor_model);
     if (model == NULL) {
-        gw_yx_nomem(op);
+        gw_op_nomem(op);
         return GW_STEP_ERROR;
     }
 
@@ -1262,7 +1240,7 @@ gw_yx_tune(gw_op_t *op)
                                                                  &pm.params);
         buf = gw_malloc(len ? len : 1);
         if (buf == NULL) {
-            gw_yx_nomem(op);
+            gw_op_nomem(op);
             return GW_STEP_ERROR;
         }
 
@@ -1286,7 +1264,7 @@ gw_yx_tune(gw_op_t *op)
         gw_free(buf);
 
         if (multilabel == NULL && multiclass == NULL) {
-            gw_yx_nomem(op);
+            gw_op_nomem(op);
             return GW_STEP_ERROR;
         }
     }
