@@ -38,7 +38,8 @@ UNIT_TESTS  := $(patsubst translators/tests/%.c,$(BUILD)/unit/%,\
 # the translators and the test checks, compiled once per flavour into a
 # static library that every unit test links: asan (ASan + UBSan) and
 # plain (for valgrind)
-TR_SRCS     := $(TRANSLATORS) $(PROTO_SRCS) translators/tests/check.c
+TR_SRCS     := $(TRANSLATORS) $(PROTO_SRCS) translators/tests/check.c \
+               translators/tests/harness.c
 TR_OBJS      = $(patsubst %.c,$(BUILD)/lib-$(1)/obj/%.o,$(TR_SRCS))
 
 .PHONY: help deps venv module module-asan unit it trainer-test test run lint \

@@ -78,80 +78,6 @@ static const unsigned char  id_secret[] =
 
 static gw_gateway_t  gw;
 
-/* what a vendor header X-NCP-CLOVASTUDIO-REQUEST-ID must hold */
-static const char  *want_rid = GEN_ID;
-
-
-/* ---- per-test resources, freed by the teardown ------------------------ */
-
-#define KEEP_MAX  512
-
-static gw_exchange_t  *kept_ex[KEEP_MAX];
-static size_t          nkept_ex;
-static char           *kept_buf[KEEP_MAX];
-static size_t          nkept_buf;
-static cJSON          *kept_json[KEEP_MAX];
-static size_t          nkept_json;
-
-
-static gw_exchange_t *
-keep_ex(gw_exchange_t *ex)
-{
-    assert_true(nkept_ex < KEEP_MAX);
-    kept_ex[nkept_ex++] = ex;
-    return ex;
-}
-
-
-static char *
-keep_buf(char *p)
-{
-    assert_non_null(p);
-    assert_true(nkept_buf < KEEP_MAX);
-    kept_buf[nkept_buf++] = p;
-    return p;
-}
-
-
-static cJSON *
-keep_json(cJSON *j)
-{
-    assert_non_null(j);
-    assert_true(nkept_json < KEEP_MAX);
-    kept_json[nkept_json++] = j;
-    return j;
-}
-
-
-static int
-teardown(void **state)
-{
-    size_t  i, nex, nbuf, njson;
-
-    /* emptied first: a crash in here must not free twice in the next test */
-    nex = nkept_ex;
-    nbuf = nkept_buf;
-    njson = nkept_json;
-    nkept_ex = 0;
-    nkept_buf = 0;
-    nkept_json = 0;
-    want_rid = GEN_ID;
-
-    for (i = 0; i < nex; i++) {
-        gw_exchange_free(kept_ex[i]);
-    }
-
-    for (i = 0; i < nbuf; i++) {
-        free(kept_buf[i]);
-    }
-
-    for (i = 0; i < njson; i++) {
-        cJSON_Delete(kept_json[i]);
-    }
-
-    return 0;
-}
-
 
 static int
 setup_gateway(void **state)
@@ -240,133 +166,7 @@ utf8_valid(const char *s)
 }
 
 
-/* ---- fixtures ---------------------------------------------------------- */
-
-static char *
-load(const char *name)
-{
-    long    size;
-    char   *buf, path[256];
-    FILE   *f;
-
-    snprintf(path, sizeof(path), FIXTURES "%s", name);
-
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        print_error("cannot open %s (run from the repository root)\n", path);
-        fail();
-    }
-
-    fseek(f, 0, SEEK_END);
-    size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-
-    buf = keep_buf(malloc(size + 1));
-    assert_int_equal(fread(buf, 1, size, f), (size_t) size);
-    buf[size] = '\0';
-    fclose(f);
-
-    return buf;
-}
-
-
-/* a fixture with one field replaced, printed again */
-static char *
-load_with(const char *name, const char *path, cJSON *value)
-{
-    char   *parent_path, *dot, *out;
-    cJSON  *root, *parent;
-
-    root = cJSON_Parse(load(name));
-    assert_non_null(root);
-
-    parent_path = keep_buf(strdup(path));
-    dot = strrchr(parent_path, '.');
-    assert_non_null(dot);
-    *dot = '\0';
-
-    parent = (cJSON *) jget(root, parent_path);
-    assert_non_null(parent);
-    assert_true(cJSON_ReplaceItemInObjectCaseSensitive(parent, dot + 1,
-                                                       value));
-
-    out = keep_buf(cJSON_PrintUnformatted(root));
-    cJSON_Delete(root);
-
-    return out;
-}
-
-
-/* ---- driving an exchange ---------------------------------------------- */
-
-static gw_exchange_t *
-ex_raw(const char *method, const char *path, const char *query,
-    const char *auth, size_t auth_len, const char *rid, size_t rid_len)
-{
-    gw_request_t  req;
-
-    memset(&req, 0, sizeof(req));
-    req.method = method;
-    req.method_len = strlen(method);
-    req.path = path;
-    req.path_len = strlen(path);
-    req.query = query;
-    req.query_len = query ? strlen(query) : 0;
-    req.authorization = auth;
-    req.authorization_len = auth_len;
-    req.request_id = rid;
-    req.request_id_len = rid_len;
-    req.generated_request_id = GEN_ID;
-    req.now_ms = NOW_MS;
-
-    return keep_ex(gw_exchange_create(&gw, &req));
-}
-
-
-static const char *
-client_key(const char *client)
-{
-    return strcmp(client, "alice") == 0 ? KEY_ALICE : KEY_BOB;
-}
-
-
-static gw_exchange_t *
-ex_as(const char *client, const char *method, const char *path,
-    const char *query)
-{
-    char  auth[128];
-
-    snprintf(auth, sizeof(auth), "Bearer %s", client_key(client));
-
-    return ex_raw(method, path, query, auth, strlen(auth), NULL, 0);
-}
-
-
-static gw_exchange_t *
-ex_create(const char *client, const char *body)
-{
-    gw_exchange_t  *ex;
-
-    ex = ex_as(client, "POST", V1, NULL);
-    assert_true(gw_exchange_needs_body(ex));
-    gw_exchange_set_body(ex, body, strlen(body));
-    assert_false(gw_exchange_needs_body(ex));
-
-    return ex;
-}
-
-
-static gw_exchange_t *
-ex_job(const char *client, const char *method, const char *id,
-    const char *tail, const char *query)
-{
-    char  path[1200];
-
-    snprintf(path, sizeof(path), V1 "/%s%s", id, tail);
-
-    return ex_as(client, method, path, query);
-}
-
+/* ---- the calls' headers ----------------------------------------------- */
 
 /* independent of gw_sign_ncp_v2: OpenSSL's HMAC and base64 */
 static void
@@ -389,18 +189,8 @@ ncp_sign(const char *secret, const char *method, const char *uri,
 static void
 check_headers(const gw_call_t *call, int prov, const char *file, int line)
 {
-    size_t       i;
     char         uri[1100], sig[128];
     const char  *v;
-
-    for (i = 0; i < call->nheaders; i++) {
-        if (strstr(call->headers[i].value, KEY_ALICE) != NULL
-            || strstr(call->headers[i].value, KEY_BOB) != NULL)
-        {
-            check_fail(file, line, "header %s carries a gateway key",
-                       call->headers[i].name);
-        }
-    }
 
     v = header(call, "X-NCP-CLOVASTUDIO-REQUEST-ID");
     if (v == NULL || strcmp(v, want_rid) != 0) {
@@ -462,174 +252,26 @@ check_headers(const gw_call_t *call, int prov, const char *file, int line)
 }
 
 
-static gw_call_t *
-expect_call(gw_exchange_t *ex, int prov, const char *method,
-    const char *path, const char *query, const char *file, int line)
-{
-    gw_call_t  *call;
-
-    call = NULL;
-
-    if (gw_exchange_next(ex, &call) != GW_NEXT_CALL || call == NULL) {
-        print_result(ex);
-        check_fail(file, line, "expected a vendor call %s %s?%s", method,
-                   path, query);
-    }
-
-    if (call->provider != &providers[prov]) {
-        check_fail(file, line, "call to provider %s, want %s",
-                   call->provider ? call->provider->name : "(null)",
-                   providers[prov].name);
-    }
-
-    if (strcmp(call->method, method) != 0 || strcmp(call->path, path) != 0
-        || strcmp(call->query, query) != 0)
-    {
-        check_fail(file, line, "call %s %s?%s, want %s %s?%s",
-                   call->method, call->path, call->query, method, path,
-                   query);
-    }
-
-    check_headers(call, prov, file, line);
-
-    return call;
-}
+/* the client keys count too (harness.c) */
+static const char *
+secrets[] = {
+    API_KEY, ACCESS_KEY, SECRET_KEY, OBJ_AK_1, OBJ_SK_1, OBJ_AK_2, OBJ_SK_2,
+    NULL
+};
 
 
-static void
-expect_done(gw_exchange_t *ex, const char *file, int line)
-{
-    gw_call_t  *call;
-
-    call = (gw_call_t *) &call;
-
-    if (gw_exchange_next(ex, &call) != GW_NEXT_DONE || call != NULL) {
-        check_fail(file, line, "expected no vendor call, got %s %s?%s",
-                   call ? call->method : "", call ? call->path : "",
-                   call ? call->query : "");
-    }
-}
+static const harness_t  harness = {
+    .gw = &gw,
+    .fixtures = FIXTURES,
+    .generated_id = GEN_ID,
+    .now_ms = NOW_MS,
+    .secrets = secrets,
+    .check_call = check_headers,
+    .reset = setup_gateway
+};
 
 
-static cJSON *
-finish(gw_exchange_t *ex, int status, const char *file, int line)
-{
-    cJSON              *json;
-    const gw_result_t  *r;
-
-    expect_done(ex, file, line);
-
-    r = gw_exchange_result(ex);
-    assert_non_null(r);
-
-    if (r->http_status != status) {
-        check_fail(file, line, "HTTP %d, want %d: %.*s", r->http_status,
-                   status, (int) r->body_len, r->body ? r->body : "");
-    }
-
-    assert_non_null(r->body);
-    assert_int_equal(strlen(r->body), r->body_len);
-    assert_non_null(r->request_id);
-
-    json = cJSON_ParseWithLength(r->body, r->body_len);
-    if (json == NULL) {
-        check_fail(file, line, "the answer is not JSON: %s", r->body);
-    }
-
-    return keep_json(json);
-}
-
-
-static cJSON *
-expect_error(gw_exchange_t *ex, int status, const char *type,
-    const char *param, const char *code, const char *file, int line)
-{
-    cJSON        *json;
-    const char   *msg;
-
-    json = finish(ex, status, file, line);
-
-    jstr_eq(json, "error.type", type, file, line);
-    jstr_eq(json, "error.param", param, file, line);
-    jstr_eq(json, "error.code", code, file, line);
-
-    msg = jstr(json, "error.message");
-    if (msg == NULL || msg[0] == '\0') {
-        check_fail(file, line, "error.message is empty");
-    }
-
-    return json;
-}
-
-
-#define EXPECT_CALL(ex, prov, m, p, q)                                      \
-    expect_call(ex, prov, m, p, q, __FILE__, __LINE__)
-#define EXPECT_DONE(ex)      expect_done(ex, __FILE__, __LINE__)
-#define FINISH(ex, status)   finish(ex, status, __FILE__, __LINE__)
-#define EXPECT_ERROR(ex, status, type, param, code)                         \
-    expect_error(ex, status, type, param, code, __FILE__, __LINE__)
-
-
-static void
-feed(gw_exchange_t *ex, int status, const char *body)
-{
-    gw_vendor_response_t  r;
-
-    r.transport = GW_TRANSPORT_OK;
-    r.status = status;
-    r.body = body;
-    r.body_len = body ? strlen(body) : 0;
-
-    gw_exchange_feed(ex, &r);
-}
-
-
-static void
-feed_file(gw_exchange_t *ex, int status, const char *name)
-{
-    feed(ex, status, load(name));
-}
-
-
-static void
-feed_transport(gw_exchange_t *ex, gw_transport_t t)
-{
-    gw_vendor_response_t  r;
-
-    memset(&r, 0, sizeof(r));
-    r.transport = t;
-
-    gw_exchange_feed(ex, &r);
-}
-
-
-static void
-assert_body_json(const gw_call_t *call, const char *golden, const char *file,
-    int line)
-{
-    char   *got_text;
-    cJSON  *got, *want;
-
-    if (call->body == NULL) {
-        check_fail(file, line, "the call has no body");
-    }
-
-    assert_int_equal(strlen(call->body), call->body_len);
-
-    got = keep_json(cJSON_ParseWithLength(call->body, call->body_len));
-    want = keep_json(cJSON_Parse(load(golden)));
-
-    if (!cJSON_Compare(got, want, 1)) {
-        got_text = cJSON_PrintUnformatted(got);
-        print_error("got:  %s\n", got_text);
-        free(got_text);
-        check_fail(file, line, "the vendor body differs from %s", golden);
-    }
-}
-
-#define ASSERT_BODY(call, golden)                                           \
-    assert_body_json(call, golden, __FILE__, __LINE__)
-
+/* ---- a job to work on ------------------------------------------------- */
 
 /* a job id from a create answered with task_created.json */
 static void
@@ -651,27 +293,6 @@ mint_id(int prov, const char *client, char *out, size_t size)
     assert_non_null(jstr(json, "id"));
     assert_true(strlen(jstr(json, "id")) < size);
     snprintf(out, size, "%s", jstr(json, "id"));
-}
-
-
-static const char *
-secrets[] = {
-    API_KEY, ACCESS_KEY, SECRET_KEY, OBJ_AK_1, OBJ_SK_1, OBJ_AK_2, OBJ_SK_2,
-    KEY_ALICE, KEY_BOB, NULL
-};
-
-
-static void
-assert_no_secret(gw_exchange_t *ex)
-{
-    size_t              i;
-    const gw_result_t  *r;
-
-    r = gw_exchange_result(ex);
-
-    for (i = 0; secrets[i] != NULL; i++) {
-        LACKS(r->body, secrets[i]);
-    }
 }
 
 
@@ -2995,6 +2616,8 @@ main(void)
     };
 
 #undef T
+
+    harness_use(&harness);
 
     return cmocka_run_group_tests(tests, setup_gateway, NULL);
 }
