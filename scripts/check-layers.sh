@@ -3,8 +3,10 @@
 # the build: base includes nothing of ours but the public include/gw.h;
 # sign includes base; core includes base (never a vendor); a vendor
 # includes core, sign and base, never another vendor.
+#
+#   scripts/check-layers.sh [TRANSLATORS_DIR]   (default: translators/)
 set -u
-cd "$(dirname "$0")/../translators"
+cd "${1:-$(dirname "$0")/../translators}"
 status=0
 
 # the project's headers that a file includes: "<layer>/<file>" or "gw.h"
