@@ -90,6 +90,7 @@ void harness_use(const harness_t *h);
 int teardown(void **state);
 
 gw_exchange_t *keep_ex(gw_exchange_t *ex);
+gw_exchange_t *last_ex(void);
 void *keep_buf(void *p);
 cJSON *keep_json(cJSON *j);
 void *keep_with(void *p, void (*release)(void *p));

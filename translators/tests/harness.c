@@ -64,6 +64,15 @@ keep_ex(gw_exchange_t *ex)
 }
 
 
+/* for a test whose helper made the exchange and returned its answer */
+gw_exchange_t *
+last_ex(void)
+{
+    assert_true(nkept_ex > 0);
+    return kept_ex[nkept_ex - 1];
+}
+
+
 void *
 keep_with(void *p, void (*release)(void *p))
 {
@@ -459,7 +468,11 @@ expect_error(gw_exchange_t *ex, int status, const char *type,
 }
 
 
-/* a refused dataset: want, or want + ".ref" where the item is an object */
+/*
+ * A bad dataset is named by the field that carries it: "the full dotted
+ * path of the field, with array indexes where they apply"
+ * (docs/api-extensions.md), "tuning.training_datasets[i]" or its ".ref".
+ */
 void
 expect_dataset_param(gw_exchange_t *ex, const char *want, const char *file,
     int line)

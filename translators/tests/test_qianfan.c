@@ -108,89 +108,6 @@ static const unsigned char  id_secret[] =
 
 static gw_gateway_t  gw;
 
-/* what the vendor header X-Request-Id must hold */
-static const char  *want_rid = GEN_ID;
-
-/* the clock of the next exchange */
-static int64_t  now_ms = NOW_MS;
-
-
-/* ---- per-test resources, freed by the teardown ------------------------ */
-
-#define KEEP_MAX  1024
-
-static gw_exchange_t  *kept_ex[KEEP_MAX];
-static size_t          nkept_ex;
-static char           *kept_buf[KEEP_MAX];
-static size_t          nkept_buf;
-static cJSON          *kept_json[KEEP_MAX];
-static size_t          nkept_json;
-
-
-static gw_exchange_t *
-keep_ex(gw_exchange_t *ex)
-{
-    assert_non_null(ex);
-    assert_true(nkept_ex < KEEP_MAX);
-    kept_ex[nkept_ex++] = ex;
-    return ex;
-}
-
-
-static char *
-keep_buf(char *p)
-{
-    assert_non_null(p);
-    assert_true(nkept_buf < KEEP_MAX);
-    kept_buf[nkept_buf++] = p;
-    return p;
-}
-
-
-static cJSON *
-keep_json(cJSON *j)
-{
-    assert_non_null(j);
-    assert_true(nkept_json < KEEP_MAX);
-    kept_json[nkept_json++] = j;
-    return j;
-}
-
-
-static int setup_gateway(void **state);
-
-
-static int
-teardown(void **state)
-{
-    size_t  i, nex, nbuf, njson;
-
-    /* emptied first: a crash in here must not free twice in the next test */
-    nex = nkept_ex;
-    nbuf = nkept_buf;
-    njson = nkept_json;
-    nkept_ex = 0;
-    nkept_buf = 0;
-    nkept_json = 0;
-    want_rid = GEN_ID;
-    now_ms = NOW_MS;
-
-    for (i = 0; i < nex; i++) {
-        gw_exchange_free(kept_ex[i]);
-    }
-
-    for (i = 0; i < nbuf; i++) {
-        free(kept_buf[i]);
-    }
-
-    for (i = 0; i < njson; i++) {
-        cJSON_Delete(kept_json[i]);
-    }
-
-    /* a test may have changed the providers' params */
-    return setup_gateway(state);
-}
-
 
 static int
 setup_gateway(void **state)
@@ -234,35 +151,6 @@ setup_gateway(void **state)
     return 0;
 }
 
-
-/* ---- fixtures ---------------------------------------------------------- */
-
-static char *
-load(const char *name)
-{
-    long    size;
-    char   *buf, path[256];
-    FILE   *f;
-
-    snprintf(path, sizeof(path), FIXTURES "%s", name);
-
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        print_error("cannot open %s (run from the repository root)\n", path);
-        fail();
-    }
-
-    fseek(f, 0, SEEK_END);
-    size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-
-    buf = keep_buf(malloc(size + 1));
-    assert_int_equal(fread(buf, 1, size, f), (size_t) size);
-    buf[size] = '\0';
-    fclose(f);
-
-    return buf;
-}
 
 
 /* ---- the signature, computed independently ---------------------------- */
@@ -359,76 +247,7 @@ qf_param(const char *name)
 }
 
 
-/* ---- driving an exchange ---------------------------------------------- */
-
-static gw_exchange_t *
-ex_raw(const char *method, const char *path, const char *query,
-    const char *auth, size_t auth_len, const char *rid, size_t rid_len)
-{
-    gw_request_t  req;
-
-    memset(&req, 0, sizeof(req));
-    req.method = method;
-    req.method_len = strlen(method);
-    req.path = path;
-    req.path_len = strlen(path);
-    req.query = query;
-    req.query_len = query ? strlen(query) : 0;
-    req.authorization = auth;
-    req.authorization_len = auth_len;
-    req.request_id = rid;
-    req.request_id_len = rid_len;
-    req.generated_request_id = GEN_ID;
-    req.now_ms = now_ms;
-
-    return keep_ex(gw_exchange_create(&gw, &req));
-}
-
-
-static const char *
-client_key(const char *client)
-{
-    return strcmp(client, "alice") == 0 ? KEY_ALICE : KEY_BOB;
-}
-
-
-static gw_exchange_t *
-ex_as(const char *client, const char *method, const char *path,
-    const char *query)
-{
-    char  auth[128];
-
-    snprintf(auth, sizeof(auth), "Bearer %s", client_key(client));
-
-    return ex_raw(method, path, query, auth, strlen(auth), NULL, 0);
-}
-
-
-static gw_exchange_t *
-ex_create(const char *client, const char *body)
-{
-    gw_exchange_t  *ex;
-
-    ex = ex_as(client, "POST", V1, NULL);
-    assert_true(gw_exchange_needs_body(ex));
-    gw_exchange_set_body(ex, body, strlen(body));
-    assert_false(gw_exchange_needs_body(ex));
-
-    return ex;
-}
-
-
-static gw_exchange_t *
-ex_job(const char *client, const char *method, const char *id,
-    const char *tail, const char *query)
-{
-    char  path[1200];
-
-    snprintf(path, sizeof(path), V1 "/%s%s", id, tail);
-
-    return ex_as(client, method, path, query);
-}
-
+/* ---- the calls' headers ----------------------------------------------- */
 
 static void
 check_qf_headers(const gw_call_t *call, const char *file, int line)
@@ -473,27 +292,14 @@ check_qf_headers(const gw_call_t *call, const char *file, int line)
 }
 
 
+
 static void
 check_headers(const gw_call_t *call, int prov, const char *file, int line)
 {
-    size_t       i;
     const char  *v;
 
-    for (i = 0; i < call->nheaders; i++) {
-        if (strstr(call->headers[i].value, KEY_ALICE) != NULL
-            || strstr(call->headers[i].value, KEY_BOB) != NULL
-            || strstr(call->headers[i].value, QF_SK) != NULL)
-        {
-            check_fail(file, line, "header %s carries a secret",
-                       call->headers[i].name);
-        }
-    }
-
-    if (call->body != NULL
-        && (strstr(call->body, QF_SK) != NULL
-            || strstr(call->body, QF_AK) != NULL
-            || strstr(call->body, KEY_ALICE) != NULL))
-    {
+    /* the access key id goes in Authorization, never in a body */
+    if (call->body != NULL && strstr(call->body, QF_AK) != NULL) {
         check_fail(file, line, "the call's body carries a secret");
     }
 
@@ -517,218 +323,35 @@ check_headers(const gw_call_t *call, int prov, const char *file, int line)
 }
 
 
-static gw_call_t *
-expect_call(gw_exchange_t *ex, int prov, const char *method,
-    const char *path, const char *query, const char *file, int line)
-{
-    gw_call_t  *call;
-
-    call = NULL;
-
-    if (gw_exchange_next(ex, &call) != GW_NEXT_CALL || call == NULL) {
-        print_result(ex);
-        check_fail(file, line, "expected a vendor call %s %s?%s", method,
-                   path, query);
-    }
-
-    if (call->provider != &providers[prov]) {
-        check_fail(file, line, "call to provider %s, want %s",
-                   call->provider ? call->provider->name : "(null)",
-                   providers[prov].name);
-    }
-
-    if (strcmp(call->method, method) != 0 || strcmp(call->path, path) != 0
-        || strcmp(call->query, query) != 0)
-    {
-        check_fail(file, line, "call %s %s?%s, want %s %s?%s",
-                   call->method, call->path, call->query, method, path,
-                   query);
-    }
-
-    check_headers(call, prov, file, line);
-
-    return call;
-}
-
-
-static void
-expect_done(gw_exchange_t *ex, const char *file, int line)
-{
-    gw_call_t  *call;
-
-    call = (gw_call_t *) &call;
-
-    if (gw_exchange_next(ex, &call) != GW_NEXT_DONE || call != NULL) {
-        check_fail(file, line, "expected no vendor call, got %s %s?%s",
-                   call ? call->method : "", call ? call->path : "",
-                   call ? call->query : "");
-    }
-}
-
-
-static cJSON *
-finish(gw_exchange_t *ex, int status, const char *file, int line)
-{
-    cJSON              *json;
-    const gw_result_t  *r;
-
-    expect_done(ex, file, line);
-
-    r = gw_exchange_result(ex);
-    assert_non_null(r);
-
-    if (r->http_status != status) {
-        check_fail(file, line, "HTTP %d, want %d: %.*s", r->http_status,
-                   status, (int) r->body_len, r->body ? r->body : "");
-    }
-
-    assert_non_null(r->body);
-    assert_int_equal(strlen(r->body), r->body_len);
-    assert_non_null(r->request_id);
-
-    json = cJSON_ParseWithLength(r->body, r->body_len);
-    if (json == NULL) {
-        check_fail(file, line, "the answer is not JSON: %s", r->body);
-    }
-
-    return keep_json(json);
-}
-
-
-static cJSON *
-expect_error(gw_exchange_t *ex, int status, const char *type,
-    const char *param, const char *code, const char *file, int line)
-{
-    cJSON        *json;
-    const char   *msg;
-
-    json = finish(ex, status, file, line);
-
-    jstr_eq(json, "error.type", type, file, line);
-    jstr_eq(json, "error.param", param, file, line);
-    jstr_eq(json, "error.code", code, file, line);
-
-    msg = jstr(json, "error.message");
-    if (msg == NULL || msg[0] == '\0') {
-        check_fail(file, line, "error.message is empty");
-    }
-
-    return json;
-}
-
-
-#define EXPECT_CALL(ex, prov, m, p, q)                                      \
-    expect_call(ex, prov, m, p, q, __FILE__, __LINE__)
 #define EXPECT_QF(ex, action)                                               \
     expect_call(ex, P_QF, "POST", QF_PATH action, "", __FILE__, __LINE__)
-#define EXPECT_DONE(ex)      expect_done(ex, __FILE__, __LINE__)
-#define FINISH(ex, status)   finish(ex, status, __FILE__, __LINE__)
-#define EXPECT_ERROR(ex, status, type, param, code)                         \
-    expect_error(ex, status, type, param, code, __FILE__, __LINE__)
-
-
-static void
-feed(gw_exchange_t *ex, int status, const char *body)
-{
-    gw_vendor_response_t  r;
-
-    r.transport = GW_TRANSPORT_OK;
-    r.status = status;
-    r.body = body;
-    r.body_len = body ? strlen(body) : 0;
-
-    gw_exchange_feed(ex, &r);
-}
-
-
-static void
-feed_file(gw_exchange_t *ex, int status, const char *name)
-{
-    feed(ex, status, load(name));
-}
-
-
-static void
-feed_transport(gw_exchange_t *ex, gw_transport_t t)
-{
-    gw_vendor_response_t  r;
-
-    memset(&r, 0, sizeof(r));
-    r.transport = t;
-
-    gw_exchange_feed(ex, &r);
-}
-
-
-static void
-body_json_eq(const gw_call_t *call, const cJSON *want, const char *what,
-    const char *file, int line)
-{
-    char   *got_text, *want_text;
-    cJSON  *got;
-
-    if (call->body == NULL) {
-        check_fail(file, line, "the call has no body");
-    }
-
-    assert_int_equal(strlen(call->body), call->body_len);
-
-    got = keep_json(cJSON_ParseWithLength(call->body, call->body_len));
-
-    if (!cJSON_Compare(got, want, 1)) {
-        got_text = cJSON_PrintUnformatted(got);
-        want_text = cJSON_PrintUnformatted(want);
-        print_error("got:  %s\nwant: %s\n", got_text, want_text);
-        free(got_text);
-        free(want_text);
-        check_fail(file, line, "the vendor body differs from %s", what);
-    }
-}
-
-
-static void
-assert_body_file(const gw_call_t *call, const char *golden,
-    const char *file, int line)
-{
-    body_json_eq(call, keep_json(cJSON_Parse(load(golden))), golden, file,
-                 line);
-}
-
-
-static void
-assert_body_text(const gw_call_t *call, const char *json, const char *file,
-    int line)
-{
-    body_json_eq(call, keep_json(cJSON_Parse(json)), json, file, line);
-}
-
-
-#define ASSERT_BODY(call, golden)                                           \
-    assert_body_file(call, golden, __FILE__, __LINE__)
-#define ASSERT_BODY_TEXT(call, json)                                        \
-    assert_body_text(call, json, __FILE__, __LINE__)
 
 #define DETAIL_BODY     "{\"taskId\":17263,\"jobId\":6301}"
 
 
+/* the client keys count too (harness.c) */
 static const char *
 secrets[] = {
-    QF_AK, QF_SK, CLOVA_API_KEY, OBJ_AK, OBJ_SK, KEY_ALICE, KEY_BOB, NULL
+    QF_AK, QF_SK, CLOVA_API_KEY, OBJ_AK, OBJ_SK, NULL
+};
+
+/* not the access key id: every Qianfan call's Authorization names it */
+static const char *
+call_secrets[] = {
+    QF_SK, NULL
 };
 
 
-static void
-assert_no_secret(gw_exchange_t *ex)
-{
-    size_t              i;
-    const gw_result_t  *r;
-
-    r = gw_exchange_result(ex);
-
-    for (i = 0; secrets[i] != NULL; i++) {
-        LACKS(r->body, secrets[i]);
-    }
-}
+static const harness_t  harness = {
+    .gw = &gw,
+    .fixtures = FIXTURES,
+    .generated_id = GEN_ID,
+    .now_ms = NOW_MS,
+    .secrets = secrets,
+    .call_secrets = call_secrets,
+    .check_call = check_headers,
+    .reset = setup_gateway
+};
 
 
 /*
@@ -1064,7 +687,7 @@ test_create_full(void **state)
     JNUM(json, "vendor.progress.percent", 51);
     JSTR(json, "vendor.peftType", "LoRA");
 
-    assert_no_secret(kept_ex[nkept_ex - 1]);
+    assert_no_secret(last_ex());
 }
 
 
@@ -1894,34 +1517,6 @@ test_create_description_characters(void **state)
      * gw_qf_task_body() then needs room for 4-byte ones) or say bytes. */
     json = EXPECT_ERROR(ex, 400, INV, "tuning.description", "invalid_value");
     LACKS(jstr(json, "error.message"), "400 characters");
-}
-
-
-/*
- * A bad dataset is named by the field that carries it: "the full dotted
- * path of the field, with array indexes where they apply"
- * (docs/api-extensions.md), "tuning.training_datasets[i]" or its ".ref".
- */
-static void
-expect_dataset_param(gw_exchange_t *ex, const char *want, const char *file,
-    int line)
-{
-    cJSON       *json;
-    const char  *param;
-
-    json = finish(ex, 400, file, line);
-    jstr_eq(json, "error.type", INV, file, line);
-    jstr_eq(json, "error.code", "invalid_value", file, line);
-
-    param = jstr(json, "error.param");
-
-    if (param == NULL || strncmp(param, want, strlen(want)) != 0
-        || (param[strlen(want)] != '\0'
-            && strcmp(param + strlen(want), ".ref") != 0))
-    {
-        check_fail(file, line, "error.param: got %s, want %s[.ref]",
-                   param ? param : "null", want);
-    }
 }
 
 
@@ -2928,6 +2523,8 @@ main(void)
     };
 
 #undef T
+
+    harness_use(&harness);
 
     return cmocka_run_group_tests(tests, setup_gateway, NULL);
 }
