@@ -63,9 +63,6 @@
 #define T_END           1795450961LL
 
 
-/* an error code that is not checked */
-#define ANY_CODE        "\x01any"
-
 #define PROGRESS_RUN                                                         \
     "{\"s\":7,\"S\":18,\"e\":1,\"E\":2,\"l\":4.8731,\"eta\":1795450818,"    \
     "\"c\":0}"
@@ -94,78 +91,6 @@ static const unsigned char  id_secret[] =
     "test-id-secret-slurm-0123456789abcdef-0123";
 
 static gw_gateway_t  gw;
-
-
-/* ---- per-test resources, freed by the teardown ------------------------ */
-
-#define KEEP_MAX  512
-
-static gw_exchange_t  *kept_ex[KEEP_MAX];
-static size_t          nkept_ex;
-static char           *kept_buf[KEEP_MAX];
-static size_t          nkept_buf;
-static cJSON          *kept_json[KEEP_MAX];
-static size_t          nkept_json;
-
-
-static gw_exchange_t *
-keep_ex(gw_exchange_t *ex)
-{
-    assert_non_null(ex);
-    assert_true(nkept_ex < KEEP_MAX);
-    kept_ex[nkept_ex++] = ex;
-    return ex;
-}
-
-
-static char *
-keep_buf(char *p)
-{
-    assert_non_null(p);
-    assert_true(nkept_buf < KEEP_MAX);
-    kept_buf[nkept_buf++] = p;
-    return p;
-}
-
-
-static cJSON *
-keep_json(cJSON *j)
-{
-    assert_non_null(j);
-    assert_true(nkept_json < KEEP_MAX);
-    kept_json[nkept_json++] = j;
-    return j;
-}
-
-
-static int
-teardown(void **state)
-{
-    size_t  i, nex, nbuf, njson;
-
-    /* emptied first: a crash in here must not free twice in the next test */
-    nex = nkept_ex;
-    nbuf = nkept_buf;
-    njson = nkept_json;
-    nkept_ex = 0;
-    nkept_buf = 0;
-    nkept_json = 0;
-    providers[P_JWT].params[8].value = USER_TOKEN;
-
-    for (i = 0; i < nex; i++) {
-        gw_exchange_free(kept_ex[i]);
-    }
-
-    for (i = 0; i < nbuf; i++) {
-        free(kept_buf[i]);
-    }
-
-    for (i = 0; i < njson; i++) {
-        cJSON_Delete(kept_json[i]);
-    }
-
-    return 0;
-}
 
 
 static int
@@ -237,34 +162,6 @@ jsize(const cJSON *root, const char *path)
 
 
 /* ---- the recorded slurmrestd answers ---------------------------------- */
-
-static char *
-load(const char *name)
-{
-    long    size;
-    char   *buf, path[256];
-    FILE   *f;
-
-    snprintf(path, sizeof(path), SAMPLES "%s", name);
-
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        print_error("cannot open %s (run from the repository root)\n", path);
-        fail();
-    }
-
-    fseek(f, 0, SEEK_END);
-    size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-
-    buf = keep_buf(malloc(size + 1));
-    assert_int_equal(fread(buf, 1, size, f), (size_t) size);
-    buf[size] = '\0';
-    fclose(f);
-
-    return buf;
-}
-
 
 /* the HTTP status slurmrestd answered the sample with (status.json) */
 static int
@@ -375,79 +272,20 @@ job_answer(const char *sample, const char *name, const char *state,
 }
 
 
-/* ---- driving an exchange ---------------------------------------------- */
-
-static const char *
-client_key(const char *client)
-{
-    return strcmp(client, "alice") == 0 ? KEY_ALICE : KEY_BOB;
-}
-
-
-static gw_exchange_t *
-ex_as(const char *client, const char *method, const char *path,
-    const char *query)
-{
-    char          auth[128];
-    gw_request_t  req;
-
-    snprintf(auth, sizeof(auth), "Bearer %s", client_key(client));
-
-    memset(&req, 0, sizeof(req));
-    req.method = method;
-    req.method_len = strlen(method);
-    req.path = path;
-    req.path_len = strlen(path);
-    req.query = query;
-    req.query_len = query ? strlen(query) : 0;
-    req.authorization = auth;
-    req.authorization_len = strlen(auth);
-    req.generated_request_id = GEN_ID;
-    req.now_ms = NOW_MS;
-
-    return keep_ex(gw_exchange_create(&gw, &req));
-}
-
-
-static gw_exchange_t *
-ex_create(const char *client, const char *body)
-{
-    gw_exchange_t  *ex;
-
-    ex = ex_as(client, "POST", V1, NULL);
-    assert_true(gw_exchange_needs_body(ex));
-    gw_exchange_set_body(ex, body, strlen(body));
-    assert_false(gw_exchange_needs_body(ex));
-
-    return ex;
-}
-
-
-static gw_exchange_t *
-ex_job(const char *client, const char *method, const char *id,
-    const char *tail, const char *query)
-{
-    char  path[1200];
-
-    snprintf(path, sizeof(path), V1 "/%s%s", id, tail);
-
-    return ex_as(client, method, path, query);
-}
-
+/* ---- the calls to slurmrestd ------------------------------------------ */
 
 static void
 check_headers(const gw_call_t *call, int prov, const char *file, int line)
 {
-    size_t       i;
     const char  *v;
 
-    for (i = 0; i < call->nheaders; i++) {
-        if (strstr(call->headers[i].value, KEY_ALICE) != NULL
-            || strstr(call->headers[i].value, KEY_BOB) != NULL)
-        {
-            check_fail(file, line, "header %s carries a gateway key",
-                       call->headers[i].name);
-        }
+    if (call->endpoint != NULL) {
+        check_fail(file, line, "call to endpoint %s, want the provider's",
+                   call->endpoint);
+    }
+
+    if (strcmp(call->method, "POST") != 0 && call->body != NULL) {
+        check_fail(file, line, "a %s call has a body", call->method);
     }
 
     v = header(call, "Content-Type");
@@ -491,143 +329,22 @@ check_headers(const gw_call_t *call, int prov, const char *file, int line)
 }
 
 
-static gw_call_t *
-expect_call(gw_exchange_t *ex, int prov, const char *method,
-    const char *path, const char *file, int line)
-{
-    gw_call_t  *call;
-
-    call = NULL;
-
-    if (gw_exchange_next(ex, &call) != GW_NEXT_CALL || call == NULL) {
-        print_result(ex);
-        check_fail(file, line, "expected a vendor call %s %s", method,
-                   path);
-    }
-
-    if (call->provider != &providers[prov]) {
-        check_fail(file, line, "call to provider %s, want %s",
-                   call->provider ? call->provider->name : "(null)",
-                   providers[prov].name);
-    }
-
-    if (strcmp(call->method, method) != 0 || strcmp(call->path, path) != 0
-        || call->query[0] != '\0')
-    {
-        check_fail(file, line, "call %s %s?%s, want %s %s", call->method,
-                   call->path, call->query, method, path);
-    }
-
-    if (call->endpoint != NULL) {
-        check_fail(file, line, "call to endpoint %s, want the provider's",
-                   call->endpoint);
-    }
-
-    if (strcmp(method, "POST") != 0 && call->body != NULL) {
-        check_fail(file, line, "a %s call has a body", method);
-    }
-
-    check_headers(call, prov, file, line);
-
-    return call;
-}
+/* the client keys count too (harness.c) */
+static const char *
+secrets[] = {
+    USER_TOKEN, NULL
+};
 
 
-static void
-expect_done(gw_exchange_t *ex, const char *file, int line)
-{
-    gw_call_t  *call;
-
-    call = (gw_call_t *) &call;
-
-    if (gw_exchange_next(ex, &call) != GW_NEXT_DONE || call != NULL) {
-        check_fail(file, line, "expected no vendor call, got %s %s",
-                   call ? call->method : "", call ? call->path : "");
-    }
-}
-
-
-static cJSON *
-finish(gw_exchange_t *ex, int status, const char *file, int line)
-{
-    cJSON              *json;
-    const gw_result_t  *r;
-
-    expect_done(ex, file, line);
-
-    r = gw_exchange_result(ex);
-    assert_non_null(r);
-
-    if (r->http_status != status) {
-        check_fail(file, line, "HTTP %d, want %d: %.*s", r->http_status,
-                   status, (int) r->body_len, r->body ? r->body : "");
-    }
-
-    assert_non_null(r->body);
-    assert_int_equal(strlen(r->body), r->body_len);
-    assert_non_null(r->request_id);
-
-    /* the gateway keys and the slurmrestd token never reach a client */
-    str_lacks(r->body, KEY_ALICE, file, line);
-    str_lacks(r->body, KEY_BOB, file, line);
-    str_lacks(r->body, USER_TOKEN, file, line);
-
-    json = cJSON_ParseWithLength(r->body, r->body_len);
-    if (json == NULL) {
-        check_fail(file, line, "the answer is not JSON: %s", r->body);
-    }
-
-    return keep_json(json);
-}
-
-
-static cJSON *
-expect_error(gw_exchange_t *ex, int status, const char *type,
-    const char *param, const char *code, const char *file, int line)
-{
-    cJSON        *json;
-    const char   *msg;
-
-    json = finish(ex, status, file, line);
-
-    jstr_eq(json, "error.type", type, file, line);
-    jstr_eq(json, "error.param", param, file, line);
-
-    if (code == NULL || strcmp(code, ANY_CODE) != 0) {
-        jstr_eq(json, "error.code", code, file, line);
-    }
-
-    msg = jstr(json, "error.message");
-    if (msg == NULL || msg[0] == '\0') {
-        check_fail(file, line, "error.message is empty");
-    }
-
-    return json;
-}
-
-
-#define EXPECT_CALL(ex, prov, m, p)                                          \
-    expect_call(ex, prov, m, p, __FILE__, __LINE__)
-#define EXPECT_DONE(ex)      expect_done(ex, __FILE__, __LINE__)
-#define FINISH(ex, status)   finish(ex, status, __FILE__, __LINE__)
-#define EXPECT_ERROR(ex, status, type, param, code)                          \
-    expect_error(ex, status, type, param, code, __FILE__, __LINE__)
-
-
-static void
-feed(gw_exchange_t *ex, int status, const char *body)
-{
-    gw_vendor_response_t  r;
-
-    memset(&r, 0, sizeof(r));
-    r.transport = GW_TRANSPORT_OK;
-    r.status = status;
-    r.body = body;
-    r.body_len = body ? strlen(body) : 0;
-    r.grpc_status = -1;
-
-    gw_exchange_feed(ex, &r);
-}
+static const harness_t  harness = {
+    .gw = &gw,
+    .fixtures = SAMPLES,
+    .generated_id = GEN_ID,
+    .now_ms = NOW_MS,
+    .secrets = secrets,
+    .check_call = check_headers,
+    .reset = setup_gateway
+};
 
 
 /* a sample with the HTTP status slurmrestd sent it with */
@@ -635,19 +352,6 @@ static void
 feed_sample(gw_exchange_t *ex, const char *name)
 {
     feed(ex, sample_status(name), load(name));
-}
-
-
-static void
-feed_transport(gw_exchange_t *ex, gw_transport_t t)
-{
-    gw_vendor_response_t  r;
-
-    memset(&r, 0, sizeof(r));
-    r.transport = t;
-    r.grpc_status = -1;
-
-    gw_exchange_feed(ex, &r);
 }
 
 
@@ -665,9 +369,9 @@ mint_id(int prov, const char *client, char *out, size_t size)
     snprintf(name, sizeof(name), "ftgw.%s.tiny.mint-1700000000000", client);
 
     ex = ex_create(client, body);
-    EXPECT_CALL(ex, prov, "POST", SUBMIT);
+    EXPECT_CALL(ex, prov, "POST", SUBMIT, "");
     feed_sample(ex, "submit.json");
-    EXPECT_CALL(ex, prov, "GET", JOB1);
+    EXPECT_CALL(ex, prov, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_pending_or_running.json", name, NULL,
                              NULL));
     json = FINISH(ex, 200);
@@ -686,7 +390,7 @@ retrieve_with(const char *id, const char *body, int status)
     gw_exchange_t  *ex;
 
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, body);
 
     return finish(ex, status, __FILE__, __LINE__);
@@ -1078,7 +782,7 @@ test_create_full(void **state)
 
     ex = ex_create("alice", FULL_BODY);
 
-    call = EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT);
+    call = EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT, "");
     parse_submit(call, &s);
 
     JSTR(s.body, "job.name", FULL_NAME);
@@ -1104,7 +808,7 @@ test_create_full(void **state)
     feed_sample(ex, "submit.json");
 
     /* the new job is read back */
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_pending_or_running.json", FULL_NAME,
                              NULL, NULL));
     json = FINISH(ex, 200);
@@ -1141,7 +845,7 @@ test_create_full(void **state)
 
     /* the id reads the same job back */
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_pending_or_running.json", FULL_NAME,
                              "RUNNING", PROGRESS_RUN));
     json = FINISH(ex, 200);
@@ -1163,9 +867,9 @@ test_create_answer_validation_file(void **state)
     gw_exchange_t  *ex;
 
     ex = ex_create("alice", FULL_BODY);
-    EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT);
+    EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT, "");
     feed_sample(ex, "submit.json");
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_pending_or_running.json", FULL_NAME,
                              NULL, NULL));
     json = FINISH(ex, 200);
@@ -1198,7 +902,7 @@ test_create_jwt_datasets_prompt_tuning(void **state)
         "\"prompt_tuning\":{\"virtual_tokens\":20},"
         "\"scheduler\":{\"type\":\"linear\",\"warmup_ratio\":0.1}}}");
 
-    call = EXPECT_CALL(ex, P_JWT, "POST", SUBMIT);
+    call = EXPECT_CALL(ex, P_JWT, "POST", SUBMIT, "");
     parse_submit(call, &s);
 
     JSTR(s.body, "job.name", JWT_NAME);
@@ -1223,7 +927,7 @@ test_create_jwt_datasets_prompt_tuning(void **state)
     /* a held job: 200 with a job_id and errors[] is a submitted job */
     feed_sample(ex, "submit_held.json");
 
-    call = EXPECT_CALL(ex, P_JWT, "GET", API "/job/7");
+    call = EXPECT_CALL(ex, P_JWT, "GET", API "/job/7", "");
     feed(ex, 200, job_answer("job_cancelled_pending.json", JWT_NAME,
                              "PENDING", ""));
     json = FINISH(ex, 200);
@@ -1267,7 +971,7 @@ test_create_gpus_request(void **state)
 
     ex = ex_create("alice", "{\"model\":\"local_jwt/tiny\","
                    "\"training_file\":\"local://datasets/t.jsonl\"}");
-    call = EXPECT_CALL(ex, P_JWT, "POST", SUBMIT);
+    call = EXPECT_CALL(ex, P_JWT, "POST", SUBMIT, "");
     parse_submit(call, &s);
 
     JINT(s.body, "job.time_limit", 30);
@@ -1299,7 +1003,7 @@ test_create_defaults(void **state)
 
     ex = ex_create("alice", "{\"model\":\"local/big\","
                    "\"training_file\":\"local://datasets/x.csv\"}");
-    call = EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT);
+    call = EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT, "");
     parse_submit(call, &s);
 
     JSTR(s.body, "job.name", DEF_NAME);
@@ -1313,7 +1017,7 @@ test_create_defaults(void **state)
     CHECK_SPEC(&s, want);
 
     feed_sample(ex, "submit.json");
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_pending_or_running.json", DEF_NAME,
                              NULL, NULL));
     json = FINISH(ex, 200);
@@ -1337,7 +1041,7 @@ test_create_full_fine_tuning(void **state)
                    "\"learning_rate\":2e-5,\"scheduler\":"
                    "{\"type\":\"constant\"},\"optimizer\":{\"type\":"
                    "\"adamw\"}}}");
-    call = EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT);
+    call = EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT, "");
     parse_submit(call, &s);
 
     /* "adamw" alone sets nothing: no optimizer object */
@@ -1371,13 +1075,13 @@ test_create_model_with_dot(void **state)
     ex = ex_create("alice", "{\"model\":\"local_jwt/qwen2.5\","
                    "\"training_file\":\"local://datasets/t.jsonl\","
                    "\"suffix\":\"x\"}");
-    call = EXPECT_CALL(ex, P_JWT, "POST", SUBMIT);
+    call = EXPECT_CALL(ex, P_JWT, "POST", SUBMIT, "");
     parse_submit(call, &s);
     JSTR(s.body, "job.name", DOT_NAME);
     JSTR(s.spec, "model_dir", "/srv/models/qwen2.5-0.5b");
 
     feed_sample(ex, "submit.json");
-    EXPECT_CALL(ex, P_JWT, "GET", JOB1);
+    EXPECT_CALL(ex, P_JWT, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_pending_or_running.json", DOT_NAME, NULL,
                              NULL));
     json = FINISH(ex, 200);
@@ -1636,12 +1340,12 @@ test_create_submit_with_notes(void **state)
         ex = ex_create("alice", "{\"model\":\"local/tiny\","
                        "\"training_file\":\"local://datasets/t.jsonl\","
                        "\"suffix\":\"mint\"}");
-        EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT);
+        EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT, "");
         assert_int_equal(sample_status(cases[i].sample), 200);
         feed_sample(ex, cases[i].sample);
 
         snprintf(path, sizeof(path), API "/job/%d", cases[i].job_id);
-        EXPECT_CALL(ex, P_LOCAL, "GET", path);
+        EXPECT_CALL(ex, P_LOCAL, "GET", path, "");
 
         root = sample_json("job_pending_or_running.json");
         job = (cJSON *) jget(root, "jobs.0");
@@ -1698,7 +1402,7 @@ test_create_submit_errors(void **state)
 
         ex = ex_create("alice", "{\"model\":\"local/tiny\","
                        "\"training_file\":\"local://datasets/t.jsonl\"}");
-        EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT);
+        EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT, "");
         feed_sample(ex, cases[i].sample);
 
         /* no GET after a refused submit */
@@ -1713,20 +1417,20 @@ test_create_submit_errors(void **state)
     /* 200 without a job_id: not a submitted job */
     ex = ex_create("alice", "{\"model\":\"local/tiny\","
                    "\"training_file\":\"local://datasets/t.jsonl\"}");
-    EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT);
+    EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT, "");
     feed_sample(ex, "cancel.json");
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "invalid_vendor_response");
 
     ex = ex_create("alice", "{\"model\":\"local/tiny\","
                    "\"training_file\":\"local://datasets/t.jsonl\"}");
-    EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT);
+    EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT, "");
     feed(ex, 200, "{\"errors\":[],\"job_id\":0}");
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "invalid_vendor_response");
 
     /* 200 with errors[] and no job_id: refused */
     ex = ex_create("alice", "{\"model\":\"local/tiny\","
                    "\"training_file\":\"local://datasets/t.jsonl\"}");
-    EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT);
+    EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT, "");
     feed(ex, 200, "{\"errors\":[{\"error_code\":2000,"
          "\"error\":\"Invalid partition name specified\"}]}");
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "slurm_2000");
@@ -1734,7 +1438,7 @@ test_create_submit_errors(void **state)
     /* a 503 keeps its status */
     ex = ex_create("alice", "{\"model\":\"local_jwt/tiny\","
                    "\"training_file\":\"local://datasets/t.jsonl\"}");
-    EXPECT_CALL(ex, P_JWT, "POST", SUBMIT);
+    EXPECT_CALL(ex, P_JWT, "POST", SUBMIT, "");
     feed(ex, 503, "{\"errors\":[{\"error_code\":1007,"
          "\"error\":\"Protocol authentication error\"}]}");
     EXPECT_ERROR(ex, 503, "api_error", NULL, "slurm_1007");
@@ -1910,7 +1614,7 @@ test_retrieve_unknown_state(void **state)
         print_message("case: \"%s\"\n", unknown[i]);
 
         ex = ex_job("alice", "GET", id, "", NULL);
-        EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+        EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
         feed(ex, 200, job_answer("job_completed.json", NAME_ALICE,
                                  unknown[i], NULL));
         json = EXPECT_ERROR(ex, 502, "upstream_error", NULL,
@@ -1926,7 +1630,7 @@ test_retrieve_unknown_state(void **state)
     cJSON_DeleteItemFromObjectCaseSensitive((cJSON *) jget(root, "jobs.0"),
                                             "job_state");
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, print_keep(root));
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "invalid_vendor_response");
 
@@ -1934,7 +1638,7 @@ test_retrieve_unknown_state(void **state)
     cJSON_DeleteItemFromObjectCaseSensitive((cJSON *) jget(root, "jobs.0"),
                                             "job_id");
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, print_keep(root));
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "invalid_vendor_response");
 }
@@ -2165,7 +1869,7 @@ test_progress_message_redacted(void **state)
     mint_id(P_JWT, "alice", id, sizeof(id));
 
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_JWT, "GET", JOB1);
+    EXPECT_CALL(ex, P_JWT, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_failed.json", NAME_ALICE, NULL,
                              "{\"err\":\"spec.invalid\",\"msg\":\"bad "
                              "token " USER_TOKEN " in spec\"}"));
@@ -2233,7 +1937,7 @@ test_retrieve_other_owner(void **state)
         }
 
         ex = ex_job("alice", methods[i], id, tails[i], NULL);
-        EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+        EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
         feed(ex, 200, job_answer("job_running_with_comment.json", NAME_BOB,
                                  NULL, PROGRESS_END));
         EXPECT_ERROR(ex, 404, "not_found_error", "id", "job_not_found");
@@ -2259,7 +1963,7 @@ test_retrieve_foreign_job(void **state)
     mint_id(P_LOCAL, "alice", id, sizeof(id));
 
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed_sample(ex, "job_completed.json");     /* named "t" */
     /* Regression: 200 with the foreign job */
     EXPECT_ERROR(ex, 404, "not_found_error", "id", "job_not_found");
@@ -2279,33 +1983,33 @@ test_retrieve_vendor_errors(void **state)
 
     /* the job is gone (MinJobAge): 500 with error_number 2017 */
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed_sample(ex, "error_job_unknown.json");
     json = EXPECT_ERROR(ex, 404, "not_found_error", "id", "slurm_2017");
     HAS(jstr(json, "error.message"), "2017");
 
     /* 200 without the job */
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, "{\"errors\":[],\"jobs\":[]}");
     EXPECT_ERROR(ex, 404, "not_found_error", "id", "job_not_found");
 
     /* a 404 with a JSON error */
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 404, "{\"errors\":[{\"error\":\"gone\"}]}");
     EXPECT_ERROR(ex, 404, "not_found_error", "id", "slurm_error");
 
     /* an unknown URL (no v0.0.38 plugin): not JSON, not the job's fault */
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 404, "Unable find requested URL. Please view /openapi/v3 for "
          "API reference.");
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "invalid_vendor_response");
 
     /* rest_auth/local refused the peer: plain text */
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 401, "Authentication failure");
     json = EXPECT_ERROR(ex, 502, "upstream_error", NULL,
                         "invalid_vendor_response");
@@ -2313,42 +2017,42 @@ test_retrieve_vendor_errors(void **state)
 
     /* 401 and 403 with JSON: the gateway's credentials, a 502 */
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 401, "{\"errors\":[{\"error\":\"Authentication failure\","
          "\"error_number\":1007}]}");
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "slurm_1007");
 
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 403, "{\"errors\":[{\"description\":\"Access denied\","
          "\"error_number\":-1,\"error\":\"Unspecified error\"}]}");
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "slurm_-1");
 
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 403, "{\"errors\":[]}");
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "slurm_error");
 
     /* busy */
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 503, "{\"errors\":[{\"error\":\"Resource temporarily "
          "unavailable\",\"error_number\":1015}]}");
     EXPECT_ERROR(ex, 503, "api_error", NULL, "slurm_1015");
 
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 503, "<html>Service Unavailable</html>");
     EXPECT_ERROR(ex, 503, "upstream_error", NULL, "invalid_vendor_response");
 
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 429, "{\"errors\":[{\"error\":\"slow down\"}]}");
     EXPECT_ERROR(ex, 429, "rate_limit_error", NULL, "slurm_error");
 
     /* a bad id (9002) and a plain 500 */
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 400, "{\"errors\":[{\"description\":\"Unable to find "
          "JobId=abc\",\"error_number\":9002,\"error\":\"Jobs description "
          "entry not found, empty or not dictionary or list\","
@@ -2356,29 +2060,29 @@ test_retrieve_vendor_errors(void **state)
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "slurm_9002");
 
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 500, "{\"errors\":[]}");
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "slurm_error");
 
     /* not JSON, or not an object, or empty, with a 200 */
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, "{\"jobs\":[");
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "invalid_vendor_response");
 
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, "[{\"job_id\":1}]");
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "invalid_vendor_response");
 
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, "");
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "invalid_vendor_response");
 
     /* a 200 that carries an error and no job */
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, "{\"errors\":[{\"error\":\"odd\",\"error_number\":5}],"
          "\"jobs\":[]}");
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "slurm_5");
@@ -2402,7 +2106,7 @@ test_error_message_prefers_description(void **state)
     mint_id(P_LOCAL, "alice", id, sizeof(id));
 
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed_sample(ex, "error_job_unknown.json");
     json = EXPECT_ERROR(ex, 404, "not_found_error", "id", "slurm_2017");
     /* Regression: the message carries "Invalid job id specified" */
@@ -2420,7 +2124,7 @@ test_vendor_error_redacted(void **state)
     mint_id(P_JWT, "alice", id, sizeof(id));
 
     ex = ex_job("alice", "GET", id, "", NULL);
-    EXPECT_CALL(ex, P_JWT, "GET", JOB1);
+    EXPECT_CALL(ex, P_JWT, "GET", JOB1, "");
     feed(ex, 401, "{\"errors\":[{\"error\":\"token " USER_TOKEN
          " expired\",\"error_number\":1007}]}");
     json = EXPECT_ERROR(ex, 502, "upstream_error", NULL, "slurm_1007");
@@ -2453,7 +2157,7 @@ test_long_user_token(void **state)
 
     ex = ex_job("alice", "GET", id, "", NULL);
     /* Regression: the header holds the first 511 bytes */
-    EXPECT_CALL(ex, P_JWT, "GET", JOB1);
+    EXPECT_CALL(ex, P_JWT, "GET", JOB1, "");
 }
 
 
@@ -2487,40 +2191,40 @@ test_transport_failures(void **state)
 
         /* retrieve */
         ex = ex_job("alice", "GET", id, "", NULL);
-        EXPECT_CALL(ex, P_JWT, "GET", JOB1);
+        EXPECT_CALL(ex, P_JWT, "GET", JOB1, "");
         feed_transport(ex, cases[i].transport);
         EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL, cases[i].code);
 
         /* the submit */
         ex = ex_create("alice", "{\"model\":\"local_jwt/tiny\","
                        "\"training_file\":\"local://datasets/t.jsonl\"}");
-        EXPECT_CALL(ex, P_JWT, "POST", SUBMIT);
+        EXPECT_CALL(ex, P_JWT, "POST", SUBMIT, "");
         feed_transport(ex, cases[i].transport);
         EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL, cases[i].code);
 
         /* the GET after the submit */
         ex = ex_create("alice", "{\"model\":\"local_jwt/tiny\","
                        "\"training_file\":\"local://datasets/t.jsonl\"}");
-        EXPECT_CALL(ex, P_JWT, "POST", SUBMIT);
+        EXPECT_CALL(ex, P_JWT, "POST", SUBMIT, "");
         feed_sample(ex, "submit.json");
-        EXPECT_CALL(ex, P_JWT, "GET", JOB1);
+        EXPECT_CALL(ex, P_JWT, "GET", JOB1, "");
         feed_transport(ex, cases[i].transport);
         EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL, cases[i].code);
 
         /* the DELETE of a cancel */
         ex = ex_job("alice", "POST", id, "/cancel", NULL);
-        EXPECT_CALL(ex, P_JWT, "GET", JOB1);
+        EXPECT_CALL(ex, P_JWT, "GET", JOB1, "");
         feed(ex, 200, job_answer("job_running_with_comment.json",
                                  NAME_ALICE, NULL, NULL));
-        EXPECT_CALL(ex, P_JWT, "DELETE", JOB1);
+        EXPECT_CALL(ex, P_JWT, "DELETE", JOB1, "");
         feed_transport(ex, cases[i].transport);
         EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL, cases[i].code);
 
         /* the second provider of a list */
         ex = ex_as("alice", "GET", V1, NULL);
-        EXPECT_CALL(ex, P_LOCAL, "GET", JOBS);
+        EXPECT_CALL(ex, P_LOCAL, "GET", JOBS, "");
         feed_sample(ex, "jobs.json");
-        EXPECT_CALL(ex, P_JWT, "GET", JOBS);
+        EXPECT_CALL(ex, P_JWT, "GET", JOBS, "");
         feed_transport(ex, cases[i].transport);
         EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL, cases[i].code);
     }
@@ -2563,12 +2267,12 @@ test_cancel_active(void **state)
         ex = ex_job("alice", "POST", id[cases[i].prov], "/cancel", NULL);
         assert_false(gw_exchange_needs_body(ex));
 
-        call = EXPECT_CALL(ex, cases[i].prov, "GET", JOB1);
+        call = EXPECT_CALL(ex, cases[i].prov, "GET", JOB1, "");
         assert_null(call->body);
         feed(ex, 200, job_answer("job_completed.json", NAME_ALICE,
                                  cases[i].state, cases[i].comment));
 
-        call = EXPECT_CALL(ex, cases[i].prov, "DELETE", JOB1);
+        call = EXPECT_CALL(ex, cases[i].prov, "DELETE", JOB1, "");
         assert_null(call->body);
         feed_sample(ex, "cancel.json");
 
@@ -2610,7 +2314,7 @@ test_cancel_finished(void **state)
         print_message("case: %s\n", cases[i].state);
 
         ex = ex_job("alice", "POST", id, "/cancel", NULL);
-        EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+        EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
         feed(ex, 200, job_answer("job_completed.json", NAME_ALICE,
                                  cases[i].state, NULL));
 
@@ -2622,7 +2326,7 @@ test_cancel_finished(void **state)
 
     /* an unknown state is never deleted */
     ex = ex_job("alice", "POST", id, "/cancel", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_completed.json", NAME_ALICE, "RESIZING",
                              NULL));
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "unknown_vendor_status");
@@ -2639,20 +2343,20 @@ test_cancel_other_owner(void **state)
 
     /* named for bob: 404 and no DELETE */
     ex = ex_job("alice", "POST", id, "/cancel", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_running_with_comment.json", NAME_BOB,
                              "RUNNING", PROGRESS_RUN));
     EXPECT_ERROR(ex, 404, "not_found_error", "id", "job_not_found");
 
     /* not a gateway job ("t"): 404 and no DELETE */
     ex = ex_job("alice", "POST", id, "/cancel", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed_sample(ex, "job_pending_or_running.json");
     EXPECT_ERROR(ex, 404, "not_found_error", "id", "job_not_found");
 
     /* a prefix of alice's name is not alice */
     ex = ex_job("alice", "POST", id, "/cancel", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_running_with_comment.json",
                              "ftgw.alicex.tiny.a-1", "RUNNING", NULL));
     EXPECT_ERROR(ex, 404, "not_found_error", "id", "job_not_found");
@@ -2678,7 +2382,7 @@ test_cancel_foreign_named_like_client(void **state)
     mint_id(P_LOCAL, "alice", id, sizeof(id));
 
     ex = ex_job("alice", "POST", id, "/cancel", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_running_with_comment.json", "alice.exp1",
                              "RUNNING", NULL));
     /* Regression: a DELETE /slurm/v0.0.38/job/1 */
@@ -2696,34 +2400,34 @@ test_cancel_vendor_errors(void **state)
 
     /* the GET fails: no DELETE */
     ex = ex_job("alice", "POST", id, "/cancel", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed_sample(ex, "error_job_unknown.json");
     EXPECT_ERROR(ex, 404, "not_found_error", "id", "slurm_2017");
 
     /* the job went away between the GET and the DELETE */
     ex = ex_job("alice", "POST", id, "/cancel", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_running_with_comment.json", NAME_ALICE,
                              NULL, NULL));
-    EXPECT_CALL(ex, P_LOCAL, "DELETE", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "DELETE", JOB1, "");
     feed_sample(ex, "error_cancel_unknown.json");
     EXPECT_ERROR(ex, 404, "not_found_error", "id", "slurm_2017");
 
     /* the DELETE fails otherwise: not reported cancelled */
     ex = ex_job("alice", "POST", id, "/cancel", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_running_with_comment.json", NAME_ALICE,
                              NULL, NULL));
-    EXPECT_CALL(ex, P_LOCAL, "DELETE", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "DELETE", JOB1, "");
     feed(ex, 500, "{\"errors\":[{\"error\":\"Access/permission denied\","
          "\"error_number\":2002}]}");
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "slurm_2002");
 
     ex = ex_job("alice", "POST", id, "/cancel", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_running_with_comment.json", NAME_ALICE,
                              NULL, NULL));
-    EXPECT_CALL(ex, P_LOCAL, "DELETE", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "DELETE", JOB1, "");
     feed(ex, 401, "Authentication failure");
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "invalid_vendor_response");
 }
@@ -2790,9 +2494,9 @@ jwt_jobs_answer(void)
 static void
 feed_lists(gw_exchange_t *ex)
 {
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOBS);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOBS, "");
     feed(ex, 200, jobs_answer(local_names));
-    EXPECT_CALL(ex, P_JWT, "GET", JOBS);
+    EXPECT_CALL(ex, P_JWT, "GET", JOBS, "");
     feed(ex, 200, jwt_jobs_answer());
 }
 
@@ -2842,7 +2546,7 @@ test_list(void **state)
     /* a listed id is a working id */
     snprintf(path, sizeof(path), V1 "/%s", jstr(json, "data.1.id"));
     ex = ex_as("alice", "GET", path, NULL);
-    EXPECT_CALL(ex, P_JWT, "GET", API "/job/9");
+    EXPECT_CALL(ex, P_JWT, "GET", API "/job/9", "");
 
     /* limit and cursor */
     ex = ex_as("alice", "GET", V1, "limit=2");
@@ -2894,9 +2598,9 @@ test_list_samples_and_errors(void **state)
 
     /* the recorded jobs are none of the gateway's */
     ex = ex_as("alice", "GET", V1, NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOBS);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOBS, "");
     feed_sample(ex, "jobs.json");
-    EXPECT_CALL(ex, P_JWT, "GET", JOBS);
+    EXPECT_CALL(ex, P_JWT, "GET", JOBS, "");
     feed(ex, 200, "{\"errors\":[],\"jobs\":[]}");
     json = FINISH(ex, 200);
     JSTR(json, "object", "list");
@@ -2905,13 +2609,13 @@ test_list_samples_and_errors(void **state)
 
     /* an error of the first provider ends the list */
     ex = ex_as("alice", "GET", V1, NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOBS);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOBS, "");
     feed(ex, 401, "Authentication failure");
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "invalid_vendor_response");
 
     /* a gateway job in a state the gateway does not map */
     ex = ex_as("alice", "GET", V1, NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOBS);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOBS, "");
     feed(ex, 200, job_answer("job_completed.json",
                              "ftgw.alice.tiny.z-1", "EXPLODED", NULL));
     EXPECT_ERROR(ex, 502, "upstream_error", NULL, "unknown_vendor_status");
@@ -2980,7 +2684,7 @@ test_checkpoints(void **state)
     mint_id(P_LOCAL, "alice", id, sizeof(id));
 
     ex = ex_job("alice", "GET", id, "/checkpoints", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_completed.json", NAME_ALICE, NULL,
                              PROGRESS_END));
     json = FINISH(ex, 200);
@@ -2998,7 +2702,7 @@ test_checkpoints(void **state)
 
     /* pages of two */
     ex = ex_job("alice", "GET", id, "/checkpoints", "limit=2");
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_completed.json", NAME_ALICE, NULL,
                              PROGRESS_END));
     json = FINISH(ex, 200);
@@ -3010,7 +2714,7 @@ test_checkpoints(void **state)
     checkpoint_id(id, 2, cid);
     snprintf(query, sizeof(query), "limit=2&after=%s", cid);
     ex = ex_job("alice", "GET", id, "/checkpoints", query);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_completed.json", NAME_ALICE, NULL,
                              PROGRESS_END));
     json = FINISH(ex, 200);
@@ -3020,7 +2724,7 @@ test_checkpoints(void **state)
 
     /* a running job with one epoch done */
     ex = ex_job("alice", "GET", id, "/checkpoints", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_completed.json", NAME_ALICE, "RUNNING",
                              "{\"s\":12,\"S\":30,\"e\":2,\"E\":3,"
                              "\"c\":1}"));
@@ -3030,7 +2734,7 @@ test_checkpoints(void **state)
 
     /* none yet */
     ex = ex_job("alice", "GET", id, "/checkpoints", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_pending_or_running.json", NAME_ALICE,
                              NULL, NULL));
     json = FINISH(ex, 200);
@@ -3040,7 +2744,7 @@ test_checkpoints(void **state)
 
     /* a negative count is no count */
     ex = ex_job("alice", "GET", id, "/checkpoints", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_completed.json", NAME_ALICE, NULL,
                              "{\"c\":-2}"));
     json = FINISH(ex, 200);
@@ -3058,7 +2762,7 @@ test_events(void **state)
     mint_id(P_LOCAL, "alice", id, sizeof(id));
 
     ex = ex_job("alice", "GET", id, "/events", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_running_with_comment.json", NAME_ALICE,
                              NULL, PROGRESS_RUN));
     json = FINISH(ex, 200);
@@ -3068,7 +2772,7 @@ test_events(void **state)
     JSTR(json, "data.1.message", "Fine-tuning job created");
 
     ex = ex_job("alice", "GET", id, "/events", NULL);
-    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 200, job_answer("job_failed.json", NAME_ALICE, NULL,
                              "{\"err\":\"file.noexist\",\"msg\":\"Dataset "
                              "file does not exist: t.jsonl\"}"));
@@ -3136,6 +2840,8 @@ main(void)
     };
 
 #undef T
+
+    harness_use(&harness);
 
     return cmocka_run_group_tests(tests, setup_gateway, NULL);
 }
