@@ -141,6 +141,7 @@ load(const char *name)
     char   *buf, path[256];
     FILE   *f;
 
+    assert_non_null(cfg->fixtures);
     snprintf(path, sizeof(path), "%s%s", cfg->fixtures, name);
 
     f = fopen(path, "rb");

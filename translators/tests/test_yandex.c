@@ -140,17 +140,21 @@ static const unsigned char  id_secret[] =
 
 static gw_gateway_t  gw;
 
-/* what the vendor header x-client-request-id must hold */
-static const char  *want_rid = GEN_ID;
-
-/* the clock of the next exchange */
-static int64_t  now_ms = NOW_MS;
-
 /* the service account's key: made once per run */
 static EVP_PKEY  *rsa_key;
 static EVP_PKEY  *rsa_pub;
 static char      *key_json;
-static char      *pem_chunk;        /* a line of the private key's PEM */
+static char       pem_chunk[128];   /* a line of the private key's PEM */
+
+/* the client keys count too (harness.c) */
+static const char  *secrets[] = {
+    API_KEY, pem_chunk, "PRIVATE KEY", NULL
+};
+
+/* not the API key: the api_key provider's Authorization carries it */
+static const char  *call_secrets[] = {
+    pem_chunk, "PRIVATE KEY", NULL
+};
 
 
 /* ---- the shared cache ------------------------------------------------- */
@@ -301,98 +305,19 @@ cache_seed(const char *provider, const char *token)
 }
 
 
-/* ---- per-test resources, freed by the teardown ------------------------ */
+/* ---- protobuf messages, freed by the teardown ------------------------- */
 
-#define KEEP_MAX  1024
-
-static gw_exchange_t     *kept_ex[KEEP_MAX];
-static size_t             nkept_ex;
-static void              *kept_buf[KEEP_MAX];
-static size_t             nkept_buf;
-static cJSON             *kept_json[KEEP_MAX];
-static size_t             nkept_json;
-static ProtobufCMessage  *kept_pb[KEEP_MAX];
-static size_t             nkept_pb;
-
-
-static gw_exchange_t *
-keep_ex(gw_exchange_t *ex)
+static void
+pb_release(void *m)
 {
-    assert_non_null(ex);
-    assert_true(nkept_ex < KEEP_MAX);
-    kept_ex[nkept_ex++] = ex;
-    return ex;
-}
-
-
-static void *
-keep_buf(void *p)
-{
-    assert_non_null(p);
-    assert_true(nkept_buf < KEEP_MAX);
-    kept_buf[nkept_buf++] = p;
-    return p;
-}
-
-
-static cJSON *
-keep_json(cJSON *j)
-{
-    assert_non_null(j);
-    assert_true(nkept_json < KEEP_MAX);
-    kept_json[nkept_json++] = j;
-    return j;
+    protobuf_c_message_free_unpacked(m, NULL);
 }
 
 
 static ProtobufCMessage *
 keep_pb(ProtobufCMessage *m)
 {
-    assert_non_null(m);
-    assert_true(nkept_pb < KEEP_MAX);
-    kept_pb[nkept_pb++] = m;
-    return m;
-}
-
-
-static int setup_gateway(void **state);
-
-
-static int
-teardown(void **state)
-{
-    size_t  i, nex, nbuf, njson, npb;
-
-    /* emptied first: a crash in here must not free twice in the next test */
-    nex = nkept_ex;
-    nbuf = nkept_buf;
-    njson = nkept_json;
-    npb = nkept_pb;
-    nkept_ex = 0;
-    nkept_buf = 0;
-    nkept_json = 0;
-    nkept_pb = 0;
-    want_rid = GEN_ID;
-    now_ms = NOW_MS;
-
-    for (i = 0; i < nex; i++) {
-        gw_exchange_free(kept_ex[i]);
-    }
-
-    for (i = 0; i < nbuf; i++) {
-        free(kept_buf[i]);
-    }
-
-    for (i = 0; i < njson; i++) {
-        cJSON_Delete(kept_json[i]);
-    }
-
-    for (i = 0; i < npb; i++) {
-        protobuf_c_message_free_unpacked(kept_pb[i], NULL);
-    }
-
-    /* a test may have changed the providers' params or the cache */
-    return setup_gateway(state);
+    return keep_with(m, pb_release);
 }
 
 
@@ -522,8 +447,7 @@ setup_group(void **state)
     }
 
     n = strcspn(nl + 1, "\n");
-    pem_chunk = malloc(n + 1);
-    if (pem_chunk == NULL) {
+    if (n + 1 > sizeof(pem_chunk)) {
         return -1;
     }
 
@@ -572,14 +496,23 @@ teardown_group(void **state)
     EVP_PKEY_free(rsa_key);
     EVP_PKEY_free(rsa_pub);
     free(key_json);
-    free(pem_chunk);
     rsa_key = NULL;
     rsa_pub = NULL;
     key_json = NULL;
-    pem_chunk = NULL;
+    pem_chunk[0] = '\0';
 
     return 0;
 }
+
+
+static const harness_t  harness = {
+    .gw = &gw,
+    .generated_id = GEN_ID,
+    .now_ms = NOW_MS,
+    .secrets = secrets,
+    .call_secrets = call_secrets,
+    .reset = setup_gateway
+};
 
 
 /* ---- more checks (the rest: check.h) ---------------------------------- */
@@ -634,120 +567,7 @@ int_eq(int64_t got, int64_t want, const char *what, const char *file,
                                   __FILE__, __LINE__)
 
 
-static const void *
-mem_find(const void *hay, size_t hlen, const char *needle)
-{
-    size_t      i, n;
-    const char  *h;
-
-    h = hay;
-    n = strlen(needle);
-
-    for (i = 0; hay != NULL && n > 0 && i + n <= hlen; i++) {
-        if (memcmp(h + i, needle, n) == 0) {
-            return h + i;
-        }
-    }
-
-    return NULL;
-}
-
-
-/* ---- driving an exchange ---------------------------------------------- */
-
-static gw_exchange_t *
-ex_raw(const char *method, const char *path, const char *query,
-    const char *auth, const char *rid)
-{
-    gw_request_t  req;
-
-    memset(&req, 0, sizeof(req));
-    req.method = method;
-    req.method_len = strlen(method);
-    req.path = path;
-    req.path_len = strlen(path);
-    req.query = query;
-    req.query_len = query ? strlen(query) : 0;
-    req.authorization = auth;
-    req.authorization_len = auth ? strlen(auth) : 0;
-    req.request_id = rid;
-    req.request_id_len = rid ? strlen(rid) : 0;
-    req.generated_request_id = GEN_ID;
-    req.now_ms = now_ms;
-
-    return keep_ex(gw_exchange_create(&gw, &req));
-}
-
-
-static gw_exchange_t *
-ex_as(const char *client, const char *method, const char *path,
-    const char *query)
-{
-    char  auth[128];
-
-    snprintf(auth, sizeof(auth), "Bearer %s",
-             strcmp(client, "alice") == 0 ? KEY_ALICE : KEY_BOB);
-
-    return ex_raw(method, path, query, auth, NULL);
-}
-
-
-static gw_exchange_t *
-ex_create(const char *client, const char *body)
-{
-    gw_exchange_t  *ex;
-
-    ex = ex_as(client, "POST", V1, NULL);
-    assert_true(gw_exchange_needs_body(ex));
-    gw_exchange_set_body(ex, body, strlen(body));
-    assert_false(gw_exchange_needs_body(ex));
-
-    return ex;
-}
-
-
-static gw_exchange_t *
-ex_job(const char *client, const char *method, const char *id,
-    const char *tail)
-{
-    char  path[1200];
-
-    snprintf(path, sizeof(path), V1 "/%s%s", id, tail);
-
-    return ex_as(client, method, path, NULL);
-}
-
-
-static gw_call_t *
-next_call(gw_exchange_t *ex, int prov, const char *what, const char *file,
-    int line)
-{
-    gw_call_t  *call;
-
-    call = NULL;
-
-    if (gw_exchange_next(ex, &call) != GW_NEXT_CALL || call == NULL) {
-        print_result(ex);
-        check_fail(file, line, "expected a vendor call %s", what);
-    }
-
-    if (call->provider != &providers[prov]) {
-        check_fail(file, line, "call %s to provider %s, want %s", what,
-                   call->provider ? call->provider->name : "(null)",
-                   providers[prov].name);
-    }
-
-    if (call->method == NULL || strcmp(call->method, "POST") != 0
-        || strcmp(call->query, "") != 0)
-    {
-        check_fail(file, line, "call %s: %s %s?%s, want POST without a "
-                   "query", what, call->method ? call->method : "(null)",
-                   call->path, call->query);
-    }
-
-    return call;
-}
-
+/* ---- the calls -------------------------------------------------------- */
 
 /* a gRPC call to path (at endpoint, NULL: the provider's) with auth */
 static gw_call_t *
@@ -759,11 +579,7 @@ expect_grpc(gw_exchange_t *ex, int prov, const char *path,
     const char     *v;
     const uint8_t  *b;
 
-    call = next_call(ex, prov, path, file, line);
-
-    if (strcmp(call->path, path) != 0) {
-        check_fail(file, line, "call to %s, want %s", call->path, path);
-    }
+    call = expect_call(ex, prov, "POST", path, "", file, line);
 
     if (endpoint == NULL ? call->endpoint != NULL
         : (call->endpoint == NULL || strcmp(call->endpoint, endpoint) != 0))
@@ -814,9 +630,7 @@ expect_grpc(gw_exchange_t *ex, int prov, const char *path,
                    path, len, call->body_len);
     }
 
-    if (mem_find(call->body, call->body_len, API_KEY) != NULL
-        || mem_find(call->body, call->body_len, pem_chunk) != NULL)
-    {
+    if (mem_find(call->body, call->body_len, API_KEY) != NULL) {
         check_fail(file, line, "%s: the message carries a secret", path);
     }
 
@@ -841,90 +655,11 @@ unframe(const gw_call_t *call, const ProtobufCMessageDescriptor *d,
     return keep_pb(m);
 }
 
-
-static void
-expect_done(gw_exchange_t *ex, const char *file, int line)
-{
-    gw_call_t  *call;
-
-    call = (gw_call_t *) &call;
-
-    if (gw_exchange_next(ex, &call) != GW_NEXT_DONE || call != NULL) {
-        check_fail(file, line, "expected no vendor call, got %s %s%s",
-                   call ? call->method : "",
-                   call && call->endpoint ? call->endpoint : "",
-                   call ? call->path : "");
-    }
-}
-
-
-static cJSON *
-finish(gw_exchange_t *ex, int status, const char *file, int line)
-{
-    cJSON              *json;
-    const gw_result_t  *r;
-
-    expect_done(ex, file, line);
-
-    r = gw_exchange_result(ex);
-    assert_non_null(r);
-
-    if (r->http_status != status) {
-        check_fail(file, line, "HTTP %d, want %d: %.*s", r->http_status,
-                   status, (int) r->body_len, r->body ? r->body : "");
-    }
-
-    assert_non_null(r->body);
-    assert_int_equal(strlen(r->body), r->body_len);
-    assert_non_null(r->request_id);
-
-    /* never a secret in an answer */
-    str_lacks(r->body, API_KEY, file, line);
-    str_lacks(r->body, pem_chunk, file, line);
-    str_lacks(r->body, "PRIVATE KEY", file, line);
-    str_lacks(r->body, KEY_ALICE, file, line);
-    str_lacks(r->body, KEY_BOB, file, line);
-
-    json = cJSON_ParseWithLength(r->body, r->body_len);
-    if (json == NULL) {
-        check_fail(file, line, "the answer is not JSON: %s", r->body);
-    }
-
-    return keep_json(json);
-}
-
-
-static cJSON *
-expect_error(gw_exchange_t *ex, int status, const char *type,
-    const char *param, const char *code, const char *file, int line)
-{
-    cJSON       *json;
-    const char  *msg;
-
-    json = finish(ex, status, file, line);
-
-    jstr_eq(json, "error.type", type, file, line);
-    jstr_eq(json, "error.param", param, file, line);
-    jstr_eq(json, "error.code", code, file, line);
-
-    msg = jstr(json, "error.message");
-    if (msg == NULL || msg[0] == '\0') {
-        check_fail(file, line, "error.message is empty");
-    }
-
-    return json;
-}
-
-
 #define EXPECT_GRPC(ex, prov, method, auth)                                 \
     expect_grpc(ex, prov, TUNING method, NULL, auth, __FILE__, __LINE__)
 #define EXPECT_OP_GET(ex, prov, endpoint, auth)                             \
     expect_grpc(ex, prov, OP_GET, endpoint, auth, __FILE__, __LINE__)
 #define UNFRAME(call, d)     unframe(call, d, __FILE__, __LINE__)
-#define EXPECT_DONE(ex)      expect_done(ex, __FILE__, __LINE__)
-#define FINISH(ex, status)   finish(ex, status, __FILE__, __LINE__)
-#define EXPECT_ERROR(ex, status, type, param, code)                         \
-    expect_error(ex, status, type, param, code, __FILE__, __LINE__)
 
 
 /* ---- vendor answers --------------------------------------------------- */
@@ -1009,36 +744,6 @@ feed_grpc_error(gw_exchange_t *ex, int code, const char *msg)
 }
 
 
-/* an HTTP answer without a gRPC status (a proxy, the IAM endpoint) */
-static void
-feed_http(gw_exchange_t *ex, int status, const char *body)
-{
-    gw_vendor_response_t  r;
-
-    memset(&r, 0, sizeof(r));
-    r.transport = GW_TRANSPORT_OK;
-    r.status = status;
-    r.body = body;
-    r.body_len = body ? strlen(body) : 0;
-    r.grpc_status = -1;
-
-    gw_exchange_feed(ex, &r);
-}
-
-
-static void
-feed_transport(gw_exchange_t *ex, gw_transport_t t)
-{
-    gw_vendor_response_t  r;
-
-    memset(&r, 0, sizeof(r));
-    r.transport = t;
-    r.grpc_status = -1;
-
-    gw_exchange_feed(ex, &r);
-}
-
-
 static void
 feed_iam(gw_exchange_t *ex, const char *token, const char *expires)
 {
@@ -1048,7 +753,7 @@ feed_iam(gw_exchange_t *ex, const char *token, const char *expires)
     snprintf(body, 512, "{\"iamToken\":\"%s\",\"expiresAt\":\"%s\"}",
              token, expires);
 
-    feed_http(ex, 200, body);
+    feed(ex, 200, body);
 }
 
 
@@ -1437,11 +1142,10 @@ expect_iam(gw_exchange_t *ex, int prov, const char *file, int line)
     gw_call_t   *call;
     const char  *v;
 
-    call = next_call(ex, prov, IAM_PATH, file, line);
+    /* the key's PEM is not in it either: call_secrets */
+    call = expect_call(ex, prov, "POST", IAM_PATH, "", file, line);
 
-    if (strcmp(call->path, IAM_PATH) != 0 || call->endpoint == NULL
-        || strcmp(call->endpoint, IAM_EP) != 0)
-    {
+    if (call->endpoint == NULL || strcmp(call->endpoint, IAM_EP) != 0) {
         check_fail(file, line, "call to %s%s, want " IAM_EP IAM_PATH,
                    call->endpoint ? call->endpoint : "(provider)",
                    call->path);
@@ -1459,9 +1163,6 @@ expect_iam(gw_exchange_t *ex, int prov, const char *file, int line)
     if (call->body == NULL || call->body_len != strlen(call->body)) {
         check_fail(file, line, "the IAM exchange has no JSON body");
     }
-
-    LACKS(call->body, pem_chunk);
-    LACKS(call->body, "PRIVATE KEY");
 
     body = keep_json(cJSON_ParseWithLength(call->body, call->body_len));
 
@@ -2001,7 +1702,8 @@ test_request_id(void **state)
     gw_exchange_t  *ex;
 
     want_rid = "client-req:42.a_b";
-    ex = ex_raw("POST", V1, NULL, "Bearer " KEY_ALICE, want_rid);
+    ex = ex_raw("POST", V1, NULL, "Bearer " KEY_ALICE,
+                strlen("Bearer " KEY_ALICE), want_rid, strlen(want_rid));
     gw_exchange_set_body(ex, MIN_BODY, strlen(MIN_BODY));
     EXPECT_GRPC(ex, P_YX, "Tune", AUTH_KEY);
 }
@@ -2093,34 +1795,6 @@ test_create_refusals(void **state)
 
     assert_int_equal(cache_gets, 0);
     assert_int_equal(cache_puts, 0);
-}
-
-
-/*
- * A bad dataset is named by the param the client sent, with its index
- * (docs/api-extensions.md, "Errors": "param is the full dotted path of
- * the field, with array indexes where they apply").
- */
-static void
-expect_dataset_param(gw_exchange_t *ex, const char *want, const char *file,
-    int line)
-{
-    cJSON       *json;
-    const char  *param;
-
-    json = finish(ex, 400, file, line);
-    jstr_eq(json, "error.type", INV, file, line);
-    jstr_eq(json, "error.code", "invalid_value", file, line);
-
-    param = jstr(json, "error.param");
-
-    if (param == NULL || strncmp(param, want, strlen(want)) != 0
-        || (param[strlen(want)] != '\0'
-            && strcmp(param + strlen(want), ".ref") != 0))
-    {
-        check_fail(file, line, "error.param: got %s, want %s[.ref]",
-                   param ? param : "null", want);
-    }
 }
 
 
@@ -2329,7 +2003,7 @@ test_retrieve_statuses(void **state)
     for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
         print_message("case: %s\n", statuses[i].name);
 
-        ex = ex_job("alice", "GET", id, "");
+        ex = ex_job("alice", "GET", id, "", NULL);
         call = EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
         d = UNFRAME(call, DESC(describe_tuning_request));
         STR(d->tuning_task_id, "ftn1");
@@ -2380,7 +2054,7 @@ test_retrieve_unknown_status(void **state)
     mint("alice", P_YX, "ftn1", "ftnop1", id, sizeof(id));
 
     for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
-        ex = ex_job("alice", "GET", id, "");
+        ex = ex_job("alice", "GET", id, "", NULL);
         EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
         feed_task(ex, task_make(&tb, "ftn1", "ftnop1", values[i], "alice"));
         json = EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "unknown_vendor_status");
@@ -2400,7 +2074,7 @@ test_retrieve_completed(void **state)
 
     mint("alice", P_YX, "ftn1", "ftnop1", id, sizeof(id));
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     t = task_make(&tb, "ftn1", "ftnop1", ST(COMPLETED), "alice");
     task_times(&tb, T_STARTED, T_FINISHED);
@@ -2445,7 +2119,7 @@ test_retrieve_running_operation(void **state)
 
     mint("alice", P_YX, "ftn1", "ftnop1", id, sizeof(id));
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     t = task_make(&tb, "ftn1", "ftnop1", ST(IN_PROGRESS), "alice");
     task_times(&tb, T_STARTED, 0);
@@ -2470,7 +2144,7 @@ test_retrieve_running_operation(void **state)
     JSTR(json, "vendor.status", "IN_PROGRESS");
 
     /* queued and validating tasks have an operation too */
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(PENDING), "alice"));
     EXPECT_OP_GET(ex, P_YX, NULL, AUTH_KEY);
@@ -2484,7 +2158,7 @@ test_retrieve_running_operation(void **state)
     cache_seed("yciam", TOKEN_SEED);
     mint("alice", P_YI, "ftn7", "ftnop7", id, sizeof(id));
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YI, "Describe", BEARER(TOKEN_SEED));
     feed_task(ex, task_make(&tb, "ftn7", "ftnop7", ST(CREATED), "alice"));
     call = EXPECT_OP_GET(ex, P_YI, OPS_EP, BEARER(TOKEN_SEED));
@@ -2511,7 +2185,7 @@ test_retrieve_operation_errors(void **state)
 
     mint("alice", P_YX, "ftn1", "ftnop1", id, sizeof(id));
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(IN_PROGRESS),
                             "alice"));
@@ -2523,7 +2197,7 @@ test_retrieve_operation_errors(void **state)
     JINT(json, "vendor.progress.step", NUL);
 
     /* another failure of the operation is one */
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(IN_PROGRESS),
                             "alice"));
@@ -2531,7 +2205,7 @@ test_retrieve_operation_errors(void **state)
     feed_grpc_error(ex, 14, "Service%20unavailable");
     EXPECT_ERROR(ex, 503, API, NULL, "UNAVAILABLE");
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(IN_PROGRESS),
                             "alice"));
@@ -2554,7 +2228,7 @@ test_retrieve_unspecified(void **state)
     mint("alice", P_YX, "ftn1", "ftnop1", id, sizeof(id));
 
     /* not done: running */
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(STATUS_UNSPECIFIED),
                             "alice"));
@@ -2568,7 +2242,7 @@ test_retrieve_unspecified(void **state)
     assert_true(cJSON_IsNull(jget(json, "error")));
 
     /* done with an error: failed, with the operation's error */
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(STATUS_UNSPECIFIED),
                             "alice"));
@@ -2582,7 +2256,7 @@ test_retrieve_unspecified(void **state)
     JSTR(json, "error.message", "dataset is invalid");
 
     /* done with a response: succeeded */
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(STATUS_UNSPECIFIED),
                             "alice"));
@@ -2596,7 +2270,7 @@ test_retrieve_unspecified(void **state)
     assert_true(cJSON_IsNull(jget(json, "error")));
 
     /* without an operation it stays what the table says */
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", NULL, ST(STATUS_UNSPECIFIED),
                             "alice"));
@@ -2617,7 +2291,7 @@ test_retrieve_unspecified_response_model(void **state)
 
     mint("alice", P_YX, "ftn1", "ftnop1", id, sizeof(id));
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(STATUS_UNSPECIFIED),
                             "alice"));
@@ -2658,7 +2332,7 @@ test_retrieve_failed_errors(void **state)
 
     mint("alice", P_YX, "ftn1", "ftnop1", id, sizeof(id));
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     t = task_make(&tb, "ftn1", "ftnop1", ST(FAILED), "alice");
     task_times(&tb, T_STARTED, T_FINISHED);
@@ -2678,7 +2352,7 @@ test_retrieve_failed_errors(void **state)
     JINT(json, "finished_at", T_FINISHED);
 
     /* a secret in a vendor message is redacted */
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(FAILED), "alice"));
     EXPECT_GRPC(ex, P_YX, "ListErrors", AUTH_KEY);
@@ -2687,7 +2361,7 @@ test_retrieve_failed_errors(void **state)
     JSTR(json, "error.message", "key [redacted] rejected");
 
     /* ListErrors failing fails the retrieve */
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(FAILED), "alice"));
     EXPECT_GRPC(ex, P_YX, "ListErrors", AUTH_KEY);
@@ -2695,7 +2369,7 @@ test_retrieve_failed_errors(void **state)
     EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "INTERNAL");
 
     /* the events of a failed job say so */
-    ex = ex_job("alice", "GET", id, "/events");
+    ex = ex_job("alice", "GET", id, "/events", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(FAILED), "alice"));
     EXPECT_GRPC(ex, P_YX, "ListErrors", AUTH_KEY);
@@ -2717,28 +2391,28 @@ test_retrieve_owner(void **state)
 
     mint("alice", P_YX, "ftn1", "ftnop1", id, sizeof(id));
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", NULL, ST(COMPLETED), "bob"));
     EXPECT_ERROR(ex, 404, NF, "id", "job_not_found");
 
     /* the id is alice's: bob gets nothing, and no call is made */
-    ex = ex_job("bob", "GET", id, "");
+    ex = ex_job("bob", "GET", id, "", NULL);
     EXPECT_ERROR(ex, 404, NF, "id", "job_not_found");
 
     /* a tampered id */
     id[strlen(id) - 2] = (id[strlen(id) - 2] == 'A') ? 'B' : 'A';
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_ERROR(ex, 404, NF, "id", "job_not_found");
 
     /* checkpoints: none, and no call */
     mint("bob", P_YX, "ftn2", "ftnop2", id, sizeof(id));
-    ex = ex_job("bob", "GET", id, "/checkpoints");
+    ex = ex_job("bob", "GET", id, "/checkpoints", NULL);
     json = FINISH(ex, 200);
     JSTR(json, "object", "list");
     assert_int_equal(cJSON_GetArraySize(jget(json, "data")), 0);
 
-    ex = ex_job("bob", "GET", id, "");
+    ex = ex_job("bob", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn2", NULL, ST(PENDING), "bob"));
     json = FINISH(ex, 200);
@@ -2788,7 +2462,7 @@ test_grpc_codes(void **state)
     for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
         print_message("case: %d %s\n", codes[i].code, codes[i].name);
 
-        ex = ex_job("alice", "GET", id, "");
+        ex = ex_job("alice", "GET", id, "", NULL);
         EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
         feed_grpc_error(ex, codes[i].code,
                         "Tuning%20task%20%27ftn1%27%3A%20%D0%BD%D0%B5%D1%82");
@@ -2804,13 +2478,13 @@ test_grpc_codes(void **state)
     }
 
     /* a code past google.rpc.Code */
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_grpc_error(ex, 17, "what");
     EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "invalid_vendor_response");
 
     /* no grpc-message */
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_grpc_error(ex, 13, NULL);
     json = EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "INTERNAL");
@@ -2829,7 +2503,7 @@ test_grpc_message_text(void **state)
     mint("alice", P_YX, "ftn1", "ftnop1", id, sizeof(id));
 
     /* a secret of the provider is redacted, even percent-encoded */
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_grpc_error(ex, 16, "Api-Key%20" API_KEY "%20is%20invalid");
     json = EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "UNAUTHENTICATED");
@@ -2838,7 +2512,7 @@ test_grpc_message_text(void **state)
     LACKS(msg, API_KEY);
 
     /* a '%' without two characters after it stays */
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_grpc_error(ex, 8, "at%20100%");
     json = EXPECT_ERROR(ex, 429, RATE, NULL, "RESOURCE_EXHAUSTED");
@@ -2862,7 +2536,7 @@ test_grpc_message_bad_escape(void **state)
 
     mint("alice", P_YX, "ftn1", "ftnop1", id, sizeof(id));
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_grpc_error(ex, 13, "load%zz%20spike");
     json = EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "INTERNAL");
@@ -2886,29 +2560,29 @@ test_http_without_grpc_status(void **state)
 
     mint("alice", P_YX, "ftn1", "ftnop1", id, sizeof(id));
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
-    feed_http(ex, 503, "<html>Service Unavailable</html>");
+    feed(ex, 503, "<html>Service Unavailable</html>");
     EXPECT_ERROR(ex, 503, API, NULL, "vendor_http_error");
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
-    feed_http(ex, 429, "");
+    feed(ex, 429, "");
     EXPECT_ERROR(ex, 429, RATE, NULL, "vendor_http_error");
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
-    feed_http(ex, 504, NULL);
+    feed(ex, 504, NULL);
     EXPECT_ERROR(ex, 504, TIMEOUT, NULL, "vendor_http_error");
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
-    feed_http(ex, 500, "oops");
+    feed(ex, 500, "oops");
     EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "invalid_vendor_response");
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
-    feed_http(ex, 200, "");
+    feed(ex, 200, "");
     EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "invalid_vendor_response");
 }
 
@@ -2941,14 +2615,14 @@ test_malformed_frames(void **state)
     for (i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
         print_message("case: frame %zu\n", i);
 
-        ex = ex_job("alice", "GET", id, "");
+        ex = ex_job("alice", "GET", id, "", NULL);
         EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
         feed_bytes(ex, frames[i].bytes, frames[i].len);
         EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "invalid_vendor_response");
     }
 
     /* a task without an id */
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "", NULL, ST(COMPLETED), "alice"));
     EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "invalid_vendor_response");
@@ -2958,7 +2632,7 @@ test_malformed_frames(void **state)
     d.tuning_task = task_make(&tb, "ftn1", NULL, ST(COMPLETED), "alice");
     buf = frame(&d.base, &len);
     buf[4]--;
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_bytes(ex, buf, len);
     EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "invalid_vendor_response");
@@ -2974,23 +2648,23 @@ test_transport_failures(void **state)
 
     mint("alice", P_YX, "ftn1", "ftnop1", id, sizeof(id));
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_transport(ex, GW_TRANSPORT_TIMEOUT);
     EXPECT_ERROR(ex, 504, TIMEOUT, NULL, "vendor_timeout");
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_transport(ex, GW_TRANSPORT_UNREACHABLE);
     EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "vendor_unreachable");
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_transport(ex, GW_TRANSPORT_TOO_LARGE);
     EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "vendor_response_too_large");
 
     /* on the operation, too */
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(IN_PROGRESS),
                             "alice"));
@@ -3022,7 +2696,7 @@ test_cancel(void **state)
 
     /* accepted, Describe not caught up yet: cancelled, finished now */
     now_ms = NOW_MS + 5000;
-    ex = ex_job("alice", "POST", id, "/cancel");
+    ex = ex_job("alice", "POST", id, "/cancel", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(IN_PROGRESS),
                             "alice"));
@@ -3046,7 +2720,7 @@ test_cancel(void **state)
     JSTR(json, "id", id);
 
     /* queued and validating tasks too */
-    ex = ex_job("alice", "POST", id, "/cancel");
+    ex = ex_job("alice", "POST", id, "/cancel", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(IN_PROGRESS),
                             "alice"));
@@ -3058,7 +2732,7 @@ test_cancel(void **state)
     JSTR(json, "status", "cancelled");
 
     /* Describe caught up */
-    ex = ex_job("alice", "POST", id, "/cancel");
+    ex = ex_job("alice", "POST", id, "/cancel", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(IN_PROGRESS),
                             "alice"));
@@ -3074,7 +2748,7 @@ test_cancel(void **state)
     JSTR(json, "vendor.status", "CANCELED");
 
     /* finished first: it stays succeeded */
-    ex = ex_job("alice", "POST", id, "/cancel");
+    ex = ex_job("alice", "POST", id, "/cancel", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(IN_PROGRESS),
                             "alice"));
@@ -3086,7 +2760,7 @@ test_cancel(void **state)
     JSTR(json, "status", "succeeded");
 
     /* a finished task: nothing to cancel, 409, no Describe */
-    ex = ex_job("alice", "POST", id, "/cancel");
+    ex = ex_job("alice", "POST", id, "/cancel", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(IN_PROGRESS),
                             "alice"));
@@ -3095,7 +2769,7 @@ test_cancel(void **state)
     json = EXPECT_ERROR(ex, 409, CONFLICT, "id", "FAILED_PRECONDITION");
     HAS(jstr(json, "error.message"), "Tuning task is not running");
 
-    ex = ex_job("alice", "POST", id, "/cancel");
+    ex = ex_job("alice", "POST", id, "/cancel", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(IN_PROGRESS),
                             "alice"));
@@ -3104,7 +2778,7 @@ test_cancel(void **state)
     EXPECT_ERROR(ex, 404, NF, NULL, "NOT_FOUND");
 
     /* Describe failing after the cancel */
-    ex = ex_job("alice", "POST", id, "/cancel");
+    ex = ex_job("alice", "POST", id, "/cancel", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(IN_PROGRESS),
                             "alice"));
@@ -3115,10 +2789,10 @@ test_cancel(void **state)
     EXPECT_ERROR(ex, 504, TIMEOUT, NULL, "vendor_timeout");
 
     /* another client's id: no call */
-    ex = ex_job("bob", "POST", id, "/cancel");
+    ex = ex_job("bob", "POST", id, "/cancel", NULL);
     EXPECT_ERROR(ex, 404, NF, "id", "job_not_found");
 
-    ex = ex_job("alice", "GET", id, "/cancel");
+    ex = ex_job("alice", "GET", id, "/cancel", NULL);
     EXPECT_ERROR(ex, 405, INV, NULL, "method_not_allowed");
 }
 
@@ -3144,7 +2818,7 @@ test_cancel_foreign_task(void **state)
     cr.tuning_task_id = (char *) "ftn1";
 
     /* whatever the order of its calls, the task is bob's */
-    ex = ex_job("alice", "POST", id, "/cancel");
+    ex = ex_job("alice", "POST", id, "/cancel", NULL);
     cancels = 0;
 
     for (n = 0; n < 4; n++) {
@@ -3265,11 +2939,11 @@ test_iam_refresh(void **state)
 
     now_ms = NOW_MS + 9 * HOUR_MS;
 
-    a = ex_job("alice", "GET", id, "");
+    a = ex_job("alice", "GET", id, "", NULL);
     EXPECT_IAM(a, P_YI);
 
     /* while a fetches, b uses the token it still has */
-    b = ex_job("alice", "GET", id, "");
+    b = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(b, P_YI, "Describe", BEARER(TOKEN_1));
     feed_task(b, task_make(&tb, "ftn1", NULL, ST(COMPLETED), "alice"));
     FINISH(b, 200);
@@ -3286,7 +2960,7 @@ test_iam_refresh(void **state)
     assert_true(last_put.expires_at <= EXP_21H_MS);
     assert_true(last_put.expires_at > last_put.refresh_at);
 
-    c = ex_job("alice", "GET", id, "");
+    c = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(c, P_YI, "Describe", BEARER(TOKEN_2));
 }
 
@@ -3302,7 +2976,7 @@ test_iam_expired(void **state)
     mint("alice", P_YI, "ftn1", "ftnop1", id, sizeof(id));
 
     now_ms = EXP_12H_MS;
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_IAM(ex, P_YI);
     feed_iam(ex, TOKEN_2, "2023-11-15T22:13:20+00:00");
     EXPECT_GRPC(ex, P_YI, "Describe", BEARER(TOKEN_2));
@@ -3312,9 +2986,9 @@ test_iam_expired(void **state)
     /* two callers with nothing usable both fetch */
     cache_reset();
     now_ms = NOW_MS;
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_IAM(ex, P_YI);
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_IAM(ex, P_YI);
 }
 
@@ -3332,14 +3006,14 @@ test_iam_without_cache(void **state)
 
     memset(&gw.cache, 0, sizeof(gw.cache));
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_IAM(ex, P_YI);
     feed_iam(ex, TOKEN_2, EXP_12H);
     EXPECT_GRPC(ex, P_YI, "Describe", BEARER(TOKEN_2));
     feed_task(ex, task_make(&tb, "ftn1", NULL, ST(PENDING), "alice"));
     FINISH(ex, 200);
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_IAM(ex, P_YI);
     feed_iam(ex, TOKEN_3, EXP_12H);
     EXPECT_GRPC(ex, P_YI, "Describe", BEARER(TOKEN_3));
@@ -3360,10 +3034,10 @@ test_iam_errors(void **state)
     mint("alice", P_YI, "ftn1", "ftnop1", id, sizeof(id));
     cache_reset();
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_IAM(ex, P_YI);
-    feed_http(ex, 401, "{\"code\":16,\"message\":\"JWT signature is "
-              "invalid\",\"details\":[]}");
+    feed(ex, 401, "{\"code\":16,\"message\":\"JWT signature is "
+         "invalid\",\"details\":[]}");
     json = EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "iam_exchange_failed");
     msg = jstr(json, "error.message");
     HAS(msg, "HTTP 401");
@@ -3373,50 +3047,50 @@ test_iam_errors(void **state)
     LACKS(msg, KEY_ID "\"");
     assert_int_equal(cache_puts, 0);
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_IAM(ex, P_YI);
-    feed_http(ex, 429, "{\"code\":8,\"message\":\"Too many requests\"}");
+    feed(ex, 429, "{\"code\":8,\"message\":\"Too many requests\"}");
     EXPECT_ERROR(ex, 429, RATE, NULL, "iam_exchange_failed");
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_IAM(ex, P_YI);
-    feed_http(ex, 500, "<html>Internal Server Error</html>");
+    feed(ex, 500, "<html>Internal Server Error</html>");
     json = EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "iam_exchange_failed");
     HAS(jstr(json, "error.message"), "HTTP 500");
 
     /* a 200 without a token, without an expiry, or with a CRLF */
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_IAM(ex, P_YI);
-    feed_http(ex, 200, "{\"expiresAt\":\"" EXP_12H "\"}");
+    feed(ex, 200, "{\"expiresAt\":\"" EXP_12H "\"}");
     EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "iam_exchange_failed");
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_IAM(ex, P_YI);
-    feed_http(ex, 200, "{\"iamToken\":\"" TOKEN_1 "\"}");
+    feed(ex, 200, "{\"iamToken\":\"" TOKEN_1 "\"}");
     EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "iam_exchange_failed");
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_IAM(ex, P_YI);
-    feed_http(ex, 200, "{\"iamToken\":\"t1.a\\r\\nX-Evil: 1\","
-              "\"expiresAt\":\"" EXP_12H "\"}");
+    feed(ex, 200, "{\"iamToken\":\"t1.a\\r\\nX-Evil: 1\","
+         "\"expiresAt\":\"" EXP_12H "\"}");
     EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "iam_exchange_failed");
 
     /* a message that quotes the whole key is redacted */
     body = keep_json(cJSON_CreateObject());
     assert_non_null(cJSON_AddStringToObject(body, "message", key_json));
     echo = keep_buf(cJSON_PrintUnformatted(body));
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_IAM(ex, P_YI);
-    feed_http(ex, 400, echo);
+    feed(ex, 400, echo);
     json = EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "iam_exchange_failed");
     HAS(jstr(json, "error.message"), "[redacted]");
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_IAM(ex, P_YI);
     feed_transport(ex, GW_TRANSPORT_TIMEOUT);
     EXPECT_ERROR(ex, 504, TIMEOUT, NULL, "vendor_timeout");
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_IAM(ex, P_YI);
     feed_transport(ex, GW_TRANSPORT_UNREACHABLE);
     EXPECT_ERROR(ex, 502, UPSTREAM, NULL, "vendor_unreachable");
@@ -3443,7 +3117,7 @@ test_iam_key_unusable(void **state)
         "\"private_key\":\"-----BEGIN PRIVATE " "KEY-----\\nQUJDRA==\\n"
         "-----END PRIVATE KEY-----\\n\"}";
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     json = EXPECT_ERROR(ex, 502, API, NULL, "iam_key_invalid");
     LACKS(jstr(json, "error.message"), "QUJDRA");
 }
@@ -3465,7 +3139,7 @@ test_iam_unauthenticated_retry(void **state)
     cache_puts = 0;
 
     now_ms = NOW_MS + HOUR_MS;
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YI, "Describe", BEARER(TOKEN_1));
     feed_grpc_error(ex, 16, "Token%20is%20invalid%20or%20has%20expired.");
 
@@ -3488,7 +3162,7 @@ test_iam_unauthenticated_retry(void **state)
     STR(last_put.value, TOKEN_2);
 
     /* the next exchange takes the new token */
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YI, "Describe", BEARER(TOKEN_2));
 }
 
@@ -3504,7 +3178,7 @@ test_iam_unauthenticated_twice(void **state)
     cache_seed("yciam", TOKEN_1);
     mint("alice", P_YI, "ftn1", "ftnop1", id, sizeof(id));
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YI, "Describe", BEARER(TOKEN_1));
     feed_grpc_error(ex, 16, "Token%20is%20invalid");
     EXPECT_IAM(ex, P_YI);
@@ -3515,7 +3189,7 @@ test_iam_unauthenticated_twice(void **state)
     HAS(jstr(json, "error.message"), "Token is invalid");
 
     /* other failures are not retried */
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YI, "Describe", BEARER(TOKEN_2));
     feed_grpc_error(ex, 7, "Permission%20denied");
     EXPECT_ERROR(ex, 403, PERM, NULL, "PERMISSION_DENIED");
@@ -3556,7 +3230,7 @@ test_iam_unauthenticated_restarts(void **state)
 
     /* the operation refused: Describe again, then the operation */
     cache_seed("yciam", TOKEN_1);
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YI, "Describe", BEARER(TOKEN_1));
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(IN_PROGRESS),
                             "alice"));
@@ -3578,7 +3252,7 @@ test_iam_unauthenticated_restarts(void **state)
     cache_seed("yciam", TOKEN_1);
     yt(cancel_tuning_response__init)(&cr);
     cr.tuning_task_id = (char *) "ftn1";
-    ex = ex_job("alice", "POST", id, "/cancel");
+    ex = ex_job("alice", "POST", id, "/cancel", NULL);
     EXPECT_GRPC(ex, P_YI, "Describe", BEARER(TOKEN_1));
     feed_task(ex, task_make(&tb, "ftn1", "ftnop1", ST(IN_PROGRESS),
                             "alice"));
@@ -3627,9 +3301,9 @@ test_iam_long_token(void **state)
     want = keep_buf(malloc(n + 16));
     snprintf(want, n + 16, "Bearer %s", token);
 
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_IAM(ex, P_YI);
-    feed_http(ex, 200, body);
+    feed(ex, 200, body);
 
     call = NULL;
 
@@ -3777,7 +3451,7 @@ test_list_pages(void **state)
 
     /* a listed id is a job id of that task */
     snprintf(id, sizeof(id), "%s", jstr(json, "data.2.id"));
-    ex = ex_job("alice", "GET", id, "");
+    ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed_task(ex, task_make(&tb, "ftn-a3", NULL, ST(COMPLETED), "alice"));
     json = FINISH(ex, 200);
@@ -4048,6 +3722,8 @@ main(void)
     };
 
 #undef T
+
+    harness_use(&harness);
 
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
