@@ -58,12 +58,19 @@ void print_result(gw_exchange_t *ex);
 
 /* ---- the exchange harness (harness.c) --------------------------------- */
 
+/* the gateway's clients in every exchange test: alice and bob */
+#define KEY_ALICE          "sk-alice-3b1f9e27c4d84a61"
+#define KEY_BOB            "sk-bob-8e2d6c1a9f0b4e73"
+
+
 /*
  * What differs from one vendor test file to another.  The lists end with
- * NULL; the client keys of gw count in both without being listed.
+ * NULL; the client keys count in both without being listed.
  */
 typedef struct {
-    const gw_gateway_t   *gw;
+    gw_provider_t        *providers;      /* filled by reset */
+    size_t                nproviders;
+    const char           *id_secret;      /* the job ids' HMAC key */
     const char           *fixtures;       /* load()'s folder, with its '/' */
     const char           *generated_id;   /* the module's request id */
     int64_t               now_ms;         /* the clock each test starts at */
@@ -81,9 +88,12 @@ typedef struct {
 #define ANY_CODE           "\x01any"
 
 
+/* the providers, clients and id secret of harness_use()'s harness */
+extern gw_gateway_t  gw;
+
 /* a test's: want_rid the request id calls carry, now_ms its clock */
-extern const char  *want_rid;
-extern int64_t      now_ms;
+extern const char   *want_rid;
+extern int64_t       now_ms;
 
 
 void harness_use(const harness_t *h);

@@ -32,10 +32,16 @@ typedef struct {
 } kept_t;
 
 
-const char  *want_rid;
-int64_t      now_ms;
+gw_gateway_t  gw;
+const char   *want_rid;
+int64_t       now_ms;
 
 static const harness_t  *cfg;
+
+static const gw_client_t  clients[] = {
+    { "alice", KEY_ALICE, sizeof(KEY_ALICE) - 1, { 0 }, 0 },
+    { "bob", KEY_BOB, sizeof(KEY_BOB) - 1, { 0 }, 0 }
+};
 
 static gw_exchange_t  *kept_ex[KEEP_MAX];
 static size_t          nkept_ex;
@@ -49,6 +55,13 @@ harness_use(const harness_t *h)
     cfg = h;
     want_rid = h->generated_id;
     now_ms = h->now_ms;
+
+    gw.providers = h->providers;
+    gw.nproviders = h->nproviders;
+    gw.clients = clients;
+    gw.nclients = sizeof(clients) / sizeof(clients[0]);
+    gw.id_secret = (const unsigned char *) h->id_secret;
+    gw.id_secret_len = strlen(h->id_secret);
 }
 
 
@@ -232,7 +245,7 @@ ex_raw(const char *method, const char *path, const char *query,
     req.generated_request_id = cfg->generated_id;
     req.now_ms = now_ms;
 
-    return keep_ex(gw_exchange_create(cfg->gw, &req));
+    return keep_ex(gw_exchange_create(&gw, &req));
 }
 
 
@@ -241,9 +254,9 @@ client_key(const char *client)
 {
     size_t  i;
 
-    for (i = 0; i < cfg->gw->nclients; i++) {
-        if (strcmp(cfg->gw->clients[i].name, client) == 0) {
-            return cfg->gw->clients[i].key;
+    for (i = 0; i < gw.nclients; i++) {
+        if (strcmp(gw.clients[i].name, client) == 0) {
+            return gw.clients[i].key;
         }
     }
 
@@ -306,9 +319,9 @@ secret_in(const char **secrets, const void *s, size_t len)
         }
     }
 
-    for (i = 0; i < cfg->gw->nclients; i++) {
-        if (mem_find(s, len, cfg->gw->clients[i].key) != NULL) {
-            return cfg->gw->clients[i].key;
+    for (i = 0; i < gw.nclients; i++) {
+        if (mem_find(s, len, gw.clients[i].key) != NULL) {
+            return gw.clients[i].key;
         }
     }
 
@@ -347,7 +360,7 @@ expect_call(gw_exchange_t *ex, int prov, const char *method,
     const gw_provider_t  *want;
 
     call = NULL;
-    want = &cfg->gw->providers[prov];
+    want = &gw.providers[prov];
     query = query ? query : "";
 
     if (gw_exchange_next(ex, &call) != GW_NEXT_CALL || call == NULL) {

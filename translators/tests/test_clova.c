@@ -36,9 +36,6 @@
 #define NOW_MS_STR      "1700000000000"
 #define GEN_ID          "gen-req-0001"
 
-#define KEY_ALICE       "sk-alice-3b1f9e27c4d84a61"
-#define KEY_BOB         "sk-bob-8e2d6c1a9f0b4e73"
-
 #define API_KEY         "nv-test-7f3a9c2e5b8d4f1a"
 #define ACCESS_KEY      "NCP-AK-5e6f7a8b9c"
 #define SECRET_KEY      "ncp-sk-1a2b3c4d5e6f7a8b"
@@ -67,16 +64,6 @@ enum {
 
 
 static gw_provider_t  providers[2];
-
-static const gw_client_t  clients[] = {
-    { "alice", KEY_ALICE, sizeof(KEY_ALICE) - 1, { 0 }, 0 },
-    { "bob", KEY_BOB, sizeof(KEY_BOB) - 1, { 0 }, 0 }
-};
-
-static const unsigned char  id_secret[] =
-    "test-id-secret-0123456789abcdef-0123456789";
-
-static gw_gateway_t  gw;
 
 
 static int
@@ -116,13 +103,6 @@ setup_gateway(void **state)
         (gw_param_t) { "storage_secret_key", OBJ_SK_2, 1 };
     providers[P_SIG].params[5] = (gw_param_t) { "list_page_size", "2", 0 };
     providers[P_SIG].nparams = 6;
-
-    gw.providers = providers;
-    gw.nproviders = 2;
-    gw.clients = clients;
-    gw.nclients = 2;
-    gw.id_secret = id_secret;
-    gw.id_secret_len = sizeof(id_secret) - 1;
 
     return 0;
 }
@@ -261,7 +241,9 @@ secrets[] = {
 
 
 static const harness_t  harness = {
-    .gw = &gw,
+    .providers = providers,
+    .nproviders = sizeof(providers) / sizeof(providers[0]),
+    .id_secret = "test-id-secret-0123456789abcdef-0123456789",
     .fixtures = FIXTURES,
     .generated_id = GEN_ID,
     .now_ms = NOW_MS,

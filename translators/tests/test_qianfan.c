@@ -46,9 +46,6 @@
 #define TAG             "cfe56800"
 #define GEN_ID          "gen-req-0001"
 
-#define KEY_ALICE       "sk-alice-5d2e8f1a7c3b4960"
-#define KEY_BOB         "sk-bob-0f9e8d7c6b5a4321"
-
 #define QF_AK           "ALTAK-qf7d3e9a2b5c1f"
 #define QF_SK           "qfsk-0a1b2c3d4e5f6a7b8c9d"
 #define CLOVA_API_KEY   "nv-qfsuite-4c1d9e2f7a6b"
@@ -98,16 +95,6 @@ enum {
 
 static gw_provider_t  providers[2];
 
-static const gw_client_t  clients[] = {
-    { "alice", KEY_ALICE, sizeof(KEY_ALICE) - 1, { 0 }, 0 },
-    { "bob", KEY_BOB, sizeof(KEY_BOB) - 1, { 0 }, 0 }
-};
-
-static const unsigned char  id_secret[] =
-    "qianfan-suite-id-secret-0123456789abcdef-xyz";
-
-static gw_gateway_t  gw;
-
 
 static int
 setup_gateway(void **state)
@@ -141,16 +128,8 @@ setup_gateway(void **state)
         (gw_param_t) { "storage_secret_key", OBJ_SK, 1 };
     providers[P_CLOVA].nparams = 4;
 
-    gw.providers = providers;
-    gw.nproviders = 2;
-    gw.clients = clients;
-    gw.nclients = 2;
-    gw.id_secret = id_secret;
-    gw.id_secret_len = sizeof(id_secret) - 1;
-
     return 0;
 }
-
 
 
 /* ---- the signature, computed independently ---------------------------- */
@@ -292,7 +271,6 @@ check_qf_headers(const gw_call_t *call, const char *file, int line)
 }
 
 
-
 static void
 check_headers(const gw_call_t *call, int prov, const char *file, int line)
 {
@@ -343,7 +321,9 @@ call_secrets[] = {
 
 
 static const harness_t  harness = {
-    .gw = &gw,
+    .providers = providers,
+    .nproviders = sizeof(providers) / sizeof(providers[0]),
+    .id_secret = "qianfan-suite-id-secret-0123456789abcdef-xyz",
     .fixtures = FIXTURES,
     .generated_id = GEN_ID,
     .now_ms = NOW_MS,

@@ -39,9 +39,6 @@
 #define NOW_S           1700000000LL
 #define GEN_ID          "gen-req-slurm-01"
 
-#define KEY_ALICE       "sk-alice-3b1f9e27c4d84a61"
-#define KEY_BOB         "sk-bob-8e2d6c1a9f0b4e73"
-
 #define USER_NAME       "ftgw-svc"
 #define USER_TOKEN      "eyJhbGciOiJIUzI1NiJ9.slurm-jwt-5e1d9c2b7a"
 
@@ -81,16 +78,6 @@ enum {
 
 
 static gw_provider_t  providers[2];
-
-static const gw_client_t  clients[] = {
-    { "alice", KEY_ALICE, sizeof(KEY_ALICE) - 1, { 0 }, 0 },
-    { "bob", KEY_BOB, sizeof(KEY_BOB) - 1, { 0 }, 0 }
-};
-
-static const unsigned char  id_secret[] =
-    "test-id-secret-slurm-0123456789abcdef-0123";
-
-static gw_gateway_t  gw;
 
 
 static int
@@ -136,13 +123,6 @@ setup_gateway(void **state)
     p->params[7] = (gw_param_t) { "user_name", USER_NAME, 0 };
     p->params[8] = (gw_param_t) { "user_token", USER_TOKEN, 1 };
     p->nparams = 9;
-
-    gw.providers = providers;
-    gw.nproviders = 2;
-    gw.clients = clients;
-    gw.nclients = 2;
-    gw.id_secret = id_secret;
-    gw.id_secret_len = sizeof(id_secret) - 1;
 
     return 0;
 }
@@ -337,7 +317,9 @@ secrets[] = {
 
 
 static const harness_t  harness = {
-    .gw = &gw,
+    .providers = providers,
+    .nproviders = sizeof(providers) / sizeof(providers[0]),
+    .id_secret = "test-id-secret-slurm-0123456789abcdef-0123",
     .fixtures = SAMPLES,
     .generated_id = GEN_ID,
     .now_ms = NOW_MS,

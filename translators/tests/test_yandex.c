@@ -64,9 +64,6 @@
 #define HOUR_MS         3600000LL
 #define GEN_ID          "gen-req-0001"
 
-#define KEY_ALICE       "sk-alice-9c1d7e3f5a2b4860"
-#define KEY_BOB         "sk-bob-1f2e3d4c5b6a7980"
-
 #define API_KEY         "AQVNyx-api-key-7c1e9a2b4d6f8e0a"
 #define AUTH_KEY        "Api-Key " API_KEY
 #define FOLDER          "b1gfolderapi0000001"
@@ -130,15 +127,6 @@ enum {
 
 static gw_provider_t  providers[2];
 
-static const gw_client_t  clients[] = {
-    { "alice", KEY_ALICE, sizeof(KEY_ALICE) - 1, { 0 }, 0 },
-    { "bob", KEY_BOB, sizeof(KEY_BOB) - 1, { 0 }, 0 }
-};
-
-static const unsigned char  id_secret[] =
-    "yandex-suite-id-secret-0123456789abcdef-xyz";
-
-static gw_gateway_t  gw;
 
 /* the service account's key: made once per run */
 static EVP_PKEY  *rsa_key;
@@ -352,13 +340,6 @@ setup_gateway(void **state)
         (gw_param_t) { "operation_endpoint", OPS_EP, 0 };
     providers[P_YI].nparams = 5;
 
-    memset(&gw, 0, sizeof(gw));
-    gw.providers = providers;
-    gw.nproviders = 2;
-    gw.clients = clients;
-    gw.nclients = 2;
-    gw.id_secret = id_secret;
-    gw.id_secret_len = sizeof(id_secret) - 1;
     gw.cache.data = cache_tab;
     gw.cache.get = cache_get;
     gw.cache.put = cache_put;
@@ -506,7 +487,9 @@ teardown_group(void **state)
 
 
 static const harness_t  harness = {
-    .gw = &gw,
+    .providers = providers,
+    .nproviders = sizeof(providers) / sizeof(providers[0]),
+    .id_secret = "yandex-suite-id-secret-0123456789abcdef-xyz",
     .generated_id = GEN_ID,
     .now_ms = NOW_MS,
     .secrets = secrets,
