@@ -84,6 +84,27 @@ typedef struct {
 } harness_t;
 
 
+/* a vendor's answer to a call, and the client's answer it becomes */
+typedef struct {
+    int                   vendor_http;
+    const char           *body;           /* NULL: empty */
+    int                   http;
+    const char           *type;
+    const char           *code;
+} odd_answer_t;
+
+/* a failed transport and the client's answer: one for every vendor */
+typedef struct {
+    gw_transport_t        transport;
+    int                   http;
+    const char           *type;
+    const char           *code;
+} transport_case_t;
+
+extern const transport_case_t  transport_cases[];
+extern const size_t            ntransport_cases;
+
+
 /* an error code that expect_error() does not check */
 #define ANY_CODE           "\x01any"
 

@@ -512,6 +512,19 @@ expect_dataset_param(gw_exchange_t *ex, const char *want, const char *file,
 
 /* ---- vendor answers ---------------------------------------------------- */
 
+/* the core answers a failed transport alike for every vendor */
+const transport_case_t  transport_cases[] = {
+    { GW_TRANSPORT_TIMEOUT, 504, "timeout_error", "vendor_timeout" },
+    { GW_TRANSPORT_UNREACHABLE, 502, "upstream_error",
+      "vendor_unreachable" },
+    { GW_TRANSPORT_TOO_LARGE, 502, "upstream_error",
+      "vendor_response_too_large" },
+};
+
+const size_t  ntransport_cases =
+    sizeof(transport_cases) / sizeof(transport_cases[0]);
+
+
 /* an HTTP answer, without a gRPC status */
 void
 feed(gw_exchange_t *ex, int status, const char *body)

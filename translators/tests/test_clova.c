@@ -1690,15 +1690,6 @@ test_vendor_errors_legacy_fixture(void **state)
 }
 
 
-typedef struct {
-    int          vendor_http;
-    const char  *body;            /* NULL: empty */
-    int          http;
-    const char  *type;
-    const char  *code;
-} odd_answer_t;
-
-
 static void
 test_vendor_errors_unknown_and_non_json(void **state)
 {
@@ -1757,60 +1748,46 @@ test_vendor_errors_unknown_and_non_json(void **state)
 }
 
 
-typedef struct {
-    gw_transport_t   transport;
-    int              http;
-    const char      *type;
-    const char      *code;
-} transport_case_t;
-
-
 static void
 test_transport_failures(void **state)
 {
-    size_t          i;
-    char            id[1100];
-    gw_exchange_t  *ex;
-
-    static const transport_case_t  cases[] = {
-        { GW_TRANSPORT_TIMEOUT, 504, "timeout_error", "vendor_timeout" },
-        { GW_TRANSPORT_UNREACHABLE, 502, "upstream_error",
-          "vendor_unreachable" },
-        { GW_TRANSPORT_TOO_LARGE, 502, "upstream_error",
-          "vendor_response_too_large" },
-    };
+    size_t                   i;
+    char                     id[1100];
+    gw_exchange_t           *ex;
+    const transport_case_t  *c;
 
     mint_id(P_BEARER, "alice", id, sizeof(id));
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (i = 0; i < ntransport_cases; i++) {
+        c = &transport_cases[i];
         /* retrieve */
         ex = ex_job("alice", "GET", id, "", NULL);
         EXPECT_CALL(ex, P_BEARER, "GET", TASK, "");
-        feed_transport(ex, cases[i].transport);
-        EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL, cases[i].code);
+        feed_transport(ex, c->transport);
+        EXPECT_ERROR(ex, c->http, c->type, NULL, c->code);
 
         /* create */
         ex = ex_create("alice", "{\"model\":\"clova_sig/HCX-003\","
                        "\"training_file\":\"s3://b/t.csv\"}");
         EXPECT_CALL(ex, P_SIG, "POST", TASKS, "");
-        feed_transport(ex, cases[i].transport);
-        EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL, cases[i].code);
+        feed_transport(ex, c->transport);
+        EXPECT_ERROR(ex, c->http, c->type, NULL, c->code);
 
         /* the second call of a cancel */
         ex = ex_job("alice", "POST", id, "/cancel", NULL);
         EXPECT_CALL(ex, P_BEARER, "GET", TASK, "");
         feed_file(ex, 200, "task_running.json");
         EXPECT_CALL(ex, P_BEARER, "DELETE", TASK, "");
-        feed_transport(ex, cases[i].transport);
-        EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL, cases[i].code);
+        feed_transport(ex, c->transport);
+        EXPECT_ERROR(ex, c->http, c->type, NULL, c->code);
 
         /* the second provider of a list */
         ex = ex_as("alice", "GET", V1, NULL);
         EXPECT_CALL(ex, P_BEARER, "GET", TASKS, "page=0&size=100");
         feed_file(ex, 200, "list_clova.json");
         EXPECT_CALL(ex, P_SIG, "GET", TASKS, "page=0&size=2");
-        feed_transport(ex, cases[i].transport);
-        EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL, cases[i].code);
+        feed_transport(ex, c->transport);
+        EXPECT_ERROR(ex, c->http, c->type, NULL, c->code);
     }
 }
 

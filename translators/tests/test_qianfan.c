@@ -2027,15 +2027,6 @@ test_vendor_errors_create(void **state)
 }
 
 
-typedef struct {
-    int          vendor_http;
-    const char  *body;            /* NULL: empty */
-    int          http;
-    const char  *type;
-    const char  *code;
-} odd_answer_t;
-
-
 static void
 test_vendor_errors_unknown_and_non_json(void **state)
 {
@@ -2132,32 +2123,19 @@ test_vendor_errors_unknown_and_non_json(void **state)
 }
 
 
-typedef struct {
-    gw_transport_t   transport;
-    int              http;
-    const char      *type;
-    const char      *code;
-} transport_case_t;
-
-
 static void
 test_transport_failures(void **state)
 {
-    size_t          i, step;
-    char            id[1100];
-    gw_exchange_t  *ex;
-
-    static const transport_case_t  cases[] = {
-        { GW_TRANSPORT_TIMEOUT, 504, TIMEOUT, "vendor_timeout" },
-        { GW_TRANSPORT_UNREACHABLE, 502, UPSTREAM, "vendor_unreachable" },
-        { GW_TRANSPORT_TOO_LARGE, 502, UPSTREAM,
-          "vendor_response_too_large" },
-    };
+    size_t                   i, step;
+    char                     id[1100];
+    gw_exchange_t           *ex;
+    const transport_case_t  *c;
 
     mint_id("alice", id, sizeof(id));
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        print_message("case: transport %d\n", (int) cases[i].transport);
+    for (i = 0; i < ntransport_cases; i++) {
+        c = &transport_cases[i];
+        print_message("case: transport %d\n", (int) c->transport);
 
         /* each of the three calls of a create */
         for (step = 0; step < 3; step++) {
@@ -2174,29 +2152,29 @@ test_transport_failures(void **state)
                 EXPECT_QF(ex, "jobDetail");
             }
 
-            feed_transport(ex, cases[i].transport);
-            EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL,
-                         cases[i].code);
+            feed_transport(ex, c->transport);
+            EXPECT_ERROR(ex, c->http, c->type, NULL,
+                         c->code);
         }
 
         /* retrieve */
         ex = ex_job("alice", "GET", id, "", NULL);
         EXPECT_QF(ex, "jobDetail");
-        feed_transport(ex, cases[i].transport);
-        EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL, cases[i].code);
+        feed_transport(ex, c->transport);
+        EXPECT_ERROR(ex, c->http, c->type, NULL, c->code);
 
         /* every call of a cancel */
         ex = ex_job("alice", "POST", id, "/cancel", NULL);
         EXPECT_QF(ex, "jobDetail");
-        feed_transport(ex, cases[i].transport);
-        EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL, cases[i].code);
+        feed_transport(ex, c->transport);
+        EXPECT_ERROR(ex, c->http, c->type, NULL, c->code);
 
         ex = ex_job("alice", "POST", id, "/cancel", NULL);
         EXPECT_QF(ex, "jobDetail");
         feed_file(ex, 200, "detail_running.json");
         EXPECT_QF(ex, "stopJob");
-        feed_transport(ex, cases[i].transport);
-        EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL, cases[i].code);
+        feed_transport(ex, c->transport);
+        EXPECT_ERROR(ex, c->http, c->type, NULL, c->code);
 
         ex = ex_job("alice", "POST", id, "/cancel", NULL);
         EXPECT_QF(ex, "jobDetail");
@@ -2204,8 +2182,8 @@ test_transport_failures(void **state)
         EXPECT_QF(ex, "stopJob");
         feed_file(ex, 200, "stop_ok.json");
         EXPECT_QF(ex, "jobDetail");
-        feed_transport(ex, cases[i].transport);
-        EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL, cases[i].code);
+        feed_transport(ex, c->transport);
+        EXPECT_ERROR(ex, c->http, c->type, NULL, c->code);
     }
 }
 

@@ -2143,46 +2143,32 @@ test_long_user_token(void **state)
 }
 
 
-typedef struct {
-    gw_transport_t  transport;
-    int             http;
-    const char     *type;
-    const char     *code;
-} transport_case_t;
-
-
 static void
 test_transport_failures(void **state)
 {
-    size_t          i;
-    char            id[1100];
-    gw_exchange_t  *ex;
-
-    static const transport_case_t  cases[] = {
-        { GW_TRANSPORT_TIMEOUT, 504, "timeout_error", "vendor_timeout" },
-        { GW_TRANSPORT_UNREACHABLE, 502, "upstream_error",
-          "vendor_unreachable" },
-        { GW_TRANSPORT_TOO_LARGE, 502, "upstream_error",
-          "vendor_response_too_large" },
-    };
+    size_t                   i;
+    char                     id[1100];
+    gw_exchange_t           *ex;
+    const transport_case_t  *c;
 
     mint_id(P_JWT, "alice", id, sizeof(id));
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        print_message("case: transport %d\n", (int) cases[i].transport);
+    for (i = 0; i < ntransport_cases; i++) {
+        c = &transport_cases[i];
+        print_message("case: transport %d\n", (int) c->transport);
 
         /* retrieve */
         ex = ex_job("alice", "GET", id, "", NULL);
         EXPECT_CALL(ex, P_JWT, "GET", JOB1, "");
-        feed_transport(ex, cases[i].transport);
-        EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL, cases[i].code);
+        feed_transport(ex, c->transport);
+        EXPECT_ERROR(ex, c->http, c->type, NULL, c->code);
 
         /* the submit */
         ex = ex_create("alice", "{\"model\":\"local_jwt/tiny\","
                        "\"training_file\":\"local://datasets/t.jsonl\"}");
         EXPECT_CALL(ex, P_JWT, "POST", SUBMIT, "");
-        feed_transport(ex, cases[i].transport);
-        EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL, cases[i].code);
+        feed_transport(ex, c->transport);
+        EXPECT_ERROR(ex, c->http, c->type, NULL, c->code);
 
         /* the GET after the submit */
         ex = ex_create("alice", "{\"model\":\"local_jwt/tiny\","
@@ -2190,8 +2176,8 @@ test_transport_failures(void **state)
         EXPECT_CALL(ex, P_JWT, "POST", SUBMIT, "");
         feed_sample(ex, "submit.json");
         EXPECT_CALL(ex, P_JWT, "GET", JOB1, "");
-        feed_transport(ex, cases[i].transport);
-        EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL, cases[i].code);
+        feed_transport(ex, c->transport);
+        EXPECT_ERROR(ex, c->http, c->type, NULL, c->code);
 
         /* the DELETE of a cancel */
         ex = ex_job("alice", "POST", id, "/cancel", NULL);
@@ -2199,16 +2185,16 @@ test_transport_failures(void **state)
         feed(ex, 200, job_answer("job_running_with_comment.json",
                                  NAME_ALICE, NULL, NULL));
         EXPECT_CALL(ex, P_JWT, "DELETE", JOB1, "");
-        feed_transport(ex, cases[i].transport);
-        EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL, cases[i].code);
+        feed_transport(ex, c->transport);
+        EXPECT_ERROR(ex, c->http, c->type, NULL, c->code);
 
         /* the second provider of a list */
         ex = ex_as("alice", "GET", V1, NULL);
         EXPECT_CALL(ex, P_LOCAL, "GET", JOBS, "");
         feed_sample(ex, "jobs.json");
         EXPECT_CALL(ex, P_JWT, "GET", JOBS, "");
-        feed_transport(ex, cases[i].transport);
-        EXPECT_ERROR(ex, cases[i].http, cases[i].type, NULL, cases[i].code);
+        feed_transport(ex, c->transport);
+        EXPECT_ERROR(ex, c->http, c->type, NULL, c->code);
     }
 }
 
