@@ -18,8 +18,6 @@
 static void ngx_http_ftgw_cleanup(void *data);
 static ngx_int_t ngx_http_ftgw_request(ngx_http_request_t *r,
     gw_request_t *req);
-static ngx_int_t ngx_http_ftgw_request_id(ngx_http_request_t *r,
-    ngx_http_variable_value_t *vv);
 static ngx_table_elt_t *ngx_http_ftgw_header(ngx_http_request_t *r,
     const char *name, size_t len);
 static void ngx_http_ftgw_body_read(ngx_http_request_t *r);
@@ -31,9 +29,6 @@ static ngx_int_t ngx_http_ftgw_send(ngx_http_request_t *r,
 
 static ngx_str_t  ngx_http_ftgw_json_type = ngx_string("application/json");
 static ngx_str_t  ngx_http_ftgw_request_id_name = ngx_string("x-request-id");
-
-static uint64_t   ngx_http_ftgw_id_prefix;
-static uint64_t   ngx_http_ftgw_id_count;
 
 
 ngx_int_t
@@ -132,6 +127,7 @@ ngx_http_ftgw_cleanup(void *data)
 static ngx_int_t
 ngx_http_ftgw_request(ngx_http_request_t *r, gw_request_t *req)
 {
+    u_char                     *id;
     ngx_time_t                 *tp;
     ngx_table_elt_t            *h;
     ngx_http_variable_value_t  *vv;
@@ -165,79 +161,27 @@ ngx_http_ftgw_request(ngx_http_request_t *r, gw_request_t *req)
         req->request_id_len = h->value.len;
     }
 
-    vv = &r->variables[fmcf->request_id_index];
-
-    if (!vv->valid) {
-        if (ngx_http_ftgw_request_id(r, vv) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        /* NUL-terminated already */
-        req->generated_request_id = (const char *) vv->data;
-
-    } else {
-        /* nginx's own $request_id, evaluated earlier: terminated here */
-        req->generated_request_id = ngx_pnalloc(r->pool, vv->len + 1);
-        if (req->generated_request_id == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy((u_char *) req->generated_request_id, vv->data, vv->len);
-        ((u_char *) req->generated_request_id)[vv->len] = '\0';
+    /*
+     * nginx's own $request_id, read and never written: nginx makes it
+     * once a request and keeps it, so the access log names the same id
+     */
+    vv = ngx_http_get_indexed_variable(r, fmcf->request_id_index);
+    if (vv == NULL || vv->not_found) {
+        return NGX_ERROR;
     }
 
-    tp = ngx_timeofday();
-    req->now_ms = (int64_t) tp->sec * 1000 + tp->msec;
-
-    return NGX_OK;
-}
-
-
-/*
- * The request's id, when the client sent none, in the shape of nginx's
- * $request_id (32 hex digits) and stored as its value, so that access logs
- * name the same id.  nginx draws 16 bytes from OpenSSL's DRBG for each
- * request, about 17,000 instructions; here a worker's random prefix and
- * its request counter make ids as unique at almost no cost.  Request ids
- * are not secrets.
- */
-
-static ngx_int_t
-ngx_http_ftgw_request_id(ngx_http_request_t *r, ngx_http_variable_value_t *vv)
-{
-    u_char  *id;
-
-    id = ngx_pnalloc(r->pool, 32 + 1);
+    id = ngx_pnalloc(r->pool, vv->len + 1);
     if (id == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_sprintf(id, "%016xL%016xL%Z", ngx_http_ftgw_id_prefix,
-                ++ngx_http_ftgw_id_count);
+    ngx_memcpy(id, vv->data, vv->len);
+    id[vv->len] = '\0';
 
-    vv->len = 32;
-    vv->data = id;
-    vv->valid = 1;
-    vv->no_cacheable = 0;
-    vv->not_found = 0;
+    req->generated_request_id = (const char *) id;
 
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_http_ftgw_init_process(ngx_cycle_t *cycle)
-{
-    u_char  prefix[8];
-
-    if (gw_random_bytes(prefix, sizeof(prefix)) != 0) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "ftgw: no random bytes for request ids");
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(&ngx_http_ftgw_id_prefix, prefix, sizeof(prefix));
-    ngx_http_ftgw_id_count = 0;
+    tp = ngx_timeofday();
+    req->now_ms = (int64_t) tp->sec * 1000 + tp->msec;
 
     return NGX_OK;
 }

@@ -53,7 +53,6 @@ typedef struct {
 
 
 ngx_int_t ngx_http_ftgw_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_ftgw_init_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_ftgw_call(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx,
     gw_call_t *call);
 void ngx_http_ftgw_response(ngx_http_ftgw_ctx_t *ctx,
