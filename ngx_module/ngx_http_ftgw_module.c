@@ -40,6 +40,14 @@ static char *ngx_http_ftgw_client(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_ftgw_provider(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static gw_provider_t *ngx_http_ftgw_provider_add(ngx_conf_t *cf,
+    ngx_http_ftgw_main_conf_t *fmcf, ngx_str_t *name);
+static ngx_int_t ngx_http_ftgw_provider_param(ngx_conf_t *cf,
+    gw_provider_t *p, ngx_str_t *arg, char **kind);
+static ngx_int_t ngx_http_ftgw_provider_value(ngx_conf_t *cf,
+    gw_param_t *param, ngx_str_t *name, ngx_str_t *value);
+static ngx_int_t ngx_http_ftgw_provider_kind(ngx_conf_t *cf,
+    gw_provider_t *p, char *kind);
 static char *ngx_http_ftgw_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_ftgw_read_secret(ngx_conf_t *cf, ngx_str_t *path,
@@ -378,107 +386,169 @@ ngx_http_ftgw_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ftgw_main_conf_t *fmcf = conf;
 
-    u_char          *eq;
-    char             err[256], *kind;
-    ngx_str_t       *value, name, path, content;
-    ngx_uint_t       i;
-    gw_param_t      *param;
-    gw_provider_t   *p, *providers;
+    char           *kind;
+    ngx_str_t      *value;
+    ngx_uint_t      i;
+    gw_provider_t  *p;
 
     value = cf->args->elts;
 
-    if (ngx_http_ftgw_valid_name(&value[1]) != NGX_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "ftgw_provider: invalid name \"%V\": use 1 to 32 of "
-                           "A-Z, a-z, 0-9, \"_\" and \"-\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    providers = fmcf->providers->elts;
-
-    for (i = 0; i < fmcf->providers->nelts; i++) {
-        if (ngx_strcmp(providers[i].name, value[1].data) == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "ftgw_provider: duplicate provider \"%V\"",
-                               &value[1]);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    p = ngx_array_push(fmcf->providers);
+    p = ngx_http_ftgw_provider_add(cf, fmcf, &value[1]);
     if (p == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(p, sizeof(gw_provider_t));
-
-    p->name = ngx_http_ftgw_cstr(cf, value[1].data, value[1].len);
-    if (p->name == NULL) {
         return NGX_CONF_ERROR;
     }
 
     kind = NULL;
 
     for (i = 2; i < cf->args->nelts; i++) {
-        eq = ngx_strlchr(value[i].data, value[i].data + value[i].len, '=');
-
-        if (eq == NULL || eq == value[i].data) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "ftgw_provider: invalid parameter \"%V\": "
-                               "expected name=value", &value[i]);
-            return NGX_CONF_ERROR;
-        }
-
-        name.data = value[i].data;
-        name.len = eq - value[i].data;
-        path.data = eq + 1;
-        path.len = value[i].data + value[i].len - path.data;
-
-        if (name.len == 4 && ngx_strncmp(name.data, "kind", 4) == 0) {
-            kind = ngx_http_ftgw_cstr(cf, path.data, path.len);
-            continue;
-        }
-
-        if (name.len == 8 && ngx_strncmp(name.data, "endpoint", 8) == 0) {
-            p->endpoint = ngx_http_ftgw_cstr(cf, path.data, path.len);
-            continue;
-        }
-
-        if (p->nparams == GW_MAX_PARAMS) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "ftgw_provider \"%s\": too many parameters",
-                               p->name);
-            return NGX_CONF_ERROR;
-        }
-
-        param = &p->params[p->nparams++];
-
-        /* "<name>_file=<path>": the secret "<name>", read from the file */
-        if (name.len > 5
-            && ngx_strncmp(name.data + name.len - 5, "_file", 5) == 0)
-        {
-            if (ngx_http_ftgw_read_secret(cf, &path, &content) != NGX_OK) {
-                return NGX_CONF_ERROR;
-            }
-
-            param->name = ngx_http_ftgw_cstr(cf, name.data, name.len - 5);
-            param->value = (const char *) content.data;
-            param->secret = 1;
-
-        } else {
-            param->name = ngx_http_ftgw_cstr(cf, name.data, name.len);
-            param->value = ngx_http_ftgw_cstr(cf, path.data, path.len);
-        }
-
-        if (param->name == NULL || param->value == NULL) {
+        if (ngx_http_ftgw_provider_param(cf, p, &value[i], &kind) != NGX_OK) {
             return NGX_CONF_ERROR;
         }
     }
 
+    if (ngx_http_ftgw_provider_kind(cf, p, kind) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* a new provider with a valid, unused name */
+static gw_provider_t *
+ngx_http_ftgw_provider_add(ngx_conf_t *cf, ngx_http_ftgw_main_conf_t *fmcf,
+    ngx_str_t *name)
+{
+    ngx_uint_t      i;
+    gw_provider_t  *p, *providers;
+
+    if (ngx_http_ftgw_valid_name(name) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "ftgw_provider: invalid name \"%V\": use 1 to 32 of "
+                           "A-Z, a-z, 0-9, \"_\" and \"-\"", name);
+        return NULL;
+    }
+
+    providers = fmcf->providers->elts;
+
+    for (i = 0; i < fmcf->providers->nelts; i++) {
+        if (ngx_strcmp(providers[i].name, name->data) == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "ftgw_provider: duplicate provider \"%V\"",
+                               name);
+            return NULL;
+        }
+    }
+
+    p = ngx_array_push(fmcf->providers);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(p, sizeof(gw_provider_t));
+
+    p->name = ngx_http_ftgw_cstr(cf, name->data, name->len);
+    if (p->name == NULL) {
+        return NULL;
+    }
+
+    return p;
+}
+
+
+/*
+ * One "name=value" argument: kind= and endpoint= are the provider's own,
+ * any other is a parameter for the vendor.
+ */
+static ngx_int_t
+ngx_http_ftgw_provider_param(ngx_conf_t *cf, gw_provider_t *p, ngx_str_t *arg,
+    char **kind)
+{
+    u_char      *eq;
+    ngx_str_t    name, value;
+    gw_param_t  *param;
+
+    eq = ngx_strlchr(arg->data, arg->data + arg->len, '=');
+
+    if (eq == NULL || eq == arg->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "ftgw_provider: invalid parameter \"%V\": "
+                           "expected name=value", arg);
+        return NGX_ERROR;
+    }
+
+    name.data = arg->data;
+    name.len = eq - arg->data;
+    value.data = eq + 1;
+    value.len = arg->data + arg->len - value.data;
+
+    if (name.len == 4 && ngx_strncmp(name.data, "kind", 4) == 0) {
+        *kind = ngx_http_ftgw_cstr(cf, value.data, value.len);
+        return (*kind == NULL) ? NGX_ERROR : NGX_OK;
+    }
+
+    if (name.len == 8 && ngx_strncmp(name.data, "endpoint", 8) == 0) {
+        p->endpoint = ngx_http_ftgw_cstr(cf, value.data, value.len);
+        return (p->endpoint == NULL) ? NGX_ERROR : NGX_OK;
+    }
+
+    if (p->nparams == GW_MAX_PARAMS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "ftgw_provider \"%s\": too many parameters",
+                           p->name);
+        return NGX_ERROR;
+    }
+
+    param = &p->params[p->nparams++];
+
+    return ngx_http_ftgw_provider_value(cf, param, &name, &value);
+}
+
+
+/*
+ * "<name>_file=<path>" is the secret "<name>", read from the file;
+ * "<name>=<value>" is the plain parameter "<name>".
+ */
+static ngx_int_t
+ngx_http_ftgw_provider_value(ngx_conf_t *cf, gw_param_t *param,
+    ngx_str_t *name, ngx_str_t *value)
+{
+    ngx_str_t  content;
+
+    if (name->len > 5
+        && ngx_strncmp(name->data + name->len - 5, "_file", 5) == 0)
+    {
+        if (ngx_http_ftgw_read_secret(cf, value, &content) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        param->name = ngx_http_ftgw_cstr(cf, name->data, name->len - 5);
+        param->value = (const char *) content.data;
+        param->secret = 1;
+
+    } else {
+        param->name = ngx_http_ftgw_cstr(cf, name->data, name->len);
+        param->value = ngx_http_ftgw_cstr(cf, value->data, value->len);
+    }
+
+    if (param->name == NULL || param->value == NULL) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the vendor translator of kind=, which then checks its parameters */
+static ngx_int_t
+ngx_http_ftgw_provider_kind(ngx_conf_t *cf, gw_provider_t *p, char *kind)
+{
+    char  err[256];
+
     if (kind == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "ftgw_provider \"%s\": needs \"kind=\"", p->name);
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
     p->vendor = gw_vendor_find(kind);
@@ -487,16 +557,16 @@ ngx_http_ftgw_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "ftgw_provider \"%s\": unknown kind \"%s\"",
                            p->name, kind);
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
     if (gw_provider_check(p, err, sizeof(err)) != GW_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "ftgw_provider \"%s\": %s",
                            p->name, err);
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
-    return NGX_CONF_OK;
+    return NGX_OK;
 }
 
 
