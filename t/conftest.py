@@ -101,6 +101,17 @@ def _grpc_internal(name: str, upstream: str) -> str:
         }}"""
 
 
+def assert_logs_clean(nginx: harness.Nginx) -> None:
+    """No alert, crash or sanitizer report in the error log, and no secret
+    in either log.  The gateway fixtures check it again when the session
+    stops them, after whichever test ran last."""
+    assert nginx.log_problems() == []
+    for name in ("error.log", "access.log"):
+        text = (nginx.prefix / name).read_text()
+        for secret in list(SECRETS.values()) + list(CLIENT_KEYS.values()):
+            assert secret not in text, (name, secret[:6])
+
+
 class Gateway:
     def __init__(self, nginx: harness.Nginx, sandboxes: dict[str, int]):
         self.nginx = nginx
@@ -274,7 +285,7 @@ def gateway(workdir, clova_sandbox, qianfan_sandbox, yandex_sandbox,
                           "qianfan": qianfan_sandbox.port,
                           "yandex": yandex_sandbox.http_port})
     nginx.stop()
-    assert nginx.log_problems() == []
+    assert_logs_clean(nginx)
 
 
 @pytest.fixture(scope="session")
@@ -297,7 +308,7 @@ def broken_gateway(workdir, clova_sandbox):
     nginx = _start(prefix, providers, locations)
     yield Gateway(nginx, {"clova": clova_sandbox.port})
     nginx.stop()
-    assert nginx.log_problems() == []
+    assert_logs_clean(nginx)
 
 
 @pytest.fixture(autouse=True)
