@@ -76,7 +76,7 @@ typedef struct {
     int64_t               now_ms;         /* the clock each test starts at */
     const char          **secrets;        /* never in an answer */
     const char          **call_secrets;   /* never in a vendor call */
-    /* the vendor's checks of a call to gw->providers[prov], or NULL */
+    /* the vendor's checks of a call to gw.providers[prov], or NULL */
     void                (*check_call)(const gw_call_t *call, int prov,
                                       const char *file, int line);
     /* after each test: the gateway again, as a test may change it */
