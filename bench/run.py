@@ -216,28 +216,29 @@ def mock_conf(prefix: Path, mock: Mock) -> str:
 """
 
 
-def proxy_location(path: str, extra: str = "", internal: bool = False) -> str:
+def location(path: str, *directives: str) -> str:
+    body = "\n".join(f"            {d}" for d in directives)
     return f"""
         location {path} {{
-            {"internal;" if internal else ""}
-            proxy_pass http://mock/;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            {extra}
+{body}
         }}"""
 
 
+# the gateway's vendor locations include the standard directives of their
+# kind (config/ftgw-*.conf: internal, and the keepalive and TLS settings);
+# the ceiling's locations are not internal, so they spell out the same
+# keepalive settings (TLS settings do nothing for http:// and grpc://)
+KEEPALIVE = ("proxy_http_version 1.1;", 'proxy_set_header Connection "";')
 QF_HOST = "proxy_set_header Host qianfan.baidubce.com;"
+MOCK = "proxy_pass http://mock/;"
 
 
-def grpc_location(path: str, internal: bool = False) -> str:
-    # grpc_pass sends the URI as the gRPC method path: the prefix goes
-    return f"""
-        location {path} {{
-            {"internal;" if internal else ""}
-            rewrite ^{path.rstrip("/")}(/.*)$ $1 break;
-            grpc_pass grpc://yandex_mock;
-        }}"""
+def grpc_location(path: str, *directives: str) -> str:
+    # grpc_pass sends the URI as the gRPC method path: the rewrite cuts
+    # the location's prefix off
+    return location(path, *directives,
+                    f"rewrite ^{path.rstrip('/')}(/.*)$ $1 break;",
+                    "grpc_pass grpc://yandex_mock;")
 
 
 def gateway_conf(prefix: Path, port: int, mock: Mock, workers: int,
@@ -288,17 +289,19 @@ def gateway_conf(prefix: Path, port: int, mock: Mock, workers: int,
     server {{
         listen 127.0.0.1:{port} backlog=4096;
         location /v1/ {{ ftgw_api on; }}"""
-            + proxy_location("/_ftgw/clova/", internal=True)
-            + proxy_location("/_ftgw/qianfan/", QF_HOST, internal=True)
-            + grpc_location("/_ftgw/yandex/", internal=True)
-            + proxy_location("/_ftgw/slurm/", internal=True)
+            + location("/_ftgw/clova/", harness.include("clova"), MOCK)
+            + location("/_ftgw/qianfan/", harness.include("qianfan"), MOCK,
+                       QF_HOST)
+            + grpc_location("/_ftgw/yandex/", harness.include("yandex"))
+            + location("/_ftgw/slurm/", harness.include("slurm"), MOCK,
+                       *KEEPALIVE)
             # the ceiling: the same vendor calls, plain proxy_pass (for
             # Yandex, plain grpc_pass)
-            + proxy_location("/ceiling/clova/")
-            + proxy_location("/ceiling/qianfan/", QF_HOST)
+            + location("/ceiling/clova/", MOCK, *KEEPALIVE)
+            + location("/ceiling/qianfan/", MOCK, *KEEPALIVE, QF_HOST)
             + grpc_location("/ceiling/yandex/")
-            + proxy_location("/ceiling/slurm/")
-            + proxy_location("/ceiling/openai/") + """
+            + location("/ceiling/slurm/", MOCK, *KEEPALIVE)
+            + location("/ceiling/openai/", MOCK, *KEEPALIVE) + """
     }
 }
 """)

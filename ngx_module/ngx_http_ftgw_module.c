@@ -28,6 +28,30 @@
 #define NGX_HTTP_FTGW_SECRET_MAX   65536
 
 
+/* where a directive was written, for messages given after parsing */
+typedef struct {
+    ngx_str_t                    file;
+    ngx_uint_t                   line;
+} ngx_http_ftgw_site_t;
+
+
+/* a server{} with "ftgw_api on", and where its first one is */
+typedef struct {
+    ngx_http_core_srv_conf_t    *cscf;
+    ngx_http_ftgw_site_t         api;
+} ngx_http_ftgw_server_t;
+
+
+/* one location that a provider names, checked in one server */
+typedef struct {
+    gw_provider_t               *provider;
+    ngx_http_ftgw_site_t        *site;
+    ngx_http_ftgw_server_t      *server;
+    const char                  *param;        /* "endpoint", ... */
+    ngx_str_t                    uri;          /* "<endpoint>/" */
+} ngx_http_ftgw_endpoint_t;
+
+
 static void *ngx_http_ftgw_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_ftgw_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_ftgw_create_loc_conf(ngx_conf_t *cf);
@@ -48,6 +72,23 @@ static ngx_int_t ngx_http_ftgw_provider_value(ngx_conf_t *cf,
     gw_param_t *param, ngx_str_t *name, ngx_str_t *value);
 static ngx_int_t ngx_http_ftgw_provider_kind(ngx_conf_t *cf,
     gw_provider_t *p, char *kind);
+static ngx_int_t ngx_http_ftgw_check_endpoints(ngx_conf_t *cf,
+    ngx_http_ftgw_main_conf_t *fmcf);
+static ngx_int_t ngx_http_ftgw_check_provider(ngx_conf_t *cf,
+    ngx_http_ftgw_endpoint_t *ep);
+static ngx_uint_t ngx_http_ftgw_names_location(gw_provider_t *p,
+    gw_param_t *param);
+static ngx_int_t ngx_http_ftgw_check_endpoint(ngx_conf_t *cf,
+    ngx_http_ftgw_endpoint_t *ep, const char *endpoint);
+static ngx_http_core_loc_conf_t *
+    ngx_http_ftgw_find_prefix(ngx_http_core_loc_conf_t *pclcf, ngx_str_t *uri);
+static ngx_http_core_loc_conf_t *
+    ngx_http_ftgw_find_open(ngx_http_location_tree_node_t *node,
+    ngx_str_t *uri);
+static ngx_uint_t ngx_http_ftgw_under(ngx_http_core_loc_conf_t *clcf,
+    ngx_str_t *uri);
+static void ngx_http_ftgw_endpoint_error(ngx_conf_t *cf,
+    ngx_http_ftgw_endpoint_t *ep, ngx_http_core_loc_conf_t *clcf);
 static char *ngx_http_ftgw_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_ftgw_read_secret(ngx_conf_t *cf, ngx_str_t *path,
@@ -161,6 +202,18 @@ ngx_http_ftgw_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    fmcf->sites = ngx_array_create(cf->pool, 4,
+                                   sizeof(ngx_http_ftgw_site_t));
+    if (fmcf->sites == NULL) {
+        return NULL;
+    }
+
+    fmcf->servers = ngx_array_create(cf->pool, 1,
+                                     sizeof(ngx_http_ftgw_server_t));
+    if (fmcf->servers == NULL) {
+        return NULL;
+    }
+
     return fmcf;
 }
 
@@ -263,6 +316,14 @@ ngx_http_ftgw_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static ngx_int_t
 ngx_http_ftgw_init(ngx_conf_t *cf)
 {
+    ngx_http_ftgw_main_conf_t  *fmcf;
+
+    fmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ftgw_module);
+
+    if (ngx_http_ftgw_check_endpoints(cf, fmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_ftgw_capture_init(cf);
 }
 
@@ -272,18 +333,45 @@ ngx_http_ftgw_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ftgw_loc_conf_t *flcf = conf;
 
-    char                      *rv;
-    ngx_http_core_loc_conf_t  *clcf;
+    char                       *rv;
+    ngx_uint_t                  i;
+    ngx_http_ftgw_server_t     *server;
+    ngx_http_core_srv_conf_t   *cscf;
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_ftgw_main_conf_t  *fmcf;
 
     rv = ngx_conf_set_flag_slot(cf, cmd, conf);
     if (rv != NGX_CONF_OK) {
         return rv;
     }
 
-    if (flcf->enable) {
-        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-        clcf->handler = ngx_http_ftgw_handler;
+    if (!flcf->enable) {
+        return NGX_CONF_OK;
     }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_ftgw_handler;
+
+    /* the server whose vendor locations ngx_http_ftgw_init() checks */
+    fmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ftgw_module);
+    cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+
+    server = fmcf->servers->elts;
+
+    for (i = 0; i < fmcf->servers->nelts; i++) {
+        if (server[i].cscf == cscf) {
+            return NGX_CONF_OK;
+        }
+    }
+
+    server = ngx_array_push(fmcf->servers);
+    if (server == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    server->cscf = cscf;
+    server->api.file = cf->conf_file->file.name;
+    server->api.line = cf->conf_file->line;
 
     return NGX_CONF_OK;
 }
@@ -414,13 +502,17 @@ ngx_http_ftgw_provider(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* a new provider with a valid, unused name */
+/*
+ * A new provider with a valid, unused name, and where its directive is
+ * written.
+ */
 static gw_provider_t *
 ngx_http_ftgw_provider_add(ngx_conf_t *cf, ngx_http_ftgw_main_conf_t *fmcf,
     ngx_str_t *name)
 {
-    ngx_uint_t      i;
-    gw_provider_t  *p, *providers;
+    ngx_uint_t             i;
+    gw_provider_t         *p, *providers;
+    ngx_http_ftgw_site_t  *site;
 
     if (ngx_http_ftgw_valid_name(name) != NGX_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -441,11 +533,16 @@ ngx_http_ftgw_provider_add(ngx_conf_t *cf, ngx_http_ftgw_main_conf_t *fmcf,
     }
 
     p = ngx_array_push(fmcf->providers);
-    if (p == NULL) {
+    site = ngx_array_push(fmcf->sites);
+
+    if (p == NULL || site == NULL) {
         return NULL;
     }
 
     ngx_memzero(p, sizeof(gw_provider_t));
+
+    site->file = cf->conf_file->file.name;
+    site->line = cf->conf_file->line;
 
     p->name = ngx_http_ftgw_cstr(cf, name->data, name->len);
     if (p->name == NULL) {
@@ -567,6 +664,296 @@ ngx_http_ftgw_provider_kind(ngx_conf_t *cf, gw_provider_t *p, char *kind)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Every location that a provider names (endpoint=, and each parameter
+ * "<name>_endpoint=", such as Yandex's iam_endpoint=) must be internal in
+ * every server that has "ftgw_api on": a vendor location that a client
+ * can reach is an open relay to the vendor.  Runs after the location
+ * trees are built.
+ */
+static ngx_int_t
+ngx_http_ftgw_check_endpoints(ngx_conf_t *cf, ngx_http_ftgw_main_conf_t *fmcf)
+{
+    ngx_uint_t                 i, k;
+    gw_provider_t             *providers;
+    ngx_http_ftgw_site_t      *sites;
+    ngx_http_ftgw_server_t    *servers;
+    ngx_http_ftgw_endpoint_t   ep;
+
+    providers = fmcf->providers->elts;
+    sites = fmcf->sites->elts;
+    servers = fmcf->servers->elts;
+
+    for (i = 0; i < fmcf->providers->nelts; i++) {
+        for (k = 0; k < fmcf->servers->nelts; k++) {
+            ep.provider = &providers[i];
+            ep.site = &sites[i];
+            ep.server = &servers[k];
+
+            if (ngx_http_ftgw_check_provider(cf, &ep) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* one provider's locations in one server */
+static ngx_int_t
+ngx_http_ftgw_check_provider(ngx_conf_t *cf, ngx_http_ftgw_endpoint_t *ep)
+{
+    ngx_uint_t      i;
+    gw_param_t     *param;
+    gw_provider_t  *p;
+
+    p = ep->provider;
+
+    ep->param = "endpoint";
+
+    if (ngx_http_ftgw_check_endpoint(cf, ep, p->endpoint) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < p->nparams; i++) {
+        param = &p->params[i];
+
+        if (!ngx_http_ftgw_names_location(p, param)) {
+            continue;
+        }
+
+        ep->param = param->name;
+
+        if (ngx_http_ftgw_check_endpoint(cf, ep, param->value) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A plain parameter "<name>_endpoint=" names a location; of a parameter
+ * given twice, the first one is used.
+ */
+static ngx_uint_t
+ngx_http_ftgw_names_location(gw_provider_t *p, gw_param_t *param)
+{
+    size_t  len, suffix;
+
+    len = ngx_strlen(param->name);
+    suffix = sizeof("_endpoint") - 1;
+
+    return !param->secret
+           && len > suffix
+           && ngx_strcmp(param->name + len - suffix, "_endpoint") == 0
+           && gw_provider_param(p, param->name) == param->value;
+}
+
+
+/*
+ * A vendor call goes to "<endpoint>/<vendor path>".  The prefix location
+ * that nginx selects for it must exist and be internal, and so must every
+ * exact or prefix location that names the endpoint or starts with
+ * "<endpoint>/", since some vendor path may select it.
+ */
+static ngx_int_t
+ngx_http_ftgw_check_endpoint(ngx_conf_t *cf, ngx_http_ftgw_endpoint_t *ep,
+    const char *endpoint)
+{
+    size_t                     len;
+    ngx_http_core_loc_conf_t  *clcf, *found;
+
+    len = ngx_strlen(endpoint);
+
+    ep->uri.len = len + 1;
+    ep->uri.data = ngx_pnalloc(cf->temp_pool, len + 1);
+    if (ep->uri.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ep->uri.data, endpoint, len);
+    ep->uri.data[len] = '/';
+
+    clcf = ep->server->cscf->ctx->loc_conf[ngx_http_core_module.ctx_index];
+
+    found = ngx_http_ftgw_find_prefix(clcf, &ep->uri);
+
+    if (found == NULL || !found->internal) {
+        ngx_http_ftgw_endpoint_error(cf, ep, found);
+        return NGX_ERROR;
+    }
+
+    found = ngx_http_ftgw_find_open(clcf->static_locations, &ep->uri);
+
+    if (found != NULL) {
+        ngx_http_ftgw_endpoint_error(cf, ep, found);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The prefix location that nginx selects for uri among pclcf's locations
+ * and their nested ones: ngx_http_core_find_static_location()'s walk of
+ * the location tree, less exact locations, which match one URI only.
+ */
+static ngx_http_core_loc_conf_t *
+ngx_http_ftgw_find_prefix(ngx_http_core_loc_conf_t *pclcf, ngx_str_t *uri)
+{
+    u_char                         *name;
+    size_t                          len, n;
+    ngx_int_t                       rc;
+    ngx_http_core_loc_conf_t       *clcf, *nested;
+    ngx_http_location_tree_node_t  *node;
+
+    clcf = NULL;
+    node = pclcf->static_locations;
+    name = uri->data;
+    len = uri->len;
+
+    while (node != NULL) {
+        n = (len <= (size_t) node->len) ? len : node->len;
+
+        rc = ngx_filename_cmp(name, node->name, n);
+
+        if (rc != 0) {
+            node = (rc < 0) ? node->left : node->right;
+            continue;
+        }
+
+        if (len < (size_t) node->len) {
+            node = node->left;
+            continue;
+        }
+
+        if (node->inclusive == NULL) {
+            /* exact only */
+            node = (len > (size_t) node->len) ? node->right : NULL;
+            continue;
+        }
+
+        clcf = node->inclusive;
+
+        if (len == (size_t) node->len) {
+            break;
+        }
+
+        node = node->tree;
+        name += n;
+        len -= n;
+    }
+
+    if (clcf == NULL) {
+        return NULL;
+    }
+
+    nested = ngx_http_ftgw_find_prefix(clcf, uri);
+
+    return (nested != NULL) ? nested : clcf;
+}
+
+
+/* an exact or prefix location under uri without "internal", or NULL */
+static ngx_http_core_loc_conf_t *
+ngx_http_ftgw_find_open(ngx_http_location_tree_node_t *node, ngx_str_t *uri)
+{
+    ngx_uint_t                 i;
+    ngx_http_core_loc_conf_t  *clcf[2], *open;
+
+    if (node == NULL) {
+        return NULL;
+    }
+
+    clcf[0] = node->exact;
+    clcf[1] = node->inclusive;
+
+    for (i = 0; i < 2; i++) {
+        if (clcf[i] == NULL) {
+            continue;
+        }
+
+        if (!clcf[i]->internal && ngx_http_ftgw_under(clcf[i], uri)) {
+            return clcf[i];
+        }
+
+        open = ngx_http_ftgw_find_open(clcf[i]->static_locations, uri);
+        if (open != NULL) {
+            return open;
+        }
+    }
+
+    open = ngx_http_ftgw_find_open(node->left, uri);
+
+    if (open == NULL) {
+        open = ngx_http_ftgw_find_open(node->right, uri);
+    }
+
+    if (open == NULL) {
+        open = ngx_http_ftgw_find_open(node->tree, uri);
+    }
+
+    return open;
+}
+
+
+/* the location's name is "<endpoint>" or starts with "<endpoint>/" */
+static ngx_uint_t
+ngx_http_ftgw_under(ngx_http_core_loc_conf_t *clcf, ngx_str_t *uri)
+{
+    ngx_str_t  *name;
+
+    name = &clcf->name;
+
+    if (name->len + 1 == uri->len) {
+        return ngx_filename_cmp(name->data, uri->data, name->len) == 0;
+    }
+
+    return name->len >= uri->len
+           && ngx_filename_cmp(name->data, uri->data, uri->len) == 0;
+}
+
+
+static void
+ngx_http_ftgw_endpoint_error(ngx_conf_t *cf, ngx_http_ftgw_endpoint_t *ep,
+    ngx_http_core_loc_conf_t *clcf)
+{
+    ngx_str_t                  endpoint;
+    ngx_http_ftgw_site_t      *api;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    endpoint.data = ep->uri.data;
+    endpoint.len = ep->uri.len - 1;
+
+    cscf = ep->server->cscf;
+    api = &ep->server->api;
+
+    if (clcf == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "ftgw_provider \"%s\": %s \"%V\" is not an internal "
+                      "location in server \"%V\" (\"ftgw_api on\" at "
+                      "%V:%ui): no location matches \"%V\" in %V:%ui",
+                      ep->provider->name, ep->param, &endpoint,
+                      &cscf->server_name, &api->file, api->line, &ep->uri,
+                      &ep->site->file, ep->site->line);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "ftgw_provider \"%s\": %s \"%V\" is not an internal "
+                  "location in server \"%V\" (\"ftgw_api on\" at %V:%ui): "
+                  "location \"%s%V\" lacks \"internal\" in %V:%ui",
+                  ep->provider->name, ep->param, &endpoint,
+                  &cscf->server_name, &api->file, api->line,
+                  clcf->exact_match ? "= " : "", &clcf->name,
+                  &ep->site->file, ep->site->line);
 }
 
 

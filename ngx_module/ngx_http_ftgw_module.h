@@ -22,6 +22,8 @@ typedef struct {
     ngx_shm_zone_t              *tokens;
     ngx_array_t                 *providers;     /* gw_provider_t */
     ngx_array_t                 *clients;       /* gw_client_t */
+    ngx_array_t                 *sites;         /* one a provider */
+    ngx_array_t                 *servers;       /* with "ftgw_api on" */
     ngx_str_t                    secret;
     ngx_int_t                    request_id_index;
 } ngx_http_ftgw_main_conf_t;

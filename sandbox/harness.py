@@ -16,6 +16,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NGINX = "/usr/sbin/nginx"
+# the vendor locations' standard directives, one file a vendor kind
+SNIPPETS = ROOT / "config"
 
 # Problems that must never appear in nginx's error log.
 LOG_PROBLEMS = ("[alert]", "[emerg]", "[crit]", "AddressSanitizer",
@@ -219,6 +221,13 @@ http {{
     access_log {prefix}/access.log ftgw;
 {temps}
 """
+
+
+def include(kind: str) -> str:
+    """The include line of a vendor location's standard directives
+    (config/ftgw-<kind>.conf), by absolute path: a generated nginx.conf
+    lives in a prefix of its own."""
+    return f"include {SNIPPETS / f'ftgw-{kind}.conf'};"
 
 
 def random_key(prefix: str = "") -> str:

@@ -127,7 +127,8 @@ def main() -> int:
 
     template = (harness.ROOT / "config" / "demo.conf").read_text()
     conf = harness.http_prelude(prefix, args.module) + template.format(
-        port=args.port, prefix=prefix, id_secret=id_secret,
+        port=args.port, prefix=prefix, snippets=harness.SNIPPETS,
+        id_secret=id_secret,
         client_key=client_key, clova_port=sandboxes[0].port,
         clova_sig_port=sandboxes[1].port, qianfan_port=sandboxes[2].port,
         yandex_grpc_port=sandboxes[3].port,

@@ -74,13 +74,13 @@ def _clova_params(prefix: Path) -> str:
             f"storage_secret_key_file={f('bucket_secret_key')}")
 
 
-def _internal(name: str, upstream: str, extra: str = "") -> str:
+def _internal(name: str, upstream: str, extra: str = "",
+              kind: str = "clova") -> str:
+    # the standard directives of the kind's location (config/ftgw-*.conf)
     return f"""
         location /_ftgw/{name}/ {{
-            internal;
+            {harness.include(kind)}
             proxy_pass {upstream};
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
             proxy_connect_timeout 1s;
             proxy_read_timeout 2s;
             proxy_send_timeout 2s;
@@ -92,7 +92,7 @@ def _grpc_internal(name: str, upstream: str) -> str:
     # grpc_pass sends the URI as the gRPC path: strip the location prefix
     return f"""
         location /_ftgw/{name}/ {{
-            internal;
+            {harness.include("yandex")}
             rewrite ^/_ftgw/{name}(/.*)$ $1 break;
             grpc_pass {upstream};
             grpc_connect_timeout 1s;
@@ -273,11 +273,15 @@ def gateway(workdir, clova_sandbox, qianfan_sandbox, yandex_sandbox,
     locations = (_internal("clova", "http://clova_sandbox/")
                  + _internal("clova_sig", "http://clova_sandbox/")
                  + _internal("qianfan", "http://qianfan_sandbox/",
-                             "proxy_set_header Host qianfan.baidubce.com;")
+                             "proxy_set_header Host qianfan.baidubce.com;",
+                             kind="qianfan")
                  + _grpc_internal("yandex",
                                   f"grpc://127.0.0.1:{yandex_sandbox.port}")
                  + _internal("yandex_iam",
-                             f"http://127.0.0.1:{yandex_sandbox.http_port}/")
+                             f"http://127.0.0.1:{yandex_sandbox.http_port}/",
+                             'proxy_http_version 1.1; '
+                             'proxy_set_header Connection "";',
+                             kind="yandex-iam")
                  + "\n        location /small/ { ftgw_api on; "
                    "ftgw_vendor_response_max 8k; }")
     nginx = _start(prefix, providers, locations)

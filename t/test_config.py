@@ -3,6 +3,11 @@ directive, and never print a credential."""
 
 from __future__ import annotations
 
+import re
+import shutil
+import string
+import subprocess
+
 import pytest
 
 import harness
@@ -25,11 +30,15 @@ GOOD_PROVIDER = ("ftgw_provider clova kind=clova endpoint=/_ftgw/clova "
                  "storage_secret_key_file=api.key;")
 BASE = ("ftgw_secret_file id.secret;\n"
         "ftgw_client app client.key;\n")
+CLOVA_LOCATION = ("location /_ftgw/clova/ { %s "
+                  "proxy_pass http://127.0.0.1:9/; }"
+                  % harness.include("clova"))
 
 
 def test_good_config_passes(tmp_path):
     r = nginx_t(tmp_path, BASE + GOOD_PROVIDER +
-                "server { location /v1/ { ftgw_api on; } }")
+                "server { location /v1/ { ftgw_api on; } %s }"
+                % CLOVA_LOCATION)
     assert r.returncode == 0, r.stderr
 
 
@@ -86,3 +95,185 @@ def test_config_errors_name_the_directive(tmp_path, body, message):
     assert message in r.stderr, r.stderr
     assert "nv-secret-api-key-value" not in r.stderr
     assert "client-key-0123456789" not in r.stderr
+
+
+# ---- every location a provider names is internal where ftgw_api is on ----
+
+def _server(*locations: str, name: str = "gw.example") -> str:
+    return ("server { server_name %s; location /v1/ { ftgw_api on; } %s }"
+            % (name, " ".join(locations)))
+
+
+def _open(path: str) -> str:
+    return "location %s { proxy_pass http://127.0.0.1:9/; }" % path
+
+
+def _internal(path: str) -> str:
+    return "location %s { internal; proxy_pass http://127.0.0.1:9/; }" % path
+
+
+def _line(tmp_path, text: str) -> int:
+    lines = (tmp_path / "nginx.conf").read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if text in line)
+
+
+@pytest.mark.parametrize("locations,found", [
+    # no internal: a client could reach the vendor through the gateway
+    ((_open("/_ftgw/clova/"),), 'location "/_ftgw/clova/" lacks "internal"'),
+    # the longest prefix is what nginx selects, and it is open
+    ((_internal("/_ftgw/"), _open("/_ftgw/clova/")),
+     'location "/_ftgw/clova/" lacks "internal"'),
+    # an open location deeper under the endpoint takes some vendor paths
+    ((CLOVA_LOCATION, _open("/_ftgw/clova/tuning/")),
+     'location "/_ftgw/clova/tuning/" lacks "internal"'),
+    ((CLOVA_LOCATION, "location = /_ftgw/clova { return 204; }"),
+     'location "= /_ftgw/clova" lacks "internal"'),
+    # a catch-all location is not the vendor's
+    ((_open("/"),), 'location "/" lacks "internal"'),
+    # no location at all, or only an exact one, which no vendor path hits
+    ((), 'no location matches "/_ftgw/clova/"'),
+    (("location = /_ftgw/clova/ { internal; return 204; }",),
+     'no location matches "/_ftgw/clova/"'),
+])
+def test_vendor_location_must_be_internal(tmp_path, locations, found):
+    r = nginx_t(tmp_path, BASE + GOOD_PROVIDER + "\n" + _server(*locations))
+    assert r.returncode != 0
+    provider = _line(tmp_path, "ftgw_provider clova")
+    api = _line(tmp_path, "ftgw_api on")
+    conf = tmp_path / "nginx.conf"
+    assert ('[emerg] ftgw_provider "clova": endpoint "/_ftgw/clova" is not '
+            'an internal location in server "gw.example" ("ftgw_api on" at '
+            f'{conf}:{api}): {found} in {conf}:{provider}') in r.stderr, \
+        r.stderr
+
+
+@pytest.mark.parametrize("locations", [
+    (CLOVA_LOCATION,),
+    # one internal location for every vendor, and what it nests
+    (_internal("/_ftgw/"),),
+    ("location /_ftgw/ { internal; location /_ftgw/clova/ { return 204; } }",),
+    # an exact location elsewhere is not the vendor's
+    (CLOVA_LOCATION, "location = /_ftgw/clova_x { return 204; }",
+     _open("/_ftgw/clovax/"), _open("/")),
+])
+def test_internal_vendor_locations_pass(tmp_path, locations):
+    r = nginx_t(tmp_path, BASE + GOOD_PROVIDER + "\n" + _server(*locations))
+    assert r.returncode == 0, r.stderr
+
+
+def test_every_server_with_ftgw_api_is_checked(tmp_path):
+    """A second server with ftgw_api on and no vendor location fails; a
+    server without ftgw_api needs none."""
+    body = (BASE + GOOD_PROVIDER + "\n" + _server(CLOVA_LOCATION)
+            + "\nserver { listen 127.0.0.1:%d; location / {} }"
+            % harness.free_port())
+    assert nginx_t(tmp_path, body).returncode == 0
+    body += "\n" + _server(name="second").replace(
+        "server {", "server { listen 127.0.0.1:%d;" % harness.free_port())
+    r = nginx_t(tmp_path, body)
+    assert r.returncode != 0
+    assert ('ftgw_provider "clova": endpoint "/_ftgw/clova" is not an '
+            'internal location in server "second"') in r.stderr, r.stderr
+    assert 'no location matches "/_ftgw/clova/"' in r.stderr
+
+
+@pytest.mark.parametrize("param,path", [
+    ("iam_endpoint", "/_ftgw/yandex_iam"),
+    ("operation_endpoint", "/_ftgw/yandex_ops"),
+])
+def test_yandex_endpoints_must_be_internal(tmp_path, yandex_key, param, path):
+    key = shutil.copy(yandex_key[0], tmp_path / "sa-key.json")
+    provider = ("ftgw_provider yandex kind=yandex endpoint=/_ftgw/yandex "
+                f"folder_id=b1gfolder auth=iam service_account_key_file={key} "
+                "iam_endpoint=/_ftgw/yandex_iam "
+                "operation_endpoint=/_ftgw/yandex_ops;")
+    good = [_internal(p) for p in ("/_ftgw/yandex/", "/_ftgw/yandex_iam/",
+                                   "/_ftgw/yandex_ops/")]
+    r = nginx_t(tmp_path, BASE + provider + "\n" + _server(*good))
+    assert r.returncode == 0, r.stderr
+    locations = [loc for loc in good if path + "/" not in loc]
+    r = nginx_t(tmp_path, BASE + provider + "\n"
+                + _server(*locations, _open(path + "/")))
+    assert r.returncode != 0
+    assert (f'ftgw_provider "yandex": {param} "{path}" is not an internal '
+            f'location in server "gw.example"') in r.stderr, r.stderr
+    assert f'location "{path}/" lacks "internal"' in r.stderr
+
+
+# ---- the shipped configurations ----------------------------------------
+
+def _self_signed(tmp_path):
+    crt, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-subj", "/CN=localhost", "-days", "1",
+                    "-keyout", str(key), "-out", str(crt)], check=True,
+                   capture_output=True)
+    return crt, key
+
+
+def test_example_config_passes(tmp_path, yandex_key):
+    """config/ftgw.conf.example as documented: the snippets installed in
+    snippets/ next to nginx.conf; only what this machine lacks is replaced
+    (credential files, the TLS certificate, port 443, DNS)."""
+    text = (harness.SNIPPETS / "ftgw.conf.example").read_text()
+    (tmp_path / "snippets").mkdir()
+    for snippet in harness.SNIPPETS.glob("ftgw-*.conf"):
+        shutil.copy(snippet, tmp_path / "snippets")
+
+    def credential(m):
+        path = tmp_path / "ftgw" / m.group(1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".json":
+            shutil.copy(yandex_key[0], path)
+        else:
+            harness.write_secret(path, "c" * 40)
+        return str(path)
+
+    text = re.sub(r"/etc/nginx/ftgw/([\w./-]+)", credential, text)
+    crt, key = _self_signed(tmp_path)
+    text = (text.replace("/etc/nginx/tls/tuning.crt", str(crt))
+            .replace("/etc/nginx/tls/tuning.key", str(key))
+            .replace("listen 443 ssl;",
+                     f"listen 127.0.0.1:{harness.free_port()} ssl;"))
+    text = re.sub(r"server [a-z.]+\.(com|net):443;", "server 127.0.0.1:443;",
+                  text)
+    text = re.sub(r"proxy_pass https://[a-z.]+\.net/;",
+                  "proxy_pass https://127.0.0.1/;", text)
+    temps = "".join(f"    {n}_temp_path {tmp_path}/tmp/{n};\n"
+                    for n in ("client_body", "proxy", "fastcgi", "uwsgi",
+                              "scgi"))
+    (tmp_path / "tmp").mkdir()
+    assert "\nhttp {\n" in text
+    text = text.replace("\nhttp {\n", "\nhttp {\n" + temps, 1)
+    (tmp_path / "nginx.conf").write_text(
+        f"load_module {MODULE};\npid {tmp_path}/nginx.pid;\n"
+        f"error_log {tmp_path}/error.log;\nevents {{}}\n" + text)
+    r = harness.Nginx(tmp_path, 0,
+                      env=harness.nginx_env(PRELOAD)).test_config()
+    assert r.returncode == 0, r.stderr
+    assert text.count("include snippets/ftgw-") == 6
+
+
+def test_demo_config_passes(tmp_path, yandex_key):
+    """config/demo.conf filled in as scripts/demo.py fills it."""
+    template = (harness.SNIPPETS / "demo.conf").read_text()
+    values = {"prefix": tmp_path, "snippets": harness.SNIPPETS,
+              "yandex_folder": "b1gsandboxfolder",
+              "yandex_sa_key": yandex_key[0],
+              "slurm_socket": tmp_path / "slurmrestd.sock",
+              "local_root": tmp_path / "local",
+              "trainer": "/opt/ftgw/bin/ftgw-trainer"}
+    for _, name, _, _ in string.Formatter().parse(template):
+        if name is None or name in values:
+            continue
+        if name == "port" or name.endswith("_port"):
+            values[name] = harness.free_port()
+        else:
+            values[name] = harness.write_secret(tmp_path / f"{name}.secret",
+                                                "d" * 40)
+    conf = harness.http_prelude(tmp_path, MODULE) + template.format(**values)
+    (tmp_path / "nginx.conf").write_text(conf)
+    r = harness.Nginx(tmp_path, 0,
+                      env=harness.nginx_env(PRELOAD)).test_config()
+    assert r.returncode == 0, r.stderr
+    assert conf.count(f"include {harness.SNIPPETS}/ftgw-") == 6

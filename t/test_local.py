@@ -80,7 +80,7 @@ def local_gateway(workdir, engine, slurm_cluster, trainer_venv):  # noqa: F811
                   partition=gpu time_limit=30;"""
     locations = f"""
         location /_ftgw/local/ {{
-            internal;
+            {harness.include("slurm")}
             proxy_pass http://unix:{slurm_cluster.socket_path}:/;
             proxy_read_timeout 10s;
         }}"""
