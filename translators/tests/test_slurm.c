@@ -2025,12 +2025,34 @@ test_retrieve_vendor_errors(void **state)
     ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 503, "<html>Service Unavailable</html>");
-    EXPECT_ERROR(ex, 503, "upstream_error", NULL, "invalid_vendor_response");
+    EXPECT_ERROR(ex, 503, "api_error", NULL, "vendor_unavailable");
 
     ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
     feed(ex, 429, "{\"errors\":[{\"error\":\"slow down\"}]}");
     EXPECT_ERROR(ex, 429, "rate_limit_error", NULL, "slurm_error");
+
+    /* the classes every vendor shares: 429 and 504 were once 502 here */
+    ex = ex_job("alice", "GET", id, "", NULL);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
+    feed(ex, 429, "Too Many Requests");
+    EXPECT_ERROR(ex, 429, "rate_limit_error", NULL, "rate_limited");
+
+    ex = ex_job("alice", "GET", id, "", NULL);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
+    feed(ex, 504, "{\"errors\":[{\"error\":\"timed out\","
+         "\"error_number\":5004}]}");
+    EXPECT_ERROR(ex, 504, "timeout_error", NULL, "slurm_5004");
+
+    ex = ex_job("alice", "GET", id, "", NULL);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
+    feed(ex, 504, "<html>504 Gateway Time-out</html>");
+    EXPECT_ERROR(ex, 504, "timeout_error", NULL, "vendor_timeout");
+
+    ex = ex_job("alice", "GET", id, "", NULL);
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
+    feed(ex, 409, "{\"errors\":[{\"error\":\"busy\",\"error_number\":7}]}");
+    EXPECT_ERROR(ex, 409, "conflict_error", NULL, "slurm_7");
 
     /* a bad id (9002) and a plain 500 */
     ex = ex_job("alice", "GET", id, "", NULL);

@@ -2546,17 +2546,17 @@ test_http_without_grpc_status(void **state)
     ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed(ex, 503, "<html>Service Unavailable</html>");
-    EXPECT_ERROR(ex, 503, API, NULL, "vendor_http_error");
+    EXPECT_ERROR(ex, 503, API, NULL, "vendor_unavailable");
 
     ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed(ex, 429, "");
-    EXPECT_ERROR(ex, 429, RATE, NULL, "vendor_http_error");
+    EXPECT_ERROR(ex, 429, RATE, NULL, "rate_limited");
 
     ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
     feed(ex, 504, NULL);
-    EXPECT_ERROR(ex, 504, TIMEOUT, NULL, "vendor_http_error");
+    EXPECT_ERROR(ex, 504, TIMEOUT, NULL, "vendor_timeout");
 
     ex = ex_job("alice", "GET", id, "", NULL);
     EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
