@@ -58,6 +58,7 @@ static void *ngx_http_ftgw_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_ftgw_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_ftgw_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_ftgw_request_id_index(ngx_conf_t *cf);
 static char *ngx_http_ftgw_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_ftgw_client(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -167,7 +168,7 @@ ngx_module_t  ngx_http_ftgw_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_ftgw_init_process,            /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -240,12 +241,6 @@ ngx_http_ftgw_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     if (ngx_http_ftgw_tokens_add(cf, fmcf) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    fmcf->request_id_index = ngx_http_get_variable_index(cf,
-                                                 &ngx_http_ftgw_request_id);
-    if (fmcf->request_id_index == NGX_ERROR) {
         return NGX_CONF_ERROR;
     }
 
@@ -324,7 +319,40 @@ ngx_http_ftgw_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    fmcf->request_id_index = ngx_http_ftgw_request_id_index(cf);
+
     return ngx_http_ftgw_capture_init(cf);
+}
+
+
+/*
+ * The index of $request_id where a directive names the variable (the
+ * gateway then takes nginx's id, see ngx_http_ftgw_request_id()), or
+ * NGX_DECLINED.  Looked up after the merges, which compile header values
+ * such as proxy_set_header's.
+ */
+static ngx_int_t
+ngx_http_ftgw_request_id_index(ngx_conf_t *cf)
+{
+    ngx_uint_t                  i;
+    ngx_str_t                  *name;
+    ngx_http_variable_t        *v;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    name = &ngx_http_ftgw_request_id;
+    v = cmcf->variables.elts;
+
+    for (i = 0; i < cmcf->variables.nelts; i++) {
+        if (v[i].name.len == name->len
+            && ngx_strncmp(v[i].name.data, name->data, name->len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return NGX_DECLINED;
 }
 
 

@@ -25,7 +25,7 @@ typedef struct {
     ngx_array_t                 *sites;         /* one a provider */
     ngx_array_t                 *servers;       /* with "ftgw_api on" */
     ngx_str_t                    secret;
-    ngx_int_t                    request_id_index;
+    ngx_int_t                    request_id_index;  /* or NGX_DECLINED */
 } ngx_http_ftgw_main_conf_t;
 
 
@@ -55,6 +55,7 @@ typedef struct {
 
 
 ngx_int_t ngx_http_ftgw_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_ftgw_init_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_ftgw_call(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx,
     gw_call_t *call);
 void ngx_http_ftgw_response(ngx_http_ftgw_ctx_t *ctx,

@@ -9,8 +9,11 @@ import re
 import time
 
 import pytest
+import requests
 
-from conftest import CLIENT_KEYS, DATASET, SECRETS, create_job
+import harness
+from conftest import (CLIENT_KEYS, DATASET, PRELOAD, SECRETS, _gateway_conf,
+                      create_job)
 
 
 def wait_for(fn, timeout=10.0):
@@ -142,3 +145,47 @@ def test_request_id_generated_when_absent(gateway):
     while f"rid={rid}" not in log.read_text() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert f"rid={rid}" in log.read_text()
+
+
+# proxy_set_header's values are compiled when locations merge, after
+# the http{} block is read
+NAMED_BY_PROXY_HEADER = """
+        location /_ftgw/x/ {
+            internal;
+            proxy_pass http://127.0.0.1:9/;
+            proxy_set_header X-Request-Id $request_id;
+        }"""
+
+
+@pytest.mark.parametrize("locations,prefixes", [("", 2),
+                                                (NAMED_BY_PROXY_HEADER, 20)])
+def test_request_id_when_no_log_names_it(tmp_path, locations, prefixes):
+    """Where no directive names $request_id, the gateway makes its own ids
+    (a worker's random prefix and a counter) instead of nginx's random
+    ones, in the same shape; where one does, the id is nginx's. nginx's
+    $request_id is never written."""
+    port = harness.free_port()
+    conf = _gateway_conf(tmp_path, port, "", locations)
+    assert "rid=$request_id" in conf
+    conf = conf.replace("rid=$request_id", "rid=-")
+    assert ("$request_id" in conf) == bool(locations)
+    (tmp_path / "nginx.conf").write_text(conf)
+    nginx = harness.Nginx(tmp_path, port, env=harness.nginx_env(PRELOAD))
+    nginx.start()
+    try:
+        ids = [requests.get(f"http://127.0.0.1:{port}/v1/fine_tuning/jobs",
+                            headers={"Authorization":
+                                     f"Bearer {CLIENT_KEYS['alice']}"},
+                            timeout=10).headers["x-request-id"]
+               for _ in range(20)]
+    finally:
+        nginx.stop()
+    assert all(re.fullmatch(r"[0-9a-f]{32}", rid) for rid in ids), ids
+    assert len(set(ids)) == 20
+    # own ids: two workers, so two prefixes at most, each followed by its
+    # counter; nginx's: 16 random bytes each
+    if prefixes == 2:
+        assert len({rid[:16] for rid in ids}) <= 2, ids
+    else:
+        assert len({rid[:16] for rid in ids}) == 20, ids
+    assert nginx.log_problems() == []
