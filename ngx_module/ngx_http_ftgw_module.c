@@ -334,8 +334,8 @@ ngx_http_ftgw_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_ftgw_request_id_index(ngx_conf_t *cf)
 {
-    ngx_uint_t                  i;
     ngx_str_t                  *name;
+    ngx_uint_t                  i;
     ngx_http_variable_t        *v;
     ngx_http_core_main_conf_t  *cmcf;
 
