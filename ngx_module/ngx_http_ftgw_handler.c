@@ -417,6 +417,19 @@ ngx_http_ftgw_send(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx)
         h->value.len = len;
     }
 
+    /* the vendor's Retry-After on a 429 or 503, which SDKs honour */
+    if (res->retry_after != NULL) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Retry-After");
+        h->value.data = (u_char *) res->retry_after;
+        h->value.len = ngx_strlen(res->retry_after);
+    }
+
     rc = ngx_http_send_header(r);
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {

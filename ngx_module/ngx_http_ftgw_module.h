@@ -51,6 +51,7 @@ typedef struct {
     ngx_uint_t                   calls;
     ngx_int_t                    grpc_status;    /* -1: none */
     ngx_str_t                    grpc_message;
+    ngx_str_t                    retry_after;
 } ngx_http_ftgw_ctx_t;
 
 

@@ -30,7 +30,7 @@ typedef struct {
 
 static ngx_int_t ngx_http_ftgw_call_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
-static void ngx_http_ftgw_grpc_status(ngx_http_request_t *r,
+static void ngx_http_ftgw_vendor_headers(ngx_http_request_t *r,
     ngx_http_ftgw_ctx_t *ctx);
 static ngx_int_t ngx_http_ftgw_call_body(ngx_http_request_t *r,
     ngx_http_request_t *sr, gw_call_t *call);
@@ -113,6 +113,7 @@ ngx_http_ftgw_call(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx,
     ctx->too_large = 0;
     ctx->grpc_status = -1;
     ngx_str_null(&ctx->grpc_message);
+    ngx_str_null(&ctx->retry_after);
 
     if (ngx_http_subrequest(r, &uri, args.len ? &args : NULL, &sr, ps,
                             NGX_HTTP_SUBREQUEST_WAITED)
@@ -268,7 +269,7 @@ ngx_http_ftgw_call_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
     ctx->rc = rc;
     ctx->status = r->headers_out.status;
 
-    ngx_http_ftgw_grpc_status(r, ctx);
+    ngx_http_ftgw_vendor_headers(r, ctx);
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "ftgw vendor call done rc:%i status:%ui body:%uz",
@@ -280,10 +281,11 @@ ngx_http_ftgw_call_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 
 /*
  * gRPC answers carry their status in trailers, or in the headers of a
- * trailers-only answer: the trailers win.
+ * trailers-only answer: the trailers win.  Retry-After, for the client,
+ * is a header.
  */
 static void
-ngx_http_ftgw_grpc_status(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx)
+ngx_http_ftgw_vendor_headers(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx)
 {
     ngx_uint_t        i, k;
     ngx_list_t       *lists[2];
@@ -335,6 +337,14 @@ ngx_http_ftgw_grpc_status(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx)
             {
                 ctx->grpc_message = h[i].value;
             }
+
+            if (k == 1
+                && h[i].key.len == sizeof("retry-after") - 1
+                && ngx_strncasecmp(h[i].key.data, (u_char *) "retry-after",
+                                   h[i].key.len) == 0)
+            {
+                ctx->retry_after = h[i].value;
+            }
         }
     }
 }
@@ -351,6 +361,8 @@ ngx_http_ftgw_response(ngx_http_ftgw_ctx_t *ctx, gw_vendor_response_t *resp)
     resp->grpc_status = (int) ctx->grpc_status;
     resp->grpc_message = (const char *) ctx->grpc_message.data;
     resp->grpc_message_len = ctx->grpc_message.len;
+    resp->retry_after = (const char *) ctx->retry_after.data;
+    resp->retry_after_len = ctx->retry_after.len;
 
     if (ctx->too_large) {
         resp->transport = GW_TRANSPORT_TOO_LARGE;
