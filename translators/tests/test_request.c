@@ -1,6 +1,6 @@
 
 /*
- * gw_spec.c: the canonical create request, gw_spec_check_supported(),
+ * gw_request.c: the canonical create request, gw_spec_check_supported(),
  * gw_field_param() and dataset references.
  *
  * Bodies are written with ' for " and two repetition forms, expanded by

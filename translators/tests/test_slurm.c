@@ -1735,7 +1735,7 @@ typedef struct {
 } reason_case_t;
 
 
-/* gw_clova.c gw_trainer_failure(): CLOVA's reasons, then the trainer's */
+/* gw_slurm.c gw_slurm_failures[]: CLOVA's dataset reasons, the trainer's */
 static const reason_case_t  reason_cases[] = {
     { "file.extension", "invalid_training_file",
       "The dataset's file extension is not valid for this tuning type" },
@@ -2355,7 +2355,7 @@ test_cancel_other_owner(void **state)
 
 /*
  * BUG (working tree, not HEAD): gw_slurm_cancel() now asks
- * gw_vendor.c gw_op_owned(), which falls back on gw_job.c
+ * gw_registry.c gw_op_owned(), which falls back on gw_job.c
  * gw_job_set_owner()'s "<client>.<rest>" rule when the vendor set no
  * owner.  gw_slurm_job_to_job() sets an owner only for "ftgw." names, so
  * a Slurm job that is not the gateway's but is named "alice.exp1" (any

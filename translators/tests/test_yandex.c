@@ -3287,14 +3287,10 @@ test_iam_long_token(void **state)
     call = NULL;
 
     if (gw_exchange_next(ex, &call) == GW_NEXT_CALL) {
-        /* Regression: gw_yandex.c gw_yx_iam_answer() (line 420) accepts IAM
-         * tokens of up to 2040 bytes (sizeof(op->credential) - 8), but
-         * gw_yx_call() puts the credential through gw_call_header()
-         * (gw_vendor.c line 128), which cuts header values to 511 bytes
-         * without a word: a 700-byte token is sent as its first 504
-         * bytes (and cached whole).  Expected: the whole token, or a
-         * refusal (502) of a token too long to send; actual: a
-         * truncated Authorization header. */
+        /* Regression: header values were once cut to 511 bytes without
+         * a word, so a 700-byte IAM token was sent as its first 504
+         * bytes (and cached whole).  They now live in the exchange's
+         * arena, whole. */
         if (header(call, "Authorization") == NULL
             || strcmp(header(call, "Authorization"), want) != 0)
         {
