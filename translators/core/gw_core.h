@@ -126,8 +126,10 @@ typedef struct {
 
 
 typedef struct {
+    char               *route;           /* model without '/': a route */
     char               *provider;        /* from model "provider/vendor" */
     char               *vendor_model;
+    const char         *learning_rate_param;  /* whence learning_rate */
     gw_dataset_t        train[GW_MAX_DATASETS];
     size_t              ntrain;
     gw_dataset_t        valid[GW_MAX_DATASETS];
@@ -358,6 +360,10 @@ struct gw_vendor_s {
     size_t        state_size;       /* of the vendor's op->state, or 0 */
     /* steps an op; NULL for ops the vendor lacks (answered 404/501) */
     gw_step_t   (*ops[GW_OP_CHECKPOINTS + 1])(gw_op_t *op);
+    /* the i-th model a provider offers, into out: 0 past the last; NULL
+     * for vendors that keep no list (GET /v1/models shows routes only) */
+    int         (*model)(const gw_provider_t *p, size_t i, char *out,
+                         size_t size);
 };
 
 
@@ -374,6 +380,27 @@ void gw_op_reset(gw_op_t *op);
 int gw_op_owned(gw_op_t *op);
 /* owned and still queued or running (else a 404 or a 409): 1 or 0 */
 int gw_op_cancellable(gw_op_t *op);
+
+
+/* ---- model routes (gw_routes.c) ------------------------------------ */
+
+/*
+ * The provider that serves spec's model for client c: a route's (spec's
+ * provider and vendor model are then filled in, and the route's defaults
+ * applied), or a provider named directly; NULL with err set (404
+ * model_not_found, 403 model_not_allowed, 400 unknown_provider).
+ */
+const gw_provider_t *gw_route_resolve(const gw_gateway_t *gw,
+    const gw_client_t *c, gw_job_spec_t *spec, gw_error_t *err);
+int gw_route_allows(const gw_gateway_t *gw, const gw_model_route_t *r,
+    const gw_client_t *c);
+int gw_provider_allows(const gw_gateway_t *gw, const gw_provider_t *p,
+    const gw_client_t *c);
+/* the model list (id NULL) or one model the client may tune, or NULL */
+cJSON *gw_models_json(const gw_gateway_t *gw, const gw_client_t *c,
+    const char *id);
+const gw_client_t *gw_client_by_name(const gw_gateway_t *gw,
+    const char *name);
 
 
 /* ---- a vendor's answer, classified (gw_answer.c) ------------------- */

@@ -50,6 +50,7 @@ struct gw_exchange_s {
     char                  after[GW_JOB_ID_MAX];
     int64_t               limit;
 
+    int                   models;    /* GET /v1/models: 1, .../{id}: 2 */
     int                   needs_body;
     int                   done;
     gw_result_t           result;
@@ -94,6 +95,9 @@ static int gw_op_init(gw_exchange_t *ex, gw_op_t *op, gw_op_kind_t kind,
     const gw_provider_t *p);
 static int gw_exchange_start_job_op(gw_exchange_t *ex);
 static void gw_exchange_start_create(gw_exchange_t *ex);
+static int gw_exchange_route_models(gw_exchange_t *ex,
+    const gw_request_t *req);
+static void gw_exchange_models(gw_exchange_t *ex);
 static void gw_exchange_start_list(gw_exchange_t *ex);
 static void gw_exchange_finish_job(gw_exchange_t *ex);
 static void gw_exchange_finish_list(gw_exchange_t *ex);
@@ -183,6 +187,14 @@ gw_exchange_start(gw_exchange_t *ex, const gw_request_t *req)
                           ? "Incorrect API key provided"
                           : "You didn't provide an API key: send "
                             "\"Authorization: Bearer <gateway key>\"");
+        return;
+    }
+
+    if (gw_exchange_route_models(ex, req)) {
+        if (!ex->done) {
+            gw_exchange_models(ex);
+        }
+
         return;
     }
 
@@ -615,6 +627,90 @@ gw_client_prepare(gw_client_t *client)
 }
 
 
+/*
+ * GET /v1/models and /v1/models/{id}: 1 when the path is one of them
+ * (ex->models set, or the exchange answered), else 0.
+ */
+static int
+gw_exchange_route_models(gw_exchange_t *ex, const gw_request_t *req)
+{
+    size_t       n;
+    const char  *p, *end, *id;
+
+    static const char  base[] = "/models";
+
+    end = req->path + req->path_len;
+    id = NULL;
+
+    for (p = req->path; p + sizeof(base) - 1 <= end; p++) {
+        if (memcmp(p, base, sizeof(base) - 1) == 0
+            && (p + sizeof(base) - 1 == end || p[sizeof(base) - 1] == '/'))
+        {
+            id = p + sizeof(base) - 1;
+            break;
+        }
+    }
+
+    if (id == NULL) {
+        return 0;
+    }
+
+    /* "/models", "/models/" or "/models/<id>" without another '/' */
+    n = end - id;
+
+    if (n > 1 && memchr(id + 1, '/', n - 1) != NULL) {
+        return 0;
+    }
+
+    if (req->method_len != 3 || memcmp(req->method, "GET", 3) != 0) {
+        gw_exchange_error(ex, 405, GW_TYPE_INVALID, NULL,
+                          "method_not_allowed",
+                          "This method is not allowed on this path");
+        return 1;
+    }
+
+    ex->models = 1;
+
+    if (n > 1) {
+        if (n - 1 >= sizeof(ex->job_id)) {
+            n = sizeof(ex->job_id);
+        }
+
+        memcpy(ex->job_id, id + 1, n - 1);
+        ex->job_id[n - 1] = '\0';
+        ex->models = 2;
+    }
+
+    return 1;
+}
+
+
+/* the routes and provider models this client may fine-tune */
+static void
+gw_exchange_models(gw_exchange_t *ex)
+{
+    cJSON  *json;
+
+    json = gw_models_json(ex->gw, ex->client,
+                          (ex->models == 2) ? ex->job_id : NULL);
+
+    if (json != NULL) {
+        gw_exchange_answer(ex, 200, json);
+        return;
+    }
+
+    if (ex->models == 2) {
+        gw_exchange_error(ex, 404, GW_TYPE_NOT_FOUND, "model",
+                          "model_not_found", "The model does not exist or "
+                          "you do not have access to it");
+        return;
+    }
+
+    gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
+                      "The gateway is out of memory");
+}
+
+
 static int
 gw_exchange_route(gw_exchange_t *ex, const gw_request_t *req)
 {
@@ -925,13 +1021,10 @@ gw_exchange_start_create(gw_exchange_t *ex)
     gw_error_t            err;
     const gw_provider_t  *p;
 
-    p = gw_find_provider(ex->gw, ex->spec.provider);
+    /* a route, or a provider named directly, and the route's defaults */
+    p = gw_route_resolve(ex->gw, ex->client, &ex->spec, &err);
 
     if (p == NULL) {
-        gw_error_invalid(&err, "model", "unknown_provider",
-                         "No provider named '%.32s' is configured; model "
-                         "must be '<provider>/<vendor model>'",
-                         ex->spec.provider);
         gw_exchange_fail(ex, &err);
         return;
     }

@@ -538,7 +538,7 @@ static const size_t  gw_spec_nums[] = {
 };
 
 static const size_t  gw_spec_strs[] = {
-    GW_SPEC(provider), GW_SPEC(vendor_model), GW_SPEC(suffix),
+    GW_SPEC(route), GW_SPEC(provider), GW_SPEC(vendor_model), GW_SPEC(suffix),
     GW_SPEC(lora_init), GW_SPEC(lora_type), GW_SPEC(continue_from),
     GW_SPEC(description)
 };
@@ -976,7 +976,7 @@ gw_spec_obj(gw_parse_t *ctx, const gw_key_t *k, const cJSON *v,
 }
 
 
-/* field: the spec; "<provider>/<vendor model>", one '/' */
+/* field: the spec; a route name, or "<provider>/<vendor model>" */
 
 static gw_rc_t
 gw_spec_model(gw_parse_t *ctx, const gw_key_t *k, const cJSON *v,
@@ -998,6 +998,12 @@ gw_spec_model(gw_parse_t *ctx, const gw_key_t *k, const cJSON *v,
     s = v->valuestring;
     slash = strchr(s, '/');
 
+    /* a name without '/' is a route, which the exchange resolves */
+    if (slash == NULL && gw_spec_text_ok(&gw_cs_model, s, strlen(s), 1, 64)) {
+        spec->route = gw_strdup(s);
+        return spec->route ? GW_OK : GW_NOMEM;
+    }
+
     /* '/' is not in the vendor model's set: a second one fails there */
     if (slash == NULL
         || !gw_spec_text_ok(&gw_cs_name, s, slash - s, 1, 32)
@@ -1006,10 +1012,12 @@ gw_spec_model(gw_parse_t *ctx, const gw_key_t *k, const cJSON *v,
     {
         gw_spec_echo(s, echo);
         gw_error_invalid(ctx->err, param, "invalid_value",
-                         "%s must be \"<provider>/<vendor model>\", the "
-                         "provider 1 to 32 characters of [A-Za-z0-9_-], "
-                         "the vendor model 1 to 128 characters of "
-                         "[A-Za-z0-9._:@-]; got \"%s\"", param, echo);
+                         "%s must be a route (1 to 64 characters of "
+                         "[A-Za-z0-9._:@-]) or \"<provider>/<vendor "
+                         "model>\", the provider 1 to 32 characters of "
+                         "[A-Za-z0-9_-], the vendor model 1 to 128 "
+                         "characters of [A-Za-z0-9._:@-]; got \"%s\"",
+                         param, echo);
         return GW_ERROR;
     }
 
@@ -1899,6 +1907,8 @@ gw_spec_init(gw_job_spec_t *spec)
         spec->train[i].weight = GW_UNSET_NUM;
         spec->valid[i].weight = GW_UNSET_NUM;
     }
+
+    spec->learning_rate_param = "tuning.learning_rate";
 }
 
 

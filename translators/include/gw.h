@@ -84,7 +84,29 @@ typedef struct {
     const char         *endpoint;        /* internal location: "/_ftgw/clova" */
     gw_param_t          params[GW_MAX_PARAMS];
     size_t              nparams;
+    char              **clients;         /* who may use it; NULL: anyone */
+    size_t              nclients;
 } gw_provider_t;
+
+
+/*
+ * A model route (ftgw_route): what "model": "<name>" means.  The operator
+ * decides which provider and vendor model serve it; clients never change
+ * when it moves.  Zero numbers are "no default".
+ */
+typedef struct {
+    const char         *name;            /* [A-Za-z0-9._:@-]{1,64} */
+    const char         *provider;        /* a provider's name */
+    const char         *model;           /* the vendor model */
+    double              learning_rate;   /* sent when the client gives no
+                                            rate; the base of
+                                            learning_rate_multiplier */
+    int64_t             n_epochs;
+    int64_t             batch_size;
+    char              **clients;         /* who may use it; NULL: anyone
+                                            the provider allows */
+    size_t              nclients;
+} gw_model_route_t;
 
 
 typedef struct {
@@ -121,6 +143,10 @@ typedef struct {
     const unsigned char  *id_secret;     /* job id HMAC key */
     size_t                id_secret_len;
     gw_cache_t            cache;
+    const gw_model_route_t  *routes;
+    size_t                nroutes;
+    int                   routes_only;   /* no "<provider>/<model>" */
+    int64_t               loaded_at;     /* configuration, unix seconds */
 } gw_gateway_t;
 
 
@@ -218,6 +244,8 @@ void gw_client_prepare(gw_client_t *client);
 
 /* checks a provider's params at configuration time; err names the param */
 gw_rc_t gw_provider_check(const gw_provider_t *p, char *err, size_t len);
+/* the routes of gw, once its providers and clients are known */
+gw_rc_t gw_routes_check(const gw_gateway_t *gw, char *err, size_t len);
 const char *gw_provider_param(const gw_provider_t *p, const char *name);
 
 /* NULL only when out of memory */

@@ -17,7 +17,7 @@
 
 
 static const gw_provider_t  provider = { "acme", NULL, "/_ftgw/acme",
-                                         { { NULL, NULL, 0 } }, 0 };
+                                         { { NULL, NULL, 0 } }, 0, NULL, 0 };
 
 
 /* an op that has had answer resp */

@@ -980,8 +980,6 @@ test_routing_errors(void **state)
     gw_exchange_t  *ex;
 
     const route_t  cases[] = {
-        { "GET", "/v1/models", NULL, 404, "not_found_error", NULL,
-          "unknown_url" },
         { "GET", "/v1/fine_tuning", NULL, 404, "not_found_error", NULL,
           "unknown_url" },
         { "GET", "/v1/fine_tuning/jobsx", NULL, 404, "not_found_error",

@@ -24,7 +24,8 @@
 #define EV_CANCEL   "ftevent-d677350332d4f34be2c3cff4"
 
 
-static const gw_vendor_t  vendor = { "clova", 0, NULL, NULL, 0, { NULL } };
+static const gw_vendor_t  vendor = { "clova", 0, NULL, NULL, 0, { NULL },
+                                      NULL };
 
 /* cJSON allocations left before one fails; -1 = never */
 static int  fail_countdown = -1;

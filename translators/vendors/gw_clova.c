@@ -205,7 +205,8 @@ const gw_vendor_t  gw_vendor_clova = {
         gw_clova_list,          /* GW_OP_LIST */
         NULL,                   /* GW_OP_EVENTS: synthesised */
         NULL                    /* GW_OP_CHECKPOINTS: none */
-    }
+    },
+    NULL                        /* no model list: routes only */
 };
 
 
@@ -720,8 +721,8 @@ gw_clova_validate(gw_op_t *op)
     if (gw_has_num(s->learning_rate)
         && (s->learning_rate < 1e-6 || s->learning_rate > 1.0))
     {
-        gw_error_invalid(&op->err, "tuning.learning_rate", "invalid_value",
-                         "CLOVA Studio accepts tuning.learning_rate from "
+        gw_error_invalid(&op->err, s->learning_rate_param, "invalid_value",
+                         "CLOVA Studio accepts a learning rate from "
                          "1e-6 to 1");
         return -1;
     }

@@ -206,6 +206,8 @@ static int64_t gw_qf_created_id(gw_op_t *op, const char *what);
 static gw_step_t gw_qf_retrieve(gw_op_t *op);
 static gw_step_t gw_qf_cancel(gw_op_t *op);
 static const gw_qf_model_t *gw_qf_model(const char *train_type);
+static int gw_qf_model_name(const gw_provider_t *p, size_t i, char *out,
+    size_t size);
 static gw_qf_peft_t gw_qf_method(const gw_op_t *op, const gw_qf_model_t *m);
 static const gw_qf_model_t *gw_qf_validate(gw_op_t *op);
 static int gw_qf_validate_run(gw_op_t *op, const gw_qf_model_t *m);
@@ -246,7 +248,8 @@ const gw_vendor_t  gw_vendor_qianfan = {
         NULL,                   /* GW_OP_LIST: v1 has none */
         NULL,                   /* GW_OP_EVENTS: synthesised */
         NULL                    /* GW_OP_CHECKPOINTS: none */
-    }
+    },
+    gw_qf_model_name            /* the trainTypes of the table */
 };
 
 
@@ -647,6 +650,19 @@ gw_qf_model(const char *train_type)
 }
 
 
+/* the i-th trainType, for GET /v1/models */
+static int
+gw_qf_model_name(const gw_provider_t *p, size_t i, char *out, size_t size)
+{
+    if (i >= sizeof(gw_qf_models) / sizeof(gw_qf_models[0]) - 1) {
+        return 0;
+    }
+
+    gw_copy(out, size, gw_qf_models[i].train_type);
+    return 1;
+}
+
+
 /*
  * The peftType of the run: the client's; else ALL for an incremental run,
  * whose base run Qianfan requires to be ALL and whose method it keeps;
@@ -739,8 +755,8 @@ gw_qf_validate_run(gw_op_t *op, const gw_qf_model_t *m)
     if (gw_has_num(s->learning_rate)
         && (s->learning_rate < lr->min || s->learning_rate > lr->max))
     {
-        gw_error_invalid(&op->err, "tuning.learning_rate", "invalid_value",
-                         "%s with peftType %s accepts tuning.learning_rate "
+        gw_error_invalid(&op->err, s->learning_rate_param, "invalid_value",
+                         "%s with peftType %s accepts a learning rate "
                          "from %g to %g", m->train_type,
                          gw_qf_peft_names[peft], lr->min, lr->max);
         return -1;

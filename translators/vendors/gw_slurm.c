@@ -154,6 +154,8 @@ static void gw_slurm_progress(gw_op_t *op, const char *comment,
     gw_job_t *job);
 static int gw_slurm_model_dir(const gw_provider_t *p, const char *name,
     char *out, size_t size);
+static int gw_slurm_model_name(const gw_provider_t *p, size_t i, char *out,
+    size_t size);
 static int gw_slurm_path_ok(const char *s);
 static int gw_slurm_name_parse(const char *name, gw_job_t *job);
 static char *gw_slurm_spec(gw_op_t *op, const char *model_dir,
@@ -183,7 +185,8 @@ const gw_vendor_t  gw_vendor_slurm = {
         gw_slurm_list,          /* GW_OP_LIST */
         NULL,                   /* GW_OP_EVENTS: synthesised */
         gw_slurm_checkpoints    /* GW_OP_CHECKPOINTS */
-    }
+    },
+    gw_slurm_model_name         /* the names of models= */
 };
 
 
@@ -300,6 +303,40 @@ gw_slurm_check_config(const gw_provider_t *p, char *err, size_t len)
 
 
 /* the directory of a model name from "name:dir,name:dir" */
+/* the i-th name of models= ("name:dir,..."), for GET /v1/models */
+static int
+gw_slurm_model_name(const gw_provider_t *p, size_t i, char *out, size_t size)
+{
+    size_t       k, n;
+    const char  *item, *colon;
+
+    n = 0;
+
+    for (item = gw_provider_param(p, "models"); item != NULL && *item != '\0';
+         item += k + (item[k] == ','))
+    {
+        k = strcspn(item, ",");
+        colon = memchr(item, ':', k);
+
+        if (colon == NULL) {
+            continue;
+        }
+
+        if (n++ == i) {
+            if ((size_t) (colon - item) >= size) {
+                return 0;
+            }
+
+            memcpy(out, item, colon - item);
+            out[colon - item] = '\0';
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static int
 gw_slurm_model_dir(const gw_provider_t *p, const char *name, char *out,
     size_t size)

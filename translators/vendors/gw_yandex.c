@@ -220,7 +220,8 @@ const gw_vendor_t  gw_vendor_yandex = {
         gw_yx_list,             /* GW_OP_LIST */
         NULL,                   /* GW_OP_EVENTS: synthesised */
         NULL                    /* GW_OP_CHECKPOINTS: none */
-    }
+    },
+    NULL                        /* no model list: routes only */
 };
 
 
