@@ -94,8 +94,6 @@ static char *ngx_http_ftgw_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_ftgw_read_secret(ngx_conf_t *cf, ngx_str_t *path,
     ngx_str_t *secret);
-static ngx_int_t ngx_http_ftgw_valid_name(ngx_str_t *name);
-static char *ngx_http_ftgw_cstr(ngx_conf_t *cf, u_char *data, size_t len);
 
 
 static ngx_command_t  ngx_http_ftgw_commands[] = {
@@ -119,6 +117,20 @@ static ngx_command_t  ngx_http_ftgw_commands[] = {
       ngx_http_ftgw_provider,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("ftgw_route"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_ftgw_route,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ftgw_routes_only"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_ftgw_main_conf_t, routes_only),
       NULL },
 
     { ngx_string("ftgw_api"),
@@ -203,6 +215,13 @@ ngx_http_ftgw_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    fmcf->routes = ngx_array_create(cf->pool, 4, sizeof(gw_model_route_t));
+    if (fmcf->routes == NULL) {
+        return NULL;
+    }
+
+    fmcf->routes_only = NGX_CONF_UNSET;
+
     fmcf->sites = ngx_array_create(cf->pool, 4,
                                    sizeof(ngx_http_ftgw_site_t));
     if (fmcf->sites == NULL) {
@@ -237,6 +256,10 @@ ngx_http_ftgw_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"ftgw_secret_file\" is required with "
                            "\"ftgw_provider\" and \"ftgw_client\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_ftgw_routes_check(cf, fmcf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -615,6 +638,12 @@ ngx_http_ftgw_provider_param(ngx_conf_t *cf, gw_provider_t *p, ngx_str_t *arg,
     if (name.len == 8 && ngx_strncmp(name.data, "endpoint", 8) == 0) {
         p->endpoint = ngx_http_ftgw_cstr(cf, value.data, value.len);
         return (p->endpoint == NULL) ? NGX_ERROR : NGX_OK;
+    }
+
+    /* who may use the provider, directly or through its routes */
+    if (name.len == 7 && ngx_strncmp(name.data, "clients", 7) == 0) {
+        return ngx_http_ftgw_client_list(cf, &value, &p->clients,
+                                         &p->nclients);
     }
 
     if (p->nparams == GW_MAX_PARAMS) {
@@ -1071,7 +1100,7 @@ done:
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_ftgw_valid_name(ngx_str_t *name)
 {
     u_char      c;
@@ -1095,7 +1124,7 @@ ngx_http_ftgw_valid_name(ngx_str_t *name)
 }
 
 
-static char *
+char *
 ngx_http_ftgw_cstr(ngx_conf_t *cf, u_char *data, size_t len)
 {
     u_char  *s;

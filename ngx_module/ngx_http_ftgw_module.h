@@ -22,6 +22,8 @@ typedef struct {
     ngx_shm_zone_t              *tokens;
     ngx_array_t                 *providers;     /* gw_provider_t */
     ngx_array_t                 *clients;       /* gw_client_t */
+    ngx_array_t                 *routes;        /* gw_model_route_t */
+    ngx_flag_t                   routes_only;
     ngx_array_t                 *sites;         /* one a provider */
     ngx_array_t                 *servers;       /* with "ftgw_api on" */
     ngx_str_t                    secret;
@@ -64,6 +66,13 @@ void ngx_http_ftgw_response(ngx_http_ftgw_ctx_t *ctx,
 ngx_int_t ngx_http_ftgw_capture_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_ftgw_tokens_add(ngx_conf_t *cf,
     ngx_http_ftgw_main_conf_t *fmcf);
+char *ngx_http_ftgw_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_ftgw_client_list(ngx_conf_t *cf, ngx_str_t *value,
+    char ***list, size_t *n);
+ngx_int_t ngx_http_ftgw_routes_check(ngx_conf_t *cf,
+    ngx_http_ftgw_main_conf_t *fmcf);
+ngx_int_t ngx_http_ftgw_valid_name(ngx_str_t *name);
+char *ngx_http_ftgw_cstr(ngx_conf_t *cf, u_char *data, size_t len);
 
 
 extern ngx_module_t  ngx_http_ftgw_module;

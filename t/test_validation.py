@@ -28,7 +28,9 @@ CASES = [
     ({"model": "clova/HCX-003"}, 400, "training_file",
      "missing_required_parameter"),
     ({**GOOD, "model": 7}, 400, "model", "invalid_type"),
-    ({**GOOD, "model": "HCX-003"}, 400, "model", "invalid_value"),
+    # a name without a provider is a route; none is configured here
+    ({**GOOD, "model": "HCX-003"}, 404, "model", "model_not_found"),
+    ({**GOOD, "model": "HCX 003"}, 400, "model", "invalid_value"),
     ({**GOOD, "model": "nosuch/HCX-003"}, 400, "model", "unknown_provider"),
     ({**GOOD, "colour": "blue"}, 400, "colour", "unknown_parameter"),
     # a string other than "auto" where "auto" or an integer is expected
@@ -92,7 +94,8 @@ def test_bad_create_input(gateway, body, status, param, code):
     err = error_of(r)
     assert err["param"] == param, err
     assert err["code"] == code, err
-    assert err["type"] == "invalid_request_error"
+    assert err["type"] == ("not_found_error" if status == 404
+                           else "invalid_request_error")
     assert gateway.vendor_requests() == []
 
 
@@ -145,7 +148,8 @@ def test_bad_list_query(gateway, query, param):
     ("PUT", "/v1/fine_tuning/jobs", 405),
     ("GET", "/v1/fine_tuning/jobs/ftjob-x/cancel", 405),
     ("GET", "/v1/fine_tuning/nothing", 404),
-    ("GET", "/v1/models", 404),
+    ("POST", "/v1/models", 405),
+    ("GET", "/v1/models/a/b", 404),
 ])
 def test_routes(gateway, method, path, status):
     r = gateway.call(method, path)

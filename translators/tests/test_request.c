@@ -117,7 +117,11 @@ static const bad_t  bad[] = {
     { M("['a/b']"), "model", "invalid_type" },
     { M("{}"), "model", "invalid_type" },
     { M("''"), "model", "invalid_value" },
-    { M("'gpt-4o'"), "model", "invalid_value" },
+    /* without '/', a route name: 1 to 64 of [A-Za-z0-9._:@-] */
+    { M("'gpt 4o'"), "model", "invalid_value" },
+    { M("'gpt!4o'"), "model", "invalid_value" },
+    { M("'" "r123456789r123456789r123456789r123456789r123456789"
+        "r123456789r1234" "'"), "model", "invalid_value" },
     { M("'/HCX-003'"), "model", "invalid_value" },
     { M("'clova/'"), "model", "invalid_value" },
     { M("'/'"), "model", "invalid_value" },
@@ -857,6 +861,26 @@ test_good_bodies(void **state)
 }
 
 
+/* a model without '/' is a route name, resolved by the exchange */
+static void
+test_route_model(void **state)
+{
+    gw_job_spec_t  spec;
+
+    parse_ok("{'model':'support-bot.v2:eu@a_1','training_file':'t'}", &spec);
+    assert_string_equal(spec.route, "support-bot.v2:eu@a_1");
+    assert_null(spec.provider);
+    assert_null(spec.vendor_model);
+    assert_string_equal(spec.learning_rate_param, "tuning.learning_rate");
+    gw_spec_free(&spec);
+
+    parse_ok("{'model':'clova/HCX-003','training_file':'t'}", &spec);
+    assert_null(spec.route);
+    assert_string_equal(spec.provider, "clova");
+    gw_spec_free(&spec);
+}
+
+
 static void
 test_odd_buffers(void **state)
 {
@@ -1456,6 +1480,7 @@ main(void)
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_bad_bodies),
         cmocka_unit_test(test_good_bodies),
+        cmocka_unit_test(test_route_model),
         cmocka_unit_test(test_odd_buffers),
         cmocka_unit_test(test_echo_capped),
         cmocka_unit_test(test_minimal),
