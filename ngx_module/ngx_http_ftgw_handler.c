@@ -23,6 +23,10 @@ static ngx_int_t ngx_http_ftgw_request_id(ngx_http_request_t *r,
 static ngx_table_elt_t *ngx_http_ftgw_header(ngx_http_request_t *r,
     const char *name, size_t len);
 static void ngx_http_ftgw_body_read(ngx_http_request_t *r);
+static void ngx_http_ftgw_create(ngx_http_request_t *r, const char *body,
+    size_t len);
+static void ngx_http_ftgw_idem_step(ngx_http_request_t *r);
+static void ngx_http_ftgw_idem_wake(ngx_event_t *ev);
 static void ngx_http_ftgw_run(ngx_http_request_t *r);
 static void ngx_http_ftgw_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_ftgw_send(ngx_http_request_t *r,
@@ -57,6 +61,8 @@ ngx_http_ftgw_handler(ngx_http_request_t *r)
     if (ctx == NULL) {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
+
+    ctx->fmcf = fmcf;
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
@@ -123,6 +129,13 @@ static void
 ngx_http_ftgw_cleanup(void *data)
 {
     ngx_http_ftgw_ctx_t  *ctx = data;
+
+    if (ctx->idem_wait.timer_set) {
+        ngx_del_timer(&ctx->idem_wait);
+    }
+
+    /* a create that ends unanswered releases its key */
+    ngx_http_ftgw_idem_abandon(ctx, ctx->fmcf);
 
     gw_exchange_free(ctx->exchange);
     ctx->exchange = NULL;
@@ -309,9 +322,7 @@ ngx_http_ftgw_body_read(ngx_http_request_t *r)
     cl = r->request_body->bufs;
 
     if (cl != NULL && cl->next == NULL) {
-        b = cl->buf;
-        gw_exchange_set_body(ctx->exchange, (const char *) b->pos, len);
-        ngx_http_ftgw_run(r);
+        ngx_http_ftgw_create(r, (const char *) cl->buf->pos, len);
         return;
     }
 
@@ -329,8 +340,91 @@ ngx_http_ftgw_body_read(ngx_http_request_t *r)
         len += b->last - b->pos;
     }
 
-    gw_exchange_set_body(ctx->exchange, (const char *) p - len, len);
+    ngx_http_ftgw_create(r, (const char *) p - len, len);
+}
+
+
+/* the create body, read: through the key's lock when the client sent one */
+static void
+ngx_http_ftgw_create(ngx_http_request_t *r, const char *body, size_t len)
+{
+    ngx_table_elt_t      *h;
+    ngx_http_ftgw_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_ftgw_module);
+    ctx->create_body = body;
+    ctx->create_len = len;
+
+    h = ngx_http_ftgw_header(r, "idempotency-key",
+                             sizeof("idempotency-key") - 1);
+
+    if (h == NULL) {
+        gw_exchange_set_body(ctx->exchange, body, len);
+        ngx_http_ftgw_run(r);
+        return;
+    }
+
+    if (gw_exchange_idempotency(ctx->exchange, (const char *) h->value.data,
+                                h->value.len, body, len, ctx->idem_key,
+                                ctx->idem_body)
+        != 0)
+    {
+        ngx_http_ftgw_run(r);
+        return;
+    }
+
+    ctx->idem_wait.handler = ngx_http_ftgw_idem_wake;
+    ctx->idem_wait.data = r;
+    ctx->idem_wait.log = r->connection->log;
+    ctx->idem_wait.cancelable = 1;
+
+    ngx_http_ftgw_idem_step(r);
+}
+
+
+static void
+ngx_http_ftgw_idem_step(ngx_http_request_t *r)
+{
+    ngx_http_ftgw_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_ftgw_module);
+
+    switch (ngx_http_ftgw_idem_check(r, ctx)) {
+
+    case NGX_OK:
+        gw_exchange_set_body(ctx->exchange, ctx->create_body,
+                             ctx->create_len);
+        break;
+
+    case NGX_BUSY:
+        /* the key's first request is still at the vendor: look again */
+        ngx_add_timer(&ctx->idem_wait, 50);
+        return;
+
+    case NGX_ERROR:
+        ngx_http_finalize_request(r, NGX_HTTP_SERVICE_UNAVAILABLE);
+        return;
+
+    default:
+        /* NGX_DONE, NGX_DECLINED: the exchange has its answer */
+        break;
+    }
+
     ngx_http_ftgw_run(r);
+}
+
+
+static void
+ngx_http_ftgw_idem_wake(ngx_event_t *ev)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ev->data;
+    c = r->connection;
+
+    ngx_http_ftgw_idem_step(r);
+    ngx_http_run_posted_requests(c);
 }
 
 
@@ -359,6 +453,11 @@ ngx_http_ftgw_run(ngx_http_request_t *r)
         resp.transport = GW_TRANSPORT_UNREACHABLE;
         resp.grpc_status = -1;
         gw_exchange_feed(ctx->exchange, &resp);
+    }
+
+    /* the answer the key's retries get */
+    if (ctx->idem_owner) {
+        ngx_http_ftgw_idem_finish(r, ctx, gw_exchange_result(ctx->exchange));
     }
 
     ngx_http_finalize_request(r, ngx_http_ftgw_send(r, ctx));

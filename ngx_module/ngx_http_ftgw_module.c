@@ -133,6 +133,13 @@ static ngx_command_t  ngx_http_ftgw_commands[] = {
       offsetof(ngx_http_ftgw_main_conf_t, routes_only),
       NULL },
 
+    { ngx_string("ftgw_idempotency_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_ftgw_main_conf_t, idem_size),
+      NULL },
+
     { ngx_string("ftgw_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_http_ftgw_api,
@@ -221,6 +228,7 @@ ngx_http_ftgw_create_main_conf(ngx_conf_t *cf)
     }
 
     fmcf->routes_only = NGX_CONF_UNSET;
+    fmcf->idem_size = NGX_CONF_UNSET_SIZE;
 
     fmcf->sites = ngx_array_create(cf->pool, 4,
                                    sizeof(ngx_http_ftgw_site_t));
@@ -263,7 +271,9 @@ ngx_http_ftgw_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_http_ftgw_tokens_add(cf, fmcf) != NGX_OK) {
+    if (ngx_http_ftgw_tokens_add(cf, fmcf) != NGX_OK
+        || ngx_http_ftgw_idem_add(cf, fmcf) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 

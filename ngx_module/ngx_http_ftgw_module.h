@@ -24,6 +24,8 @@ typedef struct {
     ngx_array_t                 *clients;       /* gw_client_t */
     ngx_array_t                 *routes;        /* gw_model_route_t */
     ngx_flag_t                   routes_only;
+    ngx_shm_zone_t              *idem;          /* Idempotency-Key */
+    size_t                       idem_size;
     ngx_array_t                 *sites;         /* one a provider */
     ngx_array_t                 *servers;       /* with "ftgw_api on" */
     ngx_str_t                    secret;
@@ -40,6 +42,7 @@ typedef struct {
 
 typedef struct {
     gw_exchange_t               *exchange;
+    ngx_http_ftgw_main_conf_t   *fmcf;
 
     /* the vendor call in flight */
     ngx_http_request_t          *subrequest;
@@ -54,6 +57,14 @@ typedef struct {
     ngx_int_t                    grpc_status;    /* -1: none */
     ngx_str_t                    grpc_message;
     ngx_str_t                    retry_after;
+
+    /* Idempotency-Key on create */
+    u_char                       idem_key[32];
+    u_char                       idem_body[32];
+    ngx_uint_t                   idem_owner;     /* holds the key's lock */
+    ngx_event_t                  idem_wait;      /* another holds it */
+    const char                  *create_body;    /* read, for the key */
+    size_t                       create_len;
 } ngx_http_ftgw_ctx_t;
 
 
@@ -70,6 +81,14 @@ char *ngx_http_ftgw_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_ftgw_client_list(ngx_conf_t *cf, ngx_str_t *value,
     char ***list, size_t *n);
 ngx_int_t ngx_http_ftgw_routes_check(ngx_conf_t *cf,
+    ngx_http_ftgw_main_conf_t *fmcf);
+ngx_int_t ngx_http_ftgw_idem_add(ngx_conf_t *cf,
+    ngx_http_ftgw_main_conf_t *fmcf);
+ngx_int_t ngx_http_ftgw_idem_check(ngx_http_request_t *r,
+    ngx_http_ftgw_ctx_t *ctx);
+void ngx_http_ftgw_idem_finish(ngx_http_request_t *r,
+    ngx_http_ftgw_ctx_t *ctx, const gw_result_t *res);
+void ngx_http_ftgw_idem_abandon(ngx_http_ftgw_ctx_t *ctx,
     ngx_http_ftgw_main_conf_t *fmcf);
 ngx_int_t ngx_http_ftgw_valid_name(ngx_str_t *name);
 char *ngx_http_ftgw_cstr(ngx_conf_t *cf, u_char *data, size_t len);

@@ -214,3 +214,32 @@ def test_foreign_and_unknown_jobs(local_gateway):
         local_gateway.sdk("bob").fine_tuning.jobs.retrieve(job.id)
     assert job.id not in [j.id for j in
                           local_gateway.sdk("bob").fine_tuning.jobs.list()]
+
+
+def test_idempotent_create_makes_one_slurm_job(local_gateway,
+                                               slurm_cluster):  # noqa: F811
+    """20 creates at once with one Idempotency-Key: Slurm's own job list
+    holds one job with the suffix, and every answer is the same."""
+    from concurrent.futures import ThreadPoolExecutor
+    import uuid
+
+    suffix = "idem-" + uuid.uuid4().hex[:8]
+    body = {"model": "local/tiny",
+            "training_file": "local://datasets/chat.jsonl",
+            "suffix": suffix, "hyperparameters": {"n_epochs": 1}}
+
+    def post(_):
+        return local_gateway.call("POST", "/v1/fine_tuning/jobs", json=body,
+                                  headers={"Idempotency-Key": suffix})
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(post, range(20)))
+    assert [r.status_code for r in answers] == [200] * 20
+    assert len({r.content for r in answers}) == 1
+    names = slurm_cluster.run("squeue", "-h", "--states=all",
+                              "-o", "%j").stdout.split()
+    assert len([n for n in names if f".{suffix}-" in n]) == 1, names
+    # leave the cluster idle for the next test; a job done already stays
+    r = local_gateway.call(
+        "POST", f"/v1/fine_tuning/jobs/{answers[0].json()['id']}/cancel")
+    assert r.status_code in (200, 409), r.text

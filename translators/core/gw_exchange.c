@@ -270,6 +270,117 @@ gw_exchange_body_too_large(gw_exchange_t *ex, size_t max)
 }
 
 
+int
+gw_exchange_idempotency(gw_exchange_t *ex, const char *key, size_t key_len,
+    const char *body, size_t body_len, unsigned char key_digest[32],
+    unsigned char body_digest[32])
+{
+    size_t       i, n;
+    char        *buf;
+    gw_arena_t  *prev;
+
+    prev = gw_arena_use(ex->arena);
+
+    /* what Stripe and OpenAI accept: 1 to 255 visible ASCII characters */
+    for (i = 0; i < key_len; i++) {
+        if (key[i] <= 0x20 || key[i] >= 0x7f) {
+            break;
+        }
+    }
+
+    if (ex->done || ex->client == NULL || key_len == 0 || key_len > 255
+        || i != key_len)
+    {
+        if (!ex->done) {
+            ex->needs_body = 0;
+            gw_exchange_error(ex, 400, GW_TYPE_INVALID, "Idempotency-Key",
+                              "invalid_value", "Idempotency-Key must be 1 "
+                              "to 255 visible ASCII characters");
+        }
+
+        gw_arena_use(prev);
+        return -1;
+    }
+
+    /* the client's name and the key: one client cannot reach another's */
+    n = strlen(ex->client->name);
+    buf = gw_malloc(n + 1 + key_len);
+
+    if (buf == NULL) {
+        ex->needs_body = 0;
+        gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
+                          "The gateway is out of memory");
+        gw_arena_use(prev);
+        return -1;
+    }
+
+    memcpy(buf, ex->client->name, n);
+    buf[n] = '\0';
+    memcpy(buf + n + 1, key, key_len);
+
+    gw_sha256(buf, n + 1 + key_len, key_digest);
+    gw_sha256(body, body_len, body_digest);
+
+    gw_free(buf);
+    gw_arena_use(prev);
+
+    return 0;
+}
+
+
+void
+gw_exchange_replay(gw_exchange_t *ex, int status, const char *body,
+    size_t len)
+{
+    char        *copy;
+    gw_arena_t  *prev;
+
+    prev = gw_arena_use(ex->arena);
+
+    ex->needs_body = 0;
+    copy = gw_malloc(len + 1);
+
+    if (copy == NULL) {
+        gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
+                          "The gateway is out of memory");
+        gw_arena_use(prev);
+        return;
+    }
+
+    memcpy(copy, body, len);
+    copy[len] = '\0';
+
+    gw_exchange_answer_text(ex, status, copy, len);
+    gw_arena_use(prev);
+}
+
+
+void
+gw_exchange_key_reused(gw_exchange_t *ex)
+{
+    gw_arena_t  *prev;
+
+    prev = gw_arena_use(ex->arena);
+    ex->needs_body = 0;
+    gw_exchange_error(ex, 400, GW_TYPE_INVALID, "Idempotency-Key",
+                      "idempotency_key_reused", "This Idempotency-Key was "
+                      "used with another request body in the last 24 "
+                      "hours: use a new key for a new job");
+    gw_arena_use(prev);
+}
+
+
+int
+gw_result_kept(const gw_result_t *res)
+{
+    /* 408, 409 and 429 may well pass on a retry: not kept */
+    return (res->http_status >= 200 && res->http_status < 300)
+           || (res->http_status >= 400 && res->http_status < 500
+               && res->http_status != 408 && res->http_status != 409
+               && res->http_status != 429);
+}
+
+
 gw_next_t
 gw_exchange_next(gw_exchange_t *ex, gw_call_t **call)
 {

@@ -255,6 +255,28 @@ int gw_exchange_needs_body(const gw_exchange_t *ex);
 void gw_exchange_set_body(gw_exchange_t *ex, const char *body, size_t len);
 /* the client body could not be read in memory: it exceeds max bytes */
 void gw_exchange_body_too_large(gw_exchange_t *ex, size_t max);
+
+/*
+ * Idempotency-Key on create (docs/api.md#idempotent-create).  The glue
+ * keeps the answers, in shared memory; the translators say what a key is
+ * and which answers are kept.
+ *
+ * gw_exchange_idempotency() checks the key of a create whose body is
+ * body: 0 with key_digest = SHA-256(client, key) and body_digest =
+ * SHA-256(body), or -1 when the exchange answered (400, param
+ * "Idempotency-Key").  gw_exchange_replay() answers with a kept answer;
+ * gw_exchange_key_reused() answers 400 for the same key with another
+ * body.  gw_result_kept(): whether an answer is kept for the key's
+ * retries (2xx, and 4xx but 408, 409 and 429: answers a retry would get
+ * again).
+ */
+int gw_exchange_idempotency(gw_exchange_t *ex, const char *key,
+    size_t key_len, const char *body, size_t body_len,
+    unsigned char key_digest[32], unsigned char body_digest[32]);
+void gw_exchange_replay(gw_exchange_t *ex, int status, const char *body,
+    size_t len);
+void gw_exchange_key_reused(gw_exchange_t *ex);
+int gw_result_kept(const gw_result_t *res);
 gw_next_t gw_exchange_next(gw_exchange_t *ex, gw_call_t **call);
 void gw_exchange_feed(gw_exchange_t *ex, const gw_vendor_response_t *resp);
 const gw_result_t *gw_exchange_result(gw_exchange_t *ex);
