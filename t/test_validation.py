@@ -134,7 +134,8 @@ def test_bad_request_id_is_400(gateway):
 
 @pytest.mark.parametrize("query,param", [
     ("limit=0", "limit"), ("limit=101", "limit"), ("limit=abc", "limit"),
-    ("after=ftjob-garbage", "after"), ("metadata[k]=v", "metadata"),
+    ("after=ftjob-garbage", "after"), ("metadata=v", "metadata"),
+    ("metadata[]=v", "metadata"), ("metadata[k=v", "metadata"),
 ])
 def test_bad_list_query(gateway, query, param):
     r = gateway.call("GET", f"/v1/fine_tuning/jobs?{query}")

@@ -362,3 +362,36 @@ def test_same_client_code_moves_between_three_vendors(gateway):
     assert "lora" in tune["text_to_text_completion"]
     for job in jobs:
         assert gateway.sdk().fine_tuning.jobs.retrieve(job.id).id == job.id
+
+
+def test_metadata_rides_in_labels(gateway):
+    """OpenAI's metadata on Yandex: sent as labels, returned as the job's
+    metadata, and found by the SDK's metadata filter."""
+    client = gateway.sdk()
+    job = client.fine_tuning.jobs.create(
+        model="yandex/yandexgpt-lite", training_file=DATASET,
+        metadata={"team": "search", "run": "md-1"},
+        extra_body={"tuning": {"tuning_type": "lora"}})
+    (tune,) = grpc_calls(gateway, "Tune")
+    labels = tune["request"]["labels"]
+    assert labels["team"] == "search" and labels["run"] == "md-1"
+    assert job.metadata == {"team": "search", "run": "md-1"}
+    assert client.fine_tuning.jobs.retrieve(job.id).metadata == {
+        "team": "search", "run": "md-1"}
+
+    # both Yandex providers here share one folder: each lists the task
+    found = client.fine_tuning.jobs.list(metadata={"run": "md-1"})
+    assert job.id in [j.id for j in found.data]
+    assert {j.vendor["job_id"] for j in found.data} == {job.vendor["job_id"]}
+    assert all(j.metadata["run"] == "md-1" for j in found.data)
+    assert client.fine_tuning.jobs.list(
+        metadata={"run": "md-1", "team": "other"}).data == []
+
+    # what a label cannot hold is refused by name, before any call
+    gateway.clear_vendor_requests()
+    r = gateway.call("POST", "/v1/fine_tuning/jobs", json={
+        "model": "yandex/yandexgpt-lite", "training_file": DATASET,
+        "metadata": {"team": "Search Quality"}})
+    assert r.status_code == 400
+    assert error_of(r)["param"] == "metadata.team"
+    assert grpc_calls(gateway) == []

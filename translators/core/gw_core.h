@@ -165,6 +165,7 @@ typedef struct {
     char               *continue_from;   /* canonical job id */
     char               *description;
     cJSON              *labels;          /* object of strings, or NULL */
+    cJSON              *metadata;        /* object of strings, or NULL */
     uint64_t            present;         /* gw_field_t flags */
 } gw_job_spec_t;
 
@@ -238,6 +239,8 @@ typedef struct {
     int64_t             checkpoints;
     char               *checkpoint_prefix;
     cJSON              *vendor_extra;    /* extra raw fields, or NULL */
+    cJSON              *metadata;        /* OpenAI's, where the vendor
+                                            keeps it; else NULL (null) */
 } gw_job_t;
 
 void gw_job_init(gw_job_t *job);

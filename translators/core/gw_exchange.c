@@ -10,6 +10,7 @@
  */
 
 
+#include <sys/types.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,7 @@ struct gw_exchange_s {
     size_t                current;
     gw_job_ref_t          cursor;
     int                   has_cursor;
+    cJSON                *filter;    /* metadata[key]=value, or NULL */
 };
 
 
@@ -87,6 +89,11 @@ static const gw_client_t *gw_authenticate(const gw_gateway_t *gw,
 static int gw_exchange_route(gw_exchange_t *ex, const gw_request_t *req);
 static int gw_exchange_query(gw_exchange_t *ex, const char *query,
     size_t len);
+static int gw_exchange_filter(gw_exchange_t *ex, const char *query,
+    size_t len);
+static ssize_t gw_query_decode(const char *s, size_t n, char *out,
+    size_t size);
+static int gw_metadata_matches(const cJSON *filter, const cJSON *metadata);
 static int gw_query_value(const char *query, size_t len, const char *name,
     char *out, size_t size);
 static const gw_provider_t *gw_find_provider(const gw_gateway_t *gw,
@@ -517,6 +524,7 @@ gw_exchange_free(gw_exchange_t *ex)
     prev = gw_arena_use(arena);
 
     gw_op_reset(&ex->op);
+    gw_json_delete(ex->filter);
 
     for (i = 0; i < ex->nlists; i++) {
         gw_op_reset(&ex->lists[i]);
@@ -948,13 +956,119 @@ gw_exchange_query(gw_exchange_t *ex, const char *query, size_t len)
     }
 
     if (gw_query_value(query, len, "metadata", value, sizeof(value)) != 0) {
-        gw_exchange_error(ex, 400, GW_TYPE_INVALID, "metadata",
-                          "unsupported_parameter",
-                          "Filtering by metadata is not supported");
-        return -1;
+        return gw_exchange_filter(ex, query, len);
     }
 
     return 0;
+}
+
+
+/*
+ * metadata[key]=value, as many as 16, each to hold on a listed job's
+ * metadata; on the list only.  Keys and values are percent-decoded.
+ */
+static int
+gw_exchange_filter(gw_exchange_t *ex, const char *query, size_t len)
+{
+    char         name[600], value[600];
+    size_t       n;
+    ssize_t      nl, vl;
+    const char  *p, *end, *amp, *eq;
+
+    if (ex->kind != GW_OP_LIST || ex->models) {
+        gw_exchange_error(ex, 400, GW_TYPE_INVALID, "metadata",
+                          "unsupported_parameter", "metadata filters only "
+                          "GET /fine_tuning/jobs");
+        return -1;
+    }
+
+    ex->filter = cJSON_CreateObject();
+    if (ex->filter == NULL) {
+        gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
+                          "The gateway is out of memory");
+        return -1;
+    }
+
+    end = query + len;
+    n = 0;
+
+    for (p = query; p < end; p = amp + 1) {
+        amp = memchr(p, '&', end - p);
+        if (amp == NULL) {
+            amp = end;
+        }
+
+        eq = memchr(p, '=', amp - p);
+        nl = gw_query_decode(p, (eq ? eq : amp) - p, name, sizeof(name));
+
+        if (nl < 8 || memcmp(name, "metadata", 8) != 0) {
+            continue;
+        }
+
+        vl = eq ? gw_query_decode(eq + 1, amp - eq - 1, value, sizeof(value))
+                : 0;
+
+        /* metadata[<1 to 64 bytes>]=<at most 512 bytes> */
+        if (nl < 11 || name[8] != '[' || name[nl - 1] != ']' || nl - 10 > 64
+            || vl < 0 || vl > 512 || ++n > 16
+            || memchr(name, '\0', nl) != NULL
+            || memchr(value, '\0', vl) != NULL)
+        {
+            gw_exchange_error(ex, 400, GW_TYPE_INVALID, "metadata",
+                              "invalid_value", "filter with at most 16 of "
+                              "metadata[<key>]=<value>");
+            return -1;
+        }
+
+        name[nl - 1] = '\0';
+        value[vl] = '\0';
+
+        if (cJSON_AddStringToObject(ex->filter, name + 9, value) == NULL) {
+            gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
+                              "The gateway is out of memory");
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* percent-decoded s (n bytes) into out: its length, or -1 */
+static ssize_t
+gw_query_decode(const char *s, size_t n, char *out, size_t size)
+{
+    char    hex[3];
+    size_t  i, k;
+
+    k = 0;
+
+    for (i = 0; i < n; i++) {
+        if (k + 1 >= size) {
+            return -1;
+        }
+
+        if (s[i] == '%') {
+            if (n - i < 3 || !isxdigit((unsigned char) s[i + 1])
+                || !isxdigit((unsigned char) s[i + 2]))
+            {
+                return -1;
+            }
+
+            hex[0] = s[i + 1];
+            hex[1] = s[i + 2];
+            hex[2] = '\0';
+            out[k++] = (char) strtol(hex, NULL, 16);
+            i += 2;
+            continue;
+        }
+
+        out[k++] = (s[i] == '+') ? ' ' : s[i];
+    }
+
+    out[k] = '\0';
+
+    return (ssize_t) k;
 }
 
 
@@ -1346,12 +1460,36 @@ gw_job_order(const gw_job_t *a, const char *pa, const gw_job_t *b,
 
 
 /* the client's own jobs that come after the cursor */
+/* every key of filter, with the same value, in metadata */
+static int
+gw_metadata_matches(const cJSON *filter, const cJSON *metadata)
+{
+    const cJSON  *f, *m;
+
+    cJSON_ArrayForEach(f, filter) {
+        m = (metadata != NULL) ? gw_json_get(metadata, f->string) : NULL;
+
+        if (!cJSON_IsString(m) || strcmp(m->valuestring, f->valuestring) != 0)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 static int
 gw_list_visible(gw_exchange_t *ex, const gw_op_t *op, const gw_job_t *job)
 {
     gw_job_t  cur;
 
     if (job->owner == NULL || strcmp(job->owner, ex->client->name) != 0) {
+        return 0;
+    }
+
+    if (ex->filter != NULL && !gw_metadata_matches(ex->filter, job->metadata))
+    {
         return 0;
     }
 

@@ -106,6 +106,7 @@ gw_job_free(gw_job_t *job)
     gw_free(job->vendor_error_code);
     gw_free(job->checkpoint_prefix);
     gw_json_delete(job->vendor_extra);
+    gw_json_delete(job->metadata);
 
     gw_job_init(job);
 }
@@ -250,7 +251,13 @@ gw_job_write(gw_out_t *o, const gw_job_t *job, const char *id,
     gw_out_lkey(o, "integrations");
     gw_out_literal(o, "[]");
     gw_out_lkey(o, "metadata");
-    gw_out_literal(o, "null");
+
+    if (job->metadata != NULL) {
+        gw_out_json(o, job->metadata);
+
+    } else {
+        gw_out_literal(o, "null");
+    }
 
     /* method.supervised.hyperparameters repeats "hyperparameters" */
     gw_out_lkey(o, "method");

@@ -461,7 +461,7 @@ static const gw_key_t  gw_top_keys[] = {
       GW_K_NULL, 1, 64, &gw_cs_dotted },
     { "seed", gw_spec_int, GW_CTX(spec.seed), GW_F_SEED,
       GW_K_NULL, 0, 2147483647, NULL },
-    { "metadata", gw_spec_pairs, GW_SPEC_NOWHERE, GW_F_METADATA,
+    { "metadata", gw_spec_pairs, GW_CTX(spec.metadata), GW_F_METADATA,
       GW_K_NULL, 0, 16, &gw_metadata_pairs },
     { "integrations", gw_spec_integrations, GW_SPEC_NOWHERE,
       GW_F_INTEGRATIONS, GW_K_NULL, 0, 0, NULL },
@@ -1937,6 +1937,7 @@ gw_spec_free(gw_job_spec_t *spec)
 
     gw_free(spec->lora_target_modules);
     gw_json_delete(spec->labels);
+    gw_json_delete(spec->metadata);
 
     gw_spec_init(spec);
 }

@@ -1671,6 +1671,15 @@ test_create_suffix_and_labels(void **state)
     STR(label_of(r, OWNER_LABEL), "alice");
     STR(label_of(r, "owner"), "mallory");
 
+    /* metadata: labels too, once where tuning.labels says the same */
+    r = TUNE_REQUEST("{\"model\":\"yandex/yandexgpt-lite\","
+                     "\"training_file\":\"yandex://dataset/fds1\","
+                     "\"metadata\":{\"team\":\"a\",\"env\":\"dev\"},"
+                     "\"tuning\":{\"labels\":{\"env\":\"dev\"}}}");
+    INT(r->n_labels, 3);
+    STR(label_of(r, "team"), "a");
+    STR(label_of(r, "env"), "dev");
+
     /* the name of a job without a suffix follows the clock */
     now_ms = NOW_MS + 12345678;
     r = TUNE_REQUEST(MIN_BODY);
@@ -1730,8 +1739,16 @@ static const struct {
       "tuning.validation_split", "unsupported_parameter" },
     { WITH("\"tuning\":{\"continue_from\":\"ftjob-abc\"}"),
       "tuning.continue_from", "unsupported_parameter" },
-    { WITH("\"metadata\":{\"team\":\"ml\"}"),
-      "metadata", "unsupported_parameter" },
+    /* metadata rides in labels: what a label cannot hold is refused */
+    { WITH("\"metadata\":{\"Team\":\"ml\"}"),
+      "metadata.Team", "invalid_value" },
+    { WITH("\"metadata\":{\"team\":\"Machine Learning\"}"),
+      "metadata.team", "invalid_value" },
+    { WITH("\"metadata\":{\"ftgw-owner\":\"bob\"}"),
+      "metadata.ftgw-owner", "invalid_value" },
+    { WITH("\"metadata\":{\"team\":\"ml\"},"
+           "\"tuning\":{\"labels\":{\"team\":\"nlp\"}}"),
+      "metadata.team", "conflicting_parameter" },
     { WITH("\"integrations\":[{\"type\":\"wandb\"}]"),
       "integrations", "unsupported_parameter" },
     { WITH("\"tuning\":{\"labels\":{\"ftgw-owner\":\"bob\"}}"),
@@ -2081,6 +2098,9 @@ test_retrieve_completed(void **state)
     JSTR(json, "vendor.secondary_id", "ftnop1");
     JSTR(json, "vendor.labels.team", "ml");
     assert_null(jget(json, "vendor.labels." OWNER_LABEL));
+    /* OpenAI's metadata is the labels, less the owner's */
+    JSTR(json, "metadata.team", "ml");
+    assert_null(jget(json, "metadata." OWNER_LABEL));
     JSTR(json, "vendor.folder_id", FOLDER);
     JSTR(json, "vendor.description", "nightly run");
     JINT(json, "vendor.started_at", T_STARTED);
@@ -3443,6 +3463,42 @@ test_list_pages(void **state)
 }
 
 
+/* metadata[key]=value: the jobs whose labels hold it, all pages read */
+static void
+test_list_metadata_filter(void **state)
+{
+    cJSON          *json;
+    gw_exchange_t  *ex;
+
+    cache_seed("yciam", TOKEN_1);
+
+    /* every listed task carries the label team=ml */
+    ex = ex_as("alice", "GET", V1, "metadata%5Bteam%5D=ml");
+    feed_list_pages(ex, __FILE__, __LINE__);
+    json = FINISH(ex, 200);
+    assert_int_equal(cJSON_GetArraySize(jget(json, "data")), 4);
+    JSTR(json, "data.0.metadata.team", "ml");
+
+    ex = ex_as("alice", "GET", V1, "metadata[team]=nlp");
+    feed_list_pages(ex, __FILE__, __LINE__);
+    json = FINISH(ex, 200);
+    assert_int_equal(cJSON_GetArraySize(jget(json, "data")), 0);
+    assert_false(cJSON_IsTrue(jget(json, "has_more")));
+
+    /* every pair must hold */
+    ex = ex_as("alice", "GET", V1, "metadata[team]=ml&metadata[env]=dev");
+    feed_list_pages(ex, __FILE__, __LINE__);
+    json = FINISH(ex, 200);
+    assert_int_equal(cJSON_GetArraySize(jget(json, "data")), 0);
+
+    /* the owner's label is no metadata */
+    ex = ex_as("alice", "GET", V1, "metadata[ftgw-owner]=alice");
+    feed_list_pages(ex, __FILE__, __LINE__);
+    json = FINISH(ex, 200);
+    assert_int_equal(cJSON_GetArraySize(jget(json, "data")), 0);
+}
+
+
 static void
 test_list_limit(void **state)
 {
@@ -3690,6 +3746,7 @@ main(void)
         T(test_iam_long_token),
 
         T(test_list_pages),
+        T(test_list_metadata_filter),
         T(test_list_limit),
         T(test_list_page_size_and_errors),
         T(test_list_iam_retry),

@@ -188,6 +188,8 @@ static int gw_yx_answer(gw_op_t *op, const uint8_t **data, size_t *len);
 static void gw_yx_grpc_error(gw_op_t *op, int code, const char *msg,
     size_t len);
 static void gw_yx_invalid_answer(gw_op_t *op, const char *what);
+static int gw_yx_validate_metadata(gw_op_t *op);
+static int gw_yx_label_text(const char *s, int key);
 static const gw_yx_code_t *gw_yx_code(int code);
 static int gw_yx_validate(gw_op_t *op);
 static gw_step_t gw_yx_tune(gw_op_t *op);
@@ -209,7 +211,7 @@ const gw_vendor_t  gw_vendor_yandex = {
     | GW_F_LORA_INIT | GW_F_LORA_TYPE | GW_F_VIRTUAL_TOKENS
     | GW_F_SCHEDULER | GW_F_SCHED_MIN_LR | GW_F_SCHED_WARMUP
     | GW_F_OPTIMIZER | GW_F_N_SAMPLES | GW_F_DATASET_WEIGHTS
-    | GW_F_MULTI_DATASETS | GW_F_DESCRIPTION | GW_F_LABELS,
+    | GW_F_MULTI_DATASETS | GW_F_DESCRIPTION | GW_F_LABELS | GW_F_METADATA,
     gw_yx_param_specs,
     gw_yx_check_config,
     sizeof(gw_yx_state_t),
@@ -796,6 +798,11 @@ gw_yx_task_to_job(gw_op_t *op, const YX(TuningTask) *t, gw_job_t *job)
                                 t->labels[i]->value);
     }
 
+    /* OpenAI's metadata is what Yandex labels are: all but the owner's */
+    if (cJSON_GetArraySize(labels) > 0) {
+        job->metadata = cJSON_Duplicate(labels, 1);
+    }
+
     cJSON_AddItemToObject(job->vendor_extra, "labels", labels);
     cJSON_AddStringToObject(job->vendor_extra, "folder_id",
                             t->folder_id ? t->folder_id : "");
@@ -942,6 +949,74 @@ gw_yx_operation_answer(gw_op_t *op, const uint8_t *data, size_t len)
 /* ---- create -------------------------------------------------------- */
 
 
+/*
+ * OpenAI's metadata becomes Yandex labels, which hold the same key-value
+ * pairs, where each pair fits Yandex's label rules (lower-case keys that
+ * start with a letter, lower-case values, 63 characters each); else 400
+ * naming the key.  A key also in tuning.labels must say the same.
+ */
+static int
+gw_yx_validate_metadata(gw_op_t *op)
+{
+    char                  param[96];
+    const cJSON          *m, *l;
+    const gw_job_spec_t  *s;
+
+    s = op->spec;
+
+    if (s->metadata == NULL) {
+        return 0;
+    }
+
+    cJSON_ArrayForEach(m, s->metadata) {
+        gw_join(param, sizeof(param), "metadata.", m->string, NULL);
+
+        if (!gw_yx_label_text(m->string, 1) || !cJSON_IsString(m)
+            || !gw_yx_label_text(m->valuestring, 0)
+            || strcmp(m->string, GW_YX_OWNER) == 0)
+        {
+            gw_error_invalid(&op->err, param, "invalid_value",
+                             "Yandex keeps metadata as labels: keys of 1 to "
+                             "63 of a-z, 0-9, '-' and '_' starting with a "
+                             "letter (not \"" GW_YX_OWNER "\"), values of "
+                             "at most 63 of a-z, 0-9, '-', '_', '.' and "
+                             "'@'");
+            return -1;
+        }
+
+        l = (s->labels != NULL) ? gw_json_get(s->labels, m->string) : NULL;
+
+        if (l != NULL && (!cJSON_IsString(l)
+                          || strcmp(l->valuestring, m->valuestring) != 0))
+        {
+            gw_error_invalid(&op->err, param, "conflicting_parameter",
+                             "metadata and tuning.labels give this key "
+                             "two values");
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+gw_yx_label_text(const char *s, int key)
+{
+    size_t  n;
+
+    n = strlen(s);
+
+    if (n > 63 || (key && (n == 0 || s[0] < 'a' || s[0] > 'z'))) {
+        return 0;
+    }
+
+    return strspn(s, key ? "abcdefghijklmnopqrstuvwxyz0123456789-_"
+                         : "abcdefghijklmnopqrstuvwxyz0123456789-_.@")
+           == n;
+}
+
+
 static int
 gw_yx_validate(gw_op_t *op)
 {
@@ -993,6 +1068,10 @@ gw_yx_validate(gw_op_t *op)
                 return -1;
             }
         }
+    }
+
+    if (gw_yx_validate_metadata(op) != 0) {
+        return -1;
     }
 
     /* a constant schedule has no minimum: never drop it silently */
@@ -1139,8 +1218,9 @@ gw_yx_tune(gw_op_t *op)
     YX(TuningRequest__WeightedDataset)    valid[GW_MAX_DATASETS];
     YX(TuningRequest__WeightedDataset)   *train_p[GW_MAX_DATASETS];
     YX(TuningRequest__WeightedDataset)   *valid_p[GW_MAX_DATASETS];
-    YX(TuningRequest__LabelsEntry)        labels[65];
-    YX(TuningRequest__LabelsEntry)       *labels_p[65];
+    /* the owner's, 64 of tuning.labels, 16 of metadata */
+    YX(TuningRequest__LabelsEntry)        labels[81];
+    YX(TuningRequest__LabelsEntry)       *labels_p[81];
     YX(TextClassificationMultilabelParams)  *multilabel;
     YX(TextClassificationMulticlassParams)  *multiclass;
 
@@ -1212,6 +1292,27 @@ gw_yx_tune(gw_op_t *op)
         cJSON_ArrayForEach(label, s->labels) {
             if (n == 65 || !cJSON_IsString(label)) {
                 break;
+            }
+
+            yx(tuning_request__labels_entry__init)(&labels[n]);
+            labels[n].key = label->string;
+            labels[n].value = label->valuestring;
+            labels_p[n] = &labels[n];
+            n++;
+        }
+    }
+
+    /* metadata: the same labels (one already in tuning.labels is there) */
+    if (s->metadata != NULL) {
+        cJSON_ArrayForEach(label, s->metadata) {
+            if (n == 81 || !cJSON_IsString(label)) {
+                break;
+            }
+
+            if (s->labels != NULL
+                && gw_json_get(s->labels, label->string) != NULL)
+            {
+                continue;
             }
 
             yx(tuning_request__labels_entry__init)(&labels[n]);
@@ -1340,6 +1441,11 @@ gw_yx_create_steps(gw_op_t *op)
     op->job.owner = gw_strdup(op->client->name);
     op->job.vendor_model = gw_strdup(op->spec->vendor_model);
     op->job.training_file = gw_strdup(op->spec->train[0].ref);
+
+    /* the Tune answer holds no labels: the metadata is what was sent */
+    if (op->job.metadata == NULL && op->spec->metadata != NULL) {
+        op->job.metadata = cJSON_Duplicate(op->spec->metadata, 1);
+    }
     op->job.learning_rate = op->spec->learning_rate;
     op->job.seed = op->spec->seed;
 
