@@ -121,6 +121,7 @@ typedef struct {
     const unsigned char  *id_secret;     /* job id HMAC key */
     size_t                id_secret_len;
     gw_cache_t            cache;
+    const char           *files_root;    /* the file store, or NULL */
 } gw_gateway_t;
 
 
