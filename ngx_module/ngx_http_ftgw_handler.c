@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_ftgw_module.h"
+#include <gw_files.h>
 
 
 static void ngx_http_ftgw_cleanup(void *data);
@@ -71,6 +72,11 @@ ngx_http_ftgw_handler(ngx_http_request_t *r)
 
     if (ngx_http_ftgw_request(r, &req) != NGX_OK) {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    /* /v1/files: the Files API and its store (ngx_http_ftgw_files.c) */
+    if (gw_files_path(req.path, req.path_len)) {
+        return ngx_http_ftgw_files_handler(r, &req);
     }
 
     ctx->exchange = gw_exchange_create(&fmcf->gw, &req);

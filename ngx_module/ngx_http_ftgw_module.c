@@ -140,6 +140,13 @@ static ngx_command_t  ngx_http_ftgw_commands[] = {
       offsetof(ngx_http_ftgw_main_conf_t, idem_size),
       NULL },
 
+    { ngx_string("ftgw_files"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_ftgw_files_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("ftgw_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_http_ftgw_api,
@@ -257,6 +264,7 @@ ngx_http_ftgw_init_main_conf(ngx_conf_t *cf, void *conf)
     fmcf->gw.nclients = fmcf->clients->nelts;
     fmcf->gw.id_secret = fmcf->secret.data;
     fmcf->gw.id_secret_len = fmcf->secret.len;
+    fmcf->gw.files_root = (const char *) fmcf->files_root.data;
 
     if ((fmcf->providers->nelts || fmcf->clients->nelts)
         && fmcf->secret.len == 0)
@@ -336,6 +344,8 @@ ngx_http_ftgw_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (clcf->client_body_buffer_size < conf->max_body_size) {
         clcf->client_body_buffer_size = conf->max_body_size;
     }
+
+    ngx_http_ftgw_files_merge(cf, clcf);
 
     return NGX_CONF_OK;
 }

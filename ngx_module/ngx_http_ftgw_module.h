@@ -30,6 +30,8 @@ typedef struct {
     ngx_array_t                 *servers;       /* with "ftgw_api on" */
     ngx_str_t                    secret;
     ngx_int_t                    request_id_index;  /* or NGX_DECLINED */
+    ngx_str_t                    files_root;        /* ftgw_files */
+    off_t                        files_max_size;
 } ngx_http_ftgw_main_conf_t;
 
 
@@ -92,6 +94,12 @@ void ngx_http_ftgw_idem_abandon(ngx_http_ftgw_ctx_t *ctx,
     ngx_http_ftgw_main_conf_t *fmcf);
 ngx_int_t ngx_http_ftgw_valid_name(ngx_str_t *name);
 char *ngx_http_ftgw_cstr(ngx_conf_t *cf, u_char *data, size_t len);
+char *ngx_http_ftgw_files_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_ftgw_files_merge(ngx_conf_t *cf,
+    ngx_http_core_loc_conf_t *clcf);
+ngx_int_t ngx_http_ftgw_files_handler(ngx_http_request_t *r,
+    gw_request_t *req);
 
 
 extern ngx_module_t  ngx_http_ftgw_module;

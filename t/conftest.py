@@ -44,6 +44,10 @@ CLIENT_KEYS = {
 DATASET = "s3://tuning-data/sets/train.csv"
 
 
+# the file store's limit in the test gateways (t/test_files.py)
+FILES_MAX_SIZE = 4 * 1024 * 1024
+
+
 def _gateway_conf(prefix: Path, port: int, providers: str,
                   locations: str) -> str:
     secret = harness.write_secret(prefix / "id.secret", "x" * 16 + "0" * 48)
@@ -53,6 +57,7 @@ def _gateway_conf(prefix: Path, port: int, providers: str,
         for name, key in CLIENT_KEYS.items())
     return harness.http_prelude(prefix, MODULE) + f"""
     ftgw_secret_file {secret};
+    ftgw_files root={prefix}/files max_size={FILES_MAX_SIZE};
 {clients}
 {providers}
     server {{

@@ -68,8 +68,9 @@ CASES = [
     ({**GOOD, "tuning": {"task_type": "classification_multilabel"}}, 400,
      "tuning.task_type", "unsupported_value"),
     ({**GOOD, "model": "clova/HCX-005"}, 400, "model", "unsupported_value"),
+    # a Files API id that is none of this client's files
     ({**GOOD, "training_file": "file-abc123"}, 400, "training_file",
-     "invalid_value"),
+     "file_not_found"),
     # what CLOVA cannot honour is refused, never dropped
     ({**GOOD, "seed": 42}, 400, "seed", "unsupported_parameter"),
     ({**GOOD, "validation_file": "s3://b/v.csv"}, 400, "validation_file",

@@ -196,6 +196,13 @@ gw_rc_t gw_dataset_ref_parse(const char *ref, gw_dataset_ref_t *out);
 const char *gw_dataset_param(const gw_job_spec_t *spec, int validation,
     size_t i, char *buf, size_t size);
 void gw_dataset_ref_free(gw_dataset_ref_t *r);
+/*
+ * "file-..." references of the Files API (gw_files.c): checked against the
+ * client's store and staged for a provider with a dataset_root, whose
+ * references they become; any other provider gets a 400 naming the param
+ */
+gw_rc_t gw_files_resolve(const gw_gateway_t *gw, const gw_client_t *client,
+    const gw_provider_t *p, gw_job_spec_t *spec, gw_error_t *err);
 
 
 /* ---- the canonical job --------------------------------------------- */

@@ -1261,6 +1261,12 @@ gw_exchange_start_create(gw_exchange_t *ex)
         return;
     }
 
+    /* training and validation files uploaded to the Files API */
+    if (gw_files_resolve(ex->gw, ex->client, p, &ex->spec, &err) != GW_OK) {
+        gw_exchange_fail(ex, &err);
+        return;
+    }
+
     if (gw_op_init(ex, &ex->op, GW_OP_CREATE, p) != 0) {
         return;
     }

@@ -147,6 +147,7 @@ typedef struct {
     size_t                nroutes;
     int                   routes_only;   /* no "<provider>/<model>" */
     int64_t               loaded_at;     /* configuration, unix seconds */
+    const char           *files_root;    /* the file store, or NULL */
 } gw_gateway_t;
 
 

@@ -573,8 +573,9 @@ test_create_validation_model_and_file(void **state)
         { "{\"model\":\"clova_sig/HCX-DASH-002\","
           "\"training_file\":\"s3://b/t.csv\"}",
           "model", "unsupported_value" },
+        /* a Files API id that is none of this client's files */
         { "{\"model\":\"clova/HCX-003\",\"training_file\":\"file-abc\"}",
-          "training_file", "invalid_value" },
+          "training_file", "file_not_found" },
         { "{\"model\":\"clova/HCX-003\",\"training_file\":\"gs://b/t.csv\"}",
           "training_file", "invalid_value" },
         { "{\"model\":\"clova/HCX-003\",\"training_file\":\"s3://b\"}",

@@ -1197,10 +1197,10 @@ static const create_bad_t  create_bad[] = {
       "{\"model\":\"qianfan/Llama-2-7b\","
       "\"training_file\":\"gs://b/t.csv\"}",
       "training_file", "invalid_value" },
-    { "an OpenAI file id",
+    { "an OpenAI file id that is none of this client's files",
       "{\"model\":\"qianfan/Llama-2-7b\","
       "\"training_file\":\"file-abc123\"}",
-      "training_file", "invalid_value" },
+      "training_file", "file_not_found" },
     { "dataset id not a number",
       "{\"model\":\"qianfan/Llama-2-7b\","
       "\"training_file\":\"qianfan://dataset/abc\"}",
