@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
+import time
 from pathlib import Path
 
 import openai
@@ -360,6 +362,11 @@ def test_cloud_providers_refuse_file_ids_for_now(gateway, model):
     client.files.delete(file.id)
 
 
+ROUTE_LOCAL = "ftgw_route support-bot provider=local model=tiny " \
+              "learning_rate=0.025;"
+ROUTE_OTHER = ROUTE_LOCAL.replace("provider=local", "provider=other")
+
+
 @pytest.fixture(scope="module")
 def files_gateway(workdir, engine, slurm_cluster, trainer_venv):  # noqa
     prefix = workdir / "files-gateway"
@@ -370,13 +377,20 @@ def files_gateway(workdir, engine, slurm_cluster, trainer_venv):  # noqa
                   dataset_root={engine}/datasets
                   output_root={engine}/out
                   trainer={trainer_venv}/bin/ftgw-trainer
-                  partition=gpu time_limit=30;"""
-    locations = f"""
-        location /_ftgw/local/ {{
+                  partition=gpu time_limit=30;
+    ftgw_provider other kind=slurm endpoint=/_ftgw/other
+                  models=tiny:{engine}/models/tiny
+                  dataset_root={engine}/datasets
+                  output_root={engine}/out
+                  trainer={trainer_venv}/bin/ftgw-trainer
+                  partition=gpu time_limit=30;
+    {ROUTE_LOCAL}"""
+    locations = "".join(f"""
+        location /_ftgw/{name}/ {{
             {harness.include("slurm")}
             proxy_pass http://unix:{slurm_cluster.socket_path}:/;
             proxy_read_timeout 10s;
-        }}"""
+        }}""" for name in ("local", "other"))
     nginx = _start(prefix, providers, locations)
     yield Gateway(nginx, {})
     nginx.stop()
@@ -440,3 +454,66 @@ def test_local_refuses_a_file_in_error(files_gateway):
     assert (e.value.body["param"], e.value.body["code"]) == \
         ("training_file", "invalid_file_status")
     client.files.delete(file.id)
+
+
+def _move_route(gw: Gateway, old: str, new: str, provider: str) -> None:
+    """The operator edits the route and reloads nginx."""
+    conf = gw.nginx.prefix / "nginx.conf"
+    conf.write_text(conf.read_text().replace(old, new))
+    assert gw.nginx.test_config().returncode == 0
+    gw.nginx.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if gw.sdk().models.retrieve("support-bot").owned_by == provider:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the reload did not take effect")
+
+
+def test_the_provider_neutral_flow(files_gateway, engine):
+    """What a client writes once and never changes: upload a file, then
+    tune a route with OpenAI's own parameters and metadata.  The job
+    trains for real; the metadata finds it; moving the route in the
+    configuration sends the next identical create elsewhere."""
+    client = files_gateway.sdk()
+    file = upload(client, GOOD)
+    assert (file.status, file.bytes) == ("processed", len(GOOD))
+    assert client.files.retrieve(file.id).filename == "train.jsonl"
+    assert file.id in [f.id for f in client.files.list().data]
+    assert client.files.content(file.id).content == GOOD
+
+    def create():
+        return client.fine_tuning.jobs.create(
+            model="support-bot", training_file=file.id,
+            hyperparameters={"n_epochs": 2, "learning_rate_multiplier": 2},
+            metadata={"team": "a"})
+
+    job = create()
+    assert job.metadata == {"team": "a"}
+    assert job.vendor["provider"] == "local"
+
+    done, _ = wait(client, job.id, ("succeeded", "failed"))
+    assert done.status == "succeeded", (done.error, done.vendor)
+    out = Path(done.fine_tuned_model).parent
+    spec = json.loads((out / "spec.json").read_text())
+    assert spec["n_epochs"] == 2
+    assert spec["learning_rate"] == pytest.approx(0.05)  # 0.025 x 2
+    assert spec["metadata"] == {"team": "a"}
+    assert done.metadata == {"team": "a"}
+
+    found = client.fine_tuning.jobs.list(metadata={"team": "a"}).data
+    assert job.id in [j.id for j in found]
+    assert all(j.metadata == {"team": "a"} for j in found)
+    assert job.id not in [j.id for j in client.fine_tuning.jobs.list(
+        metadata={"team": "b"}).data]
+
+    _move_route(files_gateway, ROUTE_LOCAL, ROUTE_OTHER, "other")
+    try:
+        moved = create()
+        assert moved.vendor["provider"] == "other"
+        assert moved.metadata == {"team": "a"}
+        r = files_gateway.call(
+            "POST", f"/v1/fine_tuning/jobs/{moved.id}/cancel")
+        assert r.status_code in (200, 409), r.text
+    finally:
+        _move_route(files_gateway, ROUTE_OTHER, ROUTE_LOCAL, "local")

@@ -87,6 +87,7 @@ def main(argv=None) -> int:
     spec = None
     try:
         spec = specmod.load(args.spec)
+        reporter.metadata = spec.metadata
         try:
             os.makedirs(spec.output_dir, exist_ok=True)
         except OSError as e:

@@ -7,6 +7,10 @@ returns with the job) and/or written to a file (--progress-file).
             "eta":unix_time,"c":checkpoints}
   failed:  {"err":"<reason>","msg":"<short message>"}
 
+A job with metadata carries it in every report as "md" (on top of the 200
+bytes), so that it stays readable in the comment that each report
+replaces.
+
 Every report is also appended to output_dir/progress.jsonl with the time.
 """
 
@@ -59,6 +63,7 @@ class Reporter:
     def __init__(self, cmd: str | None = None, file: str | None = None,
                  interval: float = 5.0, log: str | None = None,
                  timeout: float = 15.0):
+        self.metadata: dict | None = None
         self.cmd = cmd
         self.file = file
         self.interval = interval
@@ -69,6 +74,8 @@ class Reporter:
         self.failed = False
 
     def _emit(self, payload: str) -> None:
+        if self.metadata:
+            payload = payload[:-1] + ',"md":' + compact(self.metadata) + "}"
         self.last_payload = payload
         if self.file:
             try:

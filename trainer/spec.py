@@ -80,6 +80,7 @@ class Spec:
     job_id: str | None = None
     model: str | None = None
     suffix: str | None = None
+    metadata: dict[str, str] | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -133,6 +134,23 @@ def _obj(obj: dict, key: str, path: str) -> dict | None:
     return v
 
 
+def _metadata(obj: dict) -> dict[str, str] | None:
+    """OpenAI's metadata: at most 16 string pairs, small enough to ride in
+    every progress report."""
+    md = _obj(obj, "metadata", "metadata")
+    if md is None:
+        return None
+    if len(md) > 16 or not all(isinstance(k, str) and 0 < len(k) <= 64
+                               and isinstance(v, str) and len(v) <= 512
+                               for k, v in md.items()):
+        raise spec_error("metadata must be at most 16 pairs of strings")
+    text = json.dumps(md, separators=(",", ":"), ensure_ascii=False)
+    if len(text.encode("utf-8")) > METADATA_MAX_BYTES:
+        raise spec_error(f"metadata must be at most {METADATA_MAX_BYTES} "
+                         "bytes of JSON")
+    return md
+
+
 def _known(obj: dict, keys: tuple, path: str) -> None:
     for k in obj:
         if k not in keys:
@@ -170,7 +188,11 @@ TOP_KEYS = ("model_dir", "output_dir", "training_files", "validation_files",
             "micro_batch_size", "learning_rate", "learning_rate_multiplier",
             "seed", "n_samples", "max_seq_len", "validation_split",
             "max_grad_norm", "save_checkpoints", "lora", "prompt_tuning",
-            "scheduler", "optimizer", "job_id", "model", "suffix")
+            "scheduler", "optimizer", "job_id", "model", "suffix",
+            "metadata")
+# the job's metadata rides in every progress report (the Slurm comment,
+# 1024 bytes, of which a report takes at most 200)
+METADATA_MAX_BYTES = 760
 
 
 def parse(data: Any, base: str = ".") -> Spec:
@@ -231,6 +253,8 @@ def parse(data: Any, base: str = ".") -> Spec:
     if lr is None:
         lr = DEFAULT_LR[tuning_type] * (mult if mult is not None else 1.0)
     spec.learning_rate = lr
+
+    spec.metadata = _metadata(data)
 
     v = _int(data, "seed", "seed", 0, 2147483647)
     if v is not None:

@@ -57,6 +57,24 @@ def test_progress_cmd_like_scontrol(make_spec, train_file, tmp_path):
     assert json.loads((tmp_path / "p.json").read_text()) == last
 
 
+def test_metadata_rides_in_every_report(make_spec, train_file, tmp_path):
+    """The job's metadata stays readable in the Slurm comment, which each
+    report replaces: every report carries it as "md"."""
+    log = tmp_path / "comments.txt"
+    md = {"team": "a", "ticket": "ML-42 \u00e9"}
+    spec = make_spec(n_epochs=1, batch_size=10, metadata=md)
+    r = _run("--spec", spec, "--progress-cmd",
+             f"sh -c 'echo \"$0\" >> {log}' Comment=",
+             "--progress-interval", "0")
+    assert r.returncode == 0, r.stdout
+    reports = [json.loads(x[len("Comment="):])
+               for x in log.read_text().splitlines()]
+    assert reports and all(p["md"] == md for p in reports)
+    assert all(len(json.dumps({k: v for k, v in p.items() if k != "md"},
+                              separators=(",", ":"), ensure_ascii=False)
+                   .encode()) <= MAX_BYTES for p in reports)
+
+
 def test_progress_cmd_gets_the_failure(tmp_path):
     log = tmp_path / "comments.txt"
     bad = write_jsonl(tmp_path / "d.jsonl", ['{"messages": ['])
@@ -211,6 +229,11 @@ def test_spec_defaults_and_paths():
     ({"task_type": "classification"}, "task_type must be generation (the "
      "local trainer tunes causal language models)"),
     ({"colour": 1}, "unknown key colour"),
+    ({"metadata": {"k": 1}}, "metadata must be at most 16 pairs of strings"),
+    ({"metadata": {f"k{i}": "v" for i in range(17)}},
+     "metadata must be at most 16 pairs of strings"),
+    ({"metadata": {f"k{i}": "v" * 60 for i in range(15)}},
+     "metadata must be at most 760 bytes of JSON"),
 ])
 def test_spec_errors(kw, message):
     with pytest.raises(TrainerError) as e:

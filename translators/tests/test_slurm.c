@@ -29,6 +29,10 @@
 
 
 #define SAMPLES         "t/slurm/samples/"
+/* 100 bytes of text, for long values */
+#define X100                                                                \
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"                  \
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 #define V1              "/v1/fine_tuning/jobs"
 #define API             "/slurm/v0.0.38"
 #define SUBMIT          API "/job/submit"
@@ -972,6 +976,56 @@ test_create_gpus_request(void **state)
 
 
 /* no suffix: "ft"; no tuning: LoRA with the trainer's defaults */
+/*
+ * metadata: in the trainer's spec, and in the job's first comment, which
+ * every report of the trainer repeats, so that it reads back
+ */
+static void
+test_create_metadata(void **state)
+{
+    char            id[1100];
+    cJSON          *json;
+    submit_t        s;
+    gw_call_t      *call;
+    gw_exchange_t  *ex;
+
+#define MD_NAME  "ftgw.alice.tiny.ft-1700000000000"
+
+    ex = ex_create("alice", "{\"model\":\"local/tiny\","
+                   "\"training_file\":\"local://datasets/x.jsonl\","
+                   "\"metadata\":{\"team\":\"nlp\",\"run\":\"7 \\u00e9\"}}");
+    call = EXPECT_CALL(ex, P_LOCAL, "POST", SUBMIT, "");
+    parse_submit(call, &s);
+
+    JSTR(s.spec, "metadata.team", "nlp");
+    JSTR(s.spec, "metadata.run", "7 \xc3\xa9");
+    JSTR(s.body, "job.comment",
+         "{\"md\":{\"team\":\"nlp\",\"run\":\"7 \xc3\xa9\"}}");
+
+    feed_sample(ex, "submit.json");
+    EXPECT_CALL(ex, P_LOCAL, "GET", JOB1, "");
+    feed(ex, 200, job_answer("job_pending_or_running.json", MD_NAME, NULL,
+                             jstr(s.body, "job.comment")));
+    json = FINISH(ex, 200);
+    JSTR(json, "metadata.team", "nlp");
+    snprintf(id, sizeof(id), "%s", jstr(json, "id"));
+
+    /* a report of the trainer: the progress, and the metadata again */
+    json = retrieve_with(id, job_answer("job_pending_or_running.json",
+        MD_NAME, "RUNNING", "{\"s\":3,\"S\":9,\"e\":1,\"E\":3,"
+        "\"md\":{\"team\":\"nlp\",\"run\":\"7\"}}"), 200);
+    JINT(json, "vendor.progress.step", 3);
+    JSTR(json, "metadata.run", "7");
+
+    /* a job without metadata has none */
+    json = retrieve_with(id, job_answer("job_pending_or_running.json",
+        MD_NAME, "RUNNING", "{\"s\":3,\"S\":9}"), 200);
+    assert_true(cJSON_IsNull(jget(json, "metadata")));
+
+#undef MD_NAME
+}
+
+
 static void
 test_create_defaults(void **state)
 {
@@ -1252,11 +1306,13 @@ test_create_refusals(void **state)
           "\"validation_datasets\":[{\"ref\":\"local://datasets/v.jsonl\"},"
           "{\"ref\":\"gs://b/v.jsonl\"}]}}",
           "tuning.validation_datasets[1].ref", "invalid_value" },
-        /* fields the provider does not honour */
+        /* metadata past what the job's comment keeps */
         { "{\"model\":\"local/tiny\","
           "\"training_file\":\"local://datasets/t.jsonl\","
-          "\"metadata\":{\"team\":\"nlp\"}}",
-          "metadata", "unsupported_parameter" },
+          "\"metadata\":{\"a\":\"" X100 X100 X100 "\",\"b\":\""
+          X100 X100 X100 "\",\"c\":\"" X100 X100 "\"}}",
+          "metadata", "invalid_value" },
+        /* fields the provider does not honour */
         { "{\"model\":\"local/tiny\","
           "\"training_file\":\"local://datasets/t.jsonl\","
           "\"hyperparameters\":{\"learning_rate_multiplier\":2}}",
@@ -2790,6 +2846,7 @@ main(void)
         T(test_create_answer_validation_file),
         T(test_create_jwt_datasets_prompt_tuning),
         T(test_create_gpus_request),
+        T(test_create_metadata),
         T(test_create_defaults),
         T(test_create_full_fine_tuning),
         T(test_create_model_with_dot),

@@ -32,6 +32,8 @@
 #define GW_SLURM_API       "/slurm/v0.0.38"
 #define GW_SLURM_NAME      "ftgw."
 #define GW_SLURM_PATH_MAX  600
+/* the JSON of a job's metadata in its comment (trainer/spec.py) */
+#define GW_SLURM_METADATA_MAX  760
 
 /*
  * The batch script: the spec goes next to the outputs in a quoted
@@ -154,6 +156,7 @@ static void gw_slurm_progress(gw_op_t *op, const char *comment,
     gw_job_t *job);
 static int gw_slurm_model_dir(const gw_provider_t *p, const char *name,
     char *out, size_t size);
+static int gw_slurm_metadata_too_long(const gw_job_spec_t *s);
 static int gw_slurm_model_name(const gw_provider_t *p, size_t i, char *out,
     size_t size);
 static int gw_slurm_path_ok(const char *s);
@@ -174,7 +177,8 @@ const gw_vendor_t  gw_vendor_slurm = {
     | GW_F_LORA_INIT | GW_F_LORA_TARGET_MODULES | GW_F_VIRTUAL_TOKENS
     | GW_F_SCHEDULER | GW_F_SCHED_MIN_LR | GW_F_SCHED_WARMUP
     | GW_F_OPTIMIZER | GW_F_N_SAMPLES | GW_F_MAX_SEQ_LEN
-    | GW_F_DATASET_WEIGHTS | GW_F_MULTI_DATASETS | GW_F_VALIDATION_SPLIT,
+    | GW_F_DATASET_WEIGHTS | GW_F_MULTI_DATASETS | GW_F_VALIDATION_SPLIT
+    | GW_F_METADATA,
     gw_slurm_params,
     gw_slurm_check_config,
     0,                          /* no state between calls */
@@ -492,6 +496,11 @@ gw_slurm_progress(gw_op_t *op, const char *comment, gw_job_t *job)
         return;
     }
 
+    /* the job's metadata rides in every report */
+    if (cJSON_IsObject(gw_json_get(p, "md")) && job->metadata == NULL) {
+        job->metadata = cJSON_Duplicate(gw_json_get(p, "md"), 1);
+    }
+
     job->step = gw_json_int(p, "s");
     job->total_steps = gw_json_int(p, "S");
     job->epoch = gw_json_int(p, "e");
@@ -765,6 +774,12 @@ gw_slurm_spec(gw_op_t *op, const char *model_dir, const char *output_dir)
     GW_SLURM_NUM("learning_rate", s->learning_rate);
     GW_SLURM_NUM("validation_split", s->validation_split);
 
+    /* the trainer repeats it in every report it writes into the comment */
+    if (s->metadata != NULL) {
+        gw_out_lkey(&o, "metadata");
+        gw_out_json(&o, s->metadata);
+    }
+
     if (s->tuning_type != GW_TUNING_FULL
         && s->tuning_type != GW_TUNING_PROMPT)
     {
@@ -876,7 +891,8 @@ gw_slurm_script(gw_op_t *op, const char *spec, const char *output_dir)
 static char *
 gw_slurm_submit_body(gw_op_t *op, const char *spec, const char *output_dir)
 {
-    char        *script, *out, gres[64];
+    char        *script, *out, gres[64], *md, *comment;
+    size_t       n;
     cJSON       *b, *job, *env;
     const char  *v;
 
@@ -902,6 +918,24 @@ gw_slurm_submit_body(gw_op_t *op, const char *spec, const char *output_dir)
     cJSON_AddStringToObject(job, "partition",
                             gw_provider_param(op->provider, "partition"));
     cJSON_AddStringToObject(job, "current_working_directory", "/tmp");
+
+    /* the metadata is readable in the comment from the start, as the
+     * trainer's reports carry it: {"md":{...}} */
+    if (op->spec->metadata != NULL) {
+        md = gw_json_print(op->spec->metadata, &n);
+        comment = (md != NULL) ? gw_malloc(n + 8) : NULL;
+
+        if (comment == NULL) {
+            gw_free(md);
+            gw_json_delete(b);
+            return NULL;
+        }
+
+        gw_join(comment, n + 8, "{\"md\":", md, "}");
+        cJSON_AddStringToObject(job, "comment", comment);
+        gw_free(comment);
+        gw_free(md);
+    }
     cJSON_AddStringToObject(job, "standard_output", "/dev/null");
     cJSON_AddStringToObject(env, "PATH",
                             "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
@@ -959,6 +993,24 @@ gw_slurm_name_parse(const char *name, gw_job_t *job)
 }
 
 
+/* the comment holds 1024 bytes: a report takes 200, the metadata the rest */
+static int
+gw_slurm_metadata_too_long(const gw_job_spec_t *s)
+{
+    char    *text;
+    size_t   n;
+
+    if (s->metadata == NULL) {
+        return 0;
+    }
+
+    text = gw_json_print(s->metadata, &n);
+    gw_free(text);
+
+    return text == NULL || n > GW_SLURM_METADATA_MAX;
+}
+
+
 static gw_step_t
 gw_slurm_create(gw_op_t *op)
 {
@@ -990,6 +1042,14 @@ gw_slurm_create(gw_op_t *op)
             gw_error_invalid(&op->err, "tuning.task_type",
                              "unsupported_value", "the local trainer tunes "
                              "for generation only");
+            return GW_STEP_ERROR;
+        }
+
+        if (gw_slurm_metadata_too_long(s)) {
+            gw_error_invalid(&op->err, "metadata", "invalid_value",
+                             "the local engine keeps metadata in the Slurm "
+                             "job's comment: at most %d bytes of JSON",
+                             GW_SLURM_METADATA_MAX);
             return GW_STEP_ERROR;
         }
 
@@ -1103,6 +1163,10 @@ gw_slurm_create(gw_op_t *op)
     }
 
     op->job.training_file = gw_strdup(s->train[0].ref);
+
+    if (op->job.metadata == NULL && s->metadata != NULL) {
+        op->job.metadata = cJSON_Duplicate(s->metadata, 1);
+    }
 
     if (s->nvalid > 0) {
         op->job.validation_file = gw_strdup(s->valid[0].ref);
