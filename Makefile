@@ -43,7 +43,7 @@ TR_SRCS     := $(TRANSLATORS) $(PROTO_SRCS) translators/tests/check.c \
 TR_OBJS      = $(patsubst %.c,$(BUILD)/lib-$(1)/obj/%.o,$(TR_SRCS))
 
 .PHONY: help deps venv module module-asan unit it trainer-test test run lint \
-        clean
+        clean node-sdk
 
 help:
 	@sed -n '3,9p' Makefile | sed 's/^# *//'
@@ -121,9 +121,22 @@ unit: deps lint $(UNIT_TESTS) $(MEMCHECK_TESTS)
 	    valgrind -q --error-exitcode=9 $$t > $$t.log 2>&1 \
 	        || { cat $$t.log; exit 1; }; done
 
+# the official openai Node SDK for t/test_node_sdk.py, pinned in
+# t/node/package-lock.json; Debian's nodejs where the machine has none
+node-sdk: t/node/node_modules/.ready
+
+t/node/node_modules/.ready: t/node/package.json t/node/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	        --no-install-recommends nodejs npm >/dev/null; }
+	cd t/node && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # the integration suite: real nginx + module (ASan), sandbox vendors,
-# the official openai SDK as the client
-it: module-asan venv
+# the official openai SDKs (Python, Node) as the clients
+it: module-asan venv node-sdk
 	FTGW_MODULE=$(CURDIR)/$(BUILD)/asan/ngx_http_ftgw_module.so \
 	FTGW_PRELOAD=$(LIBASAN) \
 	    $(PY) -m pytest -q t/
