@@ -522,6 +522,19 @@ ngx_http_ftgw_send(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx)
         h->value.len = len;
     }
 
+    /* the fields a route's unsupported=drop dropped, never silently */
+    if (res->dropped != NULL) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Ftgw-Dropped-Params");
+        h->value.data = (u_char *) res->dropped;
+        h->value.len = ngx_strlen(res->dropped);
+    }
+
     /* the vendor's Retry-After on a 429 or 503, which SDKs honour */
     if (res->retry_after != NULL) {
         h = ngx_list_push(&r->headers_out.headers);

@@ -4,7 +4,7 @@
  *
  *     ftgw_route        support-bot provider=local model=tiny
  *                       [learning_rate=2e-4] [n_epochs=3] [batch_size=8]
- *                       [clients=alice,bob];
+ *                       [clients=alice,bob] [unsupported=drop|refuse];
  *     ftgw_routes_only  on | off;          (default off)
  *
  * and the clients= list of ftgw_provider.  The translators check the
@@ -103,6 +103,25 @@ ngx_http_ftgw_route_param(ngx_conf_t *cf, gw_model_route_t *route,
     if (name.len == 7 && ngx_strncmp(name.data, "clients", 7) == 0) {
         return ngx_http_ftgw_client_list(cf, &value, &route->clients,
                                          &route->nclients);
+    }
+
+    /* what the vendor cannot honour: refused (the default) or dropped */
+    if (name.len == 11 && ngx_strncmp(name.data, "unsupported", 11) == 0) {
+
+        if (value.len == 4 && ngx_strncmp(value.data, "drop", 4) == 0) {
+            route->drop_unsupported = 1;
+            return NGX_OK;
+        }
+
+        if (value.len == 6 && ngx_strncmp(value.data, "refuse", 6) == 0) {
+            route->drop_unsupported = 0;
+            return NGX_OK;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "ftgw_route \"%s\": unsupported= must be \"drop\" "
+                           "or \"refuse\"", route->name);
+        return NGX_ERROR;
     }
 
     return ngx_http_ftgw_route_number(cf, route, &name, &value);

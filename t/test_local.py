@@ -195,7 +195,11 @@ def test_missing_dataset_fails_with_the_reason(local_gateway):
      "invalid_value"),
     ({"tuning": {"task_type": "classification"}}, "tuning.task_type",
      "unsupported_value"),
-    ({"metadata": {"a": "b"}}, "metadata", "unsupported_parameter"),
+    # the job's comment keeps at most 760 bytes of metadata
+    ({"metadata": {f"k{i}": "v" * 60 for i in range(15)}}, "metadata",
+     "invalid_value"),
+    ({"integrations": [{"type": "wandb", "wandb": {"project": "p"}}]},
+     "integrations", "unsupported_parameter"),
 ])
 def test_refused_before_slurm(local_gateway, body, param, code):
     full = {"model": "local/tiny",

@@ -32,6 +32,7 @@ def _providers(prefix, clova_port, qianfan_port, route):
                   clients=alice;
     {route}
     ftgw_route alice-only provider=clova model=HCX-003 clients=alice;
+    ftgw_route lenient provider=clova model=HCX-003 unsupported=drop;
     ftgw_route ernie provider=qianfan model=ERNIE-Bot-turbo-0725
                learning_rate=2e-5;
     upstream clova_sandbox {{ server 127.0.0.1:{clova_port}; }}
@@ -198,6 +199,8 @@ def test_multiplier_out_of_the_vendor_range_names_it(routed):
     ("ftgw_route r1 provider=clova model=HCX-003 colour=blue;",
      'unknown parameter "colour"'),
     ("ftgw_route r1 provider=clova;", "provider= and model= are required"),
+    ("ftgw_route r1 provider=clova model=HCX-003 unsupported=ignore;",
+     'unsupported= must be "drop" or "refuse"'),
     ("ftgw_route support-bot provider=clova model=HCX-003;",
      'route "support-bot" is declared twice'),
 ])
@@ -213,3 +216,23 @@ def test_nginx_t_refuses_bad_routes(workdir, clova_sandbox, qianfan_sandbox,
     r = nginx.test_config()
     assert r.returncode != 0
     assert message in r.stderr, r.stderr
+
+
+def test_a_lenient_route_drops_and_names(routed):
+    """unsupported=drop: the job is made without what CLOVA cannot honour,
+    and the answer names each dropped field, twice."""
+    r = routed.call("POST", "/v1/fine_tuning/jobs", json={
+        "model": "lenient", "training_file": DATASET, "seed": 3,
+        "metadata": {"team": "a"}})
+    assert r.status_code == 200, r.text
+    assert r.headers["ftgw-dropped-params"] == "seed, metadata"
+    assert r.json()["vendor"]["dropped_params"] == ["seed", "metadata"]
+    body = json.loads(routed.vendor_requests("clova")[0]["body"])
+    assert "seed" not in json.dumps(body)
+
+    # the same request on a strict route is refused by name
+    r = routed.call("POST", "/v1/fine_tuning/jobs", json={
+        "model": "support-bot", "training_file": DATASET, "seed": 3})
+    assert r.status_code == 400
+    assert error_of(r)["param"] == "seed"
+    assert "ftgw-dropped-params" not in r.headers

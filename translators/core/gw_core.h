@@ -130,6 +130,7 @@ typedef struct {
     char               *provider;        /* from model "provider/vendor" */
     char               *vendor_model;
     const char         *learning_rate_param;  /* whence learning_rate */
+    int                 drop_unsupported;     /* the route's choice */
     gw_dataset_t        train[GW_MAX_DATASETS];
     size_t              ntrain;
     gw_dataset_t        valid[GW_MAX_DATASETS];
@@ -181,6 +182,13 @@ void gw_spec_free(gw_job_spec_t *spec);
 /* 400 for the first present field not in supported, naming its param */
 gw_rc_t gw_spec_check_supported(const gw_job_spec_t *spec,
     uint64_t supported, const gw_provider_t *p, gw_error_t *err);
+/*
+ * A route's unsupported=drop: the present fields not in supported are
+ * dropped (a vendor reads only the fields its flags name), and their
+ * params written to names, ", "-separated.  The number dropped.
+ */
+size_t gw_spec_drop_unsupported(gw_job_spec_t *spec, uint64_t supported,
+    char *names, size_t size);
 const char *gw_field_param(gw_field_t f);
 
 

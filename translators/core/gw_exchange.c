@@ -70,6 +70,7 @@ struct gw_exchange_s {
     gw_job_ref_t          cursor;
     int                   has_cursor;
     cJSON                *filter;    /* metadata[key]=value, or NULL */
+    char                  dropped[512];  /* by a route: "seed, ..." */
 };
 
 
@@ -105,6 +106,7 @@ static void gw_exchange_start_create(gw_exchange_t *ex);
 static int gw_exchange_route_models(gw_exchange_t *ex,
     const gw_request_t *req);
 static void gw_exchange_models(gw_exchange_t *ex);
+static int gw_exchange_note_dropped(gw_exchange_t *ex, gw_job_t *job);
 static void gw_exchange_start_list(gw_exchange_t *ex);
 static void gw_exchange_finish_job(gw_exchange_t *ex);
 static void gw_exchange_finish_list(gw_exchange_t *ex);
@@ -1254,6 +1256,12 @@ gw_exchange_start_create(gw_exchange_t *ex)
         return;
     }
 
+    /* a route may drop what its vendor cannot honour, and name it */
+    if (ex->spec.drop_unsupported) {
+        gw_spec_drop_unsupported(&ex->spec, p->vendor->supported,
+                                 ex->dropped, sizeof(ex->dropped));
+    }
+
     if (gw_spec_check_supported(&ex->spec, p->vendor->supported, p, &err)
         != GW_OK)
     {
@@ -1334,6 +1342,48 @@ gw_job_encode_id(gw_exchange_t *ex, const gw_op_t *op, const gw_job_t *job,
 }
 
 
+/*
+ * The fields a route's unsupported=drop dropped, said twice: in the
+ * answer's Ftgw-Dropped-Params header and in vendor.dropped_params.
+ */
+static int
+gw_exchange_note_dropped(gw_exchange_t *ex, gw_job_t *job)
+{
+    char        name[GW_NAME_MAX * 2];
+    size_t      n;
+    cJSON      *list;
+    const char *p, *comma;
+
+    if (job->vendor_extra == NULL) {
+        job->vendor_extra = cJSON_CreateObject();
+    }
+
+    list = cJSON_CreateArray();
+
+    if (job->vendor_extra == NULL || list == NULL) {
+        gw_json_delete(list);
+        gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
+                          "The gateway is out of memory");
+        return -1;
+    }
+
+    for (p = ex->dropped; p != NULL; p = comma ? comma + 2 : NULL) {
+        comma = strstr(p, ", ");
+        n = comma ? (size_t) (comma - p) : strlen(p);
+        n = (n < sizeof(name)) ? n : sizeof(name) - 1;
+
+        memcpy(name, p, n);
+        name[n] = '\0';
+        cJSON_AddItemToArray(list, cJSON_CreateString(name));
+    }
+
+    cJSON_AddItemToObject(job->vendor_extra, "dropped_params", list);
+    ex->result.dropped = ex->dropped;
+
+    return 0;
+}
+
+
 static void
 gw_exchange_finish_job(gw_exchange_t *ex)
 {
@@ -1380,6 +1430,11 @@ gw_exchange_finish_job(gw_exchange_t *ex)
                                        ex->limit);
 
     } else {
+        if (ex->dropped[0] != '\0' && gw_exchange_note_dropped(ex, job) != 0)
+        {
+            return;
+        }
+
         body = gw_job_print(job, id, ex->op.provider, ex->client->name,
                             &len);
         gw_exchange_answer_text(ex, 200, body, len);

@@ -1943,6 +1943,36 @@ gw_spec_free(gw_job_spec_t *spec)
 }
 
 
+size_t
+gw_spec_drop_unsupported(gw_job_spec_t *spec, uint64_t supported,
+    char *names, size_t size)
+{
+    size_t       n, k;
+    uint64_t     extra, flag;
+    const char  *param;
+
+    extra = spec->present & ~supported;
+    names[0] = '\0';
+    k = 0;
+
+    for (n = 0; extra != 0; n++) {
+        flag = extra & (~extra + 1);        /* the lowest bit */
+        extra &= ~flag;
+        spec->present &= ~flag;
+
+        param = gw_field_param((gw_field_t) flag);
+        k += gw_join(names + k, size - k, k ? ", " : "",
+                     param ? param : "", NULL);
+
+        if (k >= size) {
+            k = size - 1;
+        }
+    }
+
+    return n;
+}
+
+
 gw_rc_t
 gw_spec_check_supported(const gw_job_spec_t *spec, uint64_t supported,
     const gw_provider_t *p, gw_error_t *err)

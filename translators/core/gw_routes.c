@@ -201,6 +201,8 @@ gw_route_apply(const gw_model_route_t *r, const gw_provider_t *p,
         return GW_OK;
     }
 
+    spec->drop_unsupported = r->drop_unsupported;
+
     if (r->n_epochs > 0 && spec->n_epochs == GW_UNSET_INT) {
         spec->n_epochs = r->n_epochs;
         spec->present |= GW_F_N_EPOCHS;

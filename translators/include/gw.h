@@ -106,6 +106,9 @@ typedef struct {
     char              **clients;         /* who may use it; NULL: anyone
                                             the provider allows */
     size_t              nclients;
+    int                 drop_unsupported;  /* unsupported=drop: fields the
+                                              vendor cannot honour are
+                                              dropped, and named */
 } gw_model_route_t;
 
 
@@ -226,6 +229,8 @@ typedef struct {
     size_t              body_len;
     const char         *request_id;      /* for the x-request-id header */
     const char         *retry_after;     /* for a 429 or 503, or NULL */
+    const char         *dropped;         /* "seed, metadata": fields a
+                                            route dropped, or NULL */
 } gw_result_t;
 
 

@@ -40,7 +40,7 @@ static gw_provider_t  providers[4];
 
 static char  *alice_only[] = { "alice" };
 
-static gw_model_route_t  routes[4];
+static gw_model_route_t  routes[5];
 
 
 static void
@@ -84,24 +84,30 @@ setup_gateway(void **state)
     p->name = "clova";
     p->endpoint = "/_ftgw/clova";
     p->params[0] = (gw_param_t) { "api_key", "nv-routes-key-0003", 1 };
-    p->nparams = 1;
+    p->params[1] = (gw_param_t) { "storage_access_key", "OBJ-routes-04", 1 };
+    p->params[2] = (gw_param_t) { "storage_secret_key", "OBJ-routes-05", 1 };
+    p->nparams = 3;
 
     memset(routes, 0, sizeof(routes));
 
     routes[0] = (gw_model_route_t) { "support-bot", "local", "tiny", 2e-4,
-                                     3, 0, NULL, 0 };
+                                     3, 0, NULL, 0, 0 };
     /* moved: the same name on another provider is another config */
     routes[1] = (gw_model_route_t) { "alice-only", "gpu", "tiny", 0, 0, 0,
-                                     alice_only, 1 };
+                                     alice_only, 1, 0 };
     routes[2] = (gw_model_route_t) { "ernie", "qianfan",
                                      "ERNIE-Bot-turbo-0704", 2e-5, 0, 0,
-                                     NULL, 0 };
+                                     NULL, 0, 0 };
     routes[3] = (gw_model_route_t) { "ernie-hot", "qianfan",
                                      "ERNIE-Bot-turbo-0704", 5e-5, 0, 0,
-                                     NULL, 0 };
+                                     NULL, 0, 0 };
+
+    /* what CLOVA cannot honour is dropped, and named */
+    routes[4] = (gw_model_route_t) { "clova-drop", "clova", "HCX-003", 0, 0,
+                                     0, NULL, 0, 1 };
 
     gw.routes = routes;
-    gw.nroutes = 4;
+    gw.nroutes = 5;
     gw.routes_only = 0;
     gw.loaded_at = 1700000000;
 
@@ -110,7 +116,8 @@ setup_gateway(void **state)
 
 
 static const char  *secrets[] = {
-    "AK-routes-0001", "SK-routes-0002", "nv-routes-key-0003", NULL
+    "AK-routes-0001", "SK-routes-0002", "nv-routes-key-0003",
+    "OBJ-routes-04", "OBJ-routes-05", NULL
 };
 
 
@@ -307,6 +314,55 @@ test_route_clients(void **state)
 }
 
 
+/*
+ * unsupported=drop: what CLOVA cannot honour goes, never silently: the
+ * answer names it in Ftgw-Dropped-Params and vendor.dropped_params
+ */
+static void
+test_route_drop(void **state)
+{
+    cJSON          *json, *body;
+    gw_call_t      *call;
+    gw_exchange_t  *ex;
+
+    ex = ex_create("alice", "{\"model\":\"clova-drop\","
+                   "\"training_file\":\"s3://b/t.csv\",\"seed\":7,"
+                   "\"hyperparameters\":{\"n_epochs\":2,\"batch_size\":8},"
+                   "\"metadata\":{\"team\":\"a\"}}");
+    call = EXPECT_CALL(ex, P_CLOVA, "POST", "/tuning/v2/tasks", "");
+    body = keep_json(cJSON_ParseWithLength(call->body, call->body_len));
+    JINT(body, "trainEpochs", 2);
+    assert_null(jget(body, "seed"));
+    assert_null(jget(body, "batchSize"));
+    feed_file(ex, 200, "clova/task_created.json");
+
+    json = FINISH(ex, 200);
+    JSTR(json, "vendor.dropped_params.0", "seed");
+    JSTR(json, "vendor.dropped_params.1", "hyperparameters.batch_size");
+    JSTR(json, "vendor.dropped_params.2", "metadata");
+    assert_null(jget(json, "vendor.dropped_params.3"));
+    assert_string_equal(gw_exchange_result(ex)->dropped,
+                        "seed, hyperparameters.batch_size, metadata");
+
+    /* nothing to drop: no header, no list */
+    ex = ex_create("alice", "{\"model\":\"clova-drop\","
+                   "\"training_file\":\"s3://b/t.csv\"}");
+    EXPECT_CALL(ex, P_CLOVA, "POST", "/tuning/v2/tasks", "");
+    feed_file(ex, 200, "clova/task_created.json");
+    json = FINISH(ex, 200);
+    assert_null(jget(json, "vendor.dropped_params"));
+    assert_null(gw_exchange_result(ex)->dropped);
+
+    /* a route without unsupported=drop still refuses by name */
+    ex = ex_create("alice", "{\"model\":\"support-bot\","
+                   "\"training_file\":\"" DATASET "\","
+                   "\"integrations\":[{\"type\":\"wandb\","
+                   "\"wandb\":{\"project\":\"p\"}}]}");
+    EXPECT_ERROR(ex, 400, "invalid_request_error", "integrations",
+                 "unsupported_parameter");
+}
+
+
 static int
 has_model(const cJSON *list, const char *id)
 {
@@ -404,21 +460,24 @@ test_routes_check(void **state)
 
     assert_int_equal(gw_routes_check(&gw, err, sizeof(err)), GW_OK);
 
-    refused((gw_model_route_t) { "r1", "nope", "tiny", 0, 0, 0, NULL, 0 },
+    refused((gw_model_route_t) { "r1", "nope", "tiny", 0, 0, 0, NULL, 0,
+                                 0 },
             "names the provider \"nope\"");
     refused((gw_model_route_t) { "bad/name", "local", "tiny", 0, 0, 0,
-                                 NULL, 0 },
+                                 NULL, 0, 0 },
             "a name is 1 to 64 characters");
-    refused((gw_model_route_t) { "r1", "local", "", 0, 0, 0, NULL, 0 },
+    refused((gw_model_route_t) { "r1", "local", "", 0, 0, 0, NULL, 0,
+                                 0 },
             "model= is 1 to 128");
     refused((gw_model_route_t) { "r1", "local", "tiny", 0, 0, 0, nobody,
-                                 1 },
+                                 1, 0 },
             "client \"carol\"");
-    refused((gw_model_route_t) { "r1", "local", "tiny", 2, 0, 0, NULL, 0 },
+    refused((gw_model_route_t) { "r1", "local", "tiny", 2, 0, 0, NULL, 0,
+                                 0 },
             "learning_rate must be");
     /* CLOVA takes no batch size: every job would be refused */
     refused((gw_model_route_t) { "r1", "clova", "HCX-003", 0, 0, 8, NULL,
-                                 0 },
+                                 0, 0 },
             "cannot take its default batch_size");
 
     gw.routes = routes;
@@ -442,6 +501,7 @@ main(void)
         cmocka_unit_test_teardown(test_route_create, teardown),
         cmocka_unit_test_teardown(test_route_multiplier, teardown),
         cmocka_unit_test_teardown(test_route_clients, teardown),
+        cmocka_unit_test_teardown(test_route_drop, teardown),
         cmocka_unit_test_teardown(test_models_list, teardown),
         cmocka_unit_test_teardown(test_routes_check, teardown),
     };
