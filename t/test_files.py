@@ -2,7 +2,8 @@
 disk, checked line by line in the OpenAI chat format), retrieve, list,
 content, delete; bad files and what the store keeps of them; one client's
 files hidden from another; a job that names an uploaded file, refused by
-the cloud providers for now and trained for real on the local engine."""
+the cloud providers for now and trained for real on the local engine;
+the whole provider-neutral flow with the Python and the Node SDK."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import io
 import json
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -490,6 +492,7 @@ def test_the_provider_neutral_flow(files_gateway, engine):
 
     job = create(client)
     assert job.metadata == {"team": "a"}
+    assert job.training_file == file.id   # not where it was staged
     assert job.vendor["provider"] == "local"
 
     done, _ = wait(client, job.id, ("succeeded", "failed"))
@@ -518,3 +521,44 @@ def test_the_provider_neutral_flow(files_gateway, engine):
         assert r.status_code in (200, 409), r.text
     finally:
         _move_route(files_gateway, ROUTE_OTHER, ROUTE_LOCAL, "local")
+
+
+# ---- the official openai Node SDK (t/node, pinned by its lockfile) ------
+
+NODE_DIR = Path(__file__).resolve().parent / "node"
+
+
+def test_node_sdk_flow(files_gateway, tmp_path):
+    if not (NODE_DIR / "node_modules" / "openai").is_dir():
+        pytest.fail("t/node is not installed: run `make node-sdk`")
+    data = tmp_path / "train.jsonl"
+    data.write_bytes(GOOD)
+    env = {**os.environ,
+           "FTGW_BASE_URL": files_gateway.base + "/v1",
+           "FTGW_API_KEY": files_gateway.sdk().api_key,
+           "FTGW_TRAINING_FILE": str(data),
+           "FTGW_MODEL": "support-bot"}
+    r = subprocess.run(["node", str(NODE_DIR / "flow.mjs")], env=env,
+                       cwd=NODE_DIR, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+
+    assert out["file"]["status"] == "processed"
+    assert out["file"]["bytes"] == len(GOOD)
+    job = out["job"]
+    assert job["object"] == "fine_tuning.job"
+    assert job["training_file"] == out["file"]["id"]
+    assert job["model"] == "local/tiny"
+    assert job["metadata"] == {"client": "node"}
+    assert job["vendor"]["provider"] == "local"
+    assert out["got"]["id"] == job["id"]
+    assert out["got"]["metadata"] == {"client": "node"}
+    assert job["id"] in out["listed"]
+    assert "support-bot" in out["models"]
+    assert out["refused"] == {"status": 404, "param": "model",
+                              "code": "model_not_found",
+                              "name": "NotFoundError"}
+
+    r = files_gateway.call("POST", f"/v1/fine_tuning/jobs/{job['id']}/cancel")
+    assert r.status_code in (200, 409), r.text

@@ -122,6 +122,8 @@ typedef enum {
 typedef struct {
     char               *ref;             /* "s3://bucket/path", ... */
     double              weight;          /* NaN = unset */
+    char               *file_id;         /* "file-…" staged as ref, or
+                                            NULL */
 } gw_dataset_t;
 
 

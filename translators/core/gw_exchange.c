@@ -107,6 +107,7 @@ static int gw_exchange_route_models(gw_exchange_t *ex,
     const gw_request_t *req);
 static void gw_exchange_models(gw_exchange_t *ex);
 static int gw_exchange_note_dropped(gw_exchange_t *ex, gw_job_t *job);
+static int gw_exchange_file_ids(gw_exchange_t *ex, gw_job_t *job);
 static void gw_exchange_start_list(gw_exchange_t *ex);
 static void gw_exchange_finish_job(gw_exchange_t *ex);
 static void gw_exchange_finish_list(gw_exchange_t *ex);
@@ -1342,6 +1343,38 @@ gw_job_encode_id(gw_exchange_t *ex, const gw_op_t *op, const gw_job_t *job,
 }
 
 
+/* the create answer's training and validation files: the client's ids */
+static int
+gw_exchange_file_ids(gw_exchange_t *ex, gw_job_t *job)
+{
+    char  **field[2];
+    char   *id[2];
+    size_t  i;
+
+    field[0] = &job->training_file;
+    id[0] = ex->spec.ntrain ? ex->spec.train[0].file_id : NULL;
+    field[1] = &job->validation_file;
+    id[1] = ex->spec.nvalid ? ex->spec.valid[0].file_id : NULL;
+
+    for (i = 0; i < 2; i++) {
+        if (id[i] == NULL) {
+            continue;
+        }
+
+        gw_free(*field[i]);
+        *field[i] = gw_strdup(id[i]);
+
+        if (*field[i] == NULL) {
+            gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
+                              "The gateway is out of memory");
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
 /*
  * The fields a route's unsupported=drop dropped, said twice: in the
  * answer's Ftgw-Dropped-Params header and in vendor.dropped_params.
@@ -1406,6 +1439,11 @@ gw_exchange_finish_job(gw_exchange_t *ex)
     if (ex->kind == GW_OP_CREATE) {
         if (job->created_at == GW_UNSET_INT) {
             job->created_at = ex->now_ms / 1000;
+        }
+
+        /* an uploaded file is named by its id, not where it was staged */
+        if (gw_exchange_file_ids(ex, job) != 0) {
+            return;
         }
 
         if (gw_job_encode_id(ex, &ex->op, job, id, sizeof(id)) != 0) {

@@ -1458,13 +1458,14 @@ gw_files_resolve(const gw_gateway_t *gw, const gw_client_t *client,
             goto stage_fail;
         }
 
-        gw_free(ds->ref);
+        /* the client's id stays what the job names */
+        ds->file_id = ds->ref;
         ds->ref = copy;
         continue;
 
     stage_fail:
 
-        gw_error_set(err, 503, "server_error", pname, "file_staging_failed",
+        gw_error_set(err, 503, GW_TYPE_API, pname, "file_staging_failed",
                      "%s: the file could not be staged for provider '%s'",
                      pname, p->name);
         return GW_ERROR;

@@ -1929,6 +1929,8 @@ gw_spec_free(gw_job_spec_t *spec)
     for (i = 0; i < GW_MAX_DATASETS; i++) {
         gw_free(spec->train[i].ref);
         gw_free(spec->valid[i].ref);
+        gw_free(spec->train[i].file_id);
+        gw_free(spec->valid[i].file_id);
     }
 
     for (i = 0; i < spec->nlora_target_modules; i++) {

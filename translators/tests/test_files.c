@@ -509,6 +509,8 @@ test_resolve(void **state)
 
     gw_free(spec.train[0].ref);
     gw_free(spec.valid[0].ref);
+    gw_free(spec.train[0].file_id);
+    gw_free(spec.valid[0].file_id);
 }
 
 
