@@ -38,6 +38,8 @@ typedef struct {
 } ngx_http_ftgw_files_ctx_t;
 
 
+static void ngx_http_ftgw_files_too_large(gw_error_t *err,
+    ngx_http_ftgw_main_conf_t *fmcf);
 static void ngx_http_ftgw_files_cleanup(void *data);
 static void ngx_http_ftgw_files_body(ngx_http_request_t *r);
 static void ngx_http_ftgw_files_step(ngx_event_t *ev);
@@ -172,6 +174,24 @@ ngx_http_ftgw_files_merge(ngx_conf_t *cf, ngx_http_core_loc_conf_t *clcf)
 }
 
 
+/* 413 file_too_large, in the OpenAI envelope */
+static void
+ngx_http_ftgw_files_too_large(gw_error_t *err,
+    ngx_http_ftgw_main_conf_t *fmcf)
+{
+    ngx_memzero(err, sizeof(gw_error_t));
+    err->http_status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    err->type = "invalid_request_error";
+    ngx_cpystrn((u_char *) err->param, (u_char *) "file",
+                sizeof(err->param));
+    ngx_cpystrn((u_char *) err->code, (u_char *) "file_too_large",
+                sizeof(err->code));
+    ngx_snprintf((u_char *) err->message, sizeof(err->message) - 1,
+                 "File is too large: the limit is %O bytes.%Z",
+                 fmcf->files_max_size);
+}
+
+
 ngx_int_t
 ngx_http_ftgw_files_handler(ngx_http_request_t *r, gw_request_t *req)
 {
@@ -270,16 +290,7 @@ ngx_http_ftgw_files_handler(ngx_http_request_t *r, gw_request_t *req)
     if (r->headers_in.content_length_n
         > fmcf->files_max_size + NGX_HTTP_FTGW_FILES_SLACK)
     {
-        ngx_memzero(&err, sizeof(gw_error_t));
-        err.http_status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
-        err.type = "invalid_request_error";
-        ngx_cpystrn((u_char *) err.param, (u_char *) "file",
-                    sizeof(err.param));
-        ngx_cpystrn((u_char *) err.code, (u_char *) "file_too_large",
-                    sizeof(err.code));
-        ngx_snprintf((u_char *) err.message, sizeof(err.message) - 1,
-                     "File is too large: the limit is %O bytes.%Z",
-                     fmcf->files_max_size);
+        ngx_http_ftgw_files_too_large(&err, fmcf);
 
         r->keepalive = 0;
         r->lingering_close = 1;
@@ -323,16 +334,7 @@ ngx_http_ftgw_files_handler(ngx_http_request_t *r, gw_request_t *req)
 
     if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
         /* a chunked body over client_max_body_size */
-        ngx_memzero(&err, sizeof(gw_error_t));
-        err.http_status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
-        err.type = "invalid_request_error";
-        ngx_cpystrn((u_char *) err.param, (u_char *) "file",
-                    sizeof(err.param));
-        ngx_cpystrn((u_char *) err.code, (u_char *) "file_too_large",
-                    sizeof(err.code));
-        ngx_snprintf((u_char *) err.message, sizeof(err.message) - 1,
-                     "File is too large: the limit is %O bytes.%Z",
-                     fmcf->files_max_size);
+        ngx_http_ftgw_files_too_large(&err, fmcf);
 
         r->keepalive = 0;
         r->lingering_close = 1;

@@ -421,6 +421,9 @@ cJSON *gw_models_json(const gw_gateway_t *gw, const gw_client_t *c,
     const char *id);
 const gw_client_t *gw_client_by_name(const gw_gateway_t *gw,
     const char *name);
+/* the client of "Authorization: Bearer <key>", or NULL */
+const gw_client_t *gw_client_authenticate(const gw_gateway_t *gw,
+    const char *auth, size_t len);
 
 
 /* ---- a vendor's answer, classified (gw_answer.c) ------------------- */

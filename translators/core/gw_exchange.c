@@ -85,8 +85,6 @@ static void gw_exchange_answer(gw_exchange_t *ex, int status, cJSON *json);
 static void gw_exchange_answer_text(gw_exchange_t *ex, int status,
     char *body, size_t len);
 static void gw_exchange_request_id(gw_exchange_t *ex, const gw_request_t *req);
-static const gw_client_t *gw_authenticate(const gw_gateway_t *gw,
-    const char *auth, size_t len);
 static int gw_exchange_route(gw_exchange_t *ex, const gw_request_t *req);
 static int gw_exchange_query(gw_exchange_t *ex, const char *query,
     size_t len);
@@ -186,7 +184,7 @@ gw_exchange_start(gw_exchange_t *ex, const gw_request_t *req)
         return;
     }
 
-    ex->client = gw_authenticate(gw, req->authorization,
+    ex->client = gw_client_authenticate(gw, req->authorization,
                                  req->authorization_len);
 
     if (ex->client == NULL) {
@@ -695,49 +693,6 @@ invalid:
                       "invalid_value",
                       "The X-Request-Id header must be 1 to 128 characters "
                       "of A-Z, a-z, 0-9, '.', '_', ':' and '-'");
-}
-
-
-/*
- * Every client key is compared, in constant time, through its SHA-256
- * so that lengths leak nothing either.
- */
-static const gw_client_t *
-gw_authenticate(const gw_gateway_t *gw, const char *auth, size_t len)
-{
-    size_t              i;
-    unsigned char       given[32], key[32];
-    const gw_client_t  *found;
-
-    if (auth == NULL || len < 7 || strncasecmp(auth, "Bearer ", 7) != 0) {
-        return NULL;
-    }
-
-    auth += 7;
-    len -= 7;
-
-    while (len > 0 && *auth == ' ') {
-        auth++;
-        len--;
-    }
-
-    gw_sha256(auth, len, given);
-    found = NULL;
-
-    for (i = 0; i < gw->nclients; i++) {
-        if (gw->clients[i].prepared) {
-            memcpy(key, gw->clients[i].key_sha256, sizeof(key));
-
-        } else {
-            gw_sha256(gw->clients[i].key, gw->clients[i].key_len, key);
-        }
-
-        if (gw_memeq_ct(given, key, sizeof(key)) && len > 0) {
-            found = &gw->clients[i];
-        }
-    }
-
-    return found;
 }
 
 

@@ -63,8 +63,6 @@ struct gw_upload_s {
 };
 
 
-static const gw_client_t *gw_files_auth(const gw_gateway_t *gw,
-    const char *auth, size_t len);
 static int gw_files_query(const char *q, size_t len, const char *name,
     char *out, size_t size);
 static int gw_files_dir(const char *root, const char *client, char *out,
@@ -100,46 +98,6 @@ gw_files_path(const char *path, size_t len)
     }
 
     return 0;
-}
-
-
-/* as the exchange does: every key compared, in constant time */
-static const gw_client_t *
-gw_files_auth(const gw_gateway_t *gw, const char *auth, size_t len)
-{
-    size_t              i;
-    unsigned char       given[32], key[32];
-    const gw_client_t  *found;
-
-    if (auth == NULL || len < 7 || strncasecmp(auth, "Bearer ", 7) != 0) {
-        return NULL;
-    }
-
-    auth += 7;
-    len -= 7;
-
-    while (len > 0 && *auth == ' ') {
-        auth++;
-        len--;
-    }
-
-    gw_sha256(auth, len, given);
-    found = NULL;
-
-    for (i = 0; i < gw->nclients; i++) {
-        if (gw->clients[i].prepared) {
-            memcpy(key, gw->clients[i].key_sha256, sizeof(key));
-
-        } else {
-            gw_sha256(gw->clients[i].key, gw->clients[i].key_len, key);
-        }
-
-        if (gw_memeq_ct(given, key, sizeof(key)) && len > 0) {
-            found = &gw->clients[i];
-        }
-    }
-
-    return found;
 }
 
 
@@ -222,7 +180,7 @@ gw_files_route(const gw_gateway_t *gw, const gw_request_t *req,
         }
     }
 
-    fr->client = gw_files_auth(gw, req->authorization,
+    fr->client = gw_client_authenticate(gw, req->authorization,
                                req->authorization_len);
 
     if (fr->client == NULL) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <core/gw_core.h>
 
@@ -305,4 +306,47 @@ gw_op_cancellable(gw_op_t *op)
                  "The job has already finished (%s) and cannot be "
                  "cancelled", gw_status_name(op->job.status));
     return 0;
+}
+
+
+/*
+ * Every client key is compared, in constant time, through its SHA-256
+ * so that lengths leak nothing either.
+ */
+const gw_client_t *
+gw_client_authenticate(const gw_gateway_t *gw, const char *auth, size_t len)
+{
+    size_t              i;
+    unsigned char       given[32], key[32];
+    const gw_client_t  *found;
+
+    if (auth == NULL || len < 7 || strncasecmp(auth, "Bearer ", 7) != 0) {
+        return NULL;
+    }
+
+    auth += 7;
+    len -= 7;
+
+    while (len > 0 && *auth == ' ') {
+        auth++;
+        len--;
+    }
+
+    gw_sha256(auth, len, given);
+    found = NULL;
+
+    for (i = 0; i < gw->nclients; i++) {
+        if (gw->clients[i].prepared) {
+            memcpy(key, gw->clients[i].key_sha256, sizeof(key));
+
+        } else {
+            gw_sha256(gw->clients[i].key, gw->clients[i].key_len, key);
+        }
+
+        if (gw_memeq_ct(given, key, sizeof(key)) && len > 0) {
+            found = &gw->clients[i];
+        }
+    }
+
+    return found;
 }
