@@ -169,6 +169,27 @@ class Nginx:
                 time.sleep(0.05)
         raise RuntimeError("nginx did not start listening")
 
+    def workers(self) -> set[int]:
+        """The master's children: its worker (and cache) processes."""
+        kids = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return {int(p) for p in kids.read_text().split()} if kids.exists() \
+            else set()
+
+    def reload(self, timeout: float = 20) -> None:
+        """nginx -s reload, waited for: the workers of the old
+        configuration have all exited, so every connection from now on is
+        served by the new one (with reuseport an old worker still accepts
+        until it exits)."""
+        old = self.workers()
+        self.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            now = self.workers()
+            if now and not (now & old):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("the old workers did not exit after a reload")
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGQUIT)     # graceful shutdown
