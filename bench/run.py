@@ -8,7 +8,8 @@ proxy_pass (the ceiling; grpc_pass for Yandex's gRPC) run on the same
 nginx in the same run, in alternating rounds. Then latency at 32
 connections below saturation (paced) and at one connection, the peers
 (Portkey, LiteLLM) on the same mock, worker memory across a million
-requests, and instructions per request under callgrind.
+requests, instructions per request under callgrind, and file uploads
+(POST /v1/files) against nginx writing the same body to disk.
 
 BENCH_QUICK=1 runs a much shorter version, to smoke-test the harness.
 Output: a fixed-width table on stdout, build/bench/results.json,
@@ -52,7 +53,8 @@ VENDORS = ("clova", "qianfan", "yandex", "slurm")
 # BENCH_PHASES=callgrind (for example) runs only some phases, when one
 # figure is being worked on
 PHASES = set(os.environ.get("BENCH_PHASES",
-                            "throughput,paced,peers,memory,callgrind")
+                            "throughput,paced,peers,memory,callgrind,"
+                            "upload")
                             .split(","))
 OPS = ("retrieve", "create")
 
@@ -241,8 +243,23 @@ def grpc_location(path: str, *directives: str) -> str:
                     "grpc_pass grpc://yandex_mock;")
 
 
+def upload_conf(prefix: Path, max_size: int) -> tuple[str, str]:
+    """The file store (http level) and the upload ceiling's location, for
+    the upload phase: nginx's dav module writes a PUT body to a temp file
+    under client_body_temp_path (as the gateway's uploads are) and renames
+    it into place, so the ceiling is nginx reading the same body to disk
+    and nothing else."""
+    (prefix / "ceiling-upload").mkdir(parents=True, exist_ok=True)
+    return (f"    ftgw_files root={prefix}/files max_size={max_size};\n",
+            location("/ceiling/upload/", "dav_methods PUT;",
+                     f"alias {prefix}/ceiling-upload/;",
+                     # the same slack the module gives its ftgw_api
+                     # locations for the multipart framing
+                     f"client_max_body_size {max_size + 65536};"))
+
+
 def gateway_conf(prefix: Path, port: int, mock: Mock, workers: int,
-                 single_process: bool = False) -> str:
+                 single_process: bool = False, upload_max: int = 0) -> str:
     w = harness.write_secret
     secret = w(prefix / "id.secret", "b" * 64)
     client = w(prefix / "bench.key", CLIENT_KEY)
@@ -257,6 +274,8 @@ def gateway_conf(prefix: Path, port: int, mock: Mock, workers: int,
     # callgrind wants one process that exits cleanly (daemon off is set by
     # the harness's command line)
     extra = "master_process off;\n" if single_process else ""
+    files, upload_location = (upload_conf(prefix, upload_max) if upload_max
+                              else ("", ""))
     return (f"load_module {MODULE};\n"
             + prelude(prefix, workers, extra) + f"""
     ftgw_secret_file {secret};
@@ -276,7 +295,7 @@ def gateway_conf(prefix: Path, port: int, mock: Mock, workers: int,
                   trainer={canned.SLURM_TRAINER} partition=gpu
                   time_limit=1440 user_name=ftgw-svc
                   user_token_file={sjwt};
-    upstream mock {{
+{files}    upstream mock {{
         server 127.0.0.1:{mock.http};
         keepalive 64;
         keepalive_requests 1000000;
@@ -301,7 +320,8 @@ def gateway_conf(prefix: Path, port: int, mock: Mock, workers: int,
             + location("/ceiling/qianfan/", MOCK, *KEEPALIVE, QF_HOST)
             + grpc_location("/ceiling/yandex/")
             + location("/ceiling/slurm/", MOCK, *KEEPALIVE)
-            + location("/ceiling/openai/", MOCK, *KEEPALIVE) + """
+            + location("/ceiling/openai/", MOCK, *KEEPALIVE)
+            + upload_location + """
     }
 }
 """)
@@ -535,14 +555,15 @@ def measure_side_by_side(url: str, scripts: dict, conns: int,
 # ---- phases ---------------------------------------------------------------
 
 @contextlib.contextmanager
-def gateway(mock: Mock, workers: int, name: str):
+def gateway(mock: Mock, workers: int, name: str, upload_max: int = 0):
     """A gateway nginx in front of the mock; yields its base URL and the
-    harness's Nginx, and notes anything alarming in its error log."""
+    harness's Nginx, and notes anything alarming in its error log. With
+    upload_max, it has a file store and the upload ceiling too."""
     prefix = WORK / name
     prefix.mkdir(parents=True, exist_ok=True)
     port = harness.free_port()
-    gw = start_nginx(prefix, gateway_conf(prefix, port, mock, workers),
-                     port)
+    gw = start_nginx(prefix, gateway_conf(prefix, port, mock, workers,
+                                          upload_max=upload_max), port)
     try:
         yield f"http://127.0.0.1:{port}", gw
     finally:
@@ -705,6 +726,180 @@ def memory(mock: Mock, scenarios: dict) -> dict:
             "workers": [{"pid": p, "cold_kib": cold[p],
                          "before_kib": before[p], "after_kib": after[p],
                          "growth_kib": after[p] - before[p]} for p in pids]}
+
+
+# the upload row: POST /v1/files of a chat JSONL file of UPLOAD_MIB,
+# UPLOADS of each side per round (alternating, ROUNDS rounds); the worker's
+# VmRSS is sampled every RSS_SAMPLE_S during one upload of RSS_UPLOAD_MIB
+UPLOAD_MIB, UPLOADS = (8, 2) if QUICK else (64, 4)
+RSS_UPLOAD_MIB = 64 if QUICK else 1024
+RSS_SAMPLE_S = 0.02
+UPLOAD_BOUNDARY = "ftgw-bench-upload-0123456789abcdef"
+MIB = 1024 * 1024
+
+
+def upload_body(path: Path, mib: int) -> dict:
+    """A multipart/form-data body for POST /v1/files (purpose=fine-tune,
+    then the file part) whose file is valid chat JSONL, every line a
+    different example, at most `mib` MiB. The ceiling PUTs the same
+    bytes."""
+    head = (f"--{UPLOAD_BOUNDARY}\r\nContent-Disposition: form-data; "
+            f"name=\"purpose\"\r\n\r\nfine-tune\r\n--{UPLOAD_BOUNDARY}\r\n"
+            "Content-Disposition: form-data; name=\"file\"; "
+            "filename=\"train.jsonl\"\r\nContent-Type: application/jsonl"
+            "\r\n\r\n").encode()
+    tail = f"\r\n--{UPLOAD_BOUNDARY}--\r\n".encode()
+    line = ('{"messages": [{"role": "system", "content": "You add numbers."}'
+            ', {"role": "user", "content": "What is %d plus %d?"}, '
+            '{"role": "assistant", "content": "%d plus %d is %d."}]}\n')
+    limit, size, n = mib * MIB, 0, 0
+    with path.open("wb") as f:
+        f.write(head)
+        while True:
+            batch = "".join(line % (a, b, a, b, a + b) for a, b in (
+                (i % 1000, i // 1000) for i in range(n, n + 10_000)))
+            data = batch.encode()
+            if size + len(data) > limit:
+                # the last batch, cut to whole lines within the limit
+                data = data[:data.rfind(b"\n", 0, limit - size) + 1]
+                n += data.count(b"\n")
+                size += len(data)
+                f.write(data)
+                break
+            f.write(data)
+            size += len(data)
+            n += 10_000
+        f.write(tail)
+    return {"path": path, "file_bytes": size, "examples": n,
+            "body_bytes": len(head) + size + len(tail)}
+
+
+def send_upload(base: str, side: str, body: dict, out: Path,
+                put_dir: Path, pids: list[int] | None = None) -> dict:
+    """One upload with curl (streamed from the file, no Expect:
+    100-continue): the gateway's POST /v1/files, or the ceiling's PUT of
+    the same bytes. Checked, then deleted (not timed): a fast error must
+    never pass as a result, and the disk holds one upload at a time. With
+    pids, the workers' peak VmRSS while it runs."""
+    if side == "gw":
+        cmd = ["-X", "POST", "-H", "Content-Type: multipart/form-data; "
+               f"boundary={UPLOAD_BOUNDARY}",
+               "-H", f"Authorization: Bearer {CLIENT_KEY}",
+               f"{base}/v1/files"]
+    else:
+        cmd = [f"{base}/ceiling/upload/body.bin"]
+    proc = subprocess.Popen(
+        ["curl", "-sS", "-o", str(out), "-w", "%{http_code} %{time_total}",
+         "-H", "Expect:", "-T", str(body["path"]), *cmd],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak, samples = {p: rss_kib(p) for p in pids or []}, 0
+    while pids and proc.poll() is None:
+        for p in pids:
+            peak[p] = max(peak[p], rss_kib(p))
+        samples += 1
+        time.sleep(RSS_SAMPLE_S)
+    stdout, stderr = proc.communicate()
+    try:
+        status, seconds = stdout.split()
+        status, seconds = int(status), float(seconds)
+    except ValueError:
+        sys.exit(f"bench: upload ({side}) failed: {stderr.strip()[-300:]}")
+    answer = out.read_bytes() if out.exists() else b""
+    if side == "gw":
+        try:
+            obj = json.loads(answer)
+        except ValueError:
+            obj = {}
+        if status != 200 or obj.get("status") != "processed" \
+                or obj.get("bytes") != body["file_bytes"] \
+                or obj.get("examples") != body["examples"]:
+            sys.exit(f"bench: POST /v1/files answered {status}: "
+                     f"{answer[:300]!r}")
+        s, a = http("DELETE", f"{base}/v1/files/{obj['id']}", None, AUTH)
+        if s != 200:
+            sys.exit(f"bench: DELETE /v1/files/{obj['id']} answered {s}: "
+                     f"{a[:300]!r}")
+    else:
+        stored = put_dir / "body.bin"
+        if status not in (201, 204) or not stored.exists() \
+                or stored.stat().st_size != body["body_bytes"]:
+            sys.exit(f"bench: the ceiling's PUT answered {status}: "
+                     f"{answer[:300]!r}")
+        stored.unlink()
+    return {"seconds": seconds, "peak_kib": max(peak.values(), default=0),
+            "samples": samples}
+
+
+def upload(mock: Mock) -> dict:
+    """Upload throughput of POST /v1/files against the ceiling, nginx's
+    dav PUT of the same body (read to a temp file, renamed into place), on
+    one worker and one connection, in alternating rounds; then the
+    worker's VmRSS during one large upload of each. The gateway's extra
+    work: reading the temp file back, the multipart parser, the store's
+    copy, SHA-256 and the line-by-line check."""
+    work = WORK / "upload"
+    work.mkdir(parents=True, exist_ok=True)
+    out = work / "answer"
+    body = upload_body(work / "body.bin", UPLOAD_MIB)
+    max_size = max(UPLOAD_MIB, RSS_UPLOAD_MIB) * MIB
+    result = {"file_mib": UPLOAD_MIB, "uploads": UPLOADS, "rounds": ROUNDS,
+              "body_bytes": body["body_bytes"],
+              "examples": body["examples"]}
+    try:
+        with gateway(mock, 1, "gateway-upload", upload_max=max_size) \
+                as (base, gw):
+            pids = worker_pids(gw.proc.pid)
+            put_dir = gw.prefix / "ceiling-upload"
+            cold = rss_kib(pids[0])
+            for side in ("gw", "ceiling"):          # warm-up, discarded
+                send_upload(base, side, body, out, put_dir)
+            rounds = {"gw": [], "ceiling": []}
+            for _ in range(ROUNDS):
+                for side, runs in rounds.items():
+                    before = cpu_ticks(pids)
+                    seconds = sum(send_upload(base, side, body, out,
+                                              put_dir)["seconds"]
+                                  for _ in range(UPLOADS))
+                    after = cpu_ticks(pids)
+                    mib = UPLOADS * body["body_bytes"] / MIB
+                    runs.append({"seconds": round(seconds, 3),
+                                 "mib_s": round(mib / seconds, 1),
+                                 "cpu_ms_per_mib": round(
+                                     (sum(after) - sum(before)) * 1000
+                                     / CLK_TCK / mib, 2)})
+            for side, runs in rounds.items():
+                result[side] = {
+                    "mib_s": round(statistics.mean(r["mib_s"]
+                                                   for r in runs), 1),
+                    "round_mib_s": [r["mib_s"] for r in runs],
+                    "cpu_ms_per_mib": round(statistics.mean(
+                        r["cpu_ms_per_mib"] for r in runs), 2)}
+            result["ratio"] = round(statistics.median(
+                g["mib_s"] / c["mib_s"] for g, c in
+                zip(rounds["gw"], rounds["ceiling"])), 3)
+            # the large upload: the ceiling first, then the gateway, on
+            # the same (warm) worker
+            body["path"].unlink()
+            big = upload_body(work / "body.bin", RSS_UPLOAD_MIB)
+            result["rss"] = {"file_mib": RSS_UPLOAD_MIB,
+                             "body_bytes": big["body_bytes"]}
+            for side in ("ceiling", "gw"):
+                before = rss_kib(pids[0])
+                run = send_upload(base, side, big, out, put_dir, pids)
+                result["rss"][side] = {
+                    "cold_kib": cold, "samples": run["samples"],
+                    "before_kib": before, "peak_kib": run["peak_kib"],
+                    "after_kib": rss_kib(pids[0]),
+                    "mib_s": round(big["body_bytes"] / MIB
+                                   / run["seconds"], 1)}
+    finally:
+        # bounded disk: nothing of the uploads stays behind
+        shutil.rmtree(work, ignore_errors=True)
+        for d in ("files", "ceiling-upload", "tmp/client_body"):
+            shutil.rmtree(WORK / "gateway-upload" / d, ignore_errors=True)
+    for line in upload_lines(result):
+        print(line, flush=True)
+    return result
 
 
 class Callgrind(harness.Nginx):
@@ -1146,6 +1341,36 @@ def peer_lines(results: dict) -> list[str]:
     return lines
 
 
+def upload_lines(u: dict) -> list[str]:
+    """The upload row and the VmRSS of the large upload, fixed-width."""
+    r = u["rss"]
+    lines = [f"upload: POST /v1/files of a {u['file_mib']} MiB chat JSONL "
+             f"file ({u['examples']:,} examples, {u['body_bytes']:,} bytes "
+             "of multipart body) against nginx's dav PUT of the same body "
+             f"(the ceiling); 1 worker, 1 connection, {u['uploads']} uploads "
+             f"a side per round, {u['rounds']} rounds alternating; MiB/s = "
+             "mean of rounds, ratio = median of the rounds' gateway/ceiling;"
+             f" worker VmRSS in KiB: cold (fresh worker), before and peak "
+             f"(sampled every {RSS_SAMPLE_S * 1000:.0f} ms) and after one "
+             f"{r['file_mib']:,} MiB upload (the ceiling's first)",
+             "side    |   MiB/s rounds            | CPU ms/MiB |    cold  "
+             "before    peak   after  samples | large MiB/s"]
+    for side, name in (("gw", "gateway"), ("ceiling", "ceiling")):
+        x, m = u[side], r[side]
+        rounds = " / ".join(f"{v:.0f}" for v in x["round_mib_s"])
+        lines.append(f"{name:<7} | {x['mib_s']:>7,.1f} {rounds:<17} | "
+                     f"{x['cpu_ms_per_mib']:>10.2f} | {m['cold_kib']:>7,} "
+                     f"{m['before_kib']:>7,} {m['peak_kib']:>7,} "
+                     f"{m['after_kib']:>7,} {m['samples']:>8,} | "
+                     f"{m['mib_s']:>11,.0f}")
+    growth = {k: r[k]["peak_kib"] - r[k]["before_kib"]
+              for k in ("gw", "ceiling")}
+    lines.append(f"ratio (gateway/ceiling MiB/s) {u['ratio']:.2f}; peak "
+                 f"VmRSS over before: gateway {growth['gw']:+,} KiB, "
+                 f"ceiling {growth['ceiling']:+,} KiB")
+    return lines
+
+
 def targets(results: dict) -> list[tuple[str, str, str]]:
     """The issue's targets, each (target, 'met' | 'NOT met' | 'n/a',
     evidence). Ratios must hold in every configuration measured."""
@@ -1288,6 +1513,8 @@ def report(results: dict) -> str:
                 lines.append("    by kind: " + ", ".join(
                     f"{k} {v:.0f}%" for k, v in sorted(
                         kinds.items(), key=lambda kv: -kv[1]) if v >= 1))
+    if "upload" in results:
+        lines += ["", *upload_lines(results["upload"])]
     lines += ["", "targets:"]
     lines += [f"  [{ok:>7}] {t}: {why}" for t, ok, why in results["targets"]]
     lines.append("phase seconds: " + ", ".join(
@@ -1448,6 +1675,38 @@ def markdown(results: dict) -> str:
                             i["by_kind"].items(), key=lambda kv: -kv[1])
                         if pct >= 1) + " |")
         out.append("")
+    if "upload" in results:
+        u = results["upload"]
+        r = u["rss"]
+        out += [f"Uploads: `POST /v1/files` of a {u['file_mib']} MiB chat "
+                f"JSONL file ({u['examples']:,} examples, "
+                f"{u['body_bytes']:,} bytes of multipart body) against "
+                "nginx's dav `PUT` of the same body (the ceiling: the body "
+                "read to a temp file and renamed into place); one worker, "
+                f"one connection, {u['uploads']} uploads a side per round, "
+                f"{u['rounds']} rounds alternating; MiB/s is the mean of the"
+                " rounds, ratio the median of the rounds' gateway/ceiling. "
+                f"VmRSS of the worker sampled every "
+                f"{RSS_SAMPLE_S * 1000:.0f} ms during one upload of "
+                f"{r['file_mib']:,} MiB of each (the ceiling first, same "
+                "worker); cold is the fresh worker's, before any upload.",
+                "",
+                "| side | MiB/s | rounds | worker CPU ms/MiB | VmRSS cold "
+                "KiB | before | peak | peak - before | after | MiB/s of the "
+                "large upload |",
+                "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for side, name in (("gw", "gateway `POST /v1/files`"),
+                           ("ceiling", "nginx dav `PUT`")):
+            x, m = u[side], r[side]
+            out.append(f"| {name} | {x['mib_s']:,.1f} | " + " / ".join(
+                f"{v:.0f}" for v in x["round_mib_s"])
+                + f" | {x['cpu_ms_per_mib']:.2f} | {m['cold_kib']:,} | "
+                f"{m['before_kib']:,} | "
+                f"{m['peak_kib']:,} | "
+                f"{m['peak_kib'] - m['before_kib']:+,} | "
+                f"{m['after_kib']:,} | {m['mib_s']:,.0f} |")
+        out += ["", f"Ratio (gateway / ceiling MiB/s): {u['ratio']:.2f}.",
+                ""]
     out += ["| target | result | figures |", "|---|---|---|"]
     out += [f"| {t} | {ok} | {why} |" for t, ok, why in results["targets"]]
     if results["notes"]:
@@ -1458,7 +1717,7 @@ def markdown(results: dict) -> str:
 def main() -> None:
     if not MODULE.exists():
         sys.exit(f"bench: {MODULE} is missing: run make module")
-    ensure_apt("wrk", "valgrind")
+    ensure_apt("wrk", "valgrind", "curl")
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     results = {"machine": machine(), "phases": sorted(PHASES)}
@@ -1482,7 +1741,8 @@ def main() -> None:
                               "litellm": safely(peer_litellm, ports.http)}}),
                 ("memory", lambda: {"memory": memory(ports, scenarios)}),
                 ("callgrind", lambda: {
-                    "instructions": instructions(ports, scenarios)})):
+                    "instructions": instructions(ports, scenarios)}),
+                ("upload", lambda: {"upload": upload(ports)})):
             if phase in PHASES:
                 print(f"== {phase}", flush=True)
                 t0 = time.monotonic()
