@@ -27,7 +27,7 @@ UNIT_LIBS   := -lcjson -lcrypto -lprotobuf-c -lcmocka -lm
 # one folder a layer (docs/architecture.md): base, sign, core, vendors
 LAYERS      := base sign core vendors
 TRANSLATORS := $(foreach l,$(LAYERS),$(wildcard translators/$(l)/gw_*.c))
-TR_HEADERS  := translators/include/gw.h \
+TR_HEADERS  := $(wildcard translators/include/*.h) \
                $(foreach l,$(LAYERS),$(wildcard translators/$(l)/*.h))
 # protobuf-c code of translators/proto (Yandex gRPC), generated, not committed
 PROTOS      := $(shell find translators/proto -name '*.proto' | LC_ALL=C sort)

@@ -421,6 +421,14 @@ cJSON *gw_models_json(const gw_gateway_t *gw, const gw_client_t *c,
     const char *id);
 const gw_client_t *gw_client_by_name(const gw_gateway_t *gw,
     const char *name);
+/*
+ * Whether root ("/fine_tuning/jobs", "/files", "/models") is the API
+ * route of path: the first of the three that stands in it as a whole
+ * segment; the location before it is the operator's ("/v1").  At
+ * *after, where the route's rest begins.
+ */
+int gw_api_root(const char *path, size_t len, const char *root,
+    size_t *after);
 /* the client of "Authorization: Bearer <key>", or NULL */
 const gw_client_t *gw_client_authenticate(const gw_gateway_t *gw,
     const char *auth, size_t len);

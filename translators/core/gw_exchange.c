@@ -711,26 +711,15 @@ gw_client_prepare(gw_client_t *client)
 static int
 gw_exchange_route_models(gw_exchange_t *ex, const gw_request_t *req)
 {
-    size_t       n;
-    const char  *p, *end, *id;
+    size_t       n, at;
+    const char  *end, *id;
 
-    static const char  base[] = "/models";
-
-    end = req->path + req->path_len;
-    id = NULL;
-
-    for (p = req->path; p + sizeof(base) - 1 <= end; p++) {
-        if (memcmp(p, base, sizeof(base) - 1) == 0
-            && (p + sizeof(base) - 1 == end || p[sizeof(base) - 1] == '/'))
-        {
-            id = p + sizeof(base) - 1;
-            break;
-        }
-    }
-
-    if (id == NULL) {
+    if (!gw_api_root(req->path, req->path_len, "/models", &at)) {
         return 0;
     }
+
+    end = req->path + req->path_len;
+    id = req->path + at;
 
     /* "/models", "/models/" or "/models/<id>" without another '/' */
     n = end - id;
@@ -791,23 +780,19 @@ gw_exchange_models(gw_exchange_t *ex)
 static int
 gw_exchange_route(gw_exchange_t *ex, const gw_request_t *req)
 {
-    size_t             n, idlen;
+    size_t             n, idlen, at;
     const char        *p, *end, *rest, *slash;
     const gw_route_t  *r;
-    static const char  base[] = "/fine_tuning/jobs";
 
     end = req->path + req->path_len;
     p = NULL;
 
     /* the location decides the prefix ("/v1/"); the route is the tail */
-    for (rest = req->path; rest + sizeof(base) - 1 <= end; rest++) {
-        if (memcmp(rest, base, sizeof(base) - 1) == 0) {
-            p = rest + sizeof(base) - 1;
-            break;
-        }
+    if (gw_api_root(req->path, req->path_len, "/fine_tuning/jobs", &at)) {
+        p = req->path + at;
     }
 
-    if (p == NULL || (p < end && *p != '/')) {
+    if (p == NULL) {
         goto not_found;
     }
 

@@ -86,18 +86,8 @@ static int gw_file_cmp(const void *a, const void *b);
 int
 gw_files_path(const char *path, size_t len)
 {
-    size_t  i;
-
     /* the location decides the prefix; the route is "/files[/...]" */
-    for (i = 0; i + 6 <= len; i++) {
-        if (memcmp(path + i, "/files", 6) == 0
-            && (i + 6 == len || path[i + 6] == '/'))
-        {
-            return 1;
-        }
-    }
-
-    return 0;
+    return gw_api_root(path, len, "/files", NULL);
 }
 
 

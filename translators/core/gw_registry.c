@@ -350,3 +350,38 @@ gw_client_authenticate(const gw_gateway_t *gw, const char *auth, size_t len)
 
     return found;
 }
+
+
+int
+gw_api_root(const char *path, size_t len, const char *root, size_t *after)
+{
+    size_t       i, k, n;
+    const char  *r;
+
+    static const char  *roots[] = {
+        "/fine_tuning/jobs", "/files", "/models", NULL
+    };
+
+    for (i = 0; i < len; i++) {
+        if (path[i] != '/') {
+            continue;
+        }
+
+        for (k = 0; roots[k] != NULL; k++) {
+            r = roots[k];
+            n = strlen(r);
+
+            if (i + n <= len && memcmp(path + i, r, n) == 0
+                && (i + n == len || path[i + n] == '/'))
+            {
+                if (after != NULL) {
+                    *after = i + n;
+                }
+
+                return strcmp(r, root) == 0;
+            }
+        }
+    }
+
+    return 0;
+}

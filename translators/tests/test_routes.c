@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include <gw.h>
+#include <gw_files.h>
 
 #include "check.h"
 
@@ -435,6 +436,19 @@ test_models_list(void **state)
 
     ex = ex_raw("GET", "/v1/models", NULL, NULL, 0, NULL, 0);
     EXPECT_ERROR(ex, 401, "authentication_error", NULL, "missing_api_key");
+
+    /* the first API root in the path is the route: a job's tail named
+     * "models" is no model list, and "files" after /models is a model */
+    ex = ex_as("bob", "GET", "/v1/fine_tuning/jobs/ftjob-x/models", NULL);
+    EXPECT_ERROR(ex, 404, "not_found_error", NULL, "unknown_url");
+
+    ex = ex_as("bob", "GET", "/v1/models/files", NULL);
+    EXPECT_ERROR(ex, 404, "not_found_error", "model", "model_not_found");
+
+    assert_true(gw_files_path("/v1/files/file-x/content", 24));
+    assert_false(gw_files_path("/v1/models/files", 16));
+    assert_false(gw_files_path("/v1/fine_tuning/jobs/files", 26));
+    assert_false(gw_files_path("/v1/filesx", 10));
 }
 
 
