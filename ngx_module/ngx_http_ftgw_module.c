@@ -519,6 +519,19 @@ ngx_http_ftgw_client(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /* one key, two clients: it would authenticate as only one of them */
+    for (i = 0; i < fmcf->clients->nelts; i++) {
+        if (clients[i].key_len == key.len
+            && ngx_memcmp(clients[i].key, key.data, key.len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "ftgw_client: \"%V\" has the same key as "
+                               "\"%s\": give each client its own",
+                               &value[1], clients[i].name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
     client = ngx_array_push(fmcf->clients);
     if (client == NULL) {
         return NGX_CONF_ERROR;

@@ -3,6 +3,7 @@ directive, and never print a credential."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import string
@@ -75,6 +76,10 @@ def test_good_config_passes(tmp_path):
      'ftgw_secret_file: "client.key" holds fewer than 32 bytes'),
     (BASE + "ftgw_client app client.key;",
      'ftgw_client: duplicate client "app"'),
+    # one key for two clients would authenticate as one of them only
+    (BASE + "ftgw_client ops client.key;",
+     'ftgw_client: "ops" has the same key as "app": give each client its '
+     'own'),
     ("ftgw_secret_file id.secret; ftgw_client a b c;",
      'invalid number of arguments in "ftgw_client"'),
     (BASE + GOOD_PROVIDER.replace("kind=clova", "kind=clova list_page_sise=5"),
@@ -226,7 +231,9 @@ def test_example_config_passes(tmp_path, yandex_key):
         if path.suffix == ".json":
             shutil.copy(yandex_key[0], path)
         else:
-            harness.write_secret(path, "c" * 40)
+            # a value of its own: two clients may not share a key
+            harness.write_secret(path, "c" * 24 + hashlib.sha256(
+                m.group(1).encode()).hexdigest()[:16])
         return str(path)
 
     text = re.sub(r"/etc/nginx/ftgw/([\w./-]+)", credential, text)
