@@ -54,6 +54,15 @@ CASES = [
     ({**GOOD, "suffix": "a\nb"}, 400, "suffix", "invalid_value"),
     ({**GOOD, "suffix": "a/../b"}, 400, "suffix", "invalid_value"),
     ({**GOOD, "model": "clova/HCX\u0001"}, 400, "model", "invalid_value"),
+    # bidirectional overrides and line separators spoof a vendor console
+    ({**GOOD, "training_file": "s3://b/\u202etxt.csv"}, 400,
+     "training_file", "invalid_value"),
+    ({**GOOD, "tuning": {"description": "ok\u2028fake line"}}, 400,
+     "tuning.description", "invalid_value"),
+    ({**GOOD, "tuning": {"description": "a\u2066b\u2069"}}, 400,
+     "tuning.description", "invalid_value"),
+    ({**GOOD, "metadata": {"team": "\u202dx"}}, 400, "metadata.team",
+     "invalid_value"),
     # CLOVA's own limits, checked before any vendor call
     ({**GOOD, "hyperparameters": {"n_epochs": 21}}, 400,
      "hyperparameters.n_epochs", "invalid_value"),

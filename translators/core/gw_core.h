@@ -261,6 +261,13 @@ typedef struct {
 } gw_job_t;
 
 void gw_job_init(gw_job_t *job);
+/*
+ * Every string a vendor put into job (its raw status, names, codes,
+ * messages, metadata and the whole vendor object, keys and values),
+ * with the provider's secrets redacted, in place: no vendor text reaches
+ * a client unredacted.  -1 when out of memory.
+ */
+int gw_job_redact(const gw_provider_t *p, gw_job_t *job);
 /* owner from a vendor job name "<client>.<rest>", if not set already */
 void gw_job_set_owner(gw_job_t *job);
 void gw_job_free(gw_job_t *job);

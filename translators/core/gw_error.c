@@ -352,3 +352,97 @@ gw_vendor_text(const gw_provider_t *p, const char *src, char *out,
 
     gw_free(buf);
 }
+
+
+/* s with p's secrets redacted, into *s again when it changed */
+static int
+gw_redact_str(const gw_provider_t *p, char **s)
+{
+    char    *buf;
+    size_t   len, cap;
+
+    if (*s == NULL) {
+        return 0;
+    }
+
+    /* each byte could start a match, each match grows to GW_REDACTED */
+    len = strlen(*s);
+    cap = len * GW_REDACTED_LEN + 1;
+
+    buf = gw_malloc(cap);
+    if (buf == NULL) {
+        return -1;
+    }
+
+    memcpy(buf, *s, len + 1);
+    gw_redact(p, buf, cap);
+
+    if (strcmp(buf, *s) == 0) {
+        gw_free(buf);
+        return 0;
+    }
+
+    gw_free(*s);
+    *s = buf;
+
+    return 0;
+}
+
+
+/* strings of a vendor's JSON, keys and values, redacted in place */
+static int
+gw_redact_json(const gw_provider_t *p, cJSON *item)
+{
+    cJSON  *c;
+
+    for (c = item; c != NULL; c = c->next) {
+        if (gw_redact_str(p, &c->string) != 0) {
+            return -1;
+        }
+
+        if (cJSON_IsString(c) && gw_redact_str(p, &c->valuestring) != 0) {
+            return -1;
+        }
+
+        if (c->child != NULL && gw_redact_json(p, c->child) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+gw_job_redact(const gw_provider_t *p, gw_job_t *job)
+{
+    size_t   i;
+    char   **s[] = {
+        &job->vendor_status, &job->vendor_model, &job->name,
+        &job->fine_tuned_model, &job->training_file, &job->validation_file,
+        &job->vendor_error_code, &job->checkpoint_prefix
+    };
+
+    for (i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+        if (gw_redact_str(p, s[i]) != 0) {
+            return -1;
+        }
+    }
+
+    gw_redact(p, job->error_code, sizeof(job->error_code));
+    gw_redact(p, job->error_message, sizeof(job->error_message));
+
+    if (job->vendor_extra != NULL
+        && gw_redact_json(p, job->vendor_extra->child) != 0)
+    {
+        return -1;
+    }
+
+    if (job->metadata != NULL
+        && gw_redact_json(p, job->metadata->child) != 0)
+    {
+        return -1;
+    }
+
+    return 0;
+}

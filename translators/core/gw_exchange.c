@@ -464,6 +464,9 @@ gw_exchange_step(gw_exchange_t *ex, gw_op_t *op, gw_call_t **call)
         return GW_NEXT_CALL;
 
     case GW_STEP_ERROR:
+        /* a vendor's code and text, whatever field they went into */
+        gw_redact(op->provider, op->err.code, sizeof(op->err.code));
+        gw_redact(op->provider, op->err.message, sizeof(op->err.message));
         gw_exchange_fail(ex, &op->err);
         break;
 
@@ -882,7 +885,9 @@ gw_exchange_query(gw_exchange_t *ex, const char *query, size_t len)
     if (rc > 0) {
         limit = strtol(value, &end, 10);
 
-        if (*end != '\0' || value[0] == '\0' || limit < 1
+        /* digits only: strtol() would take "+5" and " 5" */
+        if (*end != '\0' || value[0] == '\0'
+            || strspn(value, "0123456789") != strlen(value) || limit < 1
             || limit > GW_LIST_MAX_LIMIT)
         {
             rc = -1;
@@ -977,7 +982,8 @@ gw_exchange_filter(gw_exchange_t *ex, const char *query, size_t len)
 }
 
 
-/* percent-decoded s (n bytes) into out: its length, or -1 */
+/* percent-decoded s (n bytes) into out: its length, or -1 (malformed, too
+ * long, or holding a NUL) */
 static ssize_t
 gw_query_decode(const char *s, size_t n, char *out, size_t size)
 {
@@ -1001,8 +1007,14 @@ gw_query_decode(const char *s, size_t n, char *out, size_t size)
             hex[0] = s[i + 1];
             hex[1] = s[i + 2];
             hex[2] = '\0';
-            out[k++] = (char) strtol(hex, NULL, 16);
+            out[k] = (char) strtol(hex, NULL, 16);
             i += 2;
+
+            /* %00 would cut the value short where it is read as a string */
+            if (out[k++] == '\0') {
+                return -1;
+            }
+
             continue;
         }
 
@@ -1024,9 +1036,8 @@ static int
 gw_query_value(const char *query, size_t len, const char *name, char *out,
     size_t size)
 {
-    size_t       nlen, n;
+    size_t       nlen;
     const char  *p, *end, *amp, *v;
-    char         hex[3];
 
     nlen = strlen(name);
     end = query + len;
@@ -1056,34 +1067,8 @@ gw_query_value(const char *query, size_t len, const char *name, char *out,
         }
 
         v = (p + nlen < amp) ? p + nlen + 1 : amp;
-        n = 0;
 
-        while (v < amp) {
-            if (n + 1 >= size) {
-                return -1;
-            }
-
-            if (*v == '%') {
-                if (amp - v < 3 || !isxdigit((unsigned char) v[1])
-                    || !isxdigit((unsigned char) v[2]))
-                {
-                    return -1;
-                }
-
-                hex[0] = v[1];
-                hex[1] = v[2];
-                hex[2] = '\0';
-                out[n++] = (char) strtol(hex, NULL, 16);
-                v += 3;
-                continue;
-            }
-
-            out[n++] = (*v == '+') ? ' ' : *v;
-            v++;
-        }
-
-        out[n] = '\0';
-        return 1;
+        return (gw_query_decode(v, amp - v, out, size) < 0) ? -1 : 1;
     }
 
     return 0;
@@ -1368,6 +1353,12 @@ gw_exchange_finish_job(gw_exchange_t *ex)
     job = &ex->op.job;
     gw_job_set_owner(job);
 
+    if (gw_job_redact(ex->op.provider, job) != 0) {
+        gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
+                          "The gateway is out of memory");
+        return;
+    }
+
     if (ex->kind != GW_OP_CREATE && job->owner != NULL
         && strcmp(job->owner, ex->client->name) != 0)
     {
@@ -1583,7 +1574,7 @@ gw_list_need_more(gw_exchange_t *ex, gw_op_t *op)
 
 
 typedef struct {
-    const gw_job_t       *job;
+    gw_job_t             *job;      /* redacted before it is printed */
     const gw_provider_t  *provider;
 } gw_list_item_t;
 
@@ -1695,8 +1686,10 @@ gw_exchange_finish_list(gw_exchange_t *ex)
             return;
         }
 
-        text = gw_job_print(items[i].job, id, items[i].provider,
-                            ex->client->name, NULL);
+        text = (gw_job_redact(items[i].provider, items[i].job) == 0)
+               ? gw_job_print(items[i].job, id, items[i].provider,
+                              ex->client->name, NULL)
+               : NULL;
         item = (text != NULL) ? cJSON_CreateRaw(text) : NULL;
         gw_free(text);
 

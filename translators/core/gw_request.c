@@ -218,12 +218,14 @@ static const gw_charset_t  gw_cs_job = {
 };
 
 static const gw_charset_t  gw_cs_text = {
-    NULL, 1, NULL, "UTF-8 characters without control characters"
+    NULL, 1, NULL, "UTF-8 characters without control, bidirectional or "
+    "line separator characters"
 };
 
 /* dataset references: vendors and the trainer split them on spaces */
 static const gw_charset_t  gw_cs_ref = {
-    NULL, 0, NULL, "UTF-8 characters without spaces or control characters"
+    NULL, 0, NULL, "UTF-8 characters without spaces, control, "
+    "bidirectional or line separator characters"
 };
 
 
@@ -1717,6 +1719,18 @@ gw_spec_char_len(const gw_charset_t *cs, const unsigned char *p,
 
     if (*p == ' ') {
         return cs->space ? 1 : 0;
+    }
+
+    /*
+     * U+2028-U+202E (line and paragraph separators, bidirectional
+     * embeddings and overrides) and U+2066-U+2069 (isolates) can make
+     * what an operator reads in a vendor console lie
+     */
+    if (left >= 3 && p[0] == 0xe2
+        && ((p[1] == 0x80 && p[2] >= 0xa8 && p[2] <= 0xae)
+            || (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)))
+    {
+        return 0;
     }
 
     return gw_utf8_len(p, left);

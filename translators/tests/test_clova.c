@@ -1017,6 +1017,11 @@ test_routing_errors(void **state)
           "invalid_request_error", "limit", "invalid_value" },
         { "GET", "/v1/fine_tuning/jobs", "limit=5x", 400,
           "invalid_request_error", "limit", "invalid_value" },
+        /* digits only: strtol() alone takes a sign and a space */
+        { "GET", "/v1/fine_tuning/jobs", "limit=+5", 400,
+          "invalid_request_error", "limit", "invalid_value" },
+        { "GET", "/v1/fine_tuning/jobs", "limit=%205", 400,
+          "invalid_request_error", "limit", "invalid_value" },
         /* metadata filters the list only, as metadata[<key>]=<value> */
         { "GET", "/v1/fine_tuning/jobs/%s", "metadata[team]=nlp", 400,
           "invalid_request_error", "metadata", "unsupported_parameter" },
@@ -1048,6 +1053,11 @@ test_routing_errors(void **state)
         EXPECT_ERROR(ex, cases[i].status, cases[i].type, cases[i].param,
                      cases[i].code);
     }
+
+    /* %00 would cut a valid cursor short, the junk after it unseen */
+    snprintf(path, sizeof(path), "after=%s%%00junk", id);
+    ex = ex_as("alice", "GET", "/v1/fine_tuning/jobs", path);
+    EXPECT_ERROR(ex, 400, "invalid_request_error", "after", "invalid_value");
 }
 
 
@@ -1379,6 +1389,58 @@ test_retrieve_failure_reasons(void **state)
         JSTR(json, "fine_tuned_model", NULL);
         JINT(json, "trained_tokens", NUL);
     }
+}
+
+
+/*
+ * A vendor that echoes a credential, in any field: every vendor string
+ * that reaches the client is redacted, not only statusInfo.message (the
+ * harness checks each answer for every secret, too)
+ */
+static void
+test_vendor_strings_redacted_everywhere(void **state)
+{
+    char            id[1100];
+    cJSON          *json;
+    gw_exchange_t  *ex;
+
+    static const char  task[] =
+        "{\"status\":{\"code\":\"20000\",\"message\":\"OK\"},"
+        "\"result\":{\"id\":\"czf9fbky\",\"name\":\"alice.flow-test\","
+        "\"model\":\"HCX-003\",\"status\":\"FAILED\","
+        "\"statusInfo\":{\"failureReason\":\"x." OBJ_SK_2 "\","
+        "\"message\":\"key " OBJ_SK_2 "\",\"label\":[\"" OBJ_SK_2 "\"],"
+        "\"" OBJ_SK_2 "\":1},"
+        "\"createdClientType\":\"" OBJ_SK_2 "\","
+        "\"createdDate\":\"2023-08-21T13:07:06+0900\","
+        "\"updatedDate\":\"2023-08-21T13:30:00+0900\"}}";
+
+    mint_id(P_SIG, "alice", id, sizeof(id));
+
+    ex = ex_job("alice", "GET", id, "", NULL);
+    EXPECT_CALL(ex, P_SIG, "GET", TASK, "");
+    feed(ex, 200, task);
+    json = FINISH(ex, 200);
+    JSTR(json, "vendor.error_code", "x.[redacted]");
+    JSTR(json, "vendor.status_info.failureReason", "x.[redacted]");
+    JSTR(json, "vendor.status_info.label.0", "[redacted]");
+    JINT(json, "vendor.status_info.[redacted]", 1);
+    JSTR(json, "vendor.created_client_type", "[redacted]");
+    HAS(jstr(json, "error.message"), "x.[redacted]");
+
+    /* the events say the same */
+    ex = ex_job("alice", "GET", id, "/events", NULL);
+    EXPECT_CALL(ex, P_SIG, "GET", TASK, "");
+    feed(ex, 200, task);
+    FINISH(ex, 200);
+
+    /* an error's code is the vendor's too */
+    ex = ex_job("alice", "GET", id, "", NULL);
+    EXPECT_CALL(ex, P_SIG, "GET", TASK, "");
+    feed(ex, 400, "{\"status\":{\"code\":\"4" OBJ_SK_2 "\","
+         "\"message\":\"no\"}}");
+    json = EXPECT_ERROR(ex, 502, "upstream_error", NULL, "4[redacted]");
+    HAS(jstr(json, "error.message"), "code 4[redacted]");
 }
 
 
@@ -2546,6 +2608,7 @@ main(void)
         T(test_retrieve_unknown_status),
         T(test_retrieve_failure_reasons),
         T(test_retrieve_failure_message_utf8),
+        T(test_vendor_strings_redacted_everywhere),
         T(test_retrieve_round_trip),
         T(test_retrieve_bad_ids),
         T(test_retrieve_other_client),

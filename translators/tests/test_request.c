@@ -132,6 +132,13 @@ static const bad_t  bad[] = {
     { M("'cl:ova/m'"), "model", "invalid_value" },
     { M("'clova/m m'"), "model", "invalid_value" },
     { M("'clova/m\\t'"), "model", "invalid_value" },
+    /* U+202E, U+2028 and U+2069: bidirectional and line separators */
+    { "{'model':'a/b','training_file':'s3://b/\xe2\x80\xaex'}",
+      "training_file", "invalid_value" },
+    { "{'model':'a/b','training_file':'t','tuning':{'description':"
+      "'a\xe2\x80\xa8" "b'}}", "tuning.description", "invalid_value" },
+    { "{'model':'a/b','training_file':'t','tuning':{'labels':{'k':"
+      "'\xe2\x81\xa9'}}}", "tuning.labels.k", "invalid_value" },
     { M("'clova/m$'"), "model", "invalid_value" },
     { M("'clova/m\\u007f'"), "model", "invalid_value" },
     { M("'clova/\xc3\xa9'"), "model", "invalid_value" },

@@ -2423,6 +2423,33 @@ test_retrieve_owner(void **state)
 }
 
 
+/*
+ * Two owner labels cannot come from the gateway: the task is planted and
+ * nobody's (once the last label won, and the first copy leaked)
+ */
+static void
+test_retrieve_two_owner_labels(void **state)
+{
+    char            id[1100];
+    task_t         *t;
+    taskbuf_t       tb;
+    gw_exchange_t  *ex;
+
+    mint("bob", P_YX, "ftn2", "ftnop2", id, sizeof(id));
+
+    ex = ex_job("bob", "GET", id, "", NULL);
+    EXPECT_GRPC(ex, P_YX, "Describe", AUTH_KEY);
+    t = task_make(&tb, "ftn2", NULL, ST(PENDING), "alice");
+    yt(tuning_task__labels_entry__init)(&tb.label[2]);
+    tb.label[2].key = (char *) OWNER_LABEL;
+    tb.label[2].value = (char *) "bob";
+    tb.labelp[2] = &tb.label[2];
+    t->n_labels = 3;
+    feed_task(ex, t);
+    EXPECT_ERROR(ex, 404, NF, "id", "job_not_found");
+}
+
+
 /* ---- gRPC failures ----------------------------------------------------- */
 
 static const struct {
@@ -3723,6 +3750,7 @@ main(void)
         T(test_retrieve_unspecified_response_model),
         T(test_retrieve_failed_errors),
         T(test_retrieve_owner),
+        T(test_retrieve_two_owner_labels),
 
         T(test_grpc_codes),
         T(test_grpc_message_text),

@@ -729,6 +729,7 @@ gw_yx_task_to_job(gw_op_t *op, const YX(TuningTask) *t, gw_job_t *job)
 {
     size_t                 i;
     cJSON                 *labels;
+    const char            *v;
     const gw_yx_status_t  *s;
 
     s = gw_yx_status(t->status);
@@ -790,7 +791,10 @@ gw_yx_task_to_job(gw_op_t *op, const YX(TuningTask) *t, gw_job_t *job)
 
     for (i = 0; i < t->n_labels; i++) {
         if (strcmp(t->labels[i]->key, GW_YX_OWNER) == 0) {
-            job->owner = gw_strdup(t->labels[i]->value);
+            /* two owner tags: planted, so nobody's (no client is "") */
+            v = (job->owner == NULL) ? t->labels[i]->value : "";
+            gw_free(job->owner);
+            job->owner = gw_strdup(v);
             continue;
         }
 
