@@ -15,6 +15,9 @@ FAULTS = [
     # keepalive connection fails: three faults outlast the retry
     ({"fault": "reset", "count": 3}, 502, "vendor_unreachable"),
     ({"fault": "drop", "count": 3}, 502, "vendor_unreachable"),
+    # an answer cut short of its Content-Length: what came is not the
+    # vendor's JSON (docs/api.md#the-vendor-answer-matrix)
+    ({"fault": "truncated", "count": 3}, 502, "invalid_vendor_response"),
     ({"fault": "garbage"}, 502, "invalid_vendor_response"),
     ({"fault": "huge", "bytes": 2 * 1024 * 1024}, 502,
      "vendor_response_too_large"),
