@@ -89,11 +89,18 @@ ngx_http_ftgw_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_ftgw_module);
 
-    /* a declared length over the limit is refused before reading */
+    /*
+     * a declared length over the limit is refused before reading; as
+     * nginx does for client_max_body_size, no "100 Continue" is sent,
+     * so the client does not upload a body that is refused anyway
+     */
     if (gw_exchange_needs_body(ctx->exchange)
         && r->headers_in.content_length_n > (off_t) flcf->max_body_size)
     {
         gw_exchange_body_too_large(ctx->exchange, flcf->max_body_size);
+        r->expect_tested = 1;
+        r->keepalive = 0;
+        r->lingering_close = 1;
     }
 
     if (!gw_exchange_needs_body(ctx->exchange)) {

@@ -131,6 +131,33 @@ def test_oversize_chunked_body_is_413(gateway):
     assert gateway.vendor_requests() == []
 
 
+def test_expect_continue_over_limit_is_413_without_100(gateway):
+    """A declared length over ftgw_max_body_size is answered 413 before
+    any 100 Continue, so the client never uploads the body (issue 17)."""
+    import socket
+    from urllib.parse import urlsplit
+    from conftest import CLIENT_KEYS
+    url = urlsplit(gateway.base)
+    with socket.create_connection((url.hostname, url.port), 5) as sock:
+        sock.settimeout(5)
+        sock.sendall((
+            "POST /v1/fine_tuning/jobs HTTP/1.1\r\n"
+            f"Host: {url.hostname}\r\n"
+            f"Authorization: Bearer {CLIENT_KEYS['alice']}\r\n"
+            "Content-Type: application/json\r\n"
+            "Content-Length: 200000\r\n"
+            "Expect: 100-continue\r\n\r\n").encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            data = sock.recv(4096)
+            if not data:
+                break
+            answer += data
+    status_line = answer.split(b"\r\n", 1)[0]
+    assert status_line.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert gateway.vendor_requests() == []
+
+
 def test_bad_request_id_is_400(gateway):
     r = gateway.call("GET", "/v1/fine_tuning/jobs",
                      headers={"X-Request-Id": "has spaces in it"})
