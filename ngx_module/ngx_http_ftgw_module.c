@@ -364,6 +364,10 @@ ngx_http_ftgw_init(ngx_conf_t *cf)
 
     fmcf->request_id_index = ngx_http_ftgw_request_id_index(cf);
 
+    if (ngx_http_ftgw_error_page_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_ftgw_capture_init(cf);
 }
 

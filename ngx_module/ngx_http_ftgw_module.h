@@ -77,6 +77,7 @@ ngx_int_t ngx_http_ftgw_call(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx,
 void ngx_http_ftgw_response(ngx_http_ftgw_ctx_t *ctx,
     gw_vendor_response_t *resp);
 ngx_int_t ngx_http_ftgw_capture_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_ftgw_error_page_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_ftgw_tokens_add(ngx_conf_t *cf,
     ngx_http_ftgw_main_conf_t *fmcf);
 char *ngx_http_ftgw_route(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

@@ -337,6 +337,27 @@ def create_job(gw: Gateway, client: str = "alice", model: str = "clova/HCX-003",
     return gw.sdk(client).fine_tuning.jobs.create(model=model, **kw)
 
 
+def read_answer(sock) -> tuple[bytes, bytes]:
+    """One HTTP answer from a raw socket: its head and its body, read up
+    to the Content-Length (nginx may linger before it closes)."""
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        data = sock.recv(65536)
+        assert data, answer
+        answer += data
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        data = sock.recv(65536)
+        assert data, body
+        body += data
+    return head, body
+
+
 def error_of(resp: requests.Response) -> dict:
     body = resp.json()
     assert set(body) == {"error"}, body

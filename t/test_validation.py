@@ -158,6 +158,31 @@ def test_expect_continue_over_limit_is_413_without_100(gateway):
     assert gateway.vendor_requests() == []
 
 
+def test_over_client_max_body_size_is_json_413(gateway):
+    """nginx's own 413 (a Content-Length over client_max_body_size, 1m
+    here) comes in the OpenAI envelope, not as nginx's HTML page."""
+    import socket
+    from urllib.parse import urlsplit
+    from conftest import CLIENT_KEYS
+    url = urlsplit(gateway.base)
+    from conftest import read_answer
+    with socket.create_connection((url.hostname, url.port), 5) as sock:
+        sock.settimeout(5)
+        sock.sendall((
+            "POST /v1/fine_tuning/jobs HTTP/1.1\r\n"
+            f"Host: {url.hostname}\r\n"
+            f"Authorization: Bearer {CLIENT_KEYS['alice']}\r\n"
+            "Content-Type: application/json\r\n"
+            "Content-Length: 2000000\r\n\r\n").encode())
+        head, payload = read_answer(sock)
+    assert head.startswith(b"HTTP/1.1 413"), head
+    assert b"application/json" in head.lower(), head
+    err = json.loads(payload)["error"]
+    assert err["code"] == "request_too_large", err
+    assert err["type"] == "invalid_request_error"
+    assert gateway.vendor_requests() == []
+
+
 def test_bad_request_id_is_400(gateway):
     r = gateway.call("GET", "/v1/fine_tuning/jobs",
                      headers={"X-Request-Id": "has spaces in it"})

@@ -1,0 +1,151 @@
+/*
+ * The JSON 413 in place of nginx's own HTML page.
+ *
+ * nginx refuses a body over client_max_body_size itself: before the
+ * module runs (a Content-Length over it) or while reading (a chunked
+ * body that grows past it).  Its answer is the HTML error page, which an
+ * OpenAI SDK cannot read.  In an ftgw_api location this header filter
+ * sends the OpenAI error envelope instead: file_too_large for an upload
+ * to /v1/files, request_too_large for anything else.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_ftgw_module.h"
+#include <gw_files.h>
+
+
+static ngx_int_t ngx_http_ftgw_error_page_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ftgw_error_page_send(ngx_http_request_t *r,
+    char *json, size_t len);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+static ngx_str_t  ngx_http_ftgw_error_page_type =
+    ngx_string("application/json");
+
+
+ngx_int_t
+ngx_http_ftgw_error_page_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_ftgw_error_page_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ftgw_error_page_filter(ngx_http_request_t *r)
+{
+    char                       *json;
+    size_t                      len;
+    off_t                       limit;
+    gw_error_t                  err;
+    ngx_int_t                   rc;
+    ngx_http_ftgw_loc_conf_t   *flcf;
+    ngx_http_ftgw_main_conf_t  *fmcf;
+    ngx_http_core_loc_conf_t   *clcf;
+
+    /* only nginx's own page: err_status is set by the special response */
+    if (r != r->main
+        || r->err_status != NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+        || r->header_only)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    flcf = ngx_http_get_module_loc_conf(r, ngx_http_ftgw_module);
+
+    if (!flcf->enable) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_ftgw_module);
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    ngx_memzero(&err, sizeof(gw_error_t));
+    err.http_status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    err.type = "invalid_request_error";
+
+    if (fmcf->files_root.data != NULL
+        && gw_files_path((char *) r->uri.data, r->uri.len))
+    {
+        limit = fmcf->files_max_size;
+        ngx_cpystrn((u_char *) err.param, (u_char *) "file",
+                    sizeof(err.param));
+        ngx_cpystrn((u_char *) err.code, (u_char *) "file_too_large",
+                    sizeof(err.code));
+
+    } else {
+        limit = clcf->client_max_body_size;
+        ngx_cpystrn((u_char *) err.code, (u_char *) "request_too_large",
+                    sizeof(err.code));
+    }
+
+    ngx_snprintf((u_char *) err.message, sizeof(err.message) - 1,
+                 "The request body exceeds the gateway's limit of "
+                 "%O bytes%Z", limit);
+
+    json = gw_files_error_json(&err, &len);
+    if (json == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    rc = ngx_http_ftgw_error_page_send(r, json, len);
+    gw_files_free(json);
+
+    return rc;
+}
+
+
+/*
+ * Sends the header and the envelope, then marks the request header-only,
+ * so that the special response handler that called this filter does not
+ * send its HTML page after them.
+ */
+static ngx_int_t
+ngx_http_ftgw_error_page_send(ngx_http_request_t *r, char *json,
+    size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->pos, json, len);
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    r->headers_out.content_type = ngx_http_ftgw_error_page_type;
+    r->headers_out.content_type_len = ngx_http_ftgw_error_page_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.content_length_n = len;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    rc = ngx_http_next_header_filter(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    rc = ngx_http_output_filter(r, &out);
+
+    r->header_only = 1;
+
+    return rc;
+}
