@@ -771,6 +771,7 @@ FAULT_PARAMETERS = {
     "garbage": lambda spec: {},
     "huge": _huge_fault,
     "status": _status_fault,
+    "truncated": lambda spec: {},
 }
 
 
@@ -1133,6 +1134,16 @@ class SandboxHandler(ControlApiMixin, SandboxHandlerBase):
             self.server.abort_connection(self.connection)
         elif kind == "drop":
             self.close_connection = True    # normal close (FIN), no answer
+        elif kind == "truncated":
+            # a Content-Length of 100 bytes more than the body sent
+            body = b'{"log_id": 1, "result": {'
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body) + 100))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
         return True
 
     # -- control API ------------------------------------------------------

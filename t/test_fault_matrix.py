@@ -1,0 +1,108 @@
+"""The fault matrix (docs/api.md, "The vendor answer matrix"): every
+fault of a vendor's HTTP answer, on every call an operation makes, gets
+the one documented status and code, the same for every vendor; the
+workers survive and the next call succeeds."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import DATASET, error_of
+
+QF_MODEL = "qianfan/ERNIE-Bot-turbo-0725"
+QF_DATASET = "qianfan://dataset/1234"
+
+# fault spec, gateway status, error code (faults with a count outlast
+# nginx's one retry on a fresh connection)
+FAULTS = {
+    "timeout-before-header": ({"fault": "slow", "delay": 3}, 504,
+                              "vendor_timeout"),
+    "reset": ({"fault": "reset", "count": 3}, 502, "vendor_unreachable"),
+    "closed-without-answer": ({"fault": "drop", "count": 3}, 502,
+                              "vendor_unreachable"),
+    "cut-short": ({"fault": "truncated", "count": 3}, 502,
+                  "invalid_vendor_response"),
+    "html-200": ({"fault": "garbage"}, 502, "invalid_vendor_response"),
+    "oversize": ({"fault": "huge", "bytes": 2 * 1024 * 1024}, 502,
+                 "vendor_response_too_large"),
+    "html-500": ({"fault": "status", "http": 500, "content_type": "text/html",
+                  "body": "<html><body>500</body></html>"}, 502,
+                 "invalid_vendor_response"),
+    "502": ({"fault": "status", "http": 502, "body": ""}, 502,
+            "invalid_vendor_response"),
+    "503": ({"fault": "status", "http": 503, "body": "busy"}, 503,
+            "vendor_unavailable"),
+    "504": ({"fault": "status", "http": 504, "body": "late"}, 504,
+            "vendor_timeout"),
+    "429-retry-after": ({"fault": "status", "http": 429, "body": "slow down",
+                         "headers": {"Retry-After": "17"}}, 429,
+                        "rate_limited"),
+}
+
+# (vendor, operation, the sandbox's name of the faulted call)
+CALLS = [
+    ("clova", "create", "create"),
+    ("clova", "retrieve", "get"),
+    ("clova", "list", "list"),
+    ("clova", "cancel", "delete"),
+    ("clova", "events", "get"),
+    ("qianfan", "create", "createTask"),
+    ("qianfan", "create", "createJob"),
+    ("qianfan", "retrieve", "jobDetail"),
+    ("qianfan", "cancel", "stopJob"),
+    ("qianfan", "events", "jobDetail"),
+]
+
+
+def _create(gateway, vendor):
+    if vendor == "clova":
+        body = {"model": "clova/HCX-003", "training_file": DATASET}
+    else:
+        body = {"model": QF_MODEL, "training_file": QF_DATASET,
+                "tuning": {"max_seq_len": 4096}}
+    return gateway.call("POST", "/v1/fine_tuning/jobs", json=body)
+
+
+def _operation(gateway, vendor, operation, job_id):
+    if operation == "create":
+        return _create(gateway, vendor)
+    if operation == "list":
+        return gateway.call("GET", "/v1/fine_tuning/jobs")
+    path = f"/v1/fine_tuning/jobs/{job_id}"
+    if operation == "cancel":
+        return gateway.call("POST", path + "/cancel")
+    if operation == "events":
+        return gateway.call("GET", path + "/events")
+    return gateway.call("GET", path)
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+@pytest.mark.parametrize("vendor,operation,call", CALLS,
+                         ids=[f"{v}-{o}-{c}" for v, o, c in CALLS])
+def test_fault_cell(gateway, vendor, operation, call, fault):
+    spec, status, code = FAULTS[fault]
+    job_id = None
+    if operation != "create":
+        created = _create(gateway, vendor)
+        assert created.status_code == 200, created.text
+        job_id = created.json()["id"]
+    workers = gateway.nginx.workers()
+
+    gateway.fault(vendor, op=call, **spec)
+    try:
+        r = _operation(gateway, vendor, operation, job_id)
+    finally:
+        gateway.clear_faults()
+
+    assert r.status_code == status, r.text
+    err = error_of(r)
+    assert err["code"] == code, err
+    assert r.headers["content-type"] == "application/json"
+    if status == 429:
+        assert r.headers.get("retry-after") == "17"
+    assert gateway.nginx.workers() == workers
+
+    # the next call is served
+    again = _operation(gateway, vendor,
+                       "retrieve" if job_id else "list", job_id)
+    assert again.status_code == 200, again.text
