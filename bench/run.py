@@ -46,6 +46,7 @@ WARMUP_S, RUN_S = (1, 1) if QUICK else (2, 8)
 # see the same drift of the machine; the ratio is the median of rounds
 ROUNDS, ROUND_S = (1, 1) if QUICK else (3, 3)
 MEMORY_REQUESTS = 10_000 if QUICK else 1_000_000
+SOAK_REQUESTS = 10_000 if QUICK else 1_000_000
 CALLGRIND_REQUESTS = 300 if QUICK else 2000
 WORKERS = (1, 2)
 CONNS = (32, 256)
@@ -54,7 +55,7 @@ VENDORS = ("clova", "qianfan", "yandex", "slurm")
 # figure is being worked on
 PHASES = set(os.environ.get("BENCH_PHASES",
                             "throughput,paced,peers,memory,callgrind,"
-                            "upload")
+                            "upload,soak")
                             .split(","))
 OPS = ("retrieve", "create")
 
@@ -172,7 +173,32 @@ def nginx_quoted(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def mock_conf(prefix: Path, mock: Mock) -> str:
+# the soak's faults: (split_clients share, how the mock answers). Each
+# maps to one documented gateway error (docs/api.md, the vendor answer
+# matrix); a gateway error with any other code is not an injected fault
+SOAK_FAULTS = (
+    ("1.25%", "return 503 'busy';", (503, "vendor_unavailable")),
+    ("1.25%", "return 429 'slow down';", (429, "rate_limited")),
+    ("1.25%", "return 200 '<html>oops</html>';",
+     (502, "invalid_vendor_response")),
+    # 444: nginx closes the connection with no answer
+    ("1.25%", "return 444;", (502, "vendor_unreachable")),
+)
+
+
+def mock_faults() -> tuple[str, str]:
+    """The http-level split_clients and the server-level ifs that fault
+    5% of the HTTP mock's answers, chosen by $request_id (random)."""
+    split = ["    split_clients $request_id $mock_fault {"]
+    ifs = []
+    for i, (share, action, _) in enumerate(SOAK_FAULTS):
+        split.append(f"        {share} f{i};")
+        ifs.append(f"        if ($mock_fault = f{i}) {{ {action} }}")
+    split += ['        * "";', "    }"]
+    return "\n".join(split) + "\n", "\n".join(ifs) + "\n"
+
+
+def mock_conf(prefix: Path, mock: Mock, faults: bool = False) -> str:
     """HTTP answers with `return 200`. gRPC answers (Yandex) come from
     files, one gRPC message each, with the grpc-status trailer:
 
@@ -200,11 +226,12 @@ def mock_conf(prefix: Path, mock: Mock) -> str:
             error_page 405 =200 /_grpc/{i}.bin;
         }}""")
     grpc_routes = "\n".join(grpc_routes)
+    split, ifs = mock_faults() if faults else ("", "")
     # two workers: the mock must keep up with everything the gateway sends
-    return prelude(prefix, 2) + f"""    default_type application/json;
+    return prelude(prefix, 2) + split + f"""    default_type application/json;
     server {{
         listen 127.0.0.1:{mock.http} backlog=4096;
-{routes}
+{ifs}{routes}
     }}
     server {{
         # h2c with prior knowledge: what grpc_pass grpc:// speaks
@@ -725,6 +752,79 @@ def memory(mock: Mock, scenarios: dict) -> dict:
             "seconds": round(time.monotonic() - t0, 1),
             "workers": [{"pid": p, "cold_kib": cold[p],
                          "before_kib": before[p], "after_kib": after[p],
+                         "growth_kib": after[p] - before[p]} for p in pids]}
+
+
+def tally_script(name: str, reqs: list[Scenario], budget: int) -> Path:
+    """lua_script's round-robin with a request budget, counting the
+    answers by status and error code; when the budget is spent the
+    thread writes "<status> <code> <count>" lines next to the marker."""
+    path = lua_script(name, reqs)
+    tally = path.with_suffix(".tally")
+    done = path.with_suffix(".done")
+    path.write_text(path.read_text() + f"""local n = 0
+local seen = {{}}
+function response(status, headers, body)
+  n = n + 1
+  local key = tostring(status)
+  if status ~= 200 then
+    key = key .. " " .. (string.match(body, '"code":%s*"([^"]*)"') or "-")
+  end
+  seen[key] = (seen[key] or 0) + 1
+  if n == {budget} then
+    local f = io.open([==[{tally}]==], "w")
+    for k, v in pairs(seen) do f:write(k .. " " .. v .. "\\n") end
+    f:close()
+    io.open([==[{done}]==], "w"):close()
+    wrk.thread:stop()
+  end
+end
+""")
+    return path
+
+
+def soak(scenarios: dict) -> dict:
+    """SOAK_REQUESTS requests mixing every gateway operation of every
+    vendor kind through a one-worker gateway, in front of a mock that
+    faults 5% of its HTTP answers (SOAK_FAULTS; Yandex's gRPC answers are
+    not faulted). Counts the answers by kind and the worker's VmRSS
+    before and after: every error must be one an injected fault maps to."""
+    prefix = WORK / "mock-soak"
+    prefix.mkdir(parents=True, exist_ok=True)
+    ports = Mock(harness.free_port(), harness.free_port())
+    mock = start_nginx(prefix, mock_conf(prefix, ports, faults=True),
+                       ports.http)
+    mix = [scenarios[v, op, "gw"] for v in VENDORS for op in OPS]
+    try:
+        with gateway(ports, 1, "gateway-soak") as (base, gw):
+            pids = worker_pids(gw.proc.pid)
+            while not pids:            # the worker may not be forked yet
+                time.sleep(0.05)
+                pids = worker_pids(gw.proc.pid)
+            wrk(base, lua_script("soak-warm", mix, 10_000), 32, 600,
+                threads=1, budget=True)
+            before = {p: rss_kib(p) for p in pids}
+            t0 = time.monotonic()
+            script = tally_script("soak-mix", mix, SOAK_REQUESTS)
+            run = wrk(base, script, 32, 3600, threads=1, budget=True)
+            after = {p: rss_kib(p) for p in pids}
+            seconds = round(time.monotonic() - t0, 1)
+            pids_after = worker_pids(gw.proc.pid)
+    finally:
+        mock.stop()
+    kinds = {}
+    for line in script.with_suffix(".tally").read_text().splitlines():
+        key, count = line.rsplit(" ", 1)
+        kinds[key] = int(count)
+    injected = {f"{status} {code}" for *_, (status, code) in SOAK_FAULTS}
+    unexpected = {k: v for k, v in kinds.items()
+                  if k != "200" and k not in injected}
+    return {"requests": sum(kinds.values()), "seconds": seconds,
+            "kinds": dict(sorted(kinds.items())), "unexpected": unexpected,
+            "socket_errors": run["socket_errors"],
+            "workers_same": pids_after == pids,
+            "workers": [{"pid": p, "before_kib": before[p],
+                         "after_kib": after[p],
                          "growth_kib": after[p] - before[p]} for p in pids]}
 
 
@@ -1433,6 +1533,18 @@ def targets(results: dict) -> list[tuple[str, str, str]]:
     return out
 
 
+def soak_lines(soak: dict) -> list[str]:
+    w = soak["workers"][0]
+    kinds = ", ".join(f"{k}: {v:,}" for k, v in soak["kinds"].items())
+    return [f"Soak: {soak['requests']:,} requests in {soak['seconds']} s, "
+            f"5% of HTTP vendor answers faulted; answers by kind: {kinds}; "
+            f"errors that no injected fault explains: "
+            f"{soak['unexpected'] or 'none'}; socket errors: "
+            f"{soak['socket_errors']}; workers the same: "
+            f"{soak['workers_same']}; worker VmRSS {w['before_kib']:,} KiB "
+            f"-> {w['after_kib']:,} KiB ({w['growth_kib']:+,} KiB)."]
+
+
 def machine() -> dict:
     model = next((line.split(":", 1)[1].strip() for line in
                   Path("/proc/cpuinfo").read_text().splitlines()
@@ -1490,6 +1602,8 @@ def report(results: dict) -> str:
                          f"requests ({w['growth_kib']:+,} KiB; "
                          f"{w['cold_kib']:,} KiB before warm-up; "
                          f"{m['non2xx']} not 2xx)")
+    if "soak" in results:
+        lines += ["", *soak_lines(results["soak"])]
     if "instructions" in results:
         ins = results["instructions"]
         lines += ["", f"instructions per request (callgrind Ir, "
@@ -1644,6 +1758,8 @@ def markdown(results: dict) -> str:
                        f"{w['cold_kib']:,} KiB before the warm-up; "
                        f"{m['non2xx']} answers not 2xx; {m['seconds']} s).")
         out.append("")
+    if "soak" in results:
+        out += [*soak_lines(results["soak"]), ""]
     if "instructions" in results:
         ins = results["instructions"]
         out += [f"Instructions per request (callgrind Ir, {ins['requests']}"
@@ -1742,7 +1858,8 @@ def main() -> None:
                 ("memory", lambda: {"memory": memory(ports, scenarios)}),
                 ("callgrind", lambda: {
                     "instructions": instructions(ports, scenarios)}),
-                ("upload", lambda: {"upload": upload(ports)})):
+                ("upload", lambda: {"upload": upload(ports)}),
+                ("soak", lambda: {"soak": soak(scenarios)})):
             if phase in PHASES:
                 print(f"== {phase}", flush=True)
                 t0 = time.monotonic()
