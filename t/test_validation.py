@@ -4,11 +4,13 @@ sees no call."""
 from __future__ import annotations
 
 import json
+import socket
+from urllib.parse import urlsplit
 
 import openai
 import pytest
 
-from conftest import DATASET, error_of
+from conftest import CLIENT_KEYS, DATASET, error_of, read_answer
 
 GOOD = {"model": "clova/HCX-003", "training_file": DATASET}
 
@@ -134,9 +136,6 @@ def test_oversize_chunked_body_is_413(gateway):
 def test_expect_continue_over_limit_is_413_without_100(gateway):
     """A declared length over ftgw_max_body_size is answered 413 before
     any 100 Continue, so the client never uploads the body (issue 17)."""
-    import socket
-    from urllib.parse import urlsplit
-    from conftest import CLIENT_KEYS
     url = urlsplit(gateway.base)
     with socket.create_connection((url.hostname, url.port), 5) as sock:
         sock.settimeout(5)
@@ -161,11 +160,7 @@ def test_expect_continue_over_limit_is_413_without_100(gateway):
 def test_over_client_max_body_size_is_json_413(gateway):
     """nginx's own 413 (a Content-Length over client_max_body_size, 1m
     here) comes in the OpenAI envelope, not as nginx's HTML page."""
-    import socket
-    from urllib.parse import urlsplit
-    from conftest import CLIENT_KEYS
     url = urlsplit(gateway.base)
-    from conftest import read_answer
     with socket.create_connection((url.hostname, url.port), 5) as sock:
         sock.settimeout(5)
         sock.sendall((
