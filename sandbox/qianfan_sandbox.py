@@ -1135,15 +1135,7 @@ class SandboxHandler(ControlApiMixin, SandboxHandlerBase):
         elif kind == "drop":
             self.close_connection = True    # normal close (FIN), no answer
         elif kind == "truncated":
-            # a Content-Length of 100 bytes more than the body sent
-            body = b'{"log_id": 1, "result": {'
-            self.close_connection = True
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body) + 100))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(body)
+            self._send_truncated(b'{"log_id": 1, "result": {')
         return True
 
     # -- control API ------------------------------------------------------

@@ -85,6 +85,17 @@ class SandboxHandlerBase(BaseHTTPRequestHandler):
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         self._send(status, body, "application/json", headers)
 
+    def _send_truncated(self, body: bytes) -> None:
+        """The "truncated" fault: a 200 whose Content-Length promises 100
+        bytes more than the body sent, then the connection closed."""
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body) + 100))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
 
 class FaultQueueMixin:
     """The control API's queued faults, for a store with `lock` and a
