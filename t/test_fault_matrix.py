@@ -11,6 +11,7 @@ from conftest import DATASET, error_of
 
 QF_MODEL = "qianfan/ERNIE-Bot-turbo-0725"
 QF_DATASET = "qianfan://dataset/1234"
+YX_DATASET = "yandex://dataset/fds1train"
 
 # fault spec, gateway status, error code (faults with a count outlast
 # nginx's one retry on a fresh connection)
@@ -57,6 +58,9 @@ CALLS = [
 def _create(gateway, vendor):
     if vendor == "clova":
         body = {"model": "clova/HCX-003", "training_file": DATASET}
+    elif vendor == "yandex":
+        body = {"model": "yandex/yandexgpt-lite", "training_file": YX_DATASET,
+                "tuning": {"tuning_type": "lora"}}
     else:
         body = {"model": QF_MODEL, "training_file": QF_DATASET,
                 "tuning": {"max_seq_len": 4096}}
@@ -104,5 +108,49 @@ def test_fault_cell(gateway, vendor, operation, call, fault):
 
     # the next call is served
     again = _operation(gateway, vendor,
+                       "retrieve" if job_id else "list", job_id)
+    assert again.status_code == 200, again.text
+
+
+# Yandex over gRPC: fault spec, gateway status, error code
+GRPC_FAULTS = {
+    "timeout-before-header": ({"fault": "slow", "delay": 3}, 504,
+                              "vendor_timeout"),
+    "reset": ({"fault": "reset", "count": 3}, 502, "vendor_unreachable"),
+    "UNAVAILABLE": ({"fault": "grpc_error", "code": 14}, 503, "UNAVAILABLE"),
+    "DEADLINE_EXCEEDED": ({"fault": "grpc_error", "code": 4}, 504,
+                          "DEADLINE_EXCEEDED"),
+    "RESOURCE_EXHAUSTED": ({"fault": "grpc_error", "code": 8}, 429,
+                           "RESOURCE_EXHAUSTED"),
+}
+
+# (operation, the sandbox's name of the faulted gRPC method)
+GRPC_CALLS = [("create", "Tune"), ("retrieve", "Describe"), ("list", "List"),
+              ("cancel", "Cancel"), ("events", "Describe")]
+
+
+@pytest.mark.parametrize("fault", sorted(GRPC_FAULTS))
+@pytest.mark.parametrize("operation,method", GRPC_CALLS,
+                         ids=[f"yandex-{o}-{m}" for o, m in GRPC_CALLS])
+def test_grpc_fault_cell(gateway, operation, method, fault):
+    spec, status, code = GRPC_FAULTS[fault]
+    job_id = None
+    if operation != "create":
+        created = _create(gateway, "yandex")
+        assert created.status_code == 200, created.text
+        job_id = created.json()["id"]
+    workers = gateway.nginx.workers()
+
+    gateway.fault("yandex", method=method, **spec)
+    try:
+        r = _operation(gateway, "yandex", operation, job_id)
+    finally:
+        gateway.clear_faults()
+
+    assert r.status_code == status, r.text
+    assert error_of(r)["code"] == code
+    assert r.headers["content-type"] == "application/json"
+    assert gateway.nginx.workers() == workers
+    again = _operation(gateway, "yandex",
                        "retrieve" if job_id else "list", job_id)
     assert again.status_code == 200, again.text
