@@ -146,7 +146,7 @@ $(BUILD)/fuzz/obj/%.o: %.c $(TR_HEADERS) | $(BUILD)/proto/.generated
 $(BUILD)/fuzz/libtranslators.a: $(FUZZ_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/fuzz/fuzz_%: translators/fuzz/fuzz_%.c \
+$(BUILD)/fuzz/fuzz_%: translators/fuzz/fuzz_%.c translators/fuzz/*.h \
                       $(BUILD)/fuzz/libtranslators.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $< \
 	    $(BUILD)/fuzz/libtranslators.a -lcjson -lcrypto -lprotobuf-c -lm \
