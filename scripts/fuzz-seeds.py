@@ -107,6 +107,22 @@ def main():
     put("fuzz_chatfile", "long", b"\x03\x1f\x1f\x1f\x1f" + good)
     put("fuzz_chatfile", "blank", b"\x00\x00\x00\x00\x00\n\n \n" + good)
 
+    # requests: a create body, or a list / events / checkpoints query
+    for n, s in [("create_clova", b'\x00{"model":"clova/HCX-003",'
+                  b'"training_file":"s3://b/t.csv","hyperparameters":'
+                  b'{"n_epochs":3,"batch_size":"auto",'
+                  b'"learning_rate_multiplier":0.5},"suffix":"x","seed":7,'
+                  b'"metadata":{"k":"v"},"validation_file":"s3://b/v.csv"}'),
+                 ("create_local", b'\x00{"model":"local/tiny",'
+                  b'"training_file":"local://datasets/support/train.jsonl",'
+                  b'"method":{"type":"supervised","supervised":'
+                  b'{"hyperparameters":{"n_epochs":2}}}}'),
+                 ("list", b"\x01limit=3&after=ftjob-AQAAAABk4lTqBWNsb3ZhCWFi"
+                  b"YzEyM3h5egA3cI5yLqN_8tC4"),
+                 ("events", b"\x02limit=10&after=ftevent-1"),
+                 ("checkpoints", b"\x03limit=2&after=%41")]:
+        put("fuzz_request", n, s)
+
     # vendors: operation, status, answer body
     ops = {"create": 0, "retrieve": 1, "list": 2, "cancel": 3, "events": 4}
     for target, files in [

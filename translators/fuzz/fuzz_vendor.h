@@ -60,7 +60,7 @@ static const int  fuzz_statuses[] = {
 };
 
 
-static void
+static inline void
 fuzz_gateway(gw_gateway_t *gw, const gw_provider_t *providers, size_t n)
 {
     memset(gw, 0, sizeof(gw_gateway_t));
@@ -74,7 +74,7 @@ fuzz_gateway(gw_gateway_t *gw, const gw_provider_t *providers, size_t n)
 }
 
 
-static const void *
+static inline const void *
 fuzz_memmem(const void *hay, size_t len, const char *needle)
 {
     size_t       n, i;
@@ -93,7 +93,7 @@ fuzz_memmem(const void *hay, size_t len, const char *needle)
 
 
 /* drops "job_id" of every "vendor" object (the known finding above) */
-static void
+static inline void
 fuzz_drop_vendor_ids(cJSON *j)
 {
     cJSON  *c;
@@ -110,7 +110,7 @@ fuzz_drop_vendor_ids(cJSON *j)
 }
 
 
-static void
+static inline void
 fuzz_vendor_run(const gw_gateway_t *gw, const fuzz_vendor_t *v,
     const uint8_t *data, size_t size)
 {
