@@ -170,6 +170,14 @@ def main():
                                                                  6))))
     put("fuzz_yandex", "grpc_error", b"\x01\x85")
 
+    # Yandex IAM: operation, HTTP status, the IAM answer
+    put("fuzz_yandex_iam", "token", b'\x00\x00{"iamToken":"t1.9euelZq.t-1",'
+        b'"expiresAt":"2023-11-15T10:13:20.481516203Z"}')
+    put("fuzz_yandex_iam", "token_create", b'\x01\x00{"iamToken":"t1.x",'
+        b'"expiresAt":"2023-11-15T19:13:20Z"}')
+    put("fuzz_yandex_iam", "error", b'\x00\x08{"code":16,"message":'
+        b'"bad jwt","details":[]}')
+
 
 if __name__ == "__main__":
     main()
