@@ -5,7 +5,11 @@
  * operation (as fuzz_vendor.h), byte 1 the IAM answer's HTTP status, the
  * rest is the IAM answer's body.  The gRPC calls that follow are
  * answered NOT_FOUND.  No cache: every exchange fetches a token.  The
- * client's answer is a JSON object without the key's PEM.
+ * client's answer is a JSON object that does not hold the configured
+ * key.  Not checked: parts of it (a PEM line, "PRIVATE KEY"), which the
+ * gateway redacts only as a whole; an IAM answer that echoes such text
+ * reaches the client in the error message (iam_exchange_failed) as it
+ * came, which is no leak of the gateway's (the IAM service wrote it).
  */
 
 
@@ -22,7 +26,7 @@
 static gw_provider_t  providers[1];
 static gw_gateway_t   gw;
 static char           pem_line[128];     /* the PEM's second line */
-static const char    *secrets[] = { pem_line, "PRIVATE KEY", NULL };
+static const char    *secrets[] = { NULL, NULL };   /* the key's JSON */
 
 
 static char *
@@ -90,8 +94,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     providers[0].params[0] =
         (gw_param_t) { "folder_id", "b1gfolderiam0000002", 0 };
     providers[0].params[1] = (gw_param_t) { "auth", "iam", 0 };
+    secrets[0] = key_json();
     providers[0].params[2] =
-        (gw_param_t) { "service_account_key", key_json(), 1 };
+        (gw_param_t) { "service_account_key", secrets[0], 1 };
     providers[0].params[3] = (gw_param_t) { "iam_endpoint", IAM_EP, 0 };
     providers[0].nparams = 4;
 
