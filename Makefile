@@ -1,7 +1,7 @@
 # Fine-tuning gateway: every entry point.
 #
 #   make run     install what is missing, build, start the demo (foreground)
-#   make test    unit tests, then the integration suite under AddressSanitizer
+#   make test    unit tests, fuzz smoke, the integration suite (ASan)
 #   make unit    cmocka unit tests of translators/ (ASan + UBSan)
 #   make module  build build/nginx/ngx_http_ftgw_module.so
 #   make lint    nginx code style checks (80 columns, no tabs, ...)
