@@ -1,10 +1,11 @@
 # Fine-tuning gateway: every entry point.
 #
 #   make run     install what is missing, build, start the demo (foreground)
-#   make test    unit tests, then the integration suite under AddressSanitizer
+#   make test    unit tests, fuzz smoke, the integration suite (ASan)
 #   make unit    cmocka unit tests of translators/ (ASan + UBSan)
 #   make module  build build/nginx/ngx_http_ftgw_module.so
 #   make lint    nginx code style checks (80 columns, no tabs, ...)
+#   make fuzz    libFuzzer targets of translators/fuzz, FUZZ_S seconds each
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -14,7 +15,8 @@ VENV       := .venv
 PY         := $(VENV)/bin/python
 APT_PKGS   := nginx-dev libcjson-dev libcmocka-dev libssl-dev gcc make \
               python3 python3-venv ca-certificates openssl \
-              protobuf-c-compiler libprotobuf-c-dev valgrind
+              protobuf-c-compiler libprotobuf-c-dev valgrind clang \
+              libclang-rt-14-dev
 LIBASAN     = $(shell gcc -print-file-name=libasan.so)
 
 UNIT_CFLAGS := -std=c99 -D_DEFAULT_SOURCE -g -O1 -W -Wall -Wextra -Werror \
@@ -43,7 +45,7 @@ TR_SRCS     := $(TRANSLATORS) $(PROTO_SRCS) translators/tests/check.c \
 TR_OBJS      = $(patsubst %.c,$(BUILD)/lib-$(1)/obj/%.o,$(TR_SRCS))
 
 .PHONY: help deps venv module module-asan unit it trainer-test test run lint \
-        clean node-sdk
+        clean node-sdk fuzz fuzz-smoke
 
 help:
 	@sed -n '3,9p' Makefile | sed 's/^# *//'
@@ -121,6 +123,61 @@ unit: deps lint $(UNIT_TESTS) $(MEMCHECK_TESTS)
 	    valgrind -q --error-exitcode=9 $$t > $$t.log 2>&1 \
 	        || { cat $$t.log; exit 1; }; done
 
+# libFuzzer targets (clang), one a parser of untrusted bytes: the
+# translators compiled once more with clang's coverage and sanitizers into
+# build/fuzz/obj (never the gcc archives).  Each target runs FUZZ_S seconds
+# over a copy of its seed corpus translators/fuzz/corpus/<target>, so the
+# committed corpus stays as it is; a crash fails the make.
+FUZZ_S       ?= 60
+FUZZ_SMOKE_S ?= 5
+FUZZ_CFLAGS  := $(filter-out -fsanitize=% -O1,$(UNIT_CFLAGS)) -O1 \
+                -fno-sanitize-recover=all
+FUZZ_TARGETS := $(patsubst translators/fuzz/%.c,%,\
+                $(wildcard translators/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(patsubst %,$(BUILD)/fuzz/%,$(FUZZ_TARGETS))
+FUZZ_OBJS    := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,\
+                $(TRANSLATORS) $(PROTO_SRCS))
+
+$(BUILD)/fuzz/obj/%.o: %.c $(TR_HEADERS) | $(BUILD)/proto/.generated
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+	    -c $< -o $@
+
+$(BUILD)/fuzz/libtranslators.a: $(FUZZ_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: translators/fuzz/fuzz_%.c translators/fuzz/*.h \
+                      $(BUILD)/fuzz/libtranslators.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $< \
+	    $(BUILD)/fuzz/libtranslators.a -lcjson -lcrypto -lprotobuf-c -lm \
+	    -o $@
+
+# FUZZ_RUN_S: seconds a target; prints executions and coverage
+define fuzz_run
+	@set -e; mkdir -p $(BUILD)/fuzz/logs; \
+	printf '%-16s %8s %14s %8s\n' target seconds executions cov; \
+	for t in $(FUZZ_TARGETS); do \
+	    c=$(BUILD)/fuzz/corpus/$$t; rm -rf $$c; mkdir -p $$c; \
+	    cp translators/fuzz/corpus/$$t/* $$c/ 2>/dev/null || true; \
+	    log=$(BUILD)/fuzz/logs/$$t.log; \
+	    ( cd $(BUILD)/fuzz && ./$$t -max_total_time=$(1) \
+	        -print_final_stats=1 -artifact_prefix=$$t- -rss_limit_mb=2048 \
+	        corpus/$$t ) > $$log 2>&1 \
+	        || { tail -n 60 $$log; echo "$$t: FAILED (log $$log)"; \
+	             exit 1; }; \
+	    ex=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log); \
+	    cov=$$(grep -E '^#[0-9]+' $$log | tail -n 1 \
+	        | sed -n 's/.* cov: \([0-9]*\).*/\1/p'); \
+	    printf '%-16s %8s %14s %8s\n' $$t $(1) "$$ex" "$$cov"; \
+	done
+endef
+
+fuzz: deps $(FUZZ_BINS)
+	$(call fuzz_run,$(FUZZ_S))
+
+fuzz-smoke: deps $(FUZZ_BINS)
+	$(call fuzz_run,$(FUZZ_SMOKE_S))
+
 # the official openai Node SDK for t/test_node_sdk.py, pinned in
 # t/node/package-lock.json; Debian's nodejs where the machine has none
 node-sdk: t/node/node_modules/.ready
@@ -145,7 +202,7 @@ it: module-asan venv node-sdk
 trainer-test: deps
 	trainer/test.sh $(BUILD)/trainer-venv
 
-test: deps unit it trainer-test
+test: deps unit fuzz-smoke it trainer-test
 
 run: module venv
 	$(PY) scripts/demo.py --module $(CURDIR)/$(BUILD)/nginx/ngx_http_ftgw_module.so

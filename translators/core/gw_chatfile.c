@@ -167,8 +167,11 @@ gw_chat_check_feed(gw_chat_check_t *c, const char *p, size_t n)
                     nl = memchr(p, '\n', end - p);
                 }
 
-                memcpy(c->line + c->len, p, take);
-                c->len += take;
+                /* an empty first line: no buffer yet, nothing to copy */
+                if (take > 0) {
+                    memcpy(c->line + c->len, p, take);
+                    c->len += take;
+                }
             }
         }
 

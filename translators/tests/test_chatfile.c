@@ -228,6 +228,37 @@ test_long_line(void **state)
 }
 
 
+/*
+ * Empty lines before any line was kept (fuzz_chatfile found it): no line
+ * buffer yet, and nothing copied into the missing one (memcpy() at NULL
+ * + 0 is undefined; UBSan stops on it).
+ */
+static void
+test_empty_first_lines(void **state)
+{
+    int              i;
+    gw_chat_check_t  c;
+
+    (void) state;
+
+    gw_chat_check_init(&c, 0);
+    gw_chat_check_feed(&c, "\n", 1);
+    gw_chat_check_feed(&c, "\n\n", 2);
+    assert_null(c.line);
+    assert_false(c.failed);
+
+    for (i = 0; i < GW_CHAT_MIN_EXAMPLES; i++) {
+        gw_chat_check_feed(&c, GOOD, strlen(GOOD));
+    }
+
+    gw_chat_check_finish(&c, GW_CHAT_MIN_EXAMPLES);
+    assert_false(c.failed);
+    assert_int_equal(c.line_no, 3 + GW_CHAT_MIN_EXAMPLES);
+    assert_int_equal(c.examples, GW_CHAT_MIN_EXAMPLES);
+    gw_chat_check_free(&c);
+}
+
+
 /* after the first bad line the rest is only counted */
 static void
 test_first_error_kept(void **state)
@@ -328,6 +359,7 @@ main(void)
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_first_error_kept),
+        cmocka_unit_test(test_empty_first_lines),
         cmocka_unit_test(test_utf8_exhaustive),
     };
 
