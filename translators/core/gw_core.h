@@ -268,6 +268,12 @@ void gw_job_init(gw_job_t *job);
  * a client unredacted.  -1 when out of memory.
  */
 int gw_job_redact(const gw_provider_t *p, gw_job_t *job);
+/*
+ * 1 when a vendor id of job holds one of p's secrets: an id is the job's
+ * handle (it goes into the gateway's job id), so it is never redacted;
+ * such a job is refused instead (502, and left out of lists)
+ */
+int gw_job_id_holds_secret(const gw_provider_t *p, const gw_job_t *job);
 /* owner from a vendor job name "<client>.<rest>", if not set already */
 void gw_job_set_owner(gw_job_t *job);
 void gw_job_free(gw_job_t *job);

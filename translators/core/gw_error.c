@@ -413,6 +413,31 @@ gw_redact_json(const gw_provider_t *p, cJSON *item)
 }
 
 
+static int
+gw_redact_holds(const gw_provider_t *p, const char *text)
+{
+    if (text == NULL) {
+        return 0;
+    }
+
+    for ( /* void */ ; *text != '\0'; text++) {
+        if (gw_redact_match(p, text) > 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+gw_job_id_holds_secret(const gw_provider_t *p, const gw_job_t *job)
+{
+    return gw_redact_holds(p, job->vendor_id)
+           || gw_redact_holds(p, job->vendor_id2);
+}
+
+
 int
 gw_job_redact(const gw_provider_t *p, gw_job_t *job)
 {

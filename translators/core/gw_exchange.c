@@ -1353,6 +1353,14 @@ gw_exchange_finish_job(gw_exchange_t *ex)
     job = &ex->op.job;
     gw_job_set_owner(job);
 
+    if (gw_job_id_holds_secret(ex->op.provider, job)) {
+        gw_exchange_error(ex, 502, GW_TYPE_UPSTREAM, NULL,
+                          "invalid_vendor_response",
+                          "The vendor answered a job id the gateway cannot "
+                          "show");
+        return;
+    }
+
     if (gw_job_redact(ex->op.provider, job) != 0) {
         gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
                           "The gateway is out of memory");
@@ -1515,6 +1523,10 @@ gw_list_visible(gw_exchange_t *ex, const gw_op_t *op, const gw_job_t *job)
     gw_job_t  cur;
 
     if (job->owner == NULL || strcmp(job->owner, ex->client->name) != 0) {
+        return 0;
+    }
+
+    if (gw_job_id_holds_secret(op->provider, job)) {
         return 0;
     }
 

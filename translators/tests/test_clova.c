@@ -1444,6 +1444,35 @@ test_vendor_strings_redacted_everywhere(void **state)
 }
 
 
+/*
+ * A vendor id is the job's handle (inside the ftjob- id), so it cannot be
+ * redacted: an answer whose id holds a secret is refused (found by
+ * fuzz_clova)
+ */
+static void
+test_vendor_id_holding_a_secret_refused(void **state)
+{
+    char            id[1100];
+    gw_exchange_t  *ex;
+
+    static const char  task[] =
+        "{\"status\":{\"code\":\"20000\",\"message\":\"OK\"},"
+        "\"result\":{\"id\":\"t-" OBJ_SK_2 "\",\"name\":\"alice.x\","
+        "\"model\":\"HCX-003\",\"status\":\"RUNNING\","
+        "\"createdDate\":\"2023-08-21T13:07:06+0900\","
+        "\"updatedDate\":\"2023-08-21T13:30:00+0900\"}}";
+
+    mint_id(P_SIG, "alice", id, sizeof(id));
+
+    ex = ex_job("alice", "GET", id, "", NULL);
+    EXPECT_CALL(ex, P_SIG, "GET", TASK, "");
+    feed(ex, 200, task);
+    EXPECT_ERROR(ex, 502, "upstream_error", NULL,
+                        "invalid_vendor_response");
+    assert_no_secret(ex);
+}
+
+
 /* a CLOVA message is Korean: a cut must not split a character */
 static void
 test_retrieve_failure_message_utf8(void **state)
@@ -2609,6 +2638,7 @@ main(void)
         T(test_retrieve_failure_reasons),
         T(test_retrieve_failure_message_utf8),
         T(test_vendor_strings_redacted_everywhere),
+        T(test_vendor_id_holding_a_secret_refused),
         T(test_retrieve_round_trip),
         T(test_retrieve_bad_ids),
         T(test_retrieve_other_client),
