@@ -6,6 +6,7 @@ workers survive and the next call succeeds."""
 from __future__ import annotations
 
 import pytest
+import requests
 
 from conftest import DATASET, error_of
 
@@ -56,7 +57,11 @@ CALLS = [
 
 
 def _create(gateway, vendor):
-    if vendor == "clova":
+    if vendor == "yandex_iam":      # the provider that signs in by IAM
+        body = {"model": "yandex_iam/yandexgpt-lite",
+                "training_file": YX_DATASET,
+                "tuning": {"tuning_type": "lora"}}
+    elif vendor == "clova":
         body = {"model": "clova/HCX-003", "training_file": DATASET}
     elif vendor == "yandex":
         body = {"model": "yandex/yandexgpt-lite", "training_file": YX_DATASET,
@@ -152,5 +157,47 @@ def test_grpc_fault_cell(gateway, operation, method, fault):
     assert r.headers["content-type"] == "application/json"
     assert gateway.nginx.workers() == workers
     again = _operation(gateway, "yandex",
+                       "retrieve" if job_id else "list", job_id)
+    assert again.status_code == 200, again.text
+
+
+# the Yandex IAM exchange (a JWT for an IAM token), made when the cached
+# token has expired: fault spec, gateway status, error code
+IAM_FAULTS = {
+    "timeout-before-header": ({"fault": "slow", "delay": 3}, 504,
+                              "vendor_timeout"),
+    "reset": ({"fault": "reset", "count": 3}, 502, "vendor_unreachable"),
+    "html-500": ({"fault": "iam_error", "http": 500, "count": 3,
+                  "body": "<html>500</html>"}, 502, "iam_exchange_failed"),
+    "401": ({"fault": "iam_error", "http": 401, "count": 3,
+             "body": '{"code": 16, "message": "bad jwt"}'}, 502,
+            "iam_exchange_failed"),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(IAM_FAULTS))
+@pytest.mark.parametrize("operation", ["create", "retrieve", "list"])
+def test_iam_fault_cell(gateway, operation, fault):
+    spec, status, code = IAM_FAULTS[fault]
+    job_id = None
+    if operation != "create":
+        created = _create(gateway, "yandex_iam")
+        assert created.status_code == 200, created.text
+        job_id = created.json()["id"]
+    workers = gateway.nginx.workers()
+
+    requests.post(gateway.sandboxes["yandex"] + "/_sandbox/iam/expire",
+                  timeout=5)
+    gateway.fault("yandex", method="IamToken", **spec)
+    try:
+        r = _operation(gateway, "yandex_iam", operation, job_id)
+    finally:
+        gateway.clear_faults()
+
+    assert r.status_code == status, r.text
+    assert error_of(r)["code"] == code
+    assert "PRIVATE" not in r.text
+    assert gateway.nginx.workers() == workers
+    again = _operation(gateway, "yandex_iam",
                        "retrieve" if job_id else "list", job_id)
     assert again.status_code == 200, again.text
