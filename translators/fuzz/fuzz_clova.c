@@ -10,7 +10,7 @@
 #define OBJ_SK   "ncp-obj-sk-9f8e7d6c5b4a3210"
 
 
-static gw_provider_t  providers[1];
+static gw_provider_t  provider;
 static gw_gateway_t   gw;
 
 static const char  *secrets[] = { API_KEY, OBJ_SK, NULL };
@@ -24,27 +24,19 @@ static const fuzz_vendor_t  vendor = {
 };
 
 
+static const gw_param_t  params[] = {
+    { "auth", "bearer", 0 },
+    { "api_key", API_KEY, 1 },
+    { "storage_access_key", OBJ_AK, 1 },
+    { "storage_secret_key", OBJ_SK, 1 },
+    { NULL, NULL, 0 }
+};
+
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    gw_mem_init();
-
-    providers[0].name = "clova";
-    providers[0].vendor = gw_vendor_find("clova");
-    providers[0].endpoint = "/_ftgw/clova";
-    providers[0].params[0] = (gw_param_t) { "auth", "bearer", 0 };
-    providers[0].params[1] = (gw_param_t) { "api_key", API_KEY, 1 };
-    providers[0].params[2] =
-        (gw_param_t) { "storage_access_key", OBJ_AK, 1 };
-    providers[0].params[3] =
-        (gw_param_t) { "storage_secret_key", OBJ_SK, 1 };
-    providers[0].nparams = 4;
-
-    if (providers[0].vendor == NULL) {
-        abort();
-    }
-
-    fuzz_gateway(&gw, providers, 1);
+    fuzz_vendor_init(&gw, &provider, "clova", params);
     return 0;
 }
 

@@ -5,7 +5,7 @@
 #include "fuzz_vendor.h"
 
 
-static gw_provider_t  providers[1];
+static gw_provider_t  provider;
 static gw_gateway_t   gw;
 
 static const char  *secrets[] = {
@@ -20,25 +20,17 @@ static const fuzz_vendor_t  vendor = {
 };
 
 
+static const gw_param_t  params[] = {
+    { "access_key", "ALTAK-qf7d3e9a2b5c1f", 1 },
+    { "secret_key", "qfsk-0a1b2c3d4e5f6a7b8c9d", 1 },
+    { NULL, NULL, 0 }
+};
+
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    gw_mem_init();
-
-    providers[0].name = "qianfan";
-    providers[0].vendor = gw_vendor_find("qianfan");
-    providers[0].endpoint = "/_ftgw/qianfan";
-    providers[0].params[0] =
-        (gw_param_t) { "access_key", "ALTAK-qf7d3e9a2b5c1f", 1 };
-    providers[0].params[1] =
-        (gw_param_t) { "secret_key", "qfsk-0a1b2c3d4e5f6a7b8c9d", 1 };
-    providers[0].nparams = 2;
-
-    if (providers[0].vendor == NULL) {
-        abort();
-    }
-
-    fuzz_gateway(&gw, providers, 1);
+    fuzz_vendor_init(&gw, &provider, "qianfan", params);
     return 0;
 }
 

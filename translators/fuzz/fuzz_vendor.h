@@ -71,6 +71,38 @@ fuzz_gateway(gw_gateway_t *gw, const gw_provider_t *providers, size_t n)
 }
 
 
+/*
+ * The one provider of a vendor target, named as its vendor kind, with
+ * params (a NULL name ends them), and the gateway around it; aborts when
+ * the kind is unknown.
+ */
+static inline void
+fuzz_vendor_init(gw_gateway_t *gw, gw_provider_t *provider,
+    const char *kind, const gw_param_t *params)
+{
+    static char  endpoint[64];
+
+    gw_mem_init();
+
+    snprintf(endpoint, sizeof(endpoint), "/_ftgw/%s", kind);
+
+    memset(provider, 0, sizeof(gw_provider_t));
+    provider->name = kind;
+    provider->vendor = gw_vendor_find(kind);
+    provider->endpoint = endpoint;
+
+    for ( /* void */ ; params->name != NULL; params++) {
+        provider->params[provider->nparams++] = *params;
+    }
+
+    if (provider->vendor == NULL) {
+        abort();
+    }
+
+    fuzz_gateway(gw, provider, 1);
+}
+
+
 static inline const void *
 fuzz_memmem(const void *hay, size_t len, const char *needle)
 {

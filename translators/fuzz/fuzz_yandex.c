@@ -5,7 +5,7 @@
 #include "fuzz_vendor.h"
 
 
-static gw_provider_t  providers[1];
+static gw_provider_t  provider;
 static gw_gateway_t   gw;
 
 static const char  *secrets[] = { "AQVNyx-api-key-7c1e9a2b4d6f8e0a", NULL };
@@ -18,25 +18,17 @@ static const fuzz_vendor_t  vendor = {
 };
 
 
+static const gw_param_t  params[] = {
+    { "folder_id", "b1gfolderapi0000001", 0 },
+    { "api_key", "AQVNyx-api-key-7c1e9a2b4d6f8e0a", 1 },
+    { NULL, NULL, 0 }
+};
+
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    gw_mem_init();
-
-    providers[0].name = "yandex";
-    providers[0].vendor = gw_vendor_find("yandex");
-    providers[0].endpoint = "/_ftgw/yandex";
-    providers[0].params[0] =
-        (gw_param_t) { "folder_id", "b1gfolderapi0000001", 0 };
-    providers[0].params[1] =
-        (gw_param_t) { "api_key", "AQVNyx-api-key-7c1e9a2b4d6f8e0a", 1 };
-    providers[0].nparams = 2;
-
-    if (providers[0].vendor == NULL) {
-        abort();
-    }
-
-    fuzz_gateway(&gw, providers, 1);
+    fuzz_vendor_init(&gw, &provider, "yandex", params);
     return 0;
 }
 
