@@ -43,7 +43,6 @@ ngx_http_ftgw_error_page_filter(ngx_http_request_t *r)
 {
     char                       *json;
     size_t                      len;
-    off_t                       limit;
     gw_error_t                  err;
     ngx_int_t                   rc;
     ngx_http_ftgw_loc_conf_t   *flcf;
@@ -67,28 +66,14 @@ ngx_http_ftgw_error_page_filter(ngx_http_request_t *r)
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_ftgw_module);
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
-    ngx_memzero(&err, sizeof(gw_error_t));
-    err.http_status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
-    err.type = "invalid_request_error";
-
     if (fmcf->files_root.data != NULL
         && gw_files_path((char *) r->uri.data, r->uri.len))
     {
-        limit = fmcf->files_max_size;
-        ngx_cpystrn((u_char *) err.param, (u_char *) "file",
-                    sizeof(err.param));
-        ngx_cpystrn((u_char *) err.code, (u_char *) "file_too_large",
-                    sizeof(err.code));
+        ngx_http_ftgw_files_too_large(&err, fmcf);
 
     } else {
-        limit = clcf->client_max_body_size;
-        ngx_cpystrn((u_char *) err.code, (u_char *) "request_too_large",
-                    sizeof(err.code));
+        gw_error_body_too_large(&err, clcf->client_max_body_size);
     }
-
-    ngx_snprintf((u_char *) err.message, sizeof(err.message) - 1,
-                 "The request body exceeds the gateway's limit of "
-                 "%O bytes%Z", limit);
 
     json = gw_files_error_json(&err, &len);
     if (json == NULL) {

@@ -38,8 +38,6 @@ typedef struct {
 } ngx_http_ftgw_files_ctx_t;
 
 
-static void ngx_http_ftgw_files_too_large(gw_error_t *err,
-    ngx_http_ftgw_main_conf_t *fmcf);
 static void ngx_http_ftgw_files_cleanup(void *data);
 static void ngx_http_ftgw_files_body(ngx_http_request_t *r);
 static void ngx_http_ftgw_files_step(ngx_event_t *ev);
@@ -175,7 +173,7 @@ ngx_http_ftgw_files_merge(ngx_conf_t *cf, ngx_http_core_loc_conf_t *clcf)
 
 
 /* 413 file_too_large, in the OpenAI envelope */
-static void
+void
 ngx_http_ftgw_files_too_large(gw_error_t *err,
     ngx_http_ftgw_main_conf_t *fmcf)
 {

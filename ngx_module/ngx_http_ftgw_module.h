@@ -97,6 +97,8 @@ ngx_int_t ngx_http_ftgw_valid_name(ngx_str_t *name);
 char *ngx_http_ftgw_cstr(ngx_conf_t *cf, u_char *data, size_t len);
 char *ngx_http_ftgw_files_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+void ngx_http_ftgw_files_too_large(gw_error_t *err,
+    ngx_http_ftgw_main_conf_t *fmcf);
 void ngx_http_ftgw_files_merge(ngx_conf_t *cf,
     ngx_http_core_loc_conf_t *clcf);
 ngx_int_t ngx_http_ftgw_files_handler(ngx_http_request_t *r,

@@ -261,19 +261,25 @@ gw_exchange_set_body(gw_exchange_t *ex, const char *body, size_t len)
 
 
 void
+gw_error_body_too_large(gw_error_t *err, size_t max)
+{
+    gw_error_set(err, 413, GW_TYPE_INVALID, NULL, "request_too_large",
+                 "The request body exceeds the gateway's limit of %zu bytes",
+                 max);
+}
+
+
+void
 gw_exchange_body_too_large(gw_exchange_t *ex, size_t max)
 {
-    char         msg[128];
+    gw_error_t   err;
     gw_arena_t  *prev;
 
     ex->needs_body = 0;
-    snprintf(msg, sizeof(msg),
-             "The request body exceeds the gateway's limit of %zu bytes",
-             max);
+    gw_error_body_too_large(&err, max);
 
     prev = gw_arena_use(ex->arena);
-    gw_exchange_error(ex, 413, GW_TYPE_INVALID, NULL, "request_too_large",
-                      msg);
+    gw_exchange_fail(ex, &err);
     gw_arena_use(prev);
 }
 

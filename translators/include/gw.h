@@ -261,6 +261,8 @@ int gw_exchange_needs_body(const gw_exchange_t *ex);
 void gw_exchange_set_body(gw_exchange_t *ex, const char *body, size_t len);
 /* the client body could not be read in memory: it exceeds max bytes */
 void gw_exchange_body_too_large(gw_exchange_t *ex, size_t max);
+/* the 413 request_too_large of a body over max bytes, into err */
+void gw_error_body_too_large(gw_error_t *err, size_t max);
 
 /*
  * Idempotency-Key on create (docs/api.md#idempotent-create).  The glue
