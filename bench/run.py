@@ -730,29 +730,49 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def memory(mock: Mock, scenarios: dict) -> dict:
-    """VmRSS of the worker of a one-worker gateway (so that one worker
-    serves every request) before and after MEMORY_REQUESTS requests that
-    mix every gateway operation of every vendor kind, so a leak in any of
-    them shows."""
-    mix = [scenarios[v, op, "gw"] for v in VENDORS for op in OPS]
-    with gateway(mock, 1, "gateway-memory") as (base, gw):
+def gateway_mix(scenarios: dict) -> list[Scenario]:
+    """Every gateway operation of every vendor kind, so that a leak in any
+    of them shows."""
+    return [scenarios[v, op, "gw"] for v in VENDORS for op in OPS]
+
+
+def one_worker_run(mock: Mock, name: str, mix: list[Scenario],
+                   script: Path, limit_s: int) -> dict:
+    """A one-worker gateway (so that one worker serves every request) in
+    front of mock: a warm-up of 10,000 requests of mix, then script, run
+    to its request budget; the worker's VmRSS cold, before and after
+    script, and whether the workers are the same processes at the end."""
+    with gateway(mock, 1, name) as (base, gw):
         pids = worker_pids(gw.proc.pid)
+        while not pids:                # the worker may not be forked yet
+            time.sleep(0.05)
+            pids = worker_pids(gw.proc.pid)
         cold = {p: rss_kib(p) for p in pids}
         # warm-up first: the first requests fill nginx's caches and the
         # upstream keepalive pool, which is growth but not a leak
-        wrk(base, lua_script("memory-warm", mix, 10_000), 32, 600,
+        wrk(base, lua_script(f"{name}-warm", mix, 10_000), 32, 600,
             threads=1, budget=True)
         before = {p: rss_kib(p) for p in pids}
         t0 = time.monotonic()
-        run = wrk(base, lua_script("memory-mix", mix, MEMORY_REQUESTS), 32,
-                  1800, threads=1, budget=True)
+        run = wrk(base, script, 32, limit_s, threads=1, budget=True)
         after = {p: rss_kib(p) for p in pids}
-    return {"requests": run["requests"], "non2xx": run["non2xx"],
-            "seconds": round(time.monotonic() - t0, 1),
+        seconds = round(time.monotonic() - t0, 1)
+        same = worker_pids(gw.proc.pid) == pids
+    return {"run": run, "seconds": seconds, "workers_same": same,
             "workers": [{"pid": p, "cold_kib": cold[p],
                          "before_kib": before[p], "after_kib": after[p],
                          "growth_kib": after[p] - before[p]} for p in pids]}
+
+
+def memory(mock: Mock, scenarios: dict) -> dict:
+    """VmRSS of the worker before and after MEMORY_REQUESTS requests that
+    mix every gateway operation of every vendor kind."""
+    mix = gateway_mix(scenarios)
+    out = one_worker_run(mock, "gateway-memory", mix,
+                         lua_script("memory-mix", mix, MEMORY_REQUESTS), 1800)
+    return {"requests": out["run"]["requests"],
+            "non2xx": out["run"]["non2xx"], "seconds": out["seconds"],
+            "workers": out["workers"]}
 
 
 def tally_script(name: str, reqs: list[Scenario], budget: int) -> Path:
@@ -794,22 +814,10 @@ def soak(scenarios: dict) -> dict:
     ports = Mock(harness.free_port(), harness.free_port())
     mock = start_nginx(prefix, mock_conf(prefix, ports, faults=True),
                        ports.http)
-    mix = [scenarios[v, op, "gw"] for v in VENDORS for op in OPS]
+    mix = gateway_mix(scenarios)
+    script = tally_script("soak-mix", mix, SOAK_REQUESTS)
     try:
-        with gateway(ports, 1, "gateway-soak") as (base, gw):
-            pids = worker_pids(gw.proc.pid)
-            while not pids:            # the worker may not be forked yet
-                time.sleep(0.05)
-                pids = worker_pids(gw.proc.pid)
-            wrk(base, lua_script("soak-warm", mix, 10_000), 32, 600,
-                threads=1, budget=True)
-            before = {p: rss_kib(p) for p in pids}
-            t0 = time.monotonic()
-            script = tally_script("soak-mix", mix, SOAK_REQUESTS)
-            run = wrk(base, script, 32, 3600, threads=1, budget=True)
-            after = {p: rss_kib(p) for p in pids}
-            seconds = round(time.monotonic() - t0, 1)
-            pids_after = worker_pids(gw.proc.pid)
+        out = one_worker_run(ports, "gateway-soak", mix, script, 3600)
     finally:
         mock.stop()
     kinds = {}
@@ -819,13 +827,10 @@ def soak(scenarios: dict) -> dict:
     injected = {f"{status} {code}" for *_, (status, code) in SOAK_FAULTS}
     unexpected = {k: v for k, v in kinds.items()
                   if k != "200" and k not in injected}
-    return {"requests": sum(kinds.values()), "seconds": seconds,
+    return {"requests": sum(kinds.values()), "seconds": out["seconds"],
             "kinds": dict(sorted(kinds.items())), "unexpected": unexpected,
-            "socket_errors": run["socket_errors"],
-            "workers_same": pids_after == pids,
-            "workers": [{"pid": p, "before_kib": before[p],
-                         "after_kib": after[p],
-                         "growth_kib": after[p] - before[p]} for p in pids]}
+            "socket_errors": out["run"]["socket_errors"],
+            "workers_same": out["workers_same"], "workers": out["workers"]}
 
 
 # the upload row: POST /v1/files of a chat JSONL file of UPLOAD_MIB,
