@@ -860,11 +860,28 @@ gw_clova_create_body(gw_op_t *op, size_t *len)
 }
 
 
+/* the task of the answer, as op->job */
+static gw_step_t
+gw_clova_answered_job(gw_op_t *op)
+{
+    int     rc;
+    cJSON  *task;
+
+    task = gw_clova_result(op);
+    if (task == NULL) {
+        return GW_STEP_ERROR;
+    }
+
+    rc = gw_clova_task_to_job(op, task, &op->job);
+    gw_json_delete(task);
+
+    return (rc == 0) ? GW_STEP_DONE : GW_STEP_ERROR;
+}
+
+
 static gw_step_t
 gw_clova_create(gw_op_t *op)
 {
-    cJSON  *task;
-
     if (op->step == 0) {
         if (gw_clova_validate(op) != 0) {
             return GW_STEP_ERROR;
@@ -880,17 +897,9 @@ gw_clova_create(gw_op_t *op)
         return GW_STEP_CALL;
     }
 
-    task = gw_clova_result(op);
-    if (task == NULL) {
+    if (gw_clova_answered_job(op) != GW_STEP_DONE) {
         return GW_STEP_ERROR;
     }
-
-    if (gw_clova_task_to_job(op, task, &op->job) != 0) {
-        gw_json_delete(task);
-        return GW_STEP_ERROR;
-    }
-
-    gw_json_delete(task);
 
     op->job.training_file = gw_strdup(op->spec->train[0].ref);
 
@@ -904,8 +913,7 @@ gw_clova_create(gw_op_t *op)
 static gw_step_t
 gw_clova_retrieve(gw_op_t *op)
 {
-    char    path[512];
-    cJSON  *task;
+    char  path[512];
 
     if (op->step == 0) {
         gw_join(path, sizeof(path), GW_CLOVA_TASKS "/", op->ref.vendor_id,
@@ -914,18 +922,7 @@ gw_clova_retrieve(gw_op_t *op)
         return GW_STEP_CALL;
     }
 
-    task = gw_clova_result(op);
-    if (task == NULL) {
-        return GW_STEP_ERROR;
-    }
-
-    if (gw_clova_task_to_job(op, task, &op->job) != 0) {
-        gw_json_delete(task);
-        return GW_STEP_ERROR;
-    }
-
-    gw_json_delete(task);
-    return GW_STEP_DONE;
+    return gw_clova_answered_job(op);
 }
 
 
