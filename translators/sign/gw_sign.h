@@ -45,6 +45,44 @@ gw_rc_t gw_sign_bce_v1(const char *method, const char *path,
 /* "yyyy-mm-ddThh:mm:ssZ" for a unix time in seconds; out needs 21 bytes */
 void gw_bce_timestamp(int64_t unix_seconds, char *out);
 
+typedef struct {
+    const char  *name;     /* as sent, any case */
+    const char  *value;
+} gw_aws_header_t;
+
+/*
+ * AWS Signature Version 4, header form: writes the Authorization value
+ * "AWS4-HMAC-SHA256 Credential=<ak>/<yyyymmdd>/<region>/<service>/
+ * aws4_request, SignedHeaders=<h1;h2>, Signature=<64 hex>" into out (size
+ * bytes).  amz_date is "yyyymmddThhmmssZ" (the X-Amz-Date header's value,
+ * which the caller also sends and lists in headers); path is the URI path
+ * as sent (already percent-encoded by the caller); query is the raw query
+ * string ("" or NULL for none), canonicalised (split on '&', each key and
+ * value percent-decoded then re-encoded with AWS's UriEncode, sorted by
+ * key then value); headers are the headers signed (at least one): names
+ * lower-cased, values trimmed and inner runs of white space collapsed,
+ * sorted, duplicates of a name joined with ',' in the order given.
+ * payload_hash is the hex SHA-256 of the body, or "UNSIGNED-PAYLOAD".
+ * s3 != 0: the path is signed un-normalised, as S3 does (a path spelled
+ * otherwise than UriEncode would is brought to that form: "$" as "%24");
+ * s3 == 0: the path is normalised as AWS's test suite expects (dot
+ * segments removed, '//' collapsed) and every byte but '/' URI-encoded
+ * once more, to the extent that suite checks (the gateway uses s3 only).
+ * Returns GW_OK, or GW_ERROR (out "") when out is too small or an input
+ * is malformed.
+ */
+gw_rc_t gw_sign_aws_v4(const char *method, const char *path,
+    const char *query, const gw_aws_header_t *headers, size_t nheaders,
+    const char *payload_hash, const char *access_key, const char *secret_key,
+    const char *region, const char *service, const char *amz_date, int s3,
+    char *out, size_t size);
+
+/* "yyyymmddThhmmssZ" for a unix time in seconds; out needs 17 bytes */
+void gw_aws_date(int64_t unix_seconds, char *out);
+
+/* hex SHA-256 of data; out needs 65 bytes (for payload_hash) */
+void gw_aws_payload_hash(const void *data, size_t len, char *out);
+
 /* a Yandex service-account authorized key, parsed from its JSON file */
 typedef struct {
     char        key_id[128];             /* "id" */
