@@ -106,7 +106,7 @@ $(BUILD)/unit/%: translators/tests/%.c $(BUILD)/lib-asan/libtranslators.a
 # the exchange tests once more without sanitizers, under valgrind: reads of
 # uninitialised memory are the one fault AddressSanitizer does not see
 MEMCHECK_TESTS := $(patsubst %,$(BUILD)/memcheck/%,\
-                  test_clova test_qianfan test_yandex test_slurm)
+                  test_clova test_qianfan test_yandex test_slurm test_stage)
 
 $(BUILD)/memcheck/%: translators/tests/%.c $(BUILD)/lib-plain/libtranslators.a
 	@mkdir -p $(BUILD)/memcheck

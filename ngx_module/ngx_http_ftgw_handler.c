@@ -29,6 +29,7 @@ static void ngx_http_ftgw_create(ngx_http_request_t *r, const char *body,
 static void ngx_http_ftgw_idem_step(ngx_http_request_t *r);
 static void ngx_http_ftgw_idem_wake(ngx_event_t *ev);
 static void ngx_http_ftgw_run(ngx_http_request_t *r);
+static void ngx_http_ftgw_work(ngx_event_t *ev);
 static void ngx_http_ftgw_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_ftgw_send(ngx_http_request_t *r,
     ngx_http_ftgw_ctx_t *ctx);
@@ -145,6 +146,10 @@ ngx_http_ftgw_cleanup(void *data)
 
     if (ctx->idem_wait.timer_set) {
         ngx_del_timer(&ctx->idem_wait);
+    }
+
+    if (ctx->work.posted) {
+        ngx_delete_posted_event(&ctx->work);
     }
 
     /* a create that ends unanswered releases its key */
@@ -448,13 +453,28 @@ ngx_http_ftgw_idem_wake(ngx_event_t *ev)
 static void
 ngx_http_ftgw_run(ngx_http_request_t *r)
 {
+    gw_next_t              next;
     gw_call_t             *call;
     gw_vendor_response_t   resp;
     ngx_http_ftgw_ctx_t   *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_ftgw_module);
 
-    while (gw_exchange_next(ctx->exchange, &call) == GW_NEXT_CALL) {
+    for ( ;; ) {
+        next = gw_exchange_next(ctx->exchange, &call);
+
+        if (next == GW_NEXT_DONE) {
+            break;
+        }
+
+        if (next == GW_NEXT_AGAIN) {
+            /* a bounded piece of work done: other requests go first */
+            ctx->work.handler = ngx_http_ftgw_work;
+            ctx->work.data = r;
+            ctx->work.log = r->connection->log;
+            ngx_post_event(&ctx->work, &ngx_posted_events);
+            return;
+        }
 
         if (ngx_http_ftgw_call(r, ctx, call) == NGX_OK) {
             r->write_event_handler = ngx_http_ftgw_resume;
@@ -474,6 +494,20 @@ ngx_http_ftgw_run(ngx_http_request_t *r)
     }
 
     ngx_http_finalize_request(r, ngx_http_ftgw_send(r, ctx));
+}
+
+
+static void
+ngx_http_ftgw_work(ngx_event_t *ev)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ev->data;
+    c = r->connection;
+
+    ngx_http_ftgw_run(r);
+    ngx_http_run_posted_requests(c);
 }
 
 

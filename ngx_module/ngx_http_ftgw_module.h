@@ -67,6 +67,9 @@ typedef struct {
     ngx_event_t                  idem_wait;      /* another holds it */
     const char                  *create_body;    /* read, for the key */
     size_t                       create_len;
+
+    /* the exchange's next bounded step, after the event loop has run */
+    ngx_event_t                  work;
 } ngx_http_ftgw_ctx_t;
 
 

@@ -34,6 +34,8 @@ static void ngx_http_ftgw_vendor_headers(ngx_http_request_t *r,
     ngx_http_ftgw_ctx_t *ctx);
 static ngx_int_t ngx_http_ftgw_call_body(ngx_http_request_t *r,
     ngx_http_request_t *sr, gw_call_t *call);
+static ngx_int_t ngx_http_ftgw_call_file(ngx_http_request_t *r,
+    ngx_http_request_t *sr, gw_call_t *call);
 static ngx_int_t ngx_http_ftgw_call_headers(ngx_http_request_t *r,
     ngx_http_request_t *sr, gw_call_t *call);
 static ngx_int_t ngx_http_ftgw_capture_filter(ngx_http_request_t *r,
@@ -160,6 +162,10 @@ ngx_http_ftgw_call_body(ngx_http_request_t *r, ngx_http_request_t *sr,
     sr->headers_in.chunked = 0;
     sr->headers_in.content_length_n = -1;
 
+    if (call->body_file != NULL) {
+        return ngx_http_ftgw_call_file(r, sr, call);
+    }
+
     if (call->body == NULL) {
         return NGX_OK;
     }
@@ -184,6 +190,67 @@ ngx_http_ftgw_call_body(ngx_http_request_t *r, ngx_http_request_t *sr,
     rb->bufs = cl;
     rb->buf = b;
 
+    sr->headers_in.content_length_n = call->body_len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A body from a file (a staged dataset): upstream sends it from the file
+ * as it sends a client body that nginx buffered to disk, in
+ * client_body_buffer_size reads or by sendfile, so the worker never holds
+ * it whole.  The descriptor closes with the request's pool.
+ */
+
+static ngx_int_t
+ngx_http_ftgw_call_file(ngx_http_request_t *r, ngx_http_request_t *sr,
+    gw_call_t *call)
+{
+    ngx_buf_t                 *b;
+    ngx_file_t                *file;
+    ngx_chain_t               *cl;
+    ngx_pool_cleanup_t        *cln;
+    ngx_pool_cleanup_file_t   *clnf;
+
+    file = ngx_pcalloc(r->pool, sizeof(ngx_file_t));
+    b = ngx_calloc_buf(r->pool);
+    cl = ngx_alloc_chain_link(r->pool);
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_pool_cleanup_file_t));
+
+    if (file == NULL || b == NULL || cl == NULL || cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    file->name.data = (u_char *) call->body_file;
+    file->name.len = ngx_strlen(call->body_file);
+    file->log = r->connection->log;
+    file->fd = ngx_open_file(call->body_file, NGX_FILE_RDONLY, NGX_FILE_OPEN,
+                             0);
+
+    if (file->fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
+                      ngx_open_file_n " \"%s\" failed", call->body_file);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_pool_cleanup_file;
+    clnf = cln->data;
+    clnf->fd = file->fd;
+    clnf->name = file->name.data;
+    clnf->log = r->connection->log;
+
+    b->in_file = 1;
+    b->file = file;
+    b->file_pos = 0;
+    b->file_last = call->body_len;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    sr->request_body->bufs = cl;
     sr->headers_in.content_length_n = call->body_len;
 
     return NGX_OK;

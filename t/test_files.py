@@ -368,7 +368,7 @@ def test_another_clients_files(gateway):
 
 @pytest.mark.parametrize("model", ["clova/HCX-003", "qianfan/ERNIE-Speed",
                                    "yandex/yandexgpt-lite"])
-def test_cloud_providers_refuse_file_ids_for_now(gateway, model):
+def test_providers_without_storage_refuse_file_ids(gateway, model):
     client = gateway.sdk()
     file = upload(client, GOOD)
     gateway.clear_vendor_requests()
@@ -377,7 +377,7 @@ def test_cloud_providers_refuse_file_ids_for_now(gateway, model):
     err = e.value.body
     assert (err["param"], err["code"]) == ("training_file",
                                            "unsupported_value")
-    assert "cannot take uploaded files yet" in err["message"]
+    assert "cannot take uploaded files" in err["message"]
     assert gateway.vendor_requests() == []
     client.files.delete(file.id)
 

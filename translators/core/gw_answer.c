@@ -137,6 +137,27 @@ gw_op_unreadable(gw_op_t *op, const char *what)
 
 
 void
+gw_op_storage_error(gw_op_t *op, const char *store, const char *code)
+{
+    int  status;
+
+    status = op->resp->status;
+
+    if (status == 429 || status == 503 || status == 504) {
+        gw_op_unreadable(op, "");
+        return;
+    }
+
+    /* a refused key or a missing bucket is the operator's to fix */
+    gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
+                 "dataset_upload_failed", "provider '%s' refused the "
+                 "dataset's upload to its %s: HTTP %d%s%.64s",
+                 op->provider->name, store, status, code ? " " : "",
+                 code ? code : "");
+}
+
+
+void
 gw_op_nomem(gw_op_t *op)
 {
     gw_error_set(&op->err, 503, GW_TYPE_API, NULL, "out_of_memory",

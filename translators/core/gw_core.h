@@ -330,7 +330,9 @@ typedef enum {
     GW_OP_CANCEL,
     GW_OP_LIST,
     GW_OP_EVENTS,
-    GW_OP_CHECKPOINTS
+    GW_OP_CHECKPOINTS,
+    GW_OP_STAGE             /* an uploaded file, put where the vendor reads
+                               datasets (gw_stage.c) */
 } gw_op_kind_t;
 
 
@@ -373,6 +375,17 @@ typedef struct {
     size_t                       njobs;
     int                          exhausted;
 
+    /* stage: the converted file, and what the create is to name */
+    struct {
+        const char              *path;          /* the converted file */
+        int64_t                  size;
+        char                     sha256[65];    /* hex, of the file */
+        char                     object[GW_NAME_MAX * 2];
+                                                /* "<client>-<key>.<ext>" */
+        const char              *content_type;
+        char                     ref[512];      /* out: "s3://b/<object>" */
+    } stage;
+
     void                        *state;         /* the vendor's, or NULL */
 } gw_op_t;
 
@@ -392,12 +405,123 @@ struct gw_vendor_s {
                                 size_t len);
     size_t        state_size;       /* of the vendor's op->state, or 0 */
     /* steps an op; NULL for ops the vendor lacks (answered 404/501) */
-    gw_step_t   (*ops[GW_OP_CHECKPOINTS + 1])(gw_op_t *op);
+    gw_step_t   (*ops[GW_OP_STAGE + 1])(gw_op_t *op);
     /* the i-th model a provider offers, into out: 0 past the last; NULL
      * for vendors that keep no list (GET /v1/models shows routes only) */
     int         (*model)(const gw_provider_t *p, size_t i, char *out,
                          size_t size);
+    /* the dataset format uploaded files are converted to before
+     * ops[GW_OP_STAGE] puts them, or NULL (only data the vendor holds) */
+    const struct gw_stage_format_s  *stage_format;
 };
+
+
+/* ---- uploaded files staged to a vendor (gw_stage.c) ----------------- */
+
+/*
+ * One example of an OpenAI chat file, as turns: the user messages before
+ * an assistant message, joined by "\n", and that message.  Messages after
+ * the last assistant message train nothing and are left out.
+ */
+typedef struct {
+    const char         *user;
+    const char         *assistant;
+    int                 weight;          /* the assistant's: 0 or 1 */
+} gw_turn_t;
+
+
+typedef struct {
+    int64_t             index;           /* 0-based, in the file */
+    int64_t             line;            /* 1-based, for errors */
+    const char         *system;          /* "" when none */
+    gw_turn_t          *turns;
+    size_t              nturns;
+    const cJSON        *messages;        /* the example's, as written */
+} gw_convo_t;
+
+
+/*
+ * A vendor's dataset format.  emit() appends the records of one
+ * conversation to o and returns how many, or -1 with why (a reason the
+ * data cannot be expressed); it never writes a record the vendor would
+ * refuse.  The limits are the vendor's documented ones; 0 is none.
+ */
+typedef struct gw_stage_format_s {
+    const char         *vendor;          /* "CLOVA Studio", for messages */
+    const char         *ext;             /* of the object: "csv" */
+    const char         *content_type;
+    const char         *header;          /* written first, or NULL */
+    int64_t             min_examples;    /* conversations in the file */
+    const char         *min_examples_reason;   /* the vendor's words */
+    int64_t             min_records;     /* records written */
+    const char         *min_records_reason;
+    size_t              max_turns;       /* per conversation */
+    int                 weight_zero;     /* 1: an untrained reply can stay
+                                            as context */
+    int64_t           (*emit)(const gw_convo_t *c, gw_out_t *o, char *why,
+                              size_t len);
+    const char         *needs_param;     /* without it, a provider stages
+                                            nothing: its storage */
+} gw_stage_format_t;
+
+
+/* CSV: a field, quoted when it must be (RFC 4180) */
+void gw_out_csv(gw_out_t *o, const char *s);
+
+typedef struct gw_convert_s  gw_convert_t;
+
+/*
+ * Converts the chat file src into fmt at dst, in steps of about budget
+ * input bytes, so that the caller returns to its event loop between
+ * them.  step: 1 more to do, 0 done, -1 failed (err: a 400 naming param
+ * when the data cannot be expressed, else a 503).  Memory: one line and
+ * its records.
+ */
+gw_convert_t *gw_convert_open(const gw_stage_format_t *fmt, const char *src,
+    const char *dst, const char *param, gw_error_t *err);
+int gw_convert_step(gw_convert_t *cv, size_t budget, gw_error_t *err);
+int64_t gw_convert_size(const gw_convert_t *cv);
+int64_t gw_convert_records(const gw_convert_t *cv);
+/* hex SHA-256 of what was written; out needs 65 bytes */
+void gw_convert_sha256(const gw_convert_t *cv, char *out);
+void gw_convert_close(gw_convert_t *cv);
+
+/* the turns of one example (a parsed chat line): 0, or -1 with why */
+int gw_convo_read(const gw_stage_format_t *fmt, const cJSON *example,
+    int64_t index, gw_convo_t *c, char *why, size_t len);
+void gw_convo_free(gw_convo_t *c);
+
+/*
+ * The staging of a create's uploaded files.  gw_stage_plan() looks up
+ * each "file-..." dataset: one staged before for p is named at once
+ * (spec's ref rewritten); *out then holds the rest, or is NULL when
+ * nothing is left to stage.  gw_stage_work() converts the next file in
+ * a bounded step (GW_STAGE_AGAIN), or fills op->stage for the vendor's
+ * GW_OP_STAGE (GW_STAGE_PUT); gw_stage_put_done() records what op
+ * staged and names it in spec.
+ */
+typedef struct gw_stager_s  gw_stager_t;
+
+typedef enum {
+    GW_STAGE_ERROR = -1,
+    GW_STAGE_DONE = 0,
+    GW_STAGE_AGAIN,
+    GW_STAGE_PUT
+} gw_stage_rc_t;
+
+gw_rc_t gw_stage_plan(const gw_gateway_t *gw, const gw_client_t *client,
+    const gw_provider_t *p, gw_job_spec_t *spec, gw_stager_t **out,
+    gw_error_t *err);
+gw_stage_rc_t gw_stage_work(gw_stager_t *st, gw_op_t *op, gw_error_t *err);
+gw_rc_t gw_stage_put_done(gw_stager_t *st, const gw_op_t *op,
+    gw_error_t *err);
+void gw_stage_free(gw_stager_t *st);
+
+/* the staged records of a file: "<key>.staged-<provider>" beside it */
+int gw_store_staged_get(const char *root, const char *client,
+    const char *key, const char *provider, char *ref, size_t size);
+int gw_store_staged_put(const char *root, const char *client,
+    const char *key, const char *provider, const char *ref);
 
 
 extern const gw_vendor_t  gw_vendor_clova;
@@ -464,6 +588,13 @@ gw_answer_class_t gw_answer_class(int vendor_status);
 int gw_op_transport_error(gw_op_t *op);
 /* op->err for a body that is not the vendor's (what: "Qianfan JSON") */
 void gw_op_unreadable(gw_op_t *op, const char *what);
+/*
+ * op->err for a storage's refusal of a staged dataset (store: "Object
+ * Storage"; code: the storage's own error code, or NULL): overload,
+ * limits and timeouts as everywhere, anything else 502
+ * dataset_upload_failed
+ */
+void gw_op_storage_error(gw_op_t *op, const char *store, const char *code);
 /* op->err: 503 out_of_memory */
 void gw_op_nomem(gw_op_t *op);
 /*

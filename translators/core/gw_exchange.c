@@ -63,6 +63,11 @@ struct gw_exchange_s {
     char                  retry_after[32];  /* of the last vendor answer */
     gw_op_t               op;
 
+    /* create: uploaded files staged to the vendor first (gw_stage.c) */
+    gw_stager_t          *stager;
+    gw_op_t               stage_op;      /* its provider is set while a
+                                            staging call is in flight */
+
     /* list: one op per provider, stepped one provider after another */
     gw_op_t              *lists;
     size_t                nlists;
@@ -119,6 +124,7 @@ static int gw_job_encode_id(gw_exchange_t *ex, const gw_op_t *op,
     const gw_job_t *job, char *id, size_t size);
 static gw_next_t gw_exchange_step(gw_exchange_t *ex, gw_op_t *op,
     gw_call_t **call);
+static gw_next_t gw_exchange_stage(gw_exchange_t *ex, gw_call_t **call);
 
 
 static const gw_route_t  gw_routes[] = {
@@ -412,9 +418,20 @@ gw_exchange_next(gw_exchange_t *ex, gw_call_t **call)
 static gw_next_t
 gw_exchange_advance(gw_exchange_t *ex, gw_call_t **call)
 {
-    gw_op_t  *op;
+    gw_op_t    *op;
+    gw_next_t   rc;
 
     while (!ex->done) {
+
+        if (ex->stager != NULL) {
+            rc = gw_exchange_stage(ex, call);
+
+            if (rc != GW_NEXT_DONE) {
+                return rc;
+            }
+
+            continue;
+        }
 
         if (ex->kind != GW_OP_LIST) {
             return gw_exchange_step(ex, &ex->op, call);
@@ -488,12 +505,97 @@ gw_exchange_step(gw_exchange_t *ex, gw_op_t *op, gw_call_t **call)
 }
 
 
+/*
+ * The staging of a create's uploaded files, before its vendor op: a
+ * bounded step of conversion (GW_NEXT_AGAIN, *call NULL), a call of the
+ * vendor's GW_OP_STAGE, or GW_NEXT_DONE once every file is named in the
+ * spec (ex->stager freed) or the exchange failed.
+ */
+
+static gw_next_t
+gw_exchange_stage(gw_exchange_t *ex, gw_call_t **call)
+{
+    gw_op_t        *op;
+    gw_step_t       rc;
+    gw_error_t      err;
+    gw_stage_rc_t   src;
+
+    op = &ex->stage_op;
+    *call = NULL;
+
+    for ( ;; ) {
+
+        if (op->provider == NULL) {
+            src = gw_stage_work(ex->stager, op, &err);
+
+            if (src == GW_STAGE_AGAIN) {
+                return GW_NEXT_AGAIN;
+            }
+
+            if (src == GW_STAGE_DONE) {
+                gw_stage_free(ex->stager);
+                ex->stager = NULL;
+                return GW_NEXT_DONE;
+            }
+
+            if (src == GW_STAGE_ERROR
+                || gw_op_init(ex, op, GW_OP_STAGE, ex->op.provider) != 0)
+            {
+                if (src == GW_STAGE_ERROR) {
+                    gw_exchange_fail(ex, &err);
+                }
+
+                gw_stage_free(ex->stager);
+                ex->stager = NULL;
+                return GW_NEXT_DONE;
+            }
+        }
+
+        gw_call_reset(&op->call);
+        rc = op->provider->vendor->ops[GW_OP_STAGE](op);
+
+        if (rc == GW_STEP_CALL && op->call.failed) {
+            gw_op_nomem(op);
+            rc = GW_STEP_ERROR;
+        }
+
+        if (rc == GW_STEP_CALL) {
+            op->call.provider = op->provider;
+            *call = &op->call;
+            return GW_NEXT_CALL;
+        }
+
+        if (rc == GW_STEP_DONE
+            && gw_stage_put_done(ex->stager, op, &op->err) == GW_OK)
+        {
+            /* the next file, or the create */
+            gw_op_reset(op);
+            memset(op, 0, sizeof(gw_op_t));
+            continue;
+        }
+
+        /* the vendor refused it: nothing was created */
+        gw_redact(op->provider, op->err.code, sizeof(op->err.code));
+        gw_redact(op->provider, op->err.message, sizeof(op->err.message));
+        gw_exchange_fail(ex, &op->err);
+        gw_stage_free(ex->stager);
+        ex->stager = NULL;
+        return GW_NEXT_DONE;
+    }
+}
+
+
 void
 gw_exchange_feed(gw_exchange_t *ex, const gw_vendor_response_t *resp)
 {
     gw_op_t  *op;
 
-    op = (ex->kind == GW_OP_LIST) ? &ex->lists[ex->current] : &ex->op;
+    if (ex->stage_op.provider != NULL) {
+        op = &ex->stage_op;
+
+    } else {
+        op = (ex->kind == GW_OP_LIST) ? &ex->lists[ex->current] : &ex->op;
+    }
 
     ex->resp = *resp;
     op->resp = &ex->resp;
@@ -534,6 +636,8 @@ gw_exchange_free(gw_exchange_t *ex)
     prev = gw_arena_use(arena);
 
     gw_op_reset(&ex->op);
+    gw_op_reset(&ex->stage_op);
+    gw_stage_free(ex->stager);
     gw_json_delete(ex->filter);
 
     for (i = 0; i < ex->nlists; i++) {
@@ -1201,8 +1305,22 @@ gw_exchange_start_create(gw_exchange_t *ex)
         return;
     }
 
-    /* training and validation files uploaded to the Files API */
-    if (gw_files_resolve(ex->gw, ex->client, p, &ex->spec, &err) != GW_OK) {
+    /*
+     * training and validation files uploaded to the Files API: staged to
+     * a vendor that reads its own storage, linked for the local engine
+     */
+    if (p->vendor->stage_format != NULL) {
+        if (gw_stage_plan(ex->gw, ex->client, p, &ex->spec, &ex->stager,
+                          &err)
+            != GW_OK)
+        {
+            gw_exchange_fail(ex, &err);
+            return;
+        }
+
+    } else if (gw_files_resolve(ex->gw, ex->client, p, &ex->spec, &err)
+               != GW_OK)
+    {
         gw_exchange_fail(ex, &err);
         return;
     }

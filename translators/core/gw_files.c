@@ -643,6 +643,8 @@ gw_store_delete(const char *root, const char *client, const char *key)
         (void) unlink(path);
     }
 
+    gw_store_staged_remove(root, client, key);
+
     return 0;
 }
 
@@ -1312,6 +1314,42 @@ gw_upload_abort(gw_upload_t *up)
 /* ---- job creates that name files ---------------------------------- */
 
 
+/*
+ * A "file-..." reference of a create: the client's processed file, its
+ * key and object; else a 400 naming param
+ */
+
+gw_rc_t
+gw_files_lookup(const gw_gateway_t *gw, const gw_client_t *client,
+    const char *ref, const char *param, char *key, gw_file_t *f,
+    gw_error_t *err)
+{
+    if (gw->files_root == NULL
+        || gw_file_id_decode(ref, strlen(ref), client->name,
+                             gw->id_secret, gw->id_secret_len, key)
+           != GW_OK
+        || gw_store_get(gw->files_root, client->name, key, f) != 0)
+    {
+        gw_error_invalid(err, param, "file_not_found",
+                         "%s: no such file: '%.64s'", param, ref);
+        return GW_ERROR;
+    }
+
+    if (f->status != GW_FILE_PROCESSED) {
+        gw_error_invalid(err, param, "invalid_file_status",
+                         "%s: file %s is %s, not processed%s%.200s",
+                         param, f->id,
+                         f->status == GW_FILE_ERROR ? "in error"
+                                                    : "still processing",
+                         f->status_details[0] ? ": " : "",
+                         f->status_details);
+        return GW_ERROR;
+    }
+
+    return GW_OK;
+}
+
+
 gw_rc_t
 gw_files_resolve(const gw_gateway_t *gw, const gw_client_t *client,
     const gw_provider_t *p, gw_job_spec_t *spec, gw_error_t *err)
@@ -1337,25 +1375,9 @@ gw_files_resolve(const gw_gateway_t *gw, const gw_client_t *client,
                                  i < spec->ntrain ? i : i - spec->ntrain,
                                  param, sizeof(param));
 
-        if (gw->files_root == NULL
-            || gw_file_id_decode(ds->ref, strlen(ds->ref), client->name,
-                                 gw->id_secret, gw->id_secret_len, key)
-               != GW_OK
-            || gw_store_get(gw->files_root, client->name, key, &f) != 0)
+        if (gw_files_lookup(gw, client, ds->ref, pname, key, &f, err)
+            != GW_OK)
         {
-            gw_error_invalid(err, pname, "file_not_found",
-                             "%s: no such file: '%.64s'", pname, ds->ref);
-            return GW_ERROR;
-        }
-
-        if (f.status != GW_FILE_PROCESSED) {
-            gw_error_invalid(err, pname, "invalid_file_status",
-                             "%s: file %s is %s, not processed%s%.200s",
-                             pname, f.id,
-                             f.status == GW_FILE_ERROR ? "in error"
-                                                       : "still processing",
-                             f.status_details[0] ? ": " : "",
-                             f.status_details);
             return GW_ERROR;
         }
 

@@ -176,6 +176,7 @@ gw_call_reset(gw_call_t *call)
     call->query = "";
     call->body = NULL;
     call->body_len = 0;
+    call->body_file = NULL;
     call->nheaders = 0;
     call->failed = 0;
     call->nowned = 0;

@@ -7,7 +7,8 @@
  *
  *     ex = gw_exchange_create(gw, &req);
  *     if (gw_exchange_needs_body(ex)) { read body; gw_exchange_set_body(); }
- *     while (gw_exchange_next(ex, &call) == GW_NEXT_CALL) {
+ *     while ((next = gw_exchange_next(ex, &call)) != GW_NEXT_DONE) {
+ *         if (next == GW_NEXT_AGAIN) { let the event loop run; continue; }
  *         ... send call to call->provider->endpoint + call->path ...
  *         gw_exchange_feed(ex, &vendor_response);
  *     }
@@ -191,6 +192,8 @@ typedef struct {
     const char           *query;         /* "" = none */
     char                 *body;          /* owned by the exchange, or NULL */
     size_t                body_len;
+    const char           *body_file;     /* or the body is this file's
+                                            body_len bytes */
     gw_header_t           headers[GW_MAX_HEADERS];
     size_t                nheaders;
     int                   failed;        /* a string could not be copied */
@@ -237,7 +240,12 @@ typedef struct {
 typedef struct gw_exchange_s  gw_exchange_t;
 
 
+/*
+ * GW_NEXT_AGAIN: the exchange did a bounded piece of work (a file's
+ * conversion) and wants to be stepped again once the event loop has run
+ */
 typedef enum {
+    GW_NEXT_AGAIN = 2,
     GW_NEXT_CALL = 1,
     GW_NEXT_DONE = 0
 } gw_next_t;

@@ -109,6 +109,15 @@ int gw_store_content_path(const char *root, const char *client,
     const char *key, char *out, size_t size);
 int gw_store_delete(const char *root, const char *client, const char *key);
 
+/* a create's "file-..." reference: the client's processed file (its key,
+ * 33 bytes, and object), or a 400 naming param */
+gw_rc_t gw_files_lookup(const gw_gateway_t *gw, const gw_client_t *client,
+    const char *ref, const char *param, char *key, gw_file_t *f,
+    gw_error_t *err);
+/* forgets what was staged of a file (its "<key>.staged-*" records) */
+void gw_store_staged_remove(const char *root, const char *client,
+    const char *key);
+
 /* frees what the functions below return */
 void gw_files_free(void *p);
 

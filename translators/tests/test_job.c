@@ -25,7 +25,7 @@
 
 
 static const gw_vendor_t  vendor = { "clova", 0, NULL, NULL, 0, { NULL },
-                                      NULL };
+                                      NULL, NULL };
 
 /* cJSON allocations left before one fails; -1 = never */
 static int  fail_countdown = -1;

@@ -12,6 +12,13 @@
  * storage_secret_key for the Object Storage bucket that holds datasets;
  * list_page_size (1..100, default 100).
  *
+ * Uploaded files (GW_OP_STAGE) become CLOVA's CSV tuning dataset, put
+ * into the provider's Object Storage bucket (S3-compatible, signed with
+ * AWS Signature Version 4 and the storage keys): storage_endpoint (the
+ * internal location), storage_bucket, storage_host (the Host signed and
+ * sent, default kr.object.ncloudstorage.com), storage_region (default
+ * kr-standard), storage_prefix (default "ftgw-files/").
+ *
  * Every vendor value the gateway maps is in one of the tables below.
  */
 
@@ -27,6 +34,9 @@
 
 
 #define GW_CLOVA_TASKS       "/tuning/v2/tasks"
+#define GW_CLOVA_S3_HOST     "kr.object.ncloudstorage.com"
+#define GW_CLOVA_S3_REGION   "kr-standard"
+#define GW_CLOVA_S3_PREFIX   "ftgw-files/"
 
 
 typedef struct {
@@ -176,6 +186,30 @@ static void gw_clova_failure(gw_op_t *op, const cJSON *info,
     gw_job_t *job);
 static void gw_clova_progress(gw_op_t *op, const cJSON *info, gw_job_t *job);
 static int gw_clova_task_id_valid(const char *id);
+static gw_step_t gw_clova_stage(gw_op_t *op);
+static const char *gw_clova_s3_code(const char *body, size_t len, char *out,
+    size_t size);
+static int64_t gw_clova_emit(const gw_convo_t *c, gw_out_t *o, char *why,
+    size_t len);
+static int gw_clova_storage_name_ok(const char *s, int slash);
+
+
+/*
+ * CLOVA's tuning dataset: one CSV row a turn, the conversation's system
+ * prompt on each of its rows, C_ID and T_ID from 0 and consecutive
+ */
+static const gw_stage_format_t  gw_clova_format = {
+    "CLOVA Studio",
+    "csv",
+    "text/csv; charset=utf-8",
+    "System_Prompt,C_ID,T_ID,Text,Completion\r\n",
+    0, NULL,
+    100, "CLOVA Studio's tuning dataset has at least 100 rows",
+    0,                          /* no limit on turns */
+    0,                          /* every row is trained on */
+    gw_clova_emit,
+    "storage_endpoint"
+};
 
 
 static const gw_param_spec_t  gw_clova_params[] = {
@@ -185,6 +219,11 @@ static const gw_param_spec_t  gw_clova_params[] = {
     { "secret_key", 1 },
     { "storage_access_key", 1 },
     { "storage_secret_key", 1 },
+    { "storage_endpoint", 0 },
+    { "storage_bucket", 0 },
+    { "storage_host", 0 },
+    { "storage_region", 0 },
+    { "storage_prefix", 0 },
     { "list_page_size", 0 },
     { NULL, 0 }
 };
@@ -204,9 +243,11 @@ const gw_vendor_t  gw_vendor_clova = {
         gw_clova_cancel,        /* GW_OP_CANCEL */
         gw_clova_list,          /* GW_OP_LIST */
         NULL,                   /* GW_OP_EVENTS: synthesised */
-        NULL                    /* GW_OP_CHECKPOINTS: none */
+        NULL,                   /* GW_OP_CHECKPOINTS: none */
+        gw_clova_stage          /* GW_OP_STAGE */
     },
-    NULL                        /* no model list: routes only */
+    NULL,                       /* no model list: routes only */
+    &gw_clova_format
 };
 
 
@@ -259,7 +300,40 @@ gw_clova_check_config(const gw_provider_t *p, char *err, size_t len)
         }
     }
 
+    /* the names go into a signed path as they are: no escaping needed */
+    v = gw_provider_param(p, "storage_bucket");
+    if (gw_provider_param(p, "storage_endpoint") != NULL
+        && (v == NULL || !gw_clova_storage_name_ok(v, 0)))
+    {
+        snprintf(err, len, "storage_endpoint= needs \"storage_bucket\", "
+                 "a bucket name ([a-z0-9.-])");
+        return GW_ERROR;
+    }
+
+    v = gw_provider_param(p, "storage_prefix");
+    if (v != NULL && !gw_clova_storage_name_ok(v, 1)) {
+        snprintf(err, len, "\"storage_prefix\" must be [A-Za-z0-9._/-]");
+        return GW_ERROR;
+    }
+
     return GW_OK;
+}
+
+
+static int
+gw_clova_storage_name_ok(const char *s, int slash)
+{
+    for ( ; *s; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')
+              || *s == '.' || *s == '-'
+              || (slash && ((*s >= 'A' && *s <= 'Z') || *s == '_'
+                            || *s == '/'))))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -1045,4 +1119,155 @@ gw_clova_list(gw_op_t *op)
 
     gw_json_delete(result);
     return GW_STEP_DONE;
+}
+
+
+/* ---- uploaded files: the dataset and its upload ------------------- */
+
+
+static int64_t
+gw_clova_emit(const gw_convo_t *c, gw_out_t *o, char *why, size_t len)
+{
+    char    num[24];
+    size_t  i;
+
+    for (i = 0; i < c->nturns; i++) {
+        gw_out_csv(o, c->system);
+        gw_out_put(o, ",", 1);
+        gw_out_put(o, num, gw_int_str(num, c->index));
+        gw_out_put(o, ",", 1);
+        gw_out_put(o, num, gw_int_str(num, (int64_t) i));
+        gw_out_put(o, ",", 1);
+        gw_out_csv(o, c->turns[i].user);
+        gw_out_put(o, ",", 1);
+        gw_out_csv(o, c->turns[i].assistant);
+        gw_out_put(o, "\r\n", 2);
+    }
+
+    return (int64_t) c->nturns;
+}
+
+
+/*
+ * PUT /<bucket>/<prefix><object> to the provider's Object Storage, signed
+ * with SigV4 over the converted file's SHA-256; the task then names
+ * the object (trainingDatasetBucket, trainingDatasetFilePath)
+ */
+static gw_step_t
+gw_clova_stage(gw_op_t *op)
+{
+    char                  path[512], date[17], auth[512], size[24];
+    const char           *bucket, *prefix, *host, *region, *code;
+    gw_aws_header_t       headers[4];
+    const gw_provider_t  *p;
+
+    p = op->provider;
+    bucket = gw_provider_param(p, "storage_bucket");
+    prefix = gw_provider_param(p, "storage_prefix");
+    prefix = prefix ? prefix : GW_CLOVA_S3_PREFIX;
+
+    if (op->step == 0) {
+        host = gw_provider_param(p, "storage_host");
+        region = gw_provider_param(p, "storage_region");
+
+        if (snprintf(path, sizeof(path), "/%s/%s%s", bucket, prefix,
+                     op->stage.object)
+            >= (int) sizeof(path))
+        {
+            gw_op_nomem(op);
+            return GW_STEP_ERROR;
+        }
+
+        gw_aws_date(op->now_ms / 1000, date);
+        gw_int_str(size, op->stage.size);
+
+        headers[0].name = "Host";
+        headers[0].value = host ? host : GW_CLOVA_S3_HOST;
+        headers[1].name = "X-Amz-Content-SHA256";
+        headers[1].value = op->stage.sha256;
+        headers[2].name = "X-Amz-Date";
+        headers[2].value = date;
+        headers[3].name = "Content-Length";
+        headers[3].value = size;
+
+        if (gw_sign_aws_v4("PUT", path, "", headers, 4, op->stage.sha256,
+                           gw_provider_param(p, "storage_access_key"),
+                           gw_provider_param(p, "storage_secret_key"),
+                           region ? region : GW_CLOVA_S3_REGION, "s3", date,
+                           1, auth, sizeof(auth))
+            != GW_OK)
+        {
+            gw_op_nomem(op);
+            return GW_STEP_ERROR;
+        }
+
+        op->call.method = "PUT";
+        op->call.endpoint = gw_provider_param(p, "storage_endpoint");
+        op->call.body_file = op->stage.path;
+        op->call.body_len = (size_t) op->stage.size;
+        gw_call_path(&op->call, path, NULL, NULL);
+        gw_call_header(&op->call, "Content-Type", op->stage.content_type);
+        gw_call_header(&op->call, "X-Amz-Content-SHA256", op->stage.sha256);
+        gw_call_header(&op->call, "X-Amz-Date", date);
+        gw_call_header(&op->call, "Authorization", auth);
+
+        return GW_STEP_CALL;
+    }
+
+    if (gw_op_transport_error(op)) {
+        return GW_STEP_ERROR;
+    }
+
+    if (op->resp->status != 200) {
+        code = gw_clova_s3_code(op->resp->body, op->resp->body_len,
+                                path, sizeof(path));
+        gw_op_storage_error(op, "Object Storage", code);
+        return GW_STEP_ERROR;
+    }
+
+    snprintf(op->stage.ref, sizeof(op->stage.ref), "s3://%s/%s%s", bucket,
+             prefix, op->stage.object);
+
+    return GW_STEP_DONE;
+}
+
+
+/* S3's <Code> of an error body, when it is one: letters only */
+static const char *
+gw_clova_s3_code(const char *body, size_t len, char *out, size_t size)
+{
+    size_t       n;
+    const char  *p, *end;
+
+    if (body == NULL) {
+        return NULL;
+    }
+
+    end = body + len;
+
+    for (p = body; end - p > 6 && memcmp(p, "<Code>", 6) != 0; p++) {
+        /* void */
+    }
+
+    if (end - p <= 6) {
+        return NULL;
+    }
+
+    p += 6;
+
+    for (n = 0; p + n < end && n + 1 < size
+                && ((p[n] >= 'A' && p[n] <= 'Z')
+                    || (p[n] >= 'a' && p[n] <= 'z'));
+         n++)
+    {
+        out[n] = p[n];
+    }
+
+    if (n == 0 || p + n >= end || p[n] != '<') {
+        return NULL;
+    }
+
+    out[n] = '\0';
+
+    return out;
 }

@@ -15,6 +15,13 @@
  * that is signed (default qianfan.baidubce.com; the internal location
  * must send the same); signature_expiration (seconds, default 300).
  *
+ * Uploaded files (GW_OP_STAGE) become Qianfan's SFT dataset (a JSON
+ * array of turns a line), put into the provider's BOS bucket with a
+ * bce-auth-v1 signed PUT and the same AK/SK: bos_endpoint (the internal
+ * location), bos_bucket, bos_host (the Host signed and sent, default
+ * bj.bcebos.com), bos_prefix (default "ftgw-files/").  The job then
+ * names it as {"type": 2, "bosPath": "bos:/<bucket>/<path>"}.
+ *
  * Every vendor value the gateway maps is in one of the tables below.
  */
 
@@ -33,6 +40,8 @@
 #define GW_QF_PATH          "/wenxinworkshop/finetune/"
 #define GW_QF_HOST          "qianfan.baidubce.com"
 #define GW_QF_OWNER         "ftgw:"
+#define GW_QF_BOS_HOST      "bj.bcebos.com"
+#define GW_QF_BOS_PREFIX    "ftgw-files/"
 
 /* the three peftType values, as indexes of a model's learning rates */
 typedef enum {
@@ -221,6 +230,29 @@ static void gw_qf_vendor_error(gw_op_t *op, const cJSON *root);
 static int gw_qf_detail_to_job(gw_op_t *op, const cJSON *d, gw_job_t *job);
 static int64_t gw_qf_time(const char *s);
 static int gw_qf_ids(const gw_op_t *op, int64_t *task_id, int64_t *job_id);
+static gw_step_t gw_qf_stage(gw_op_t *op);
+static int64_t gw_qf_emit(const gw_convo_t *c, gw_out_t *o, char *why,
+    size_t len);
+static int gw_qf_bos_name_ok(const char *s, int slash);
+
+
+/*
+ * Qianfan's SFT dataset: a line a conversation, a JSON array of turns
+ * {"prompt", "response": [["..."]]}, the system prompt on the first
+ * turn; at least 32 conversations (510101), at most 150 turns each
+ */
+static const gw_stage_format_t  gw_qf_format = {
+    "Qianfan",
+    "jsonl",
+    "application/json",
+    NULL,
+    32, "510101 dataset entity count not enough, at least 32",
+    0, NULL,
+    150,
+    0,                          /* every turn is trained on */
+    gw_qf_emit,
+    "bos_endpoint"
+};
 
 
 static const gw_param_spec_t  gw_qf_params[] = {
@@ -228,6 +260,10 @@ static const gw_param_spec_t  gw_qf_params[] = {
     { "secret_key", 1 },
     { "host", 0 },
     { "signature_expiration", 0 },
+    { "bos_endpoint", 0 },
+    { "bos_bucket", 0 },
+    { "bos_host", 0 },
+    { "bos_prefix", 0 },
     { NULL, 0 }
 };
 
@@ -247,9 +283,11 @@ const gw_vendor_t  gw_vendor_qianfan = {
         gw_qf_cancel,           /* GW_OP_CANCEL */
         NULL,                   /* GW_OP_LIST: v1 has none */
         NULL,                   /* GW_OP_EVENTS: synthesised */
-        NULL                    /* GW_OP_CHECKPOINTS: none */
+        NULL,                   /* GW_OP_CHECKPOINTS: none */
+        gw_qf_stage             /* GW_OP_STAGE */
     },
-    gw_qf_model_name            /* the trainTypes of the table */
+    gw_qf_model_name,           /* the trainTypes of the table */
+    &gw_qf_format
 };
 
 
@@ -285,7 +323,40 @@ gw_qf_check_config(const gw_provider_t *p, char *err, size_t len)
         return GW_ERROR;
     }
 
+    /* the names go into a signed path as they are: no escaping needed */
+    v = gw_provider_param(p, "bos_bucket");
+    if (gw_provider_param(p, "bos_endpoint") != NULL
+        && (v == NULL || v[0] == '\0' || !gw_qf_bos_name_ok(v, 0)))
+    {
+        snprintf(err, len, "bos_endpoint= needs \"bos_bucket\", a bucket "
+                 "name ([a-z0-9-])");
+        return GW_ERROR;
+    }
+
+    v = gw_provider_param(p, "bos_prefix");
+    if (v != NULL && !gw_qf_bos_name_ok(v, 1)) {
+        snprintf(err, len, "\"bos_prefix\" must be [A-Za-z0-9._/-]");
+        return GW_ERROR;
+    }
+
     return GW_OK;
+}
+
+
+static int
+gw_qf_bos_name_ok(const char *s, int slash)
+{
+    for ( ; *s; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')
+              || *s == '-'
+              || (slash && ((*s >= 'A' && *s <= 'Z') || *s == '_'
+                            || *s == '/' || *s == '.'))))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -1286,4 +1357,138 @@ gw_qf_cancel(gw_op_t *op)
 
         return GW_STEP_DONE;
     }
+}
+
+
+/* ---- uploaded files: the dataset and its upload ------------------- */
+
+
+static int64_t
+gw_qf_emit(const gw_convo_t *c, gw_out_t *o, char *why, size_t len)
+{
+    size_t  i;
+
+    gw_out_open(o, '[');
+
+    for (i = 0; i < c->nturns; i++) {
+        gw_out_open(o, '{');
+
+        if (i == 0 && c->system[0] != '\0') {
+            gw_out_lkey(o, "system");
+            gw_out_str(o, c->system);
+        }
+
+        gw_out_lkey(o, "prompt");
+        gw_out_str(o, c->turns[i].user);
+        gw_out_lkey(o, "response");
+        gw_out_open(o, '[');
+        gw_out_open(o, '[');
+        gw_out_str(o, c->turns[i].assistant);
+        gw_out_close(o, ']');
+        gw_out_close(o, ']');
+        gw_out_close(o, '}');
+    }
+
+    gw_out_close(o, ']');
+    gw_out_put(o, "\n", 1);
+
+    return 1;
+}
+
+
+/*
+ * PUT /<bucket>/<prefix><object> to the provider's BOS, bce-auth-v1
+ * signed with the provider's AK/SK over the Host, the length, the type
+ * and the file's SHA-256
+ */
+static gw_step_t
+gw_qf_stage(gw_op_t *op)
+{
+    int                   expiration;
+    char                  path[512], date[32], auth[512], size[24];
+    const char           *bucket, *prefix, *host, *v, *code;
+    cJSON                *root;
+    gw_bce_header_t       headers[5];
+    const gw_provider_t  *p;
+
+    p = op->provider;
+    bucket = gw_provider_param(p, "bos_bucket");
+    prefix = gw_provider_param(p, "bos_prefix");
+    prefix = prefix ? prefix : GW_QF_BOS_PREFIX;
+
+    if (op->step == 0) {
+        host = gw_provider_param(p, "bos_host");
+        v = gw_provider_param(p, "signature_expiration");
+        expiration = v ? atoi(v) : 300;
+
+        if (snprintf(path, sizeof(path), "/%s/%s%s", bucket, prefix,
+                     op->stage.object)
+            >= (int) sizeof(path))
+        {
+            gw_op_nomem(op);
+            return GW_STEP_ERROR;
+        }
+
+        gw_bce_timestamp(op->now_ms / 1000, date);
+        gw_int_str(size, op->stage.size);
+
+        headers[0].name = "Host";
+        headers[0].value = host ? host : GW_QF_BOS_HOST;
+        headers[1].name = "Content-Length";
+        headers[1].value = size;
+        headers[2].name = "Content-Type";
+        headers[2].value = op->stage.content_type;
+        headers[3].name = "x-bce-date";
+        headers[3].value = date;
+        headers[4].name = "x-bce-content-sha256";
+        headers[4].value = op->stage.sha256;
+
+        if (gw_sign_bce_v1("PUT", path, NULL, headers, 5,
+                           gw_provider_param(p, "access_key"),
+                           gw_provider_param(p, "secret_key"), date,
+                           expiration, auth, sizeof(auth))
+            != GW_OK)
+        {
+            gw_error_set(&op->err, 502, GW_TYPE_API, NULL, "signing_failed",
+                         "The gateway could not sign the request to "
+                         "provider '%s'", p->name);
+            return GW_STEP_ERROR;
+        }
+
+        op->call.method = "PUT";
+        op->call.endpoint = gw_provider_param(p, "bos_endpoint");
+        op->call.body_file = op->stage.path;
+        op->call.body_len = (size_t) op->stage.size;
+        gw_call_path(&op->call, path, NULL, NULL);
+        gw_call_header(&op->call, "Content-Type", op->stage.content_type);
+        gw_call_header(&op->call, "x-bce-date", date);
+        gw_call_header(&op->call, "x-bce-content-sha256", op->stage.sha256);
+        gw_call_header(&op->call, "Authorization", auth);
+
+        return GW_STEP_CALL;
+    }
+
+    if (gw_op_transport_error(op)) {
+        return GW_STEP_ERROR;
+    }
+
+    if (op->resp->status != 200) {
+        /* BOS's errors are {"code", "message", "requestId"} */
+        root = gw_json_parse(op->resp->body, op->resp->body_len, NULL);
+        code = gw_json_str(root, "code");
+
+        if (code != NULL) {
+            gw_copy(path, 65, code);
+            code = path;
+        }
+
+        gw_json_delete(root);
+        gw_op_storage_error(op, "BOS", code);
+        return GW_STEP_ERROR;
+    }
+
+    snprintf(op->stage.ref, sizeof(op->stage.ref), "bos://%s/%s%s", bucket,
+             prefix, op->stage.object);
+
+    return GW_STEP_DONE;
 }

@@ -221,9 +221,11 @@ const gw_vendor_t  gw_vendor_yandex = {
         gw_yx_cancel,           /* GW_OP_CANCEL */
         gw_yx_list,             /* GW_OP_LIST */
         NULL,                   /* GW_OP_EVENTS: synthesised */
-        NULL                    /* GW_OP_CHECKPOINTS: none */
+        NULL,                   /* GW_OP_CHECKPOINTS: none */
+        NULL                    /* GW_OP_STAGE: not yet (Dataset API) */
     },
-    NULL                        /* no model list: routes only */
+    NULL,                       /* no model list: routes only */
+    NULL                        /* uploaded files: not yet */
 };
 
 
