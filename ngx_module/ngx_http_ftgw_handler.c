@@ -30,6 +30,7 @@ static void ngx_http_ftgw_idem_step(ngx_http_request_t *r);
 static void ngx_http_ftgw_idem_wake(ngx_event_t *ev);
 static void ngx_http_ftgw_run(ngx_http_request_t *r);
 static void ngx_http_ftgw_work(ngx_event_t *ev);
+static void ngx_http_ftgw_delayed(ngx_event_t *ev);
 static void ngx_http_ftgw_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_ftgw_send(ngx_http_request_t *r,
     ngx_http_ftgw_ctx_t *ctx);
@@ -150,6 +151,10 @@ ngx_http_ftgw_cleanup(void *data)
 
     if (ctx->work.posted) {
         ngx_delete_posted_event(&ctx->work);
+    }
+
+    if (ctx->delay.timer_set) {
+        ngx_del_timer(&ctx->delay);
     }
 
     /* a create that ends unanswered releases its key */
@@ -476,6 +481,17 @@ ngx_http_ftgw_run(ngx_http_request_t *r)
             return;
         }
 
+        if (call->delay_ms > 0) {
+            /* a poll: the call goes out when its timer fires */
+            ctx->delayed = call;
+            ctx->delay.handler = ngx_http_ftgw_delayed;
+            ctx->delay.data = r;
+            ctx->delay.log = r->connection->log;
+            ngx_add_timer(&ctx->delay, (ngx_msec_t) call->delay_ms);
+            r->write_event_handler = ngx_http_request_empty_handler;
+            return;
+        }
+
         if (ngx_http_ftgw_call(r, ctx, call) == NGX_OK) {
             r->write_event_handler = ngx_http_ftgw_resume;
             return;
@@ -507,6 +523,37 @@ ngx_http_ftgw_work(ngx_event_t *ev)
     c = r->connection;
 
     ngx_http_ftgw_run(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_ftgw_delayed(ngx_event_t *ev)
+{
+    gw_call_t              *call;
+    ngx_connection_t       *c;
+    ngx_http_request_t     *r;
+    ngx_http_ftgw_ctx_t    *ctx;
+    gw_vendor_response_t    resp;
+
+    r = ev->data;
+    c = r->connection;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_ftgw_module);
+
+    call = ctx->delayed;
+    ctx->delayed = NULL;
+
+    if (ngx_http_ftgw_call(r, ctx, call) == NGX_OK) {
+        r->write_event_handler = ngx_http_ftgw_resume;
+
+    } else {
+        ngx_memzero(&resp, sizeof(gw_vendor_response_t));
+        resp.transport = GW_TRANSPORT_UNREACHABLE;
+        resp.grpc_status = -1;
+        gw_exchange_feed(ctx->exchange, &resp);
+        ngx_http_ftgw_run(r);
+    }
+
     ngx_http_run_posted_requests(c);
 }
 

@@ -70,6 +70,9 @@ typedef struct {
 
     /* the exchange's next bounded step, after the event loop has run */
     ngx_event_t                  work;
+    /* a vendor call asked for later (a poll), and its timer */
+    gw_call_t                   *delayed;
+    ngx_event_t                  delay;
 } ngx_http_ftgw_ctx_t;
 
 

@@ -177,6 +177,7 @@ gw_call_reset(gw_call_t *call)
     call->body = NULL;
     call->body_len = 0;
     call->body_file = NULL;
+    call->delay_ms = 0;
     call->nheaders = 0;
     call->failed = 0;
     call->nowned = 0;

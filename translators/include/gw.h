@@ -194,6 +194,7 @@ typedef struct {
     size_t                body_len;
     const char           *body_file;     /* or the body is this file's
                                             body_len bytes */
+    int64_t               delay_ms;      /* a poll: sent after this long */
     gw_header_t           headers[GW_MAX_HEADERS];
     size_t                nheaders;
     int                   failed;        /* a string could not be copied */

@@ -26,6 +26,9 @@
 #include <core/gw_core.h>
 #include <sign/gw_sign.h>
 
+#include <yandex/cloud/ai/dataset/v1/dataset_service.pb-c.h>
+#include <yandex/cloud/operation/operation.pb-c.h>
+
 
 static const unsigned char  secret[] = "0123456789abcdef0123456789abcdef";
 
@@ -35,7 +38,7 @@ static gw_client_t   clients[1] = {
     { "alice", "ka", 2, { 0 }, 0 },
 };
 
-static gw_provider_t  providers[2];
+static gw_provider_t  providers[3];
 static gw_gateway_t   gw;
 
 #define CT  "multipart/form-data; boundary=XyZ"
@@ -79,11 +82,20 @@ setup(void **state)
     providers[1].params[3] = (gw_param_t) { "bos_bucket", "sets", 0 };
     providers[1].nparams = 4;
 
+    providers[2].name = "yandex";
+    providers[2].vendor = &gw_vendor_yandex;
+    providers[2].endpoint = "/_ftgw/yandex";
+    providers[2].params[0] = (gw_param_t) { "api_key", "yx-key", 1 };
+    providers[2].params[1] = (gw_param_t) { "folder_id", "b1gfolder", 0 };
+    providers[2].params[2] = (gw_param_t) { "upload_endpoint",
+                                            "/_ftgw/yandex_upload", 0 };
+    providers[2].nparams = 3;
+
     memset(&gw, 0, sizeof(gw));
     gw.clients = clients;
     gw.nclients = 1;
     gw.providers = providers;
-    gw.nproviders = 2;
+    gw.nproviders = 3;
     gw.id_secret = secret;
     gw.id_secret_len = sizeof(secret) - 1;
     gw.files_root = root;
@@ -790,6 +802,298 @@ test_qianfan_minimum_and_bos(void **state)
 }
 
 
+/* Yandex: every trained reply a line, what came before it the request */
+static void
+test_yandex_lines(void **state)
+{
+    char        *in, *out;
+    gw_error_t   err;
+    const char  *expect;
+
+    (void) state;
+
+    in = strdup(EX(S("Be brief.") "," U("Hi") ","
+                   "{\"role\":\"assistant\",\"content\":\"Hey\","
+                   "\"weight\":0}," U("2+2?") "," U("\u00e9") "," A("4")
+                   "," U("untrained tail")));
+    assert_non_null(in);
+
+    expect =
+        "{\"request\":[{\"role\":\"system\",\"text\":\"Be brief.\"},"
+        "{\"role\":\"user\",\"text\":\"Hi\"},"
+        "{\"role\":\"assistant\",\"text\":\"Hey\"},"
+        "{\"role\":\"user\",\"text\":\"2+2?\"},"
+        "{\"role\":\"user\",\"text\":\"\xc3\xa9\"}],"
+        "\"response\":\"4\"}\n";
+
+    out = convert(gw_vendor_yandex.stage_format, in, 4096, &err);
+    assert_non_null(out);
+    assert_string_equal(out, expect);
+    free(out);
+    free(in);
+
+    /* two trained replies, two lines */
+    in = strdup(EX(U("a") "," A("b") "," U("c") "," A("d")));
+    out = convert(gw_vendor_yandex.stage_format, in, 4096, &err);
+    assert_non_null(out);
+    assert_string_equal(out,
+        "{\"request\":[{\"role\":\"user\",\"text\":\"a\"}],"
+        "\"response\":\"b\"}\n"
+        "{\"request\":[{\"role\":\"user\",\"text\":\"a\"},"
+        "{\"role\":\"assistant\",\"text\":\"b\"},"
+        "{\"role\":\"user\",\"text\":\"c\"}],\"response\":\"d\"}\n");
+    free(out);
+    free(in);
+}
+
+
+/* a framed gRPC answer; it lives until the next one, as nginx keeps it */
+static void
+feed_message(gw_exchange_t *ex, const ProtobufCMessage *m)
+{
+    size_t                 n;
+    static uint8_t        *buf;
+    gw_vendor_response_t   resp;
+
+    free(buf);
+    n = protobuf_c_message_get_packed_size(m);
+    buf = malloc(n + 5);
+    assert_non_null(buf);
+    buf[0] = 0;
+    buf[1] = (uint8_t) (n >> 24);
+    buf[2] = (uint8_t) (n >> 16);
+    buf[3] = (uint8_t) (n >> 8);
+    buf[4] = (uint8_t) n;
+    protobuf_c_message_pack(m, buf + 5);
+
+    memset(&resp, 0, sizeof(resp));
+    resp.transport = GW_TRANSPORT_OK;
+    resp.status = 200;
+    resp.body = (const char *) buf;
+    resp.body_len = n + 5;
+    resp.grpc_status = 0;
+    gw_exchange_feed(ex, &resp);
+}
+
+
+#define YX_LINE  "{\"request\":[{\"role\":\"user\",\"text\":\"q\"}]," \
+                 "\"response\":\"a\"}\n"
+#define YDS(name)   Yandex__Cloud__Ai__Dataset__V1__##name
+#define yds(name)   yandex__cloud__ai__dataset__v1__##name
+
+
+static void
+feed_dataset(gw_exchange_t *ex, int status)
+{
+    YDS(DatasetInfo)              info;
+    YDS(ValidationError)          e, *errors[1];
+    YDS(DescribeDatasetResponse)  d;
+    int64_t                       rows[1] = { 7 };
+
+    yds(dataset_info__init)(&info);
+    yds(validation_error__init)(&e);
+    yds(describe_dataset_response__init)(&d);
+    info.dataset_id = "fdsstaged";
+    info.status = status;
+
+    if (status == 4) {
+        e.error = "bad row";
+        e.error_description = "response is empty (yx-key)";
+        e.n_row_numbers = 1;
+        e.row_numbers = rows;
+        errors[0] = &e;
+        info.n_validation_error = 1;
+        info.validation_error = errors;
+    }
+
+    d.dataset = &info;
+    feed_message(ex, &d.base);
+}
+
+
+static gw_call_t *
+expect_grpc(gw_exchange_t *ex, const char *method)
+{
+    int         again;
+    char        path[128];
+    gw_call_t  *call;
+
+    call = next_call(ex, &again);
+    if (call == NULL) {
+        fail_msg("no call: %s", gw_exchange_result(ex)->body);
+    }
+
+    snprintf(path, sizeof(path), "/yandex.cloud.ai.dataset.v1."
+             "DatasetService/%s", method);
+    assert_string_equal(call->path, path);
+    assert_string_equal(header(call, "Authorization"), "Api-Key yx-key");
+
+    return call;
+}
+
+
+/*
+ * Yandex's Dataset API, as its SDK uses it: a draft, its upload URL, the
+ * PUT there, Validate, Describe polled until READY; then Tune on it
+ */
+static void
+test_yandex_dataset_api(void **state)
+{
+    int                             again;
+    char                           *text, body[256], name[80];
+    gw_file_t                       f;
+    gw_call_t                      *call;
+    gw_exchange_t                  *ex;
+    const gw_result_t              *res;
+    YDS(CreateDatasetRequest)      *asked;
+    YDS(CreateDatasetResponse)      created;
+    YDS(GetUploadDraftUrlRequest)  *urlreq;
+    YDS(GetUploadDraftUrlResponse)  url;
+    Yandex__Cloud__Operation__Operation  op;
+
+    (void) state;
+
+    text = repeat("", EX(U("q") "," A("a")), 12);
+    upload(text, &f);
+    free(text);
+    snprintf(body, sizeof(body), "{\"model\":\"yandex/yandexgpt-lite\","
+             "\"training_file\":\"%s\",\"tuning\":{\"tuning_type\":"
+             "\"lora\"}}", f.id);
+
+    ex = create(body);
+    call = expect_grpc(ex, "Create");
+    asked = yds(create_dataset_request__unpack)(NULL, call->body_len - 5,
+                (const uint8_t *) call->body + 5);
+    assert_non_null(asked);
+    snprintf(name, sizeof(name), "alice-%s", f.key);
+    assert_string_equal(asked->name, name);
+    assert_string_equal(asked->folder_id, "b1gfolder");
+    assert_string_equal(asked->task_type, "TextToTextGeneration");
+    assert_string_equal(asked->upload_format, "jsonlines");
+    assert_int_equal(asked->n_labels, 1);
+    assert_string_equal(asked->labels[0]->key, "ftgw-owner");
+    assert_string_equal(asked->labels[0]->value, "alice");
+    yds(create_dataset_request__free_unpacked)(asked, NULL);
+
+    yds(create_dataset_response__init)(&created);
+    created.dataset_id = "fdsstaged";
+    feed_message(ex, &created.base);
+
+    call = expect_grpc(ex, "GetUploadDraftUrl");
+    urlreq = yds(get_upload_draft_url_request__unpack)(NULL,
+                 call->body_len - 5, (const uint8_t *) call->body + 5);
+    assert_non_null(urlreq);
+    assert_string_equal(urlreq->dataset_id, "fdsstaged");
+    assert_int_equal(urlreq->size_bytes, 12 * strlen(YX_LINE));
+    yds(get_upload_draft_url_request__free_unpacked)(urlreq, NULL);
+
+    yds(get_upload_draft_url_response__init)(&url);
+    url.dataset_id = "fdsstaged";
+    url.upload_url = "https://storage.yandexcloud.net/ai-data/fdsstaged/"
+                     "x.jsonl?X-Amz-Algorithm=AWS4-HMAC-SHA256&"
+                     "X-Amz-Signature=abc";
+    feed_message(ex, &url.base);
+
+    /* the presigned URL: its path and query, as they are, no key */
+    call = next_call(ex, &again);
+    assert_non_null(call);
+    assert_string_equal(call->method, "PUT");
+    assert_string_equal(call->endpoint, "/_ftgw/yandex_upload");
+    assert_string_equal(call->path, "/ai-data/fdsstaged/x.jsonl");
+    assert_string_equal(call->query,
+                        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=abc");
+    assert_null(header(call, "Authorization"));
+    assert_int_equal(call->body_len, 12 * strlen(YX_LINE));
+    text = read_file(call->body_file);
+    assert_memory_equal(text, YX_LINE, strlen(YX_LINE));
+    free(text);
+    feed(ex, 200, "");
+
+    call = expect_grpc(ex, "Validate");
+    yandex__cloud__operation__operation__init(&op);
+    op.id = "opvalidate";
+    op.done = 1;
+    feed_message(ex, &op.base);
+
+    /* polled, a second apart, until READY */
+    call = expect_grpc(ex, "Describe");
+    assert_int_equal(call->delay_ms, 1000);
+    feed_dataset(ex, 2);
+    call = expect_grpc(ex, "Describe");
+    assert_int_equal(call->delay_ms, 1000);
+    feed_dataset(ex, 3);
+
+    call = next_call(ex, &again);
+    assert_non_null(call);
+    assert_string_equal(call->path,
+                        "/yandex.cloud.ai.tuning.v1.TuningService/Tune");
+    assert_int_equal(call->delay_ms, 0);
+    gw_exchange_free(ex);
+
+    /* the next create on the file tunes at once */
+    ex = create(body);
+    call = next_call(ex, &again);
+    assert_non_null(call);
+    assert_string_equal(call->path,
+                        "/yandex.cloud.ai.tuning.v1.TuningService/Tune");
+    gw_exchange_free(ex);
+
+    /* an invalid dataset: the draft is deleted, the client told why */
+    gw_store_staged_remove(root, "alice", f.key);
+    ex = create(body);
+    expect_grpc(ex, "Create");
+    feed_message(ex, &created.base);
+    expect_grpc(ex, "GetUploadDraftUrl");
+    feed_message(ex, &url.base);
+    assert_non_null(next_call(ex, &again));
+    feed(ex, 200, "");
+    expect_grpc(ex, "Validate");
+    feed_message(ex, &op.base);
+    expect_grpc(ex, "Describe");
+    feed_dataset(ex, 4);
+    expect_grpc(ex, "Delete");
+    feed(ex, 200, "");
+    assert_null(next_call(ex, &again));
+    res = gw_exchange_result(ex);
+    assert_int_equal(res->http_status, 400);
+    assert_non_null(strstr(res->body, "\"param\":\"training_file\""));
+    assert_non_null(strstr(res->body, "at row 7: response is empty"));
+    assert_null(strstr(res->body, "yx-key"));
+    gw_exchange_free(ex);
+
+    /* the upload refused: the draft is deleted too */
+    ex = create(body);
+    expect_grpc(ex, "Create");
+    feed_message(ex, &created.base);
+    expect_grpc(ex, "GetUploadDraftUrl");
+    feed_message(ex, &url.base);
+    assert_non_null(next_call(ex, &again));
+    feed(ex, 403, "<Error><Code>AccessDenied</Code></Error>");
+    expect_grpc(ex, "Delete");
+    feed(ex, 200, "");
+    assert_null(next_call(ex, &again));
+    res = gw_exchange_result(ex);
+    assert_int_equal(res->http_status, 502);
+    assert_non_null(strstr(res->body, "dataset_upload_failed"));
+    gw_exchange_free(ex);
+
+    /* an upload URL off its host is not followed */
+    ex = create(body);
+    expect_grpc(ex, "Create");
+    feed_message(ex, &created.base);
+    expect_grpc(ex, "GetUploadDraftUrl");
+    url.upload_url = "https://evil.example/x?y";
+    feed_message(ex, &url.base);
+    expect_grpc(ex, "Delete");
+    feed(ex, 200, "");
+    assert_null(next_call(ex, &again));
+    res = gw_exchange_result(ex);
+    assert_int_equal(res->http_status, 502);
+    assert_non_null(strstr(res->body, "invalid_vendor_response"));
+    gw_exchange_free(ex);
+}
+
+
 int
 main(void)
 {
@@ -805,6 +1109,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_refused_upload_creates_nothing,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_qianfan_minimum_and_bos, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_yandex_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yandex_dataset_api, setup,
                                         teardown),
     };
 

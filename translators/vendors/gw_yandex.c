@@ -17,6 +17,13 @@
  * Provider params: folder_id; auth; api_key or service_account_key;
  * iam_endpoint; operation_endpoint (default: the provider's endpoint);
  * list_page_size.  Every vendor value mapped is in a table below.
+ *
+ * Uploaded files (GW_OP_STAGE) become Yandex's text-to-text JSON lines,
+ * staged through the Dataset API as Yandex's SDK does it: Create (a
+ * draft), GetUploadDraftUrl, a PUT of the file to that presigned URL
+ * through upload_endpoint (its host must be upload_host, default
+ * storage.yandexcloud.net), Validate, then Describe every second until
+ * the dataset is READY.  A failure after Create deletes the draft.
  */
 
 
@@ -30,6 +37,7 @@
 #include <sign/gw_sign.h>
 
 #include <google/rpc/status.pb-c.h>
+#include <yandex/cloud/ai/dataset/v1/dataset_service.pb-c.h>
 #include <yandex/cloud/ai/tuning/v1/tuning_service.pb-c.h>
 #include <yandex/cloud/operation/operation_service.pb-c.h>
 
@@ -41,12 +49,20 @@
 #define yop(name)   yandex__cloud__operation__##name
 #define YOPC(name)  YANDEX__CLOUD__OPERATION__##name
 
+#define YDS(name)   Yandex__Cloud__Ai__Dataset__V1__##name
+#define yds(name)   yandex__cloud__ai__dataset__v1__##name
+#define YDSC(name)  YANDEX__CLOUD__AI__DATASET__V1__##name
+
 #define GW_YX_TUNING     "/yandex.cloud.ai.tuning.v1.TuningService/"
 #define GW_YX_OPERATION  "/yandex.cloud.operation.OperationService/"
 #define GW_YX_IAM_PATH   "/iam/v1/tokens"
 #define GW_YX_IAM_AUD    "https://iam.api.cloud.yandex.net/iam/v1/tokens"
 #define GW_YX_OWNER      "ftgw-owner"
 #define GW_YX_METADATA   "yandex.cloud.ai.tuning.v1.TuningMetadata"
+#define GW_YX_DATASET    "/yandex.cloud.ai.dataset.v1.DatasetService/"
+#define GW_YX_UPLOAD_HOST  "storage.yandexcloud.net"
+#define GW_YX_POLL_MS      1000
+#define GW_YX_POLLS_MAX    120      /* two minutes of validation */
 
 /* Yandex requires these once the method is chosen: documented defaults */
 #define GW_YX_LORA_RANK        8
@@ -61,7 +77,13 @@ typedef enum {
     GW_YX_OPERATION_GET,
     GW_YX_LIST_ERRORS,
     GW_YX_CANCEL,
-    GW_YX_LIST
+    GW_YX_LIST,
+    GW_YX_DS_CREATE,
+    GW_YX_DS_URL,
+    GW_YX_DS_PUT,
+    GW_YX_DS_VALIDATE,
+    GW_YX_DS_DESCRIBE,
+    GW_YX_DS_DELETE
 } gw_yx_phase_t;
 
 
@@ -77,6 +99,11 @@ typedef struct {
     int                 cancel_checked;  /* cancel: the owner was read */
     char                credential[2048];  /* the Authorization value */
     char                page_token[256];   /* list: the next page */
+    /* stage: the draft dataset, and the error a failed one is deleted
+     * for */
+    char                dataset_id[64];
+    int                 polls;
+    gw_error_t          failure;
 } gw_yx_state_t;
 
 
@@ -164,6 +191,8 @@ static const gw_param_spec_t  gw_yx_param_specs[] = {
     { "iam_endpoint", 0 },
     { "operation_endpoint", 0 },
     { "list_page_size", 0 },
+    { "upload_endpoint", 0 },
+    { "upload_host", 0 },
     { NULL, 0 }
 };
 
@@ -202,6 +231,28 @@ static int gw_yx_operation_answer(gw_op_t *op, const uint8_t *data,
     size_t len);
 static const gw_yx_status_t *gw_yx_status(int value);
 static char *gw_yx_model_of(const char *uri);
+static gw_step_t gw_yx_stage(gw_op_t *op);
+static void gw_yx_ds_invalid(gw_op_t *op, const YDS(DatasetInfo) *d);
+static int64_t gw_yx_emit(const gw_convo_t *c, gw_out_t *o, char *why,
+    size_t len);
+
+
+/*
+ * Yandex's text-to-text dataset: a line an assistant message that is
+ * trained on ("weight" not 0), the messages before it as the request
+ */
+static const gw_stage_format_t  gw_yx_format = {
+    "Yandex Cloud",
+    "jsonl",
+    "application/jsonlines",
+    NULL,
+    0, NULL,
+    1, "a dataset has at least one row",
+    0,                          /* no limit on turns */
+    1,                          /* an untrained reply stays as context */
+    gw_yx_emit,
+    "upload_endpoint"
+};
 
 
 const gw_vendor_t  gw_vendor_yandex = {
@@ -222,10 +273,10 @@ const gw_vendor_t  gw_vendor_yandex = {
         gw_yx_list,             /* GW_OP_LIST */
         NULL,                   /* GW_OP_EVENTS: synthesised */
         NULL,                   /* GW_OP_CHECKPOINTS: none */
-        NULL                    /* GW_OP_STAGE: not yet (Dataset API) */
+        gw_yx_stage             /* GW_OP_STAGE: the Dataset API */
     },
     NULL,                       /* no model list: routes only */
-    NULL                        /* uploaded files: not yet */
+    &gw_yx_format
 };
 
 
@@ -281,6 +332,20 @@ gw_yx_check_config(const gw_provider_t *p, char *err, size_t len)
 
     } else {
         snprintf(err, len, "\"auth\" must be \"api_key\" or \"iam\"");
+        return GW_ERROR;
+    }
+
+    v = gw_provider_param(p, "upload_endpoint");
+    if (v != NULL && v[0] != '/') {
+        snprintf(err, len, "\"upload_endpoint\" must be an internal "
+                 "location path");
+        return GW_ERROR;
+    }
+
+    v = gw_provider_param(p, "upload_host");
+    if (v != NULL && (v[0] == '\0' || strpbrk(v, "/ \t\r\n") != NULL)) {
+        snprintf(err, len, "\"upload_host\" must be a host name, e.g. "
+                 GW_YX_UPLOAD_HOST);
         return GW_ERROR;
     }
 
@@ -1827,4 +1892,378 @@ static gw_step_t
 gw_yx_list(gw_op_t *op)
 {
     return gw_yx_run(op, gw_yx_list_steps);
+}
+
+
+/* ---- uploaded files: the Dataset API ------------------------------ */
+
+
+static int64_t
+gw_yx_emit(const gw_convo_t *c, gw_out_t *o, char *why, size_t len)
+{
+    int64_t       lines;
+    const char   *role;
+    const cJSON  *msg, *prior, *w;
+
+    lines = 0;
+
+    for (msg = c->messages->child; msg != NULL; msg = msg->next) {
+        role = gw_json_str(msg, "role");
+        w = gw_json_get(msg, "weight");
+
+        if (strcmp(role, "assistant") != 0
+            || (w != NULL && w->valuedouble == 0))
+        {
+            continue;
+        }
+
+        gw_out_open(o, '{');
+        gw_out_lkey(o, "request");
+        gw_out_open(o, '[');
+
+        for (prior = c->messages->child; prior != msg; prior = prior->next) {
+            gw_out_open(o, '{');
+            gw_out_lkey(o, "role");
+            gw_out_str(o, gw_json_str(prior, "role"));
+            gw_out_lkey(o, "text");
+            gw_out_str(o, gw_json_str(prior, "content"));
+            gw_out_close(o, '}');
+        }
+
+        gw_out_close(o, ']');
+        gw_out_lkey(o, "response");
+        gw_out_str(o, gw_json_str(msg, "content"));
+        gw_out_close(o, '}');
+        gw_out_put(o, "\n", 1);
+
+        /* the next line starts a new object */
+        o->comma = 0;
+        lines++;
+    }
+
+    return lines;
+}
+
+
+static gw_step_t
+gw_yx_ds_create(gw_op_t *op)
+{
+    char                               name[64];
+    YDS(CreateDatasetRequest)          req;
+    YDS(CreateDatasetRequest__LabelsEntry)   owner, *labels[1];
+
+    yds(create_dataset_request__init)(&req);
+    yds(create_dataset_request__labels_entry__init)(&owner);
+
+    /* "<client>-<file key>", at most 63: the object's name, no ext */
+    snprintf(name, sizeof(name), "%.*s", (int) (strcspn(op->stage.object,
+             ".")), op->stage.object);
+
+    owner.key = GW_YX_OWNER;
+    owner.value = (char *) op->client->name;
+    labels[0] = &owner;
+
+    req.name = name;
+    req.folder_id = (char *) gw_provider_param(op->provider, "folder_id");
+    req.task_type = "TextToTextGeneration";
+    req.upload_format = "jsonlines";
+    req.description = "staged by the fine-tuning gateway";
+    req.n_labels = 1;
+    req.labels = labels;
+
+    return gw_yx_call(op, NULL, GW_YX_DATASET "Create",
+                      &req.base, GW_YX_DS_CREATE);
+}
+
+
+/* a gRPC call on the draft dataset: GetUploadDraftUrl, Validate, ... */
+static gw_step_t
+gw_yx_ds_call(gw_op_t *op, const char *method, int phase)
+{
+    char            path[128];
+    gw_step_t       rc;
+    gw_yx_state_t  *st;
+
+    YDS(GetUploadDraftUrlRequest)  url;
+    YDS(ValidateDatasetRequest)    validate;
+    YDS(DescribeDatasetRequest)    describe;
+    YDS(DeleteDatasetRequest)      del;
+
+    st = op->state;
+    gw_join(path, sizeof(path), GW_YX_DATASET, method, NULL);
+
+    switch (phase) {
+
+    case GW_YX_DS_URL:
+        yds(get_upload_draft_url_request__init)(&url);
+        url.dataset_id = st->dataset_id;
+        url.size_bytes = op->stage.size;
+        return gw_yx_call(op, NULL, path, &url.base, phase);
+
+    case GW_YX_DS_VALIDATE:
+        yds(validate_dataset_request__init)(&validate);
+        validate.dataset_id = st->dataset_id;
+        return gw_yx_call(op, NULL, path, &validate.base, phase);
+
+    case GW_YX_DS_DESCRIBE:
+        yds(describe_dataset_request__init)(&describe);
+        describe.dataset_id = st->dataset_id;
+        rc = gw_yx_call(op, NULL, path, &describe.base, phase);
+        op->call.delay_ms = GW_YX_POLL_MS;   /* a poll: not at once */
+        return rc;
+
+    default:
+        yds(delete_dataset_request__init)(&del);
+        del.dataset_id = st->dataset_id;
+        return gw_yx_call(op, NULL, path, &del.base, GW_YX_DS_DELETE);
+    }
+}
+
+
+/* the draft is deleted, then the op fails with what op->err holds */
+static gw_step_t
+gw_yx_ds_abandon(gw_op_t *op)
+{
+    gw_yx_state_t  *st;
+
+    st = op->state;
+    st->failure = op->err;
+
+    return gw_yx_ds_call(op, "Delete", GW_YX_DS_DELETE);
+}
+
+
+/*
+ * The PUT to the upload URL: an https URL on upload_host, whose path and
+ * query (the presigned signature) go through upload_endpoint as they are
+ */
+static gw_step_t
+gw_yx_ds_put(gw_op_t *op, const char *url)
+{
+    char         plain[512];
+    size_t       n;
+    const char  *host, *path, *query, *p;
+
+    host = gw_provider_param(op->provider, "upload_host");
+    host = host ? host : GW_YX_UPLOAD_HOST;
+    n = strlen(host);
+
+    if (strncmp(url, "https://", 8) != 0 || strncmp(url + 8, host, n) != 0
+        || url[8 + n] != '/')
+    {
+        gw_yx_invalid_answer(op, "an upload URL off its upload_host");
+        return gw_yx_ds_abandon(op);
+    }
+
+    path = url + 8 + n;
+    query = strchr(path, '?');
+
+    if ((size_t) ((query ? query : path + strlen(path)) - path)
+        >= sizeof(plain))
+    {
+        gw_yx_invalid_answer(op, "an upload URL too long");
+        return gw_yx_ds_abandon(op);
+    }
+
+    /* nginx escapes a subrequest's path again: only plain characters */
+    for (p = path; p < (query ? query : path + strlen(path)); p++) {
+        if (!(isalnum((unsigned char) *p) || strchr("/-._~", *p) != NULL)) {
+            gw_yx_invalid_answer(op, "an upload URL the gateway cannot "
+                                 "send as it is");
+            return gw_yx_ds_abandon(op);
+        }
+    }
+
+    op->call.method = "PUT";
+    op->call.endpoint = gw_provider_param(op->provider, "upload_endpoint");
+    op->call.body_file = op->stage.path;
+    op->call.body_len = (size_t) op->stage.size;
+
+    if (query != NULL) {
+        memcpy(plain, path, query - path);
+        plain[query - path] = '\0';
+        gw_call_path(&op->call, plain, NULL, NULL);
+        gw_call_query(&op->call, query + 1);
+
+    } else {
+        gw_call_path(&op->call, path, NULL, NULL);
+    }
+
+    ((gw_yx_state_t *) op->state)->phase = GW_YX_DS_PUT;
+
+    return GW_STEP_CALL;
+}
+
+
+static gw_step_t
+gw_yx_stage_steps(gw_op_t *op)
+{
+    int                           status;
+    size_t                        len;
+    gw_step_t                     rc;
+    const uint8_t                *data;
+    gw_yx_state_t                *st;
+    YDS(CreateDatasetResponse)    *created;
+    YDS(GetUploadDraftUrlResponse)  *url;
+    YDS(DescribeDatasetResponse)  *described;
+    YOP(Operation)                *o;
+
+    st = op->state;
+
+    rc = gw_yx_authorize(op);
+    if (rc != GW_STEP_DONE) {
+        return rc;
+    }
+
+    if (st->phase == GW_YX_START) {
+        return gw_yx_ds_create(op);
+    }
+
+    if (st->phase == GW_YX_DS_DELETE) {
+        /* whatever the delete answered, the op failed for its reason */
+        op->err = st->failure;
+        return GW_STEP_ERROR;
+    }
+
+    if (st->phase == GW_YX_DS_PUT) {
+        if (gw_op_transport_error(op)) {
+            return gw_yx_ds_abandon(op);
+        }
+
+        if (op->resp->status != 200) {
+            gw_op_storage_error(op, "Object Storage", NULL);
+            return gw_yx_ds_abandon(op);
+        }
+
+        return gw_yx_ds_call(op, "Validate", GW_YX_DS_VALIDATE);
+    }
+
+    if (gw_yx_answer(op, &data, &len) != 0) {
+        return st->dataset_id[0] ? gw_yx_ds_abandon(op) : GW_STEP_ERROR;
+    }
+
+    switch (st->phase) {
+
+    case GW_YX_DS_CREATE:
+        created = yds(create_dataset_response__unpack)(NULL, len, data);
+
+        if (created == NULL || created->dataset_id == NULL
+            || created->dataset_id[0] == '\0'
+            || strlen(created->dataset_id) >= sizeof(st->dataset_id))
+        {
+            yds(create_dataset_response__free_unpacked)(created, NULL);
+            gw_yx_invalid_answer(op, "a dataset without an id");
+            return GW_STEP_ERROR;
+        }
+
+        gw_copy(st->dataset_id, sizeof(st->dataset_id), created->dataset_id);
+        yds(create_dataset_response__free_unpacked)(created, NULL);
+
+        return gw_yx_ds_call(op, "GetUploadDraftUrl", GW_YX_DS_URL);
+
+    case GW_YX_DS_URL:
+        url = yds(get_upload_draft_url_response__unpack)(NULL, len, data);
+
+        if (url == NULL || url->upload_url == NULL) {
+            yds(get_upload_draft_url_response__free_unpacked)(url, NULL);
+            gw_yx_invalid_answer(op, "no upload URL");
+            return gw_yx_ds_abandon(op);
+        }
+
+        rc = gw_yx_ds_put(op, url->upload_url);
+        yds(get_upload_draft_url_response__free_unpacked)(url, NULL);
+        return rc;
+
+    case GW_YX_DS_VALIDATE:
+        o = yop(operation__unpack)(NULL, len, data);
+
+        if (o == NULL || o->result_case == YOPC(OPERATION__RESULT_ERROR)) {
+            if (o != NULL && o->error != NULL) {
+                gw_yx_grpc_error(op, o->error->code, o->error->message,
+                                 o->error->message
+                                 ? strlen(o->error->message) : 0);
+
+            } else {
+                gw_yx_invalid_answer(op, "no validation operation");
+            }
+
+            yop(operation__free_unpacked)(o, NULL);
+            return gw_yx_ds_abandon(op);
+        }
+
+        yop(operation__free_unpacked)(o, NULL);
+        return gw_yx_ds_call(op, "Describe", GW_YX_DS_DESCRIBE);
+
+    default:
+        described = yds(describe_dataset_response__unpack)(NULL, len, data);
+
+        if (described == NULL || described->dataset == NULL) {
+            yds(describe_dataset_response__free_unpacked)(described, NULL);
+            gw_yx_invalid_answer(op, "no dataset");
+            return gw_yx_ds_abandon(op);
+        }
+
+        status = described->dataset->status;
+
+        if (status == YDSC(DATASET_INFO__STATUS__READY)) {
+            yds(describe_dataset_response__free_unpacked)(described, NULL);
+            snprintf(op->stage.ref, sizeof(op->stage.ref),
+                     "yandex://dataset/%s", st->dataset_id);
+            return GW_STEP_DONE;
+        }
+
+        if (status == YDSC(DATASET_INFO__STATUS__INVALID)) {
+            gw_yx_ds_invalid(op, described->dataset);
+            yds(describe_dataset_response__free_unpacked)(described, NULL);
+            return gw_yx_ds_abandon(op);
+        }
+
+        yds(describe_dataset_response__free_unpacked)(described, NULL);
+
+        if (++st->polls >= GW_YX_POLLS_MAX) {
+            gw_error_set(&op->err, 504, GW_TYPE_TIMEOUT, NULL,
+                         "vendor_timeout", "provider '%s' did not finish "
+                         "validating the dataset in %d seconds",
+                         op->provider->name,
+                         GW_YX_POLLS_MAX * GW_YX_POLL_MS / 1000);
+            return gw_yx_ds_abandon(op);
+        }
+
+        return gw_yx_ds_call(op, "Describe", GW_YX_DS_DESCRIBE);
+    }
+}
+
+
+/*
+ * Yandex found the converted data invalid: a 400 naming training_file
+ * with its first reason (the converter writes what Yandex documents, so
+ * this is a rule the gateway does not know)
+ */
+static void
+gw_yx_ds_invalid(gw_op_t *op, const YDS(DatasetInfo) *d)
+{
+    char                         text[300];
+    const YDS(ValidationError)  *e;
+
+    e = d->n_validation_error ? d->validation_error[0] : NULL;
+
+    gw_vendor_text(op->provider,
+                   e && e->error_description && e->error_description[0]
+                   ? e->error_description
+                   : (e && e->error ? e->error : "no reason given"),
+                   text, sizeof(text));
+
+    gw_error_set(&op->err, 400, GW_TYPE_INVALID, "training_file",
+                 "invalid_training_file", "training_file: Yandex Cloud "
+                 "found the dataset invalid%s%lld: %s",
+                 e && e->n_row_numbers ? " at row " : "",
+                 e && e->n_row_numbers ? (long long) e->row_numbers[0] : 0LL,
+                 text);
+}
+
+
+static gw_step_t
+gw_yx_stage(gw_op_t *op)
+{
+    return gw_yx_run(op, gw_yx_stage_steps);
 }
