@@ -1015,9 +1015,9 @@ test_yandex_dataset_api(void **state)
     op.done = 1;
     feed_message(ex, &op.base);
 
-    /* polled, a second apart, until READY */
+    /* described at once, then polled a second apart until READY */
     call = expect_grpc(ex, "Describe");
-    assert_int_equal(call->delay_ms, 1000);
+    assert_int_equal(call->delay_ms, 0);
     feed_dataset(ex, 2);
     call = expect_grpc(ex, "Describe");
     assert_int_equal(call->delay_ms, 1000);

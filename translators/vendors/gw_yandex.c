@@ -22,8 +22,8 @@
  * staged through the Dataset API as Yandex's SDK does it: Create (a
  * draft), GetUploadDraftUrl, a PUT of the file to that presigned URL
  * through upload_endpoint (its host must be upload_host, default
- * storage.yandexcloud.net), Validate, then Describe every second until
- * the dataset is READY.  A failure after Create deletes the draft.
+ * storage.yandexcloud.net), Validate, then Describe at once and every
+ * second after until the dataset is READY.  A failure after Create deletes the draft.
  */
 
 
@@ -2009,7 +2009,9 @@ gw_yx_ds_call(gw_op_t *op, const char *method, int phase)
         yds(describe_dataset_request__init)(&describe);
         describe.dataset_id = st->dataset_id;
         rc = gw_yx_call(op, NULL, path, &describe.base, phase);
-        op->call.delay_ms = GW_YX_POLL_MS;   /* a poll: not at once */
+
+        /* a dataset may be ready at once; then a poll a second */
+        op->call.delay_ms = st->polls ? GW_YX_POLL_MS : 0;
         return rc;
 
     default:
