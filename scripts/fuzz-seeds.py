@@ -15,11 +15,11 @@ SLURM = os.path.join(ROOT, "t", "slurm", "samples")
 MAX = 6000
 
 
-def put(target, name, data):
+def put(target, name, data, limit=MAX):
     d = os.path.join(OUT, target)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, name), "wb") as f:
-        f.write(data[:MAX])
+        f.write(data[:limit])
 
 
 def read(*p):
@@ -106,6 +106,18 @@ def main():
         + b'{"messages":[{"role":"user","content":"\xc3"}]}\n')
     put("fuzz_chatfile", "long", b"\x03\x1f\x1f\x1f\x1f" + good)
     put("fuzz_chatfile", "blank", b"\x00\x00\x00\x00\x00\n\n \n" + good)
+
+    # chat files to convert: vendor (0 CLOVA, 1 Qianfan, 2 Yandex), file;
+    # CLOVA's minimum is 100 rows, so its seeds are long multi-turn lines
+    turn = (b'{"role":"user","content":"q, \\"x\\"\\n\xc3\xa9"},'
+            b'{"role":"assistant","content":"a"}')
+    many = (b'{"messages":[{"role":"system","content":"s, \\"p\\""},'
+            + b",".join([turn] * 51) + b']}\n')
+    for v in range(3):
+        put("fuzz_stage", f"multi_turn_{v}", bytes([v]) + many * 2, 16384)
+        put("fuzz_stage", f"short_{v}", bytes([v]) + good * 40, 16384)
+        put("fuzz_stage", f"weight0_{v}", bytes([v]) + many.replace(
+            b'"a"}', b'"a","weight":0}', 1) * 2, 16384)
 
     # requests: a create body, or a list / events / checkpoints query
     for n, s in [("create_clova", b'\x00{"model":"clova/HCX-003",'

@@ -117,6 +117,11 @@ gw_convo_read(const gw_stage_format_t *fmt, const cJSON *example,
         return -1;
     }
 
+    if (!cJSON_IsArray(c->messages) || c->messages->child == NULL) {
+        snprintf(why, len, "no \"messages\"");
+        return -1;
+    }
+
     user = NULL;
     system = NULL;
     cap = 0;
@@ -154,6 +159,12 @@ gw_convo_read(const gw_stage_format_t *fmt, const cJSON *example,
         }
 
         started = 1;
+
+        if (strcmp(role, "user") != 0 && strcmp(role, "assistant") != 0) {
+            snprintf(why, len, "message %zu: the role \"%.32s\" cannot be "
+                     "expressed in %s's dataset", m, role, fmt->vendor);
+            goto failed;
+        }
 
         if (strcmp(role, "user") == 0) {
             user = user ? gw_concat(gw_concat(user, "\n"), content)
@@ -205,6 +216,12 @@ gw_convo_read(const gw_stage_format_t *fmt, const cJSON *example,
     }
 
     gw_free(user);
+    user = NULL;
+
+    if (c->nturns == 0) {
+        snprintf(why, len, "no assistant message after a user message");
+        goto failed;
+    }
 
     c->system = system ? system : gw_strdup("");
     if (c->system == NULL) {

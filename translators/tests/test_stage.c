@@ -314,6 +314,10 @@ test_refusals(void **state)
              "\"weight\":0}," U("r") "," A("b")), "\"weight\": 0" },
         { "{\"messages\":[" U("q") "," A("a") "],\"tools\":[]}\n",
           "tool definitions" },
+        { EX("{\"role\":\"tool\",\"content\":\"t\"}," U("q") "," A("a")),
+          "the role \"tool\"" },
+        { "{\"prompt\":\"q\"}\n", "no \"messages\"" },
+        { EX(S("s") "," U("q")), "no assistant message" },
     };
 
     (void) state;

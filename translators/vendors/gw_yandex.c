@@ -23,7 +23,8 @@
  * draft), GetUploadDraftUrl, a PUT of the file to that presigned URL
  * through upload_endpoint (its host must be upload_host, default
  * storage.yandexcloud.net), Validate, then Describe at once and every
- * second after until the dataset is READY.  A failure after Create deletes the draft.
+ * second after until the dataset is READY.  A failure after Create
+ * deletes the draft.
  */
 
 
