@@ -7,7 +7,15 @@ endpoints under /tuning/v2/tasks, checks both documented auth schemes on its
 own (Bearer API key and the legacy API Gateway signature v2), moves tasks
 through WAIT -> RUNNING -> SUCCEEDED (or FAILED on request) from wall-clock
 time, and exposes a small control API under /_sandbox/ for fault injection
-and inspection. Standard library only.
+and inspection.
+
+A second listener in the same process is NAVER Object Storage (S3
+compatible, path-style /<bucket>/<key>, region kr-standard): the place the
+gateway stages datasets. Its SigV4 signatures are verified with botocore's
+own signer (the oracle; nothing here re-implements SigV4), and every object
+PUT is checked against the CLOVA instruction dataset rules; a task created
+on a stored object fails the way CLOVA fails it when the object breaks them.
+Standard library plus botocore.
 
 Run `python3 sandbox/clova_sandbox.py --help`; see docs/sandbox.md.
 """
@@ -16,13 +24,18 @@ from __future__ import annotations
 
 import argparse
 import base64
+import binascii
 import collections
 import copy
+import csv
 import dataclasses
 import hashlib
 import hmac
+import io
 import json
+import logging
 import math
+import re
 import secrets
 import signal
 import socket
@@ -31,10 +44,23 @@ import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+from xml.sax.saxutils import escape as xml_escape
 
-from sandbox_http import (ControlApiMixin, FaultQueueMixin, RequestLogMixin,
-                          ResettableHTTPServer, SandboxHandlerBase)
+from sandbox_http import (ControlApiMixin, FaultQueueMixin, ObjectControlMixin,
+                          ObjectStoreMixin, RequestLogMixin, ResettableHTTPServer,
+                          SandboxHandlerBase, StorageHandlerMixin, StorageVerdict,
+                          check_storage_fault, parse_stall_body_fault)
+
+try:
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+except ImportError:  # pragma: no cover - depends on the environment
+    sys.exit("clova-sandbox: needs botocore (pip install -r requirements.txt)")
+
+# botocore logs canonical requests and signatures at DEBUG level; keep quiet.
+logging.getLogger("botocore").setLevel(logging.WARNING)
 
 # --------------------------------------------------------------------------
 # Vendor constants (reference §1)
@@ -105,6 +131,26 @@ MESSAGE_PLACEHOLDERS = {"reason": "Expecting value", "column": "Text", "limit": 
 DEFAULT_API_KEY = "nv-sandbox-key"
 DEFAULT_ACCESS_KEY = "sandbox-access-key"
 DEFAULT_SECRET_KEY = "sandbox-secret-key"
+
+# Object Storage (reference: datasets-and-files §4, §7)
+STORAGE_REGION = "kr-standard"
+STORAGE_SERVICE = "s3"
+DEFAULT_BUCKET = "ftgw-staging"
+# Object Storage keys when --bucket-*-key leaves them open ("any" for tasks).
+DEFAULT_BUCKET_ACCESS_KEY = "sandbox-bucket-access-key"
+DEFAULT_BUCKET_SECRET_KEY = "sandbox-bucket-secret-key"
+S3_SKEW_SECONDS = 15 * 60
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+S3_REQUIRED_SIGNED = ("host", "x-amz-content-sha256", "x-amz-date")
+AMZ_DATE = "%Y%m%dT%H%M%SZ"
+HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
+MAX_OBJECT_BYTES = 256 * 1024 * 1024
+STORAGE_OPS = frozenset({"s3-put", "s3-get", "s3-head", "s3-delete"})
+
+# CLOVA instruction dataset (reference: datasets-and-files §4, vendor-apis §1)
+DATASET_COLUMNS = ("System_Prompt", "C_ID", "T_ID", "Text", "Completion")
+MIN_DATASET_ROWS = 100
+csv.field_size_limit(MAX_OBJECT_BYTES)
 
 
 class ClovaError(Exception):
@@ -211,10 +257,17 @@ class Config:
     run_seconds: float = 4.0
     total_steps: int = 100
     verbose: bool = False
+    storage_region: str = STORAGE_REGION
+    buckets: frozenset = frozenset({DEFAULT_BUCKET})
 
     def bucket_keys_match(self, access_key: str, secret_key: str) -> bool:
         checks = ((self.bucket_access_key, access_key), (self.bucket_secret_key, secret_key))
         return all(expected is None or same_secret(given, expected) for expected, given in checks)
+
+    def storage_keys(self) -> tuple[str, str]:
+        """The key pair Object Storage requests must be signed with."""
+        return (self.bucket_access_key or DEFAULT_BUCKET_ACCESS_KEY,
+                self.bucket_secret_key or DEFAULT_BUCKET_SECRET_KEY)
 
 
 # --------------------------------------------------------------------------
@@ -389,6 +442,321 @@ def parse_create_request(raw: bytes) -> CreateRequest:
 
 
 # --------------------------------------------------------------------------
+# Object Storage: SigV4 verified with botocore's signer (the oracle)
+# --------------------------------------------------------------------------
+
+def sigv4_s3_signature(access_key: str, secret_key: str, region: str, method: str,
+                       url: str, headers, timestamp: str) -> tuple[str, str]:
+    """(signature, canonical request) from botocore's S3SigV4Auth.
+
+    The request is rebuilt from url (scheme, host, the canonical path, the
+    raw query) and exactly the (name, value) pairs in headers; timestamp is
+    the X-Amz-Date value. The payload hash is the x-amz-content-sha256
+    header, as botocore takes it when the header is present.
+    """
+    request = AWSRequest(method=method, url=url)
+    for name, value in headers:
+        request.headers[name] = value       # HTTPHeaders: a repeat appends
+    request.context["timestamp"] = timestamp
+    signer = S3SigV4Auth(Credentials(access_key, secret_key), STORAGE_SERVICE, region)
+    canonical = signer.canonical_request(request)
+    return signer.signature(signer.string_to_sign(request, canonical), request), canonical
+
+
+_AWS_AK, _AWS_SK = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+_AWS_EMPTY = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+# AWS's worked examples of header-based SigV4 for S3 (GET Object, PUT Object):
+# (method, url, headers, X-Amz-Date, expected signature).
+S3_SIGNATURE_VECTORS = (
+    ("GET", "https://examplebucket.s3.amazonaws.com/test.txt",
+     (("host", "examplebucket.s3.amazonaws.com"), ("range", "bytes=0-9"),
+      ("x-amz-content-sha256", _AWS_EMPTY), ("x-amz-date", "20130524T000000Z")),
+     "20130524T000000Z", "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"),
+    ("PUT", "https://examplebucket.s3.amazonaws.com/test%24file.text",
+     (("host", "examplebucket.s3.amazonaws.com"), ("date", "Fri, 24 May 2013 00:00:00 GMT"),
+      ("x-amz-storage-class", "REDUCED_REDUNDANCY"),
+      ("x-amz-content-sha256", "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"),
+      ("x-amz-date", "20130524T000000Z")),
+     "20130524T000000Z", "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd"),
+)
+
+
+def _self_check_s3_signer() -> None:
+    for method, url, headers, timestamp, expected in S3_SIGNATURE_VECTORS:
+        signature, _ = sigv4_s3_signature(_AWS_AK, _AWS_SK, "us-east-1", method, url,
+                                          headers, timestamp)
+        if signature != expected:
+            raise RuntimeError(f"SigV4 self-check failed for {method} {url}")
+
+
+_self_check_s3_signer()
+
+
+def s3_failure(status: int, code: str, message: str, reason: str, **fields) -> StorageVerdict:
+    return StorageVerdict(False, status, code, message, reason, **fields)
+
+
+S3_MESSAGES = {
+    "AccessDenied": "Access Denied",
+    "AuthorizationHeaderMalformed": "The authorization header is malformed",
+    "InvalidAccessKeyId": "The AWS Access Key Id you provided does not exist in our records.",
+    "RequestTimeTooSkewed": "The difference between the request time and the current time "
+                            "is too large.",
+    "SignatureDoesNotMatch": "The request signature we calculated does not match the "
+                             "signature you provided. Check your key and signing method.",
+    "XAmzContentSHA256Mismatch": "The provided 'x-amz-content-sha256' header does not match "
+                                 "what was computed.",
+    "BadDigest": "The Content-MD5 you specified did not match what we received.",
+    "InvalidDigest": "The Content-MD5 you specified is not valid.",
+}
+
+
+def parse_sigv4_authorization(value: str):
+    """(access key, scope date, region, service, terminator, signed header
+    names, signature) of "AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…,
+    Signature=…"; ValueError when malformed."""
+    scheme, _, rest = value.strip().partition(" ")
+    if scheme != "AWS4-HMAC-SHA256":
+        raise ValueError("the scheme is not AWS4-HMAC-SHA256")
+    fields = {}
+    for item in rest.split(","):
+        name, sep, field = item.strip().partition("=")
+        if not sep:
+            raise ValueError(f"{item.strip()!r} is not name=value")
+        fields[name] = field
+    missing = [name for name in ("Credential", "SignedHeaders", "Signature") if not fields.get(name)]
+    if missing:
+        raise ValueError(f"no {', '.join(missing)} in Authorization")
+    scope = fields["Credential"].split("/")
+    if len(scope) != 5 or not scope[0]:
+        raise ValueError("Credential is not <key>/<date>/<region>/<service>/aws4_request")
+    names = fields["SignedHeaders"].split(";")
+    if any(not name for name in names):
+        raise ValueError("SignedHeaders has an empty name")
+    return (*scope, names, fields["Signature"])
+
+
+def check_s3_request(config: Config, method: str, raw_path: str, headers, body: bytes,
+                     now: float) -> StorageVerdict:
+    """Verify a storage request's SigV4 Authorization and payload digests.
+
+    headers is the request's case-insensitive header map; raw_path the
+    request target as received. The signature is botocore's over the
+    request rebuilt as http://<Host><path>[?query] with exactly the headers
+    named in SignedHeaders, the path decoded and encoded again the way
+    botocore encodes keys (so an over- or under-encoded path still works).
+    """
+    authorization = headers.get("Authorization")
+    if authorization is None:
+        return s3_failure(403, "AccessDenied", S3_MESSAGES["AccessDenied"],
+                          "no Authorization header")
+    if not authorization.strip().startswith("AWS4-HMAC-SHA256"):
+        return s3_failure(400, "InvalidArgument", "Only AWS4-HMAC-SHA256 is supported "
+                          "by the sandbox", "not a SigV4 Authorization")
+    try:
+        (access_key, scope_date, region, service, terminator, names,
+         signature) = parse_sigv4_authorization(authorization)
+    except ValueError as exc:
+        return s3_failure(400, "AuthorizationHeaderMalformed",
+                          S3_MESSAGES["AuthorizationHeaderMalformed"], str(exc))
+    names = [name.lower() for name in names]
+    fields = {"signed_headers": names}
+    expected_key, secret_key = config.storage_keys()
+    if not same_secret(access_key, expected_key):
+        return s3_failure(403, "InvalidAccessKeyId", S3_MESSAGES["InvalidAccessKeyId"],
+                          "unknown access key", **fields)
+    amz_date = (headers.get("x-amz-date") or "").strip()
+    try:
+        signed_at = datetime.strptime(amz_date, AMZ_DATE).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return s3_failure(403, "AccessDenied", "AWS authentication requires a valid Date "
+                          "or x-amz-date header", "no valid x-amz-date header", **fields)
+    if scope_date != amz_date[:8]:
+        return s3_failure(400, "AuthorizationHeaderMalformed", "Invalid credential date. "
+                          "Date is not the same as X-Amz-Date.", "scope date", **fields)
+    if region != config.storage_region:
+        return s3_failure(400, "AuthorizationHeaderMalformed",
+                          f"The authorization header is malformed; the region '{region}' "
+                          f"is wrong; expecting '{config.storage_region}'", "region", **fields)
+    if service != STORAGE_SERVICE or terminator != "aws4_request":
+        return s3_failure(400, "AuthorizationHeaderMalformed",
+                          S3_MESSAGES["AuthorizationHeaderMalformed"],
+                          "scope is not …/s3/aws4_request", **fields)
+    payload_hash = headers.get("x-amz-content-sha256")
+    fields["payload_hash"] = payload_hash
+    if payload_hash is None:
+        return s3_failure(400, "InvalidRequest", "Missing required header for this request: "
+                          "x-amz-content-sha256", "no x-amz-content-sha256", **fields)
+    payload_hash = payload_hash.strip()
+    if payload_hash != UNSIGNED_PAYLOAD and not HEX_SHA256.fullmatch(payload_hash):
+        return s3_failure(400, "InvalidArgument", "x-amz-content-sha256 must be "
+                          "UNSIGNED-PAYLOAD or a SHA-256 hex digest (the sandbox takes no "
+                          "streaming uploads)", "x-amz-content-sha256 value", **fields)
+    present = {name.lower() for name in headers.keys()}
+    unsigned = [name for name in S3_REQUIRED_SIGNED if name not in names]
+    unsigned += sorted(name for name in present
+                       if name.startswith("x-amz-") and name not in names)
+    if unsigned:
+        return s3_failure(403, "AccessDenied", "There were headers present in the request "
+                          "which were not signed", f"not signed: {', '.join(unsigned)}",
+                          **fields)
+    if abs(now - signed_at.timestamp()) > S3_SKEW_SECONDS:
+        return s3_failure(403, "RequestTimeTooSkewed", S3_MESSAGES["RequestTimeTooSkewed"],
+                          "X-Amz-Date more than 15 minutes from now", **fields)
+    url = urlsplit(raw_path)
+    target = quote(unquote(url.path), safe="/~") + (f"?{url.query}" if url.query else "")
+    signed = [(name, value) for name in names for value in (headers.get_all(name) or [])]
+    expected, canonical = sigv4_s3_signature(
+        access_key, secret_key, region, method, f"http://{headers.get('Host', '')}{target}",
+        signed, amz_date)
+    fields["canonical_request"] = canonical
+    if not same_secret(signature, expected):
+        absent = [name for name in names if name not in present]
+        reason = f"signed header(s) absent: {', '.join(absent)}" if absent else \
+            "signature does not match"
+        return s3_failure(403, "SignatureDoesNotMatch", S3_MESSAGES["SignatureDoesNotMatch"],
+                          reason, **fields)
+    fields["signature_ok"] = True
+    if payload_hash != UNSIGNED_PAYLOAD and payload_hash != hashlib.sha256(body).hexdigest():
+        return s3_failure(400, "XAmzContentSHA256Mismatch",
+                          S3_MESSAGES["XAmzContentSHA256Mismatch"],
+                          "body differs from x-amz-content-sha256", **fields)
+    digest_problem = content_md5_problem(headers.get("Content-MD5"), body)
+    if digest_problem:
+        return s3_failure(400, digest_problem, S3_MESSAGES[digest_problem], "Content-MD5",
+                          **fields)
+    return StorageVerdict(True, reason="ok", **fields)
+
+
+def content_md5_problem(value: str | None, body: bytes) -> str | None:
+    """None, InvalidDigest or BadDigest for a Content-MD5 header."""
+    if value is None:
+        return None
+    try:
+        digest = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return "InvalidDigest"
+    if len(digest) != 16:
+        return "InvalidDigest"
+    return None if hmac.compare_digest(digest, hashlib.md5(body).digest()) else "BadDigest"
+
+
+def s3_error_xml(code: str, message: str, resource: str, request_id: str) -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{xml_escape(code)}</Code><Message>{xml_escape(message)}</Message>"
+            f"<Resource>{xml_escape(resource)}</Resource>"
+            f"<RequestId>{request_id}</RequestId></Error>").encode("utf-8")
+
+
+# --------------------------------------------------------------------------
+# CLOVA instruction dataset check (CSV)
+# --------------------------------------------------------------------------
+
+def _index(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def _header_problem(header) -> str | None:
+    required, unexpected, duplicate, order = (FILE_FORMAT_MESSAGES[1], FILE_FORMAT_MESSAGES[2],
+                                              FILE_FORMAT_MESSAGES[3], FILE_FORMAT_MESSAGES[4])
+    if not header:
+        return required.format(column=DATASET_COLUMNS[0])
+    names = [name.strip() for name in header]
+    expected = [column.lower() for column in DATASET_COLUMNS]
+    seen = set()
+    for name in names:
+        if name.lower() in seen:
+            return duplicate.format(column=name)
+        seen.add(name.lower())
+    for name in names:
+        if name.lower() not in expected:
+            return unexpected.format(column=name)
+    for column in DATASET_COLUMNS:
+        if column.lower() not in seen:
+            return required.format(column=column)
+    if [name.lower() for name in names] != expected:
+        return order
+    return None
+
+
+def _row_problem(row: list, previous: list | None, number: int) -> str | None:
+    """The first rule a data row breaks, given the row before it."""
+    if len(row) > len(DATASET_COLUMNS):
+        return FILE_FORMAT_MESSAGES[2].format(
+            column=f"field {len(DATASET_COLUMNS) + 1} of row {number}")
+    if len(row) < len(DATASET_COLUMNS):
+        return FILE_FORMAT_MESSAGES[1].format(column=DATASET_COLUMNS[len(row)])
+    system, c_text, t_text, text, completion = row
+    c_id, t_id = _index(c_text), _index(t_text)
+    bad_id = FILE_FORMAT_MESSAGES[5]
+    if c_id is None:
+        return bad_id.format(column="C_ID")
+    if t_id is None:
+        return bad_id.format(column="T_ID")
+    last_c = _index(previous[1]) if previous else -1
+    last_t = _index(previous[2]) if previous else -1
+    if c_id == last_c:
+        if t_id != last_t + 1:
+            return bad_id.format(column="T_ID")
+        if system != previous[0]:
+            return bad_id.format(column="System_Prompt")
+    elif c_id == last_c + 1:
+        if t_id != 0:
+            return bad_id.format(column="T_ID")
+    else:
+        return bad_id.format(column="C_ID")
+    if not text.strip():
+        return FILE_FORMAT_MESSAGES[1].format(column="Text")
+    if not completion.strip():
+        return FILE_FORMAT_MESSAGES[1].format(column="Completion")
+    return None
+
+
+def check_clova_dataset(data: bytes) -> dict:
+    """{"ok", "rows", "error", "failureReason"} of a CSV instruction dataset.
+
+    UTF-8 (a leading BOM is fine) or file.encoding; then file.format with
+    the documented messages: the header is exactly System_Prompt, C_ID,
+    T_ID, Text, Completion (names case-insensitive); every row has five
+    fields; C_ID counts conversations from 0 (+1 each, rows of one
+    conversation together), T_ID counts turns from 0 within one; Text and
+    Completion are not empty; System_Prompt is the same on every row of a
+    conversation; at least 100 data rows. Blank lines are skipped; "rows"
+    counts the data rows read (up to the first problem).
+    """
+    rows = 0
+
+    def result(reason: str | None, error: str | None) -> dict:
+        return {"ok": error is None, "rows": rows, "error": error, "failureReason": reason}
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return result("file.encoding", FAILURE_MESSAGES["file.encoding"])
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        problem = _header_problem(next(reader, None))
+        if problem:
+            return result("file.format", problem)
+        previous = None
+        for row in reader:
+            if not row:
+                continue
+            rows += 1
+            problem = _row_problem(row, previous, rows)
+            if problem:
+                return result("file.format", problem)
+            previous = row
+    except csv.Error as exc:
+        return result("file.format", FILE_FORMAT_MESSAGES[5].format(column=f"CSV {exc}"))
+    if rows < MIN_DATASET_ROWS:
+        return result("file.format", FILE_FORMAT_MESSAGES[5].format(
+            column=f"at least {MIN_DATASET_ROWS} rows are required, found {rows}"))
+    return result(None, None)
+
+
+# --------------------------------------------------------------------------
 # Failure on request: trainingDatasetFilePath = "fail/<failureReason>/..."
 # --------------------------------------------------------------------------
 
@@ -411,12 +779,18 @@ def failure_from_path(file_path: str) -> tuple[str, str | None] | None:
     return reason, failure_message(reason, selector)
 
 
-def planned_failure(config: Config, dataset: dict) -> tuple[str, str | None] | None:
+def planned_failure(config: Config, dataset: dict,
+                    stored_check: dict | None = None) -> tuple[str, str | None] | None:
+    """stored_check: the dataset check of the object the task names, when
+    the sandbox's Object Storage holds it (then it decides, not the path)."""
     # The real service only finds out it cannot read the bucket once the
     # task is picked up, so wrong bucket keys surface as a later FAILED task.
     if not config.bucket_keys_match(dataset["trainingDatasetAccessKey"],
                                     dataset["trainingDatasetSecretKey"]):
         return "file.noexist", None
+    if stored_check is not None:
+        return None if stored_check["ok"] else (stored_check["failureReason"],
+                                                stored_check["error"])
     return failure_from_path(dataset["trainingDatasetFilePath"])
 
 
@@ -449,6 +823,8 @@ class Task:
     dataset_bucket: str
     dataset_path: str
     forced: dict | None = None              # frozen view once forced
+    dataset_stored: bool = False            # created on an object in the storage
+    dataset_check: dict | None = None       # that object's dataset check
 
     def view(self, config: Config, now: float) -> dict:
         if self.forced is not None:
@@ -498,7 +874,7 @@ def training_progress(task: Task, config: Config, progress: float) -> dict:
     epochs = task.train_epochs
     return {
         "label": list(CLASSIFICATION_LABELS) if task.task_type == "CLASSIFICATION" else None,
-        "dataRows": DATA_ROWS,
+        "dataRows": task.dataset_check["rows"] if task.dataset_check else DATA_ROWS,
         "numOfTokens": NUM_OF_TOKENS,
         "currStep": min(config.total_steps, int(progress * config.total_steps)),
         "totalTrainSteps": config.total_steps,
@@ -537,7 +913,7 @@ def validate_force_body(body: dict) -> None:
 # Fault injection
 # --------------------------------------------------------------------------
 
-FAULT_OPS = frozenset({"create", "get", "list", "delete", "any"})
+FAULT_OPS = frozenset({"create", "get", "list", "delete", "any", *STORAGE_OPS})
 ERROR_DEFAULTS = {False: ("50000", "Internal server error"), True: ("900", "Unexpected Error")}
 MAX_HUGE_BYTES = 256 * 1024 * 1024
 
@@ -607,6 +983,7 @@ FAULT_PARAMETERS = {
     "status": _status_fault,
     "drop": lambda spec: {},
     "truncated": lambda spec: {},
+    "stall-body": parse_stall_body_fault,
 }
 
 
@@ -619,6 +996,7 @@ def parse_fault(spec) -> dict:
     kind = spec.get("fault")
     if kind not in FAULT_PARAMETERS:
         raise ValueError(f"fault must be one of {sorted(FAULT_PARAMETERS)}")
+    check_storage_fault(op, kind, STORAGE_OPS)
     count = _fault_int(spec, "count", 1, 1, 1_000_000)
     return {"op": op, "fault": kind, "count": count, **FAULT_PARAMETERS[kind](spec)}
 
@@ -635,20 +1013,29 @@ def huge_body(size: int) -> bytes:
 # Shared state
 # --------------------------------------------------------------------------
 
-class Store(FaultQueueMixin, RequestLogMixin):
-    """Tasks, queued faults and the request log, behind one lock."""
+class Store(FaultQueueMixin, RequestLogMixin, ObjectStoreMixin):
+    """Tasks, stored objects, queued faults and the request log, behind one
+    lock; the API and the Object Storage listener share it."""
+
+    storage_ops = STORAGE_OPS
 
     def __init__(self):
         self.lock = threading.Lock()
         self.tasks: dict[str, Task] = {}
+        self.objects: dict = {}
         self.faults: collections.deque = collections.deque()
         self.requests: list[dict] = []
 
     def reset(self) -> None:
         with self.lock:
             self.tasks.clear()
+            self.objects.clear()
             self.faults.clear()
             self.requests.clear()
+
+    def stored_dataset(self, bucket: str, path: str):
+        """The object a task's bucket and file path name, or None."""
+        return self.get_object(bucket, path) or self.get_object(bucket, path.lstrip("/"))
 
     def add_task(self, make_task) -> Task:
         with self.lock:
@@ -726,7 +1113,7 @@ class SandboxServer(ResettableHTTPServer):
         self.store = Store()
 
 
-class SandboxHandler(ControlApiMixin, SandboxHandlerBase):
+class SandboxHandler(ObjectControlMixin, ControlApiMixin, SandboxHandlerBase):
     server_version = "clova-sandbox/1.0"
     log_name = "clova-sandbox"
 
@@ -736,6 +1123,10 @@ class SandboxHandler(ControlApiMixin, SandboxHandlerBase):
 
     def verbose(self) -> bool:
         return self.server.config.verbose
+
+    @staticmethod
+    def _check_dataset(data: bytes) -> dict:
+        return check_clova_dataset(data)
 
     def _send_clova_error(self, error: ClovaError):
         self._send_json(error.http_status, clova_envelope(error.code, error.message))
@@ -840,6 +1231,9 @@ class SandboxHandler(ControlApiMixin, SandboxHandlerBase):
             raise ClovaError(415, "41500", "MediaType error")
         request = parse_create_request(body)
         config, now = self.server.config, time.time()
+        stored = self.server.store.stored_dataset(request.dataset["trainingDatasetBucket"],
+                                                  request.dataset["trainingDatasetFilePath"])
+        check = stored.check if stored is not None else None
 
         def make_task(task_id: str) -> Task:
             return Task(
@@ -850,10 +1244,12 @@ class SandboxHandler(ControlApiMixin, SandboxHandlerBase):
                 train_epochs=request.train_epochs,
                 learning_rate=request.learning_rate,
                 created_at=now,
-                failure=planned_failure(config, request.dataset),
+                failure=planned_failure(config, request.dataset, check),
                 request_id=self.headers.get(REQUEST_ID_HEADER),
                 dataset_bucket=request.dataset["trainingDatasetBucket"],
                 dataset_path=request.dataset["trainingDatasetFilePath"],
+                dataset_stored=stored is not None,
+                dataset_check=check,
             )
 
         task = self.server.store.add_task(make_task)
@@ -937,6 +1333,8 @@ class SandboxHandler(ControlApiMixin, SandboxHandlerBase):
                 "requestId": task.request_id,
                 "trainingDatasetBucket": task.dataset_bucket,
                 "trainingDatasetFilePath": task.dataset_path,
+                "dataset_stored": task.dataset_stored,
+                "dataset_check": task.dataset_check,
             }
         if method != "POST":
             return 404, {"ok": False, "error": f"no control endpoint {method} /_sandbox/tasks/{{id}}"}
@@ -946,6 +1344,45 @@ class SandboxHandler(ControlApiMixin, SandboxHandlerBase):
         if view is None:
             return 404, {"ok": False, "error": f"no task {task_id}"}
         return 200, {"ok": True, "task": view}
+
+
+# --------------------------------------------------------------------------
+# Object Storage listener (S3-compatible, path-style)
+# --------------------------------------------------------------------------
+
+class StorageServer(ResettableHTTPServer):
+    def __init__(self, address, config: Config, store: Store):
+        super().__init__(address, StorageHandler)
+        self.config = config
+        self.store = store          # the API's: one fault queue, one log
+
+
+class StorageHandler(StorageHandlerMixin, SandboxHandlerBase):
+    server_version = "clova-sandbox-storage/1.0"
+    log_name = "clova-storage"
+    op_prefix = "s3-"
+    max_object_bytes = MAX_OBJECT_BYTES
+
+    server: StorageServer
+
+    def verbose(self) -> bool:
+        return self.server.config.verbose
+
+    def _buckets(self):
+        return self.server.config.buckets
+
+    def _verify(self, body: bytes) -> StorageVerdict:
+        return check_s3_request(self.server.config, self.command, self.path, self.headers,
+                                body, time.time())
+
+    @staticmethod
+    def _check_dataset(data: bytes) -> dict:
+        return check_clova_dataset(data)
+
+    def _storage_error_payload(self, status: int, code: str, message: str, resource: str):
+        request_id = secrets.token_hex(8).upper()
+        return (s3_error_xml(code, message, resource, request_id), "application/xml",
+                {"x-amz-request-id": request_id})
 
 
 # --------------------------------------------------------------------------
@@ -991,10 +1428,20 @@ def build_parser() -> argparse.ArgumentParser:
     add("--secret-key", help=f"NCP IAM secret key for signature v2 (default {DEFAULT_SECRET_KEY})")
     add("--secret-key-file", metavar="PATH", help="file holding the NCP IAM secret key")
     add("--bucket-access-key", help="Object Storage access key create requests must carry "
-                                    "(default: any); a mismatch fails the task with file.noexist")
+                                    "(default: any; a mismatch fails the task with file.noexist) "
+                                    "and storage requests are signed with (default "
+                                    f"{DEFAULT_BUCKET_ACCESS_KEY})")
     add("--bucket-access-key-file", metavar="PATH")
-    add("--bucket-secret-key", help="Object Storage secret key create requests must carry (default: any)")
+    add("--bucket-secret-key", help="Object Storage secret key create requests must carry "
+                                    "(default: any) and storage requests are signed with "
+                                    f"(default {DEFAULT_BUCKET_SECRET_KEY})")
     add("--bucket-secret-key-file", metavar="PATH")
+    add("--storage-port", type=int, default=0,
+        help="port of the Object Storage (S3) listener; 0 picks a free one (default 0)")
+    add("--storage-region", default=STORAGE_REGION,
+        help=f"SigV4 region storage requests must be signed for (default {STORAGE_REGION})")
+    add("--bucket", action="append", default=[], metavar="NAME",
+        help=f"a bucket the storage has (repeatable; default {DEFAULT_BUCKET})")
     add("--wait-seconds", type=float, default=1.0, help="seconds a task stays WAIT (default 1.0)")
     add("--run-seconds", type=float, default=4.0,
         help="seconds a task stays RUNNING before SUCCEEDED (default 4.0)")
@@ -1020,6 +1467,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         run_seconds=args.run_seconds,
         total_steps=args.total_steps,
         verbose=args.verbose,
+        storage_region=args.storage_region,
+        buckets=frozenset(args.bucket or [DEFAULT_BUCKET]),
     )
 
 
@@ -1036,12 +1485,19 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
     server = SandboxServer((args.host, args.port), config)
+    storage = StorageServer((args.host, args.storage_port), config, server.store)
     install_stop_handlers(server)
     host, port = server.server_address[:2]
     print(f"clova-sandbox listening on {host}:{port}", flush=True)
+    storage_host, storage_port = storage.server_address[:2]
+    print(f"storage listening on {storage_host}:{storage_port}", flush=True)
+    threading.Thread(target=storage.serve_forever, kwargs={"poll_interval": 0.1},
+                     daemon=True).start()
     try:
         server.serve_forever(poll_interval=0.1)
     finally:
+        storage.shutdown()
+        storage.server_close()
         server.server_close()
     return 0
 

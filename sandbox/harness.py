@@ -30,6 +30,7 @@ class Process:
     proc: subprocess.Popen
     port: int = 0
     http_port: int = 0
+    storage_port: int = 0       # the vendor's object store (CLOVA S3, BOS)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -44,8 +45,13 @@ class Process:
 def start_clova_sandbox(workdir: Path, *, api_key: str, access_key: str,
                         secret_key: str, bucket_access_key: str,
                         bucket_secret_key: str, wait_seconds: float = 1.0,
-                        run_seconds: float = 4.0, port: int = 0) -> Process:
-    """Starts the CLOVA sandbox; keys are passed through files, never argv."""
+                        run_seconds: float = 4.0, port: int = 0,
+                        storage_port: int = 0,
+                        buckets: tuple[str, ...] = ()) -> Process:
+    """Starts the CLOVA sandbox; keys are passed through files, never argv.
+    .storage_port is its Object Storage (S3) listener, which has buckets
+    (the sandbox's default, ftgw-staging, when none is given) and takes
+    requests signed with the bucket key pair."""
     workdir.mkdir(parents=True, exist_ok=True)
     files = {}
     for name, value in (("api-key", api_key), ("access-key", access_key),
@@ -64,31 +70,45 @@ def start_clova_sandbox(workdir: Path, *, api_key: str, access_key: str,
            "--bucket-access-key-file", str(files["bucket-access-key"]),
            "--bucket-secret-key-file", str(files["bucket-secret-key"]),
            "--wait-seconds", str(wait_seconds),
-           "--run-seconds", str(run_seconds)]
+           "--run-seconds", str(run_seconds),
+           "--storage-port", str(storage_port)]
+    for bucket in buckets:
+        cmd += ["--bucket", bucket]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
-    if "listening on" not in line:
+    storage = proc.stdout.readline() if "listening on" in line else ""
+    if "listening on" not in line or not storage.startswith("storage listening on"):
         proc.kill()
-        raise RuntimeError(f"clova sandbox did not start: {line!r}")
-    return Process("clova-sandbox", proc, int(line.rsplit(":", 1)[1]))
+        raise RuntimeError(f"clova sandbox did not start: {line!r} {storage!r}")
+    return Process("clova-sandbox", proc, int(line.rsplit(":", 1)[1]),
+                   storage_port=int(storage.rsplit(":", 1)[1]))
 
 
 def start_qianfan_sandbox(workdir: Path, *, access_key: str,
                           secret_key: str, run_seconds: float = 4.0,
-                          port: int = 0) -> Process:
-    """Starts the Qianfan sandbox; keys are passed through files."""
+                          port: int = 0, storage_port: int = 0,
+                          buckets: tuple[str, ...] = ()) -> Process:
+    """Starts the Qianfan sandbox; keys are passed through files.
+    .storage_port is its BOS listener, which has buckets (the sandbox's
+    default, ftgw-staging, when none is given) and takes requests signed
+    with the same key pair."""
     workdir.mkdir(parents=True, exist_ok=True)
     ak = write_secret(workdir / "qianfan-sandbox.ak", access_key)
     sk = write_secret(workdir / "qianfan-sandbox.sk", secret_key)
     cmd = [sys.executable, str(ROOT / "sandbox" / "qianfan_sandbox.py"),
            "--port", str(port), "--access-key-file", str(ak),
-           "--secret-key-file", str(sk), "--run-seconds", str(run_seconds)]
+           "--secret-key-file", str(sk), "--run-seconds", str(run_seconds),
+           "--bos-port", str(storage_port)]
+    for bucket in buckets:
+        cmd += ["--bos-bucket", bucket]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
-    if "listening on" not in line:
+    bos = proc.stdout.readline() if "listening on" in line else ""
+    if "listening on" not in line or not bos.startswith("bos listening on"):
         proc.kill()
-        raise RuntimeError(f"qianfan sandbox did not start: {line!r}")
-    return Process("qianfan-sandbox", proc, int(line.rsplit(":", 1)[1]))
+        raise RuntimeError(f"qianfan sandbox did not start: {line!r} {bos!r}")
+    return Process("qianfan-sandbox", proc, int(line.rsplit(":", 1)[1]),
+                   storage_port=int(bos.rsplit(":", 1)[1]))
 
 
 def make_yandex_key(workdir: Path) -> tuple[Path, Path]:

@@ -10,6 +10,12 @@ moves runs through RUNNING -> FINISH (or FAIL on request) from wall-clock
 time, and exposes a small control API under /_sandbox/ for fault injection
 and inspection. Standard library plus bce-python-sdk.
 
+A second listener in the same process is Baidu BOS (path-style
+/<bucket>/<key>): the place the gateway stages datasets. Its bce-auth-v1
+signatures go through the same SDK signer, every object PUT is checked
+against the Qianfan SFT dataset rules, and a job created on a stored object
+(trainset bosPath) fails when the object breaks them.
+
 Terminology (v1): a *task* is the container, a *job* is one training run
 inside it. The OpenAI "fine-tuning job" corresponds to a v1 job.
 
@@ -19,8 +25,11 @@ Run `python3 sandbox/qianfan_sandbox.py --help`; see docs/sandbox.md.
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import collections
 import dataclasses
+import hashlib
 import hmac
 import json
 import logging
@@ -36,8 +45,10 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from sandbox_http import (ControlApiMixin, FaultQueueMixin, RequestLogMixin,
-                          ResettableHTTPServer, SandboxHandlerBase)
+from sandbox_http import (ControlApiMixin, FaultQueueMixin, ObjectControlMixin,
+                          ObjectStoreMixin, RequestLogMixin, ResettableHTTPServer,
+                          SandboxHandlerBase, StorageHandlerMixin, StorageVerdict,
+                          check_storage_fault, parse_stall_body_fault)
 
 try:
     from baidubce import utils as bce_utils
@@ -127,6 +138,16 @@ AUTH_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 DEFAULT_ACCESS_KEY = "sandbox-ak"
 DEFAULT_SECRET_KEY = "sandbox-sk"
 
+# BOS (reference: datasets-and-files §5)
+DEFAULT_BOS_BUCKET = "ftgw-staging"
+BOS_OPS = frozenset({"bos-put", "bos-get", "bos-head", "bos-delete"})
+MAX_OBJECT_BYTES = 256 * 1024 * 1024
+HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
+# Qianfan SFT dataset (JSONL of turn arrays)
+MIN_SFT_EXAMPLES = 32
+MAX_SFT_TURNS = 150
+SFT_TURN_KEYS = frozenset({"prompt", "response", "system"})
+
 
 class QianfanError(Exception):
     """A console error, answered in the body: {log_id, error_code, error_msg}."""
@@ -183,6 +204,19 @@ BCE_MESSAGES = {
 def bce_error(code: str) -> BceError:
     http_status, message = BCE_MESSAGES[code]
     return BceError(http_status, code, message)
+
+
+# BOS answers with its own statuses (its error-code table), not the BCE ones.
+BOS_MESSAGES = {
+    "AccessDenied": (403, "Access denied."),
+    "InvalidAccessKeyId": (403, "Access key ID does not exist."),
+    "InvalidHTTPAuthHeader": (400, "The Authorization header you provided is invalid."),
+    "RequestExpired": (403, "Request has expired."),
+    "SignatureDoesNotMatch": (403, BCE_MESSAGES["SignatureDoesNotMatch"][1]),
+    "BadDigest": (400, "The Content-MD5 or x-bce-content-sha256 you specified did not match "
+                       "what we received."),
+    "InvalidArgument": (400, "Invalid Argument."),
+}
 
 
 def new_log_id() -> str:
@@ -319,6 +353,7 @@ class Config:
     run_seconds: float = 4.0
     error_http_status: int = 200
     verbose: bool = False
+    bos_buckets: frozenset = frozenset({DEFAULT_BOS_BUCKET})
 
 
 # --------------------------------------------------------------------------
@@ -408,11 +443,6 @@ def check_auth(config: Config, method: str, raw_path: str, headers, now: float) 
     if now > signed_at + expiration:
         return auth_failure("RequestExpired", "signature expired (timestamp + expiration is past)")
 
-    url = urlsplit(raw_path)
-    # Canonical URI: decode what was sent, re-encode the SDK's way
-    # (UriEncodeExceptSlash), so an over- or under-encoded path still works.
-    path = bce_utils.normalize_string(unquote_to_bytes(url.path or "/"), False)
-    params = parse_query(url.query)
     # Exactly the headers named in signedHeaders, values as received
     # (http.server decodes header bytes as latin-1, so this is lossless).
     signed = {}
@@ -420,13 +450,176 @@ def check_auth(config: Config, method: str, raw_path: str, headers, now: float) 
         value = headers.get(name)
         if value is not None:
             signed[name] = value.encode("latin-1", errors="replace")
-    canonical = canonical_request(method, path, signed, params, names)
-    expected = bce_sign(access_key, config.secret_key, method, path, signed, params,
-                        signed_at, expiration, names)
-    expected_signature = expected.rsplit("/", 1)[1]
-    if not same_secret(signature, expected_signature):
+    matches, canonical = signature_matches(config, access_key, method, raw_path, signed, names,
+                                           signed_at, expiration, signature)
+    if not matches:
         return auth_failure("SignatureDoesNotMatch", "signature does not match", canonical)
     return AuthOutcome(True, "ok", None, canonical)
+
+
+def signature_matches(config: Config, access_key: str, method: str, raw_path: str,
+                      headers: dict, names, signed_at: int, expiration: int,
+                      signature: str) -> tuple[bool, str]:
+    """(whether sign() gives signature, the canonical request) for the
+    request's method and target, the headers handed to the signer (it picks
+    those in names, or its default set when names is empty, and every
+    x-bce-* one) and the Authorization's timestamp and expiration."""
+    url = urlsplit(raw_path)
+    # Canonical URI: decode what was sent, re-encode the SDK's way
+    # (UriEncodeExceptSlash), so an over- or under-encoded path still works.
+    path = bce_utils.normalize_string(unquote_to_bytes(url.path or "/"), False)
+    params = parse_query(url.query)
+    canonical = canonical_request(method, path, headers, params, names)
+    expected = bce_sign(access_key, config.secret_key, method, path, headers, params,
+                        signed_at, expiration, names)
+    return same_secret(signature, expected.rsplit("/", 1)[1]), canonical
+
+
+# --------------------------------------------------------------------------
+# BOS: the same signer, BOS's rules and statuses
+# --------------------------------------------------------------------------
+
+def bos_failure(code: str, reason: str, **fields) -> StorageVerdict:
+    status, message = BOS_MESSAGES[code]
+    return StorageVerdict(False, status, code, message, reason, **fields)
+
+
+def check_bos_request(config: Config, method: str, raw_path: str, headers, body: bytes,
+                      now: float) -> StorageVerdict:
+    """Verify a BOS request's bce-auth-v1 Authorization and payload digests.
+
+    Unlike the Qianfan API, an empty signedHeaders (the SDK's default set:
+    host, content-length, content-md5, content-type) is accepted, as BOS
+    accepts what BosClient sends; a list given must name host. Every
+    received header goes to the signer, which picks the signed ones and
+    every x-bce-* header, as it does on the client side.
+    """
+    authorization = headers.get("Authorization")
+    if authorization is None:
+        return bos_failure("AccessDenied", "no Authorization header")
+    try:
+        access_key, timestamp, expiration, names, signature = parse_auth_header(authorization)
+        signed_at = timestamp_seconds(timestamp)
+    except ValueError as exc:
+        return bos_failure("InvalidHTTPAuthHeader", str(exc))
+    names = [name.lower() for name in names]
+    fields = {"signed_headers": names or ["(default set)"]}
+    if not same_secret(access_key, config.access_key):
+        return bos_failure("InvalidAccessKeyId", "unknown access key", **fields)
+    if names and "host" not in names:
+        return bos_failure("InvalidHTTPAuthHeader", "signedHeaders must include host", **fields)
+    if headers.get("Host") is None:
+        return bos_failure("InvalidHTTPAuthHeader", "no Host header", **fields)
+    bce_date = headers.get("x-bce-date")
+    if bce_date is not None and bce_date.strip() != timestamp:
+        return bos_failure("InvalidHTTPAuthHeader",
+                           "x-bce-date header differs from the timestamp in Authorization",
+                           **fields)
+    if now < signed_at - CLOCK_SKEW_SECONDS:
+        return bos_failure("RequestExpired", "timestamp is more than 5 minutes in the future",
+                           **fields)
+    if now > signed_at + expiration:
+        return bos_failure("RequestExpired", "signature expired (timestamp + expiration is "
+                           "past)", **fields)
+    received = {}
+    for name, value in headers.items():
+        key = name.lower()
+        value = value.encode("latin-1", errors="replace")
+        received[key] = received[key] + b"," + value if key in received else value
+    matches, canonical = signature_matches(config, access_key, method, raw_path, received,
+                                           names, signed_at, expiration, signature)
+    fields["canonical_request"] = canonical
+    payload_hash = headers.get("x-bce-content-sha256")
+    fields["payload_hash"] = payload_hash
+    if not matches:
+        return bos_failure("SignatureDoesNotMatch", "signature does not match", **fields)
+    fields["signature_ok"] = True
+    if payload_hash is not None:
+        payload_hash = payload_hash.strip().lower()
+        if not HEX_SHA256.fullmatch(payload_hash):
+            return bos_failure("InvalidArgument", "x-bce-content-sha256 is not a SHA-256 hex "
+                               "digest", **fields)
+        if payload_hash != hashlib.sha256(body).hexdigest():
+            return bos_failure("BadDigest", "body differs from x-bce-content-sha256", **fields)
+    content_md5 = headers.get("Content-MD5")
+    if content_md5 is not None:
+        try:
+            digest = base64.b64decode(content_md5.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            digest = b""
+        if len(digest) != 16:
+            return bos_failure("InvalidArgument", "Content-MD5 is not a base64 MD5", **fields)
+        if not hmac.compare_digest(digest, hashlib.md5(body).digest()):
+            return bos_failure("BadDigest", "body differs from Content-MD5", **fields)
+    return StorageVerdict(True, reason="ok", **fields)
+
+
+# --------------------------------------------------------------------------
+# Qianfan SFT dataset check (JSONL, one example a line)
+# --------------------------------------------------------------------------
+
+def _turn_problem(turn, index: int) -> str | None:
+    if not isinstance(turn, dict):
+        return "is not an object"
+    extra = sorted(set(turn) - SFT_TURN_KEYS)
+    if extra:
+        return f"has an unexpected key {extra[0]!r}"
+    if "system" in turn:
+        if index > 0:
+            return 'has "system", which only the first turn may have'
+        if not isinstance(turn["system"], str):
+            return '"system" is not a string'
+    prompt = turn.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        return '"prompt" is not a non-empty string'
+    response = turn.get("response")
+    if not (isinstance(response, list) and len(response) == 1
+            and isinstance(response[0], list) and len(response[0]) == 1
+            and isinstance(response[0][0], str) and response[0][0].strip()):
+        return '"response" is not [["<non-empty string>"]]'
+    return None
+
+
+def check_sft_dataset(data: bytes) -> dict:
+    """{"ok", "rows", "error"} of a Qianfan SFT dataset.
+
+    UTF-8 JSONL; every non-blank line a JSON array of 1 to 150 turns; a turn
+    is {"prompt": non-empty string, "response": [[non-empty string]]} plus,
+    on the first turn only, an optional "system" string, and no other key;
+    at least 32 examples (lines). "rows" counts the examples read (up to the
+    first problem).
+    """
+    rows = 0
+
+    def result(error: str | None) -> dict:
+        return {"ok": error is None, "rows": rows, "error": error}
+
+    def reject_constant(_):
+        raise ValueError("NaN/Infinity are not JSON")
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return result(f"not UTF-8 (byte {exc.start})")
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        rows += 1
+        try:
+            example = json.loads(line, parse_constant=reject_constant)
+        except ValueError:
+            return result(f"line {number}: not JSON")
+        if not isinstance(example, list):
+            return result(f"line {number}: not a JSON array of turns")
+        if not 1 <= len(example) <= MAX_SFT_TURNS:
+            return result(f"line {number}: {len(example)} turns, not 1 to {MAX_SFT_TURNS}")
+        for index, turn in enumerate(example):
+            problem = _turn_problem(turn, index)
+            if problem:
+                return result(f"line {number}: turn {index + 1} {problem}")
+    if rows < MIN_SFT_EXAMPLES:
+        return result(f"{rows} examples, at least {MIN_SFT_EXAMPLES} are required")
+    return result(None)
 
 
 # --------------------------------------------------------------------------
@@ -614,6 +807,8 @@ class Job:
     outcome: str                    # finish | fail | hang
     frozen: RunState | None = None  # set by stopJob or by the control API
     forced: bool = False
+    dataset_objects: list = dataclasses.field(default_factory=list)  # stored, read
+    dataset_error: str | None = None    # why a stored dataset fails the run
 
     def state(self, config: Config, now: float) -> RunState:
         if self.frozen is not None:
@@ -692,7 +887,7 @@ def validate_force_body(body: dict) -> None:
 # Fault injection
 # --------------------------------------------------------------------------
 
-FAULT_OPS = frozenset({*VENDOR_OPS, "any"})
+FAULT_OPS = frozenset({*VENDOR_OPS, "any", *BOS_OPS})
 MAX_HUGE_BYTES = 256 * 1024 * 1024
 
 
@@ -772,6 +967,7 @@ FAULT_PARAMETERS = {
     "huge": _huge_fault,
     "status": _status_fault,
     "truncated": lambda spec: {},
+    "stall-body": parse_stall_body_fault,
 }
 
 
@@ -784,6 +980,7 @@ def parse_fault(spec) -> dict:
     kind = spec.get("fault")
     if kind not in FAULT_PARAMETERS:
         raise ValueError(f"fault must be one of {sorted(FAULT_PARAMETERS)}")
+    check_storage_fault(op, kind, BOS_OPS, extra_kinds=("bce_error",))
     count = _fault_int(spec, "count", 1, 1, 1_000_000)
     return {"op": op, "fault": kind, "count": count, **FAULT_PARAMETERS[kind](spec)}
 
@@ -800,12 +997,15 @@ def huge_body(size: int) -> bytes:
 # Shared state and the four operations
 # --------------------------------------------------------------------------
 
-class Store(FaultQueueMixin, RequestLogMixin):
-    """Tasks, jobs, queued faults and the request log, behind one lock.
+class Store(FaultQueueMixin, RequestLogMixin, ObjectStoreMixin):
+    """Tasks, jobs, BOS objects, queued faults and the request log, behind
+    one lock; the API and the BOS listener share it.
 
     Ids keep counting up across /_sandbox/reset, so an id that a client
     kept from before a reset never names a new object.
     """
+
+    storage_ops = BOS_OPS
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -813,6 +1013,7 @@ class Store(FaultQueueMixin, RequestLogMixin):
         self.next_job_id = FIRST_JOB_ID
         self.tasks: dict[int, Task] = {}
         self.jobs: dict[int, Job] = {}
+        self.objects: dict = {}
         self.faults: collections.deque = collections.deque()
         self.requests: list[dict] = []
 
@@ -820,8 +1021,25 @@ class Store(FaultQueueMixin, RequestLogMixin):
         with self.lock:
             self.tasks.clear()
             self.jobs.clear()
+            self.objects.clear()
             self.faults.clear()
             self.requests.clear()
+
+    def stored_trainset(self, trainset) -> list[tuple[str, dict]]:
+        """(bos:/<bucket>/<key>, dataset check) of every stored object that
+        a BOS entry of trainset names: the object at bosPath, or else every
+        object under it (a dataset named by its folder)."""
+        found = []
+        for entry in trainset if isinstance(trainset, list) else ():
+            if not isinstance(entry, dict) or entry.get("type") != DATASET_BOS:
+                continue
+            path = entry.get("bosPath")
+            if not isinstance(path, str) or BOS_PATH.fullmatch(path) is None:
+                continue
+            bucket, _, key = path[len("bos:/"):].partition("/")
+            found += [(f"bos:/{bucket}/{name}", stored.check)
+                      for name, stored in self.objects_named(bucket, key)]
+        return found
 
     # -- vendor operations (each runs whole under the lock) ---------------
 
@@ -836,6 +1054,9 @@ class Store(FaultQueueMixin, RequestLogMixin):
             return task.view()
 
     def create_job(self, body: dict, config: Config, now: float) -> dict:
+        stored = self.stored_trainset(body.get("trainset"))    # before the lock
+        failures = [f"dataset {name} is invalid: {check['error']}"
+                    for name, check in stored if not check["ok"]]
         task_id = _id(body, "taskId")
         description = _text(body, "description", required=False)
         run_type = body.get("jobRunType")
@@ -866,7 +1087,9 @@ class Store(FaultQueueMixin, RequestLogMixin):
                 base_train_type=base_train_type, train_type=train_type,
                 train_mode=train_mode, peft_type=peft_type, train_config=train_config,
                 trainset=trainset, trainset_rate=trainset_rate, created_at=now,
-                outcome=planned_outcome(trainset),
+                outcome="fail" if failures else planned_outcome(trainset),
+                dataset_objects=[name for name, _ in stored],
+                dataset_error=failures[0] if failures else None,
             )
             self.next_job_id += 1
             self.jobs[job.id] = job
@@ -938,6 +1161,9 @@ class Store(FaultQueueMixin, RequestLogMixin):
                 "trainConfig": job.train_config,
                 "trainset": job.trainset,
                 "trainsetRate": job.trainset_rate,
+                "dataset_stored": bool(job.dataset_objects),
+                "dataset_objects": job.dataset_objects,
+                "dataset_error": job.dataset_error,
             }
 
     def force(self, job_id: int, changes: dict, config: Config) -> dict | None:
@@ -976,7 +1202,7 @@ class SandboxServer(ResettableHTTPServer):
         self.store = Store()
 
 
-class SandboxHandler(ControlApiMixin, SandboxHandlerBase):
+class SandboxHandler(ObjectControlMixin, ControlApiMixin, SandboxHandlerBase):
     control_resource = "jobs/"
     server_version = "qianfan-sandbox/1.0"
     log_name = "qianfan-sandbox"
@@ -987,6 +1213,10 @@ class SandboxHandler(ControlApiMixin, SandboxHandlerBase):
 
     def verbose(self) -> bool:
         return self.server.config.verbose
+
+    @staticmethod
+    def _check_dataset(data: bytes) -> dict:
+        return check_sft_dataset(data)
 
     def _send_bce_error(self, error: BceError, headers: dict | None = None):
         request_id = new_request_id()
@@ -1168,6 +1398,56 @@ class SandboxHandler(ControlApiMixin, SandboxHandlerBase):
 
 
 # --------------------------------------------------------------------------
+# BOS listener (path-style)
+# --------------------------------------------------------------------------
+
+class BosServer(ResettableHTTPServer):
+    def __init__(self, address, config: Config, store: Store):
+        super().__init__(address, BosHandler)
+        self.config = config
+        self.store = store          # the API's: one fault queue, one log
+
+
+class BosHandler(StorageHandlerMixin, SandboxHandlerBase):
+    server_version = "BceBos"
+    log_name = "qianfan-bos"
+    op_prefix = "bos-"
+    max_object_bytes = MAX_OBJECT_BYTES
+
+    server: BosServer
+
+    def verbose(self) -> bool:
+        return self.server.config.verbose
+
+    def _buckets(self):
+        return self.server.config.bos_buckets
+
+    def _verify(self, body: bytes) -> StorageVerdict:
+        verdict = check_bos_request(self.server.config, self.command, self.path, self.headers,
+                                    body, time.time())
+        if not verdict.ok and self.server.config.verbose:
+            sys.stderr.write(f"qianfan-bos: auth {verdict.code}: {verdict.reason}\n")
+        return verdict
+
+    @staticmethod
+    def _check_dataset(data: bytes) -> dict:
+        return check_sft_dataset(data)
+
+    def _storage_error_payload(self, status: int, code: str, message: str, resource: str):
+        request_id = new_request_id()
+        body = json.dumps({"code": code, "message": message, "requestId": request_id})
+        return body.encode("utf-8"), "application/json", {"x-bce-request-id": request_id}
+
+    def _apply_vendor_storage_fault(self, fault: dict) -> bool:
+        if fault["fault"] != "bce_error":
+            return super()._apply_vendor_storage_fault(fault)
+        body, content_type, headers = self._storage_error_payload(
+            fault["http"], fault["code"], fault["message"], "")
+        self._send(fault["http"], body, content_type, {**headers, **fault["headers"]})
+        return True
+
+
+# --------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------
 
@@ -1204,6 +1484,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds a job stays RUNNING before FINISH (default 4.0)")
     add("--error-http-status", type=int, default=200,
         help="HTTP status sent with console (body) errors (default 200, as Baidu)")
+    add("--bos-port", type=int, default=0,
+        help="port of the BOS listener; 0 picks a free one (default 0)")
+    add("--bos-bucket", action="append", default=[], metavar="NAME",
+        help=f"a bucket BOS has (repeatable; default {DEFAULT_BOS_BUCKET})")
     add("--verbose", action="store_true",
         help="log request lines, statuses and auth verdicts to stderr")
     return parser
@@ -1220,6 +1504,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         run_seconds=args.run_seconds,
         error_http_status=args.error_http_status,
         verbose=args.verbose,
+        bos_buckets=frozenset(args.bos_bucket or [DEFAULT_BOS_BUCKET]),
     )
 
 
@@ -1236,12 +1521,19 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
     server = SandboxServer((args.host, args.port), config)
+    bos = BosServer((args.host, args.bos_port), config, server.store)
     install_stop_handlers(server)
     host, port = server.server_address[:2]
     print(f"qianfan-sandbox listening on {host}:{port}", flush=True)
+    bos_host, bos_port = bos.server_address[:2]
+    print(f"bos listening on {bos_host}:{bos_port}", flush=True)
+    threading.Thread(target=bos.serve_forever, kwargs={"poll_interval": 0.1},
+                     daemon=True).start()
     try:
         server.serve_forever(poll_interval=0.1)
     finally:
+        bos.shutdown()
+        bos.server_close()
         server.server_close()
     return 0
 

@@ -1,11 +1,17 @@
 """Tests of the CLOVA Studio tuning API v2 sandbox (sandbox/clova_sandbox.py).
 
 The sandbox runs as a subprocess, exactly as the integration tests and
-offline users start it; only the signer is imported, to check it against
-the reference's computed vectors.
+offline users start it; only the signers and the dataset check are
+imported, to check them against the reference's vectors. Its Object
+Storage listener is driven with botocore's own S3 client, and requests
+that a client would refuse to send (a stale date, a tampered body) are
+signed with botocore's S3SigV4Auth.
 """
 
+import csv
+import hashlib
 import http.client
+import io
 import json
 import re
 import selectors
@@ -14,10 +20,18 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import botocore.session
 import pytest
 import requests
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config as BotoConfig
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_SCRIPT = ROOT / "sandbox" / "clova_sandbox.py"
@@ -35,12 +49,16 @@ WAIT_SECONDS = 0.3
 RUN_SECONDS = 1.0
 TASKS = "/tuning/v2/tasks"
 KST_DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0900")
+BUCKET = "ftgw-staging"
+OTHER_BUCKET = "other-bucket"
+REGION = "kr-standard"
 
 
 # ---------------------------------------------------------------- helpers
 
 def start_sandbox(*extra_args):
-    """Start the sandbox on a free port; return (process, base URL)."""
+    """Start the sandbox on a free port; return (process, base URL,
+    storage URL)."""
     proc = subprocess.Popen(
         [sys.executable, str(SANDBOX_SCRIPT), "--port", "0", *extra_args],
         stdout=subprocess.PIPE, text=True)
@@ -52,7 +70,9 @@ def start_sandbox(*extra_args):
     line = proc.stdout.readline()
     match = re.fullmatch(r"clova-sandbox listening on (\S+):(\d+)\n", line)
     assert match, line
-    return proc, f"http://{match[1]}:{match[2]}"
+    storage = re.fullmatch(r"storage listening on (\S+):(\d+)\n", proc.stdout.readline())
+    assert storage
+    return proc, f"http://{match[1]}:{match[2]}", f"http://{storage[1]}:{storage[2]}"
 
 
 def stop_sandbox(proc):
@@ -61,23 +81,33 @@ def stop_sandbox(proc):
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
+def sandbox_urls(tmp_path_factory):
     key_file = tmp_path_factory.mktemp("keys") / "api-keys"
     key_file.write_text(f"# comment\n{FILE_API_KEY}\n\n")
-    proc, base = start_sandbox(
+    proc, base, storage = start_sandbox(
         "--api-key", API_KEY, "--api-key-file", str(key_file),
         "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY,
         "--bucket-access-key", BUCKET_ACCESS_KEY, "--bucket-secret-key", BUCKET_SECRET_KEY,
         "--wait-seconds", str(WAIT_SECONDS), "--run-seconds", str(RUN_SECONDS),
-        "--total-steps", "100")
-    yield base
+        "--total-steps", "100", "--bucket", BUCKET, "--bucket", OTHER_BUCKET)
+    yield base, storage
     assert stop_sandbox(proc) == 0
+
+
+@pytest.fixture(scope="module")
+def sandbox(sandbox_urls):
+    return sandbox_urls[0]
+
+
+@pytest.fixture(scope="module")
+def storage(sandbox_urls):
+    return sandbox_urls[1]
 
 
 @pytest.fixture(autouse=True)
 def clean_sandbox(request):
-    if "sandbox" in request.fixturenames:
-        base = request.getfixturevalue("sandbox")
+    if "sandbox" in request.fixturenames or "storage" in request.fixturenames:
+        base = request.getfixturevalue("sandbox_urls")[0]
         assert requests.post(base + "/_sandbox/reset").status_code == 200
 
 
@@ -211,7 +241,7 @@ def test_signature_rejected_with_legacy_body(sandbox, make_headers):
 
 
 def test_auth_modes_are_exclusive():
-    proc, base = start_sandbox("--auth", "apigw", "--api-key", API_KEY,
+    proc, base, _ = start_sandbox("--auth", "apigw", "--api-key", API_KEY,
                                "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY)
     try:
         assert requests.get(base + TASKS, headers=signed("GET", TASKS)).status_code == 200
@@ -219,7 +249,7 @@ def test_auth_modes_are_exclusive():
         assert rejected.status_code == 401 and rejected.json()["error"]["errorCode"] == "200"
     finally:
         assert stop_sandbox(proc) == 0
-    proc, base = start_sandbox("--auth", "bearer", "--api-key", API_KEY,
+    proc, base, _ = start_sandbox("--auth", "bearer", "--api-key", API_KEY,
                                "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY)
     try:
         assert requests.get(base + TASKS, headers=bearer()).status_code == 200
@@ -560,8 +590,401 @@ def test_invalid_fault_specs(sandbox, spec):
 # ---------------------------------------------------------------- process
 
 def test_sigterm_stops_quickly():
-    proc, base = start_sandbox()
+    proc, base, _ = start_sandbox()
     assert requests.get(base + "/_sandbox/health").status_code == 200
     started = time.monotonic()
     assert stop_sandbox(proc) == 0
     assert time.monotonic() - started < 2
+
+
+# ---------------------------------------------------------------- Object Storage
+
+def s3_client(storage, access_key=BUCKET_ACCESS_KEY, secret_key=BUCKET_SECRET_KEY,
+              region=REGION):
+    """botocore's own S3 client, path-style, as NAVER documents it."""
+    return botocore.session.get_session().create_client(
+        "s3", endpoint_url=storage, region_name=region, aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        config=BotoConfig(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1},
+                          request_checksum_calculation="when_required",
+                          response_checksum_validation="when_required"))
+
+
+def signed_s3(method, url, body=b"", *, access_key=BUCKET_ACCESS_KEY,
+              secret_key=BUCKET_SECRET_KEY, region=REGION, when=None, payload_hash=None,
+              extra=None):
+    """Headers of a request signed with botocore's S3SigV4Auth at `when`."""
+    timestamp = (when or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    request = AWSRequest(method=method, url=url, data=body)
+    request.headers["Host"] = urlsplit(url).netloc
+    request.headers["X-Amz-Date"] = timestamp
+    request.headers["X-Amz-Content-SHA256"] = payload_hash or hashlib.sha256(body).hexdigest()
+    for name, value in (extra or {}).items():
+        request.headers[name] = value
+    request.context["timestamp"] = timestamp
+    signer = S3SigV4Auth(Credentials(access_key, secret_key), "s3", region)
+    signature = signer.signature(
+        signer.string_to_sign(request, signer.canonical_request(request)), request)
+    signed = signer.signed_headers(signer.headers_to_sign(request))
+    headers = dict(request.headers.items())
+    headers["Authorization"] = (f"AWS4-HMAC-SHA256 Credential={signer.scope(request)}, "
+                                f"SignedHeaders={signed}, Signature={signature}")
+    return headers
+
+
+def s3_error(response):
+    assert response.headers["Content-Type"] == "application/xml", response.headers
+    code = re.search(r"<Code>([^<]*)</Code>", response.text)
+    assert code and "<Message>" in response.text, response.text
+    return response.status_code, code[1]
+
+
+def clova_csv(rows=100, *, header=("System_Prompt", "C_ID", "T_ID", "Text", "Completion"),
+              edit=None, bom=False):
+    """A valid CLOVA CSV of `rows` data rows (conversations of two turns);
+    edit(index, row) may change a row (a list) or return None to drop it."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for index in range(rows):
+        row = ["You are terse.", str(index // 2), str(index % 2), f"question {index}",
+               f"answer {index}"]
+        if edit is not None:
+            row = edit(index, row)
+        if row is not None:
+            writer.writerow(row)
+    return (b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8")
+
+
+def objects(base):
+    return requests.get(base + "/_sandbox/objects").json()
+
+
+def storage_log(base):
+    return [e for e in requests.get(base + "/_sandbox/requests").json() if "op" in e]
+
+
+@pytest.mark.parametrize("vector", clova_sandbox.S3_SIGNATURE_VECTORS)
+def test_s3_signer_vectors(vector):
+    method, url, headers, timestamp, expected = vector
+    signature, _ = clova_sandbox.sigv4_s3_signature(
+        "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "us-east-1",
+        method, url, headers, timestamp)
+    assert signature == expected
+
+
+def test_s3_put_get_head_delete_with_botocore(sandbox, storage):
+    client = s3_client(storage)
+    data = clova_csv()
+    put = client.put_object(Bucket=BUCKET, Key="uploads/file-1 train.csv", Body=data,
+                            ContentType="text/csv")
+    assert put["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+    got = client.get_object(Bucket=BUCKET, Key="uploads/file-1 train.csv")
+    assert got["Body"].read() == data and got["ContentType"] == "text/csv"
+    assert client.head_object(Bucket=BUCKET, Key="uploads/file-1 train.csv")[
+        "ContentLength"] == len(data)
+    assert objects(sandbox) == [{
+        "bucket": BUCKET, "key": "uploads/file-1 train.csv", "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(), "etag": put["ETag"],
+        "content_type": "text/csv",
+        "check": {"ok": True, "rows": 100, "error": None, "failureReason": None}}]
+    raw = requests.get(f"{sandbox}/_sandbox/objects/{BUCKET}/uploads/file-1%20train.csv")
+    assert raw.status_code == 200 and raw.content == data
+
+    assert client.delete_object(Bucket=BUCKET, Key="uploads/file-1 train.csv")[
+        "ResponseMetadata"]["HTTPStatusCode"] == 204
+    assert client.delete_object(Bucket=BUCKET, Key="uploads/file-1 train.csv")[
+        "ResponseMetadata"]["HTTPStatusCode"] == 204       # missing: 204 too
+    with pytest.raises(ClientError) as error:
+        client.get_object(Bucket=BUCKET, Key="uploads/file-1 train.csv")
+    assert error.value.response["Error"]["Code"] == "NoSuchKey"
+    assert objects(sandbox) == []
+
+    log = storage_log(sandbox)
+    assert [e["op"] for e in log] == ["s3-put", "s3-get", "s3-head", "s3-delete", "s3-delete",
+                                      "s3-get"]
+    put_entry = log[0]
+    assert put_entry["method"] == "PUT" and put_entry["bucket"] == BUCKET
+    assert put_entry["key"] == "uploads/file-1 train.csv" and put_entry["bytes"] == len(data)
+    assert put_entry["signature_ok"] is True and put_entry["auth_code"] is None
+    assert put_entry["payload_hash"] == hashlib.sha256(data).hexdigest()
+    assert {"host", "x-amz-content-sha256", "x-amz-date"} <= set(put_entry["signed_headers"])
+    assert "authorization" in put_entry["headers"]
+    assert put_entry["format"] == {"ok": True, "rows": 100, "error": None,
+                                   "failureReason": None}
+    assert all(e["format"] is None for e in log[1:])
+    dump = json.dumps(requests.get(sandbox + "/_sandbox/requests").json())
+    assert BUCKET_SECRET_KEY not in dump and "Signature=" not in dump
+
+
+def test_s3_second_bucket_and_unknown_bucket(sandbox, storage):
+    client = s3_client(storage)
+    client.put_object(Bucket=OTHER_BUCKET, Key="k", Body=b"x")
+    with pytest.raises(ClientError) as error:
+        client.put_object(Bucket="no-such-bucket", Key="k", Body=b"x")
+    assert error.value.response["Error"]["Code"] == "NoSuchBucket"
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert [(o["bucket"], o["key"]) for o in objects(sandbox)] == [(OTHER_BUCKET, "k")]
+
+
+@pytest.mark.parametrize("client_args, status, code", [
+    ({"secret_key": "wrong-secret"}, 403, "SignatureDoesNotMatch"),
+    ({"access_key": "unknown-key"}, 403, "InvalidAccessKeyId"),
+    ({"region": "us-east-1"}, 400, "AuthorizationHeaderMalformed"),
+])
+def test_s3_refuses_bad_credentials(sandbox, storage, client_args, status, code):
+    with pytest.raises(ClientError) as error:
+        s3_client(storage, **client_args).put_object(Bucket=BUCKET, Key="k", Body=b"x")
+    assert error.value.response["Error"]["Code"] == code
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+    assert objects(sandbox) == []
+    entry = storage_log(sandbox)[-1]
+    assert entry["signature_ok"] is False and entry["auth_code"] == code
+
+
+def test_s3_tampered_body_is_a_payload_mismatch(sandbox, storage):
+    url = f"{storage}/{BUCKET}/tampered.csv"
+    headers = signed_s3("PUT", url, b"original body")
+    response = requests.put(url, data=b"another body!", headers=headers)
+    assert s3_error(response) == (400, "XAmzContentSHA256Mismatch")
+    assert objects(sandbox) == []
+    entry = storage_log(sandbox)[-1]
+    assert entry["signature_ok"] is True and entry["auth_code"] == "XAmzContentSHA256Mismatch"
+
+
+def test_s3_unsigned_payload_and_chunked_body(sandbox, storage):
+    url = f"{storage}/{BUCKET}/unsigned.csv"
+    data = clova_csv()
+    response = requests.put(url, data=data,
+                            headers=signed_s3("PUT", url, payload_hash="UNSIGNED-PAYLOAD"))
+    assert response.status_code == 200, response.text
+    url = f"{storage}/{BUCKET}/chunked.csv"
+    headers = signed_s3("PUT", url, data)
+    response = requests.put(url, data=iter([data[:1000], data[1000:]]), headers=headers)
+    assert response.status_code == 200, response.text
+    assert requests.get(f"{sandbox}/_sandbox/objects/{BUCKET}/chunked.csv").content == data
+
+
+@pytest.mark.parametrize("minutes", [-20, 20])
+def test_s3_refuses_a_skewed_date(sandbox, storage, minutes):
+    url = f"{storage}/{BUCKET}/stale.csv"
+    when = datetime.now(timezone.utc) + timedelta(minutes=minutes)
+    response = requests.put(url, data=b"x", headers=signed_s3("PUT", url, b"x", when=when))
+    assert s3_error(response) == (403, "RequestTimeTooSkewed")
+
+
+def test_s3_needs_auth_and_signed_amz_headers(sandbox, storage):
+    url = f"{storage}/{BUCKET}/k"
+    assert s3_error(requests.put(url, data=b"x")) == (403, "AccessDenied")
+    headers = signed_s3("PUT", url, b"x")
+    headers["x-amz-meta-extra"] = "not signed"
+    assert s3_error(requests.put(url, data=b"x", headers=headers)) == (403, "AccessDenied")
+    headers = signed_s3("PUT", url, b"x")
+    del headers["X-Amz-Content-SHA256"]
+    assert s3_error(requests.put(url, data=b"x", headers=headers)) == (400, "InvalidRequest")
+    response = requests.head(url)
+    assert response.status_code == 403 and response.content == b""
+    assert objects(sandbox) == []
+
+
+def test_s3_content_md5_is_checked(sandbox, storage):
+    url = f"{storage}/{BUCKET}/md5.csv"
+    wrong = "1B2M2Y8AsgTpgAmY7PhCfg=="         # md5 of b""
+    response = requests.put(url, data=b"x", headers=signed_s3(
+        "PUT", url, b"x", extra={"Content-MD5": wrong}))
+    assert s3_error(response) == (400, "BadDigest")
+
+
+def _drop_rows(*numbers):
+    return lambda index, row: None if index in numbers else row
+
+
+def _set_field(number, field, value):
+    def edit(index, row):
+        if index == number:
+            row[field] = value
+        return row
+    return edit
+
+
+@pytest.mark.parametrize("data, reason, error", [
+    (clova_csv(bom=True), None, None),
+    (clova_csv(header=("system_prompt", "c_id", "t_id", "TEXT", "completion")), None, None),
+    (clova_csv(header=("C_ID", "System_Prompt", "T_ID", "Text", "Completion")),
+     "file.format", "Invalid dataset: column order"),
+    (clova_csv(header=("System_Prompt", "C_ID", "T_ID", "Text", "Answer")),
+     "file.format", "Invalid dataset: unexpected column. Answer"),
+    (clova_csv(header=("System_Prompt", "C_ID", "T_ID", "Text", "text")),
+     "file.format", "Invalid dataset: duplicate columns. text"),
+    (clova_csv(header=("System_Prompt", "C_ID", "T_ID", "Text")),
+     "file.format", "Invalid dataset: required field empty. Completion"),
+    (clova_csv(edit=_set_field(10, 3, "")),
+     "file.format", "Invalid dataset: required field empty. Text"),
+    (clova_csv(edit=_set_field(11, 4, "  ")),
+     "file.format", "Invalid dataset: required field empty. Completion"),
+    (clova_csv(edit=_set_field(0, 1, "1")), "file.format", "Invalid dataset: C_ID"),
+    (clova_csv(edit=_set_field(20, 1, "12")), "file.format", "Invalid dataset: C_ID"),
+    (clova_csv(edit=_set_field(20, 1, "x")), "file.format", "Invalid dataset: C_ID"),
+    (clova_csv(edit=_drop_rows(20, 21)),          # conversation 10 missing
+     "file.format", "Invalid dataset: C_ID"),
+    (clova_csv(edit=_drop_rows(20)),              # conversation 10 starts at turn 1
+     "file.format", "Invalid dataset: T_ID"),
+    (clova_csv(edit=_set_field(21, 2, "2")), "file.format", "Invalid dataset: T_ID"),
+    (clova_csv(edit=_set_field(20, 2, "1")), "file.format", "Invalid dataset: T_ID"),
+    (clova_csv(edit=_set_field(21, 0, "Another prompt.")),
+     "file.format", "Invalid dataset: System_Prompt"),
+    (clova_csv(edit=lambda index, row: row + ["extra"] if index == 5 else row),
+     "file.format", "Invalid dataset: unexpected column. field 6 of row 6"),
+    (clova_csv(edit=lambda index, row: row[:3] if index == 5 else row),
+     "file.format", "Invalid dataset: required field empty. Text"),
+    (clova_csv(rows=98), "file.format",
+     "Invalid dataset: at least 100 rows are required, found 98"),
+    (clova_csv().replace(b"answer 7", b"answer \xff"), "file.encoding", "Unsupported charset"),
+    (clova_csv().decode().encode("utf-16"), "file.encoding", "Unsupported charset"),
+    (b"", "file.format", "Invalid dataset: required field empty. System_Prompt"),
+])
+def test_dataset_format_check_on_put(sandbox, storage, data, reason, error):
+    s3_client(storage).put_object(Bucket=BUCKET, Key="check.csv", Body=data)
+    check = storage_log(sandbox)[-1]["format"]
+    assert (check["ok"], check["failureReason"], check["error"]) == (error is None, reason, error)
+    assert objects(sandbox)[0]["check"] == check      # stored either way
+
+
+def test_dataset_check_skips_blank_lines_and_counts_rows():
+    check = clova_sandbox.check_clova_dataset(clova_csv(rows=120) + b"\r\n\r\n")
+    assert check == {"ok": True, "rows": 120, "error": None, "failureReason": None}
+
+
+def stored_task(sandbox, storage, data, key="staged/train.csv"):
+    s3_client(storage).put_object(Bucket=BUCKET, Key=key, Body=data)
+    return create(sandbox, key, trainingDatasetBucket=BUCKET)
+
+
+def test_task_on_a_good_stored_object_runs_and_says_so(sandbox, storage):
+    task = stored_task(sandbox, storage, clova_csv(rows=140))
+    running = wait_for_status(sandbox, task["id"], "RUNNING")
+    assert running["statusInfo"]["dataRows"] == 140
+    view = requests.get(f"{sandbox}/_sandbox/tasks/{task['id']}").json()
+    assert view["dataset_stored"] is True and view["dataset_check"]["ok"] is True
+    assert wait_for_status(sandbox, task["id"], "SUCCEEDED")["statusInfo"]["failureReason"] is None
+
+
+@pytest.mark.parametrize("data, reason, message", [
+    (clova_csv(header=("C_ID", "System_Prompt", "T_ID", "Text", "Completion")),
+     "file.format", "Invalid dataset: column order"),
+    (clova_csv(rows=10), "file.format",
+     "Invalid dataset: at least 100 rows are required, found 10"),
+    (b"\xff\xfe" + "System_Prompt".encode("utf-16-le"), "file.encoding", "Unsupported charset"),
+])
+def test_task_on_a_bad_stored_object_fails_with_the_reason(sandbox, storage, data, reason,
+                                                           message):
+    task = stored_task(sandbox, storage, data)
+    failed = wait_for_status(sandbox, task["id"], "FAILED")
+    assert failed["statusInfo"]["failureReason"] == reason
+    assert failed["statusInfo"]["message"] == message
+    assert requests.get(f"{sandbox}/_sandbox/tasks/{task['id']}").json()["dataset_stored"]
+
+
+def test_task_on_an_absent_object_is_unchanged(sandbox, storage):
+    s3_client(storage).put_object(Bucket=BUCKET, Key="other.csv", Body=b"bad")
+    task = create(sandbox, "data/train.csv", trainingDatasetBucket=BUCKET)
+    assert not requests.get(f"{sandbox}/_sandbox/tasks/{task['id']}").json()["dataset_stored"]
+    assert wait_for_status(sandbox, task["id"], "RUNNING")["statusInfo"]["dataRows"] == 1000
+    failing = create(sandbox, "fail/file.encoding/x.csv", trainingDatasetBucket=BUCKET)
+    assert wait_for_status(sandbox, failing["id"], "FAILED")["statusInfo"][
+        "failureReason"] == "file.encoding"
+
+
+def test_wrong_bucket_keys_still_fail_a_stored_task(sandbox, storage):
+    s3_client(storage).put_object(Bucket=BUCKET, Key="good.csv", Body=clova_csv())
+    task = create(sandbox, "good.csv", trainingDatasetBucket=BUCKET,
+                  trainingDatasetSecretKey="wrong")
+    assert wait_for_status(sandbox, task["id"], "FAILED")["statusInfo"][
+        "failureReason"] == "file.noexist"
+
+
+def test_control_api_plants_and_reads_objects(sandbox):
+    url = f"{sandbox}/_sandbox/objects/{BUCKET}/planted/bad.csv"
+    planted = requests.put(url, data=clova_csv(rows=5), headers={"Content-Type": "text/csv"})
+    assert planted.status_code == 200 and planted.json()["check"]["ok"] is False
+    assert requests.get(url).content == clova_csv(rows=5)
+    assert requests.get(f"{sandbox}/_sandbox/objects/{BUCKET}/nothing").status_code == 404
+    task = create(sandbox, "planted/bad.csv", trainingDatasetBucket=BUCKET)
+    assert wait_for_status(sandbox, task["id"], "FAILED")["statusInfo"][
+        "failureReason"] == "file.format"
+    assert requests.delete(url).json() == {"ok": True, "deleted": True}
+    requests.put(url, data=b"x")
+    assert requests.delete(sandbox + "/_sandbox/objects").status_code == 200
+    assert objects(sandbox) == []
+
+
+def test_reset_clears_objects(sandbox, storage):
+    s3_client(storage).put_object(Bucket=BUCKET, Key="k", Body=b"x")
+    assert requests.post(sandbox + "/_sandbox/reset").status_code == 200
+    assert objects(sandbox) == []
+
+
+def test_fault_status_on_s3_put_stores_nothing(sandbox, storage):
+    queue_fault(sandbox, op="s3-put", fault="status", http=503, body="busy")
+    url = f"{storage}/{BUCKET}/k.csv"
+    response = requests.put(url, data=b"x", headers=signed_s3("PUT", url, b"x"))
+    assert response.status_code == 503 and response.text == "busy"
+    assert objects(sandbox) == []
+    assert storage_log(sandbox)[-1]["fault"] == "status"
+    assert requests.put(url, data=b"x", headers=signed_s3("PUT", url, b"x")).status_code == 200
+
+
+def test_any_fault_leaves_storage_alone(sandbox, storage):
+    queue_fault(sandbox, op="any", fault="status", http=500)
+    s3_client(storage).put_object(Bucket=BUCKET, Key="k", Body=b"x")
+    assert requests.get(sandbox + TASKS, headers=bearer()).status_code == 500
+
+
+def test_fault_stall_body_reads_part_then_closes_silently(sandbox, storage):
+    queue_fault(sandbox, op="s3-put", fault="stall-body", bytes=1000, delay=0.5)
+    data = clova_csv()
+    headers = signed_s3("PUT", f"{storage}/{BUCKET}/stall.csv", data)
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    request = (f"PUT /{BUCKET}/stall.csv HTTP/1.1\r\n{head}"
+               f"Content-Length: {len(data)}\r\n\r\n").encode() + data
+    started = time.monotonic()
+    assert raw_exchange(storage, request) == b""
+    assert time.monotonic() - started >= 0.5
+    entry = storage_log(sandbox)[-1]
+    assert (entry["op"], entry["fault"], entry["bytes"]) == ("s3-put", "stall-body", 1000)
+    assert objects(sandbox) == []
+
+
+@pytest.mark.parametrize("kind", ["reset", "drop"])
+def test_fault_on_s3_get_drops_the_connection(sandbox, storage, kind):
+    client = s3_client(storage)
+    client.put_object(Bucket=BUCKET, Key="k", Body=b"x")
+    queue_fault(sandbox, op="s3-get", fault=kind)
+    with pytest.raises(Exception):
+        client.get_object(Bucket=BUCKET, Key="k")
+    assert client.get_object(Bucket=BUCKET, Key="k")["Body"].read() == b"x"
+
+
+def test_fault_s3_delete_and_slow_put(sandbox, storage):
+    client = s3_client(storage)
+    queue_fault(sandbox, op="s3-delete", fault="status", http=500)
+    with pytest.raises(ClientError):
+        client.delete_object(Bucket=BUCKET, Key="k")
+    queue_fault(sandbox, op="s3-put", fault="slow", delay=0.3)
+    started = time.monotonic()
+    client.put_object(Bucket=BUCKET, Key="k", Body=b"x")     # slow, then stored
+    assert time.monotonic() - started >= 0.3 and len(objects(sandbox)) == 1
+
+
+@pytest.mark.parametrize("spec", [
+    {"op": "create", "fault": "stall-body"},
+    {"op": "s3-get", "fault": "stall-body"},
+    {"op": "any", "fault": "stall-body"},
+    {"op": "s3-put", "fault": "error"},
+    {"op": "s3-get", "fault": "huge"},
+    {"op": "s3-put", "fault": "stall-body", "bytes": -1},
+    {"op": "s3-put", "fault": "stall-body", "delay": "long"},
+    {"op": "s3-list", "fault": "status"},
+])
+def test_invalid_storage_fault_specs(sandbox, spec):
+    assert requests.post(sandbox + "/_sandbox/faults", json=spec).status_code == 400

@@ -3,9 +3,11 @@
 The sandbox runs as a subprocess, exactly as the integration tests and
 offline users start it. Every request is signed here with Baidu's own
 bce-auth-v1 signer from bce-python-sdk; the sandbox module is imported only
-to check its signer wrapper against the reference vectors.
+to check its signer wrapper against the reference vectors and its dataset
+check. Its BOS listener is driven with the SDK's own BosClient (path-style).
 """
 
+import hashlib
 import http.client
 import json
 import re
@@ -22,6 +24,10 @@ import requests
 from baidubce import utils as bce_utils
 from baidubce.auth.bce_credentials import BceCredentials
 from baidubce.auth.bce_v1_signer import sign
+from baidubce.bce_client_configuration import BceClientConfiguration
+from baidubce.exception import BceHttpClientError
+from baidubce.retry.retry_policy import NoRetryPolicy
+from baidubce.services.bos.bos_client import BosClient
 
 ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_SCRIPT = ROOT / "sandbox" / "qianfan_sandbox.py"
@@ -36,6 +42,8 @@ API = "/wenxinworkshop/finetune/"
 CST_DATE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 ZERO_TIME = "0000-00-00 00:00:00"
 DEFAULT_SIGNED = ("content-type", "host", "x-bce-date")
+BUCKET = "ftgw-staging"
+OTHER_BUCKET = "other-bucket"
 
 
 # ---------------------------------------------------------------- helpers
@@ -53,7 +61,9 @@ def start_sandbox(*extra_args, stderr=None):
     line = proc.stdout.readline()
     match = re.fullmatch(r"qianfan-sandbox listening on (\S+):(\d+)\n", line)
     assert match, line
-    return proc, f"http://{match[1]}:{match[2]}"
+    bos = re.fullmatch(r"bos listening on (\S+):(\d+)\n", proc.stdout.readline())
+    assert bos
+    return proc, f"http://{match[1]}:{match[2]}", f"http://{bos[1]}:{bos[2]}"
 
 
 def stop_sandbox(proc):
@@ -62,21 +72,32 @@ def stop_sandbox(proc):
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
+def sandbox_urls(tmp_path_factory):
     keys = tmp_path_factory.mktemp("keys")
     (keys / "ak").write_text(f"# access key\n{ACCESS_KEY}\n")
     (keys / "sk").write_text(f"\n{SECRET_KEY}\n")
-    proc, base = start_sandbox("--access-key-file", str(keys / "ak"),
-                               "--secret-key-file", str(keys / "sk"),
-                               "--run-seconds", str(RUN_SECONDS))
-    yield base
+    proc, base, bos = start_sandbox("--access-key-file", str(keys / "ak"),
+                                    "--secret-key-file", str(keys / "sk"),
+                                    "--run-seconds", str(RUN_SECONDS),
+                                    "--bos-bucket", BUCKET, "--bos-bucket", OTHER_BUCKET)
+    yield base, bos
     assert stop_sandbox(proc) == 0
+
+
+@pytest.fixture(scope="module")
+def sandbox(sandbox_urls):
+    return sandbox_urls[0]
+
+
+@pytest.fixture(scope="module")
+def bos(sandbox_urls):
+    return sandbox_urls[1]
 
 
 @pytest.fixture(autouse=True)
 def clean_sandbox(request):
-    if "sandbox" in request.fixturenames:
-        base = request.getfixturevalue("sandbox")
+    if "sandbox" in request.fixturenames or "bos" in request.fixturenames:
+        base = request.getfixturevalue("sandbox_urls")[0]
         assert requests.post(base + "/_sandbox/reset").status_code == 200
 
 
@@ -901,7 +922,7 @@ def test_invalid_fault_specs(sandbox, spec):
 # ---------------------------------------------------------------- process
 
 def test_error_http_status_option():
-    proc, base = start_sandbox("--error-http-status", "400")
+    proc, base, _ = start_sandbox("--error-http-status", "400")
     try:
         response = call(base, "createTask", {"name": "x"},
                         access_key="sandbox-ak", secret_key="sandbox-sk")
@@ -917,8 +938,8 @@ def test_error_http_status_option():
 
 
 def test_verbose_never_logs_secrets():
-    proc, base = start_sandbox("--verbose", "--access-key", ACCESS_KEY,
-                               "--secret-key", SECRET_KEY, stderr=subprocess.PIPE)
+    proc, base, _ = start_sandbox("--verbose", "--access-key", ACCESS_KEY,
+                                  "--secret-key", SECRET_KEY, stderr=subprocess.PIPE)
     try:
         ok(call(base, "createTask", {"name": "verbose"}))
         call(base, "createTask", {"name": "bad"}, secret_key="wrong")
@@ -930,7 +951,7 @@ def test_verbose_never_logs_secrets():
 
 
 def test_sigterm_stops_quickly():
-    proc, base = start_sandbox()
+    proc, base, _ = start_sandbox()
     assert requests.get(base + "/_sandbox/health").status_code == 200
     started = time.monotonic()
     assert stop_sandbox(proc) == 0
@@ -942,3 +963,271 @@ def test_bad_options_refused():
         result = subprocess.run([sys.executable, str(SANDBOX_SCRIPT), *args],
                                 capture_output=True, text=True, timeout=10)
         assert result.returncode != 0 and "qianfan-sandbox:" in result.stderr
+
+
+# ---------------------------------------------------------------- BOS
+
+def bos_client(bos, secret_key=SECRET_KEY):
+    """bce-python-sdk's BosClient, path-style, no retries."""
+    return BosClient(BceClientConfiguration(
+        credentials=BceCredentials(ACCESS_KEY, secret_key), endpoint=bos.removeprefix("http://"),
+        path_style_enable=True, retry_policy=NoRetryPolicy()))
+
+
+def signed_bos(method, url, body=b"", *, secret_key=SECRET_KEY, timestamp=None,
+               expiration=1800, to_sign=("host", "x-bce-content-sha256", "x-bce-date"),
+               payload_hash=None):
+    """Headers of a BOS request signed with the SDK's signer."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    headers = {
+        "Host": url.removeprefix("http://").split("/", 1)[0],
+        "x-bce-date": bce_utils.get_canonical_time(timestamp).decode(),
+        "x-bce-content-sha256": payload_hash or hashlib.sha256(body).hexdigest(),
+    }
+    path = "/" + url.removeprefix("http://").split("/", 1)[1]
+    headers["Authorization"] = sign(
+        BceCredentials(ACCESS_KEY, secret_key), method.encode(), path.encode(),
+        {name.encode(): value.encode() for name, value in headers.items()}, {},
+        timestamp, expiration, [name.encode() for name in to_sign] or None).decode()
+    return headers
+
+
+def bos_error(response):
+    body = response.json()
+    assert set(body) == {"code", "message", "requestId"}, body
+    assert response.headers["x-bce-request-id"] == body["requestId"]
+    return response.status_code, body["code"]
+
+
+def sdk_error(call_it):
+    with pytest.raises(BceHttpClientError) as error:
+        call_it()
+    return error.value.last_error.status_code, error.value.last_error.code
+
+
+def turn(prompt="hi", response="hello", **extra):
+    return {"prompt": prompt, "response": [[response]], **extra}
+
+
+def sft_jsonl(lines=32, edit=None):
+    """A valid SFT JSONL of `lines` examples; edit(index, example) may
+    replace an example (a list of turns)."""
+    out = []
+    for index in range(lines):
+        example = [turn(f"q{index}", f"a{index}", system="be brief"), turn("more?", "no")]
+        if edit is not None:
+            example = edit(index, example)
+        out.append(json.dumps(example, ensure_ascii=False))
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
+def bos_objects(base):
+    return requests.get(base + "/_sandbox/objects").json()
+
+
+def bos_log(base):
+    return [e for e in requests.get(base + "/_sandbox/requests").json() if "op" in e]
+
+
+def test_bos_put_get_head_delete_with_bos_client(sandbox, bos):
+    client = bos_client(bos)
+    data = sft_jsonl()
+    put = client.put_object_from_string(BUCKET, "uploads/file-1 train.jsonl", data)
+    assert put.metadata.etag == hashlib.md5(data).hexdigest()
+    assert client.get_object_as_string(BUCKET, "uploads/file-1 train.jsonl") == data
+    assert int(client.get_object_meta_data(BUCKET, "uploads/file-1 train.jsonl")
+               .metadata.content_length) == len(data)
+    listed = bos_objects(sandbox)
+    assert [(o["bucket"], o["key"], o["bytes"], o["sha256"]) for o in listed] == [
+        (BUCKET, "uploads/file-1 train.jsonl", len(data), hashlib.sha256(data).hexdigest())]
+    assert listed[0]["check"] == {"ok": True, "rows": 32, "error": None}
+    raw = requests.get(f"{sandbox}/_sandbox/objects/{BUCKET}/uploads/file-1%20train.jsonl")
+    assert raw.content == data
+    client.delete_object(BUCKET, "uploads/file-1 train.jsonl")
+    client.delete_object(BUCKET, "uploads/file-1 train.jsonl")     # missing: fine too
+    assert sdk_error(lambda: client.get_object_as_string(
+        BUCKET, "uploads/file-1 train.jsonl")) == (404, "NoSuchKey")
+
+    log = bos_log(sandbox)
+    assert [e["op"] for e in log] == ["bos-put", "bos-get", "bos-head", "bos-delete",
+                                      "bos-delete", "bos-get"]
+    assert all(e["signature_ok"] for e in log)
+    assert log[0]["format"] == {"ok": True, "rows": 32, "error": None}
+    assert log[0]["bytes"] == len(data) and log[0]["key"] == "uploads/file-1 train.jsonl"
+    dump = json.dumps(requests.get(sandbox + "/_sandbox/requests").json())
+    assert SECRET_KEY not in dump
+
+
+def test_bos_wrong_secret_and_unknown_bucket(sandbox, bos):
+    assert sdk_error(lambda: bos_client(bos, "wrong-secret").put_object_from_string(
+        BUCKET, "k", b"x")) == (403, "SignatureDoesNotMatch")
+    assert sdk_error(lambda: bos_client(bos).put_object_from_string(
+        "no-such-bucket", "k", b"x")) == (404, "NoSuchBucket")
+    bos_client(bos).put_object_from_string(OTHER_BUCKET, "k", b"x")
+    assert [(o["bucket"], o["key"]) for o in bos_objects(sandbox)] == [(OTHER_BUCKET, "k")]
+    assert bos_log(sandbox)[0]["auth_code"] == "SignatureDoesNotMatch"
+
+
+def test_bos_explicit_signed_headers(sandbox, bos):
+    url = f"{bos}/{BUCKET}/signed.jsonl"
+    response = requests.put(url, data=b"x", headers=signed_bos("PUT", url, b"x"))
+    assert response.status_code == 200, response.text
+    response = requests.put(url, data=b"x", headers=signed_bos(
+        "PUT", url, b"x", to_sign=("x-bce-date",)))
+    assert bos_error(response) == (400, "InvalidHTTPAuthHeader")
+    assert bos_error(requests.put(url, data=b"x")) == (403, "AccessDenied")
+
+
+def test_bos_tampered_body_is_a_bad_digest(sandbox, bos):
+    url = f"{bos}/{BUCKET}/tampered.jsonl"
+    response = requests.put(url, data=b"another body!",
+                            headers=signed_bos("PUT", url, b"original body"))
+    assert bos_error(response) == (400, "BadDigest")
+    assert bos_objects(sandbox) == []
+    assert bos_log(sandbox)[-1]["signature_ok"] is True
+
+
+def test_bos_stale_timestamp_is_refused(sandbox, bos):
+    url = f"{bos}/{BUCKET}/stale.jsonl"
+    headers = signed_bos("PUT", url, b"x", timestamp=int(time.time()) - 3600)
+    assert bos_error(requests.put(url, data=b"x", headers=headers)) == (403, "RequestExpired")
+    headers = signed_bos("PUT", url, b"x", timestamp=int(time.time()) + 3600)
+    assert bos_error(requests.put(url, data=b"x", headers=headers)) == (403, "RequestExpired")
+
+
+def _with_turns(count):
+    return lambda index, example: [turn()] * count if index == 3 else example
+
+
+@pytest.mark.parametrize("data, error", [
+    (sft_jsonl(), None),
+    (sft_jsonl(edit=_with_turns(150)), None),
+    (sft_jsonl() + b"\n\n", None),
+    (sft_jsonl(31), "31 examples, at least 32 are required"),
+    (sft_jsonl(edit=lambda i, ex: [{"prompt": "q", "response": "a"}] if i == 2 else ex),
+     'line 3: turn 1 "response" is not [["<non-empty string>"]]'),
+    (sft_jsonl(edit=lambda i, ex: [{"prompt": "q", "response": [["a", "b"]]}] if i == 2
+               else ex), 'line 3: turn 1 "response" is not [["<non-empty string>"]]'),
+    (sft_jsonl(edit=lambda i, ex: [turn(response="")] if i == 2 else ex),
+     'line 3: turn 1 "response" is not [["<non-empty string>"]]'),
+    (sft_jsonl(edit=lambda i, ex: [turn(), turn(system="late")] if i == 4 else ex),
+     'line 5: turn 2 has "system", which only the first turn may have'),
+    (sft_jsonl(edit=_with_turns(151)), "line 4: 151 turns, not 1 to 150"),
+    (sft_jsonl(edit=lambda i, ex: [] if i == 0 else ex), "line 1: 0 turns, not 1 to 150"),
+    (sft_jsonl(edit=lambda i, ex: [turn(prompt=" ")] if i == 0 else ex),
+     'line 1: turn 1 "prompt" is not a non-empty string'),
+    (sft_jsonl(edit=lambda i, ex: [turn(weight=1)] if i == 0 else ex),
+     "line 1: turn 1 has an unexpected key 'weight'"),
+    (sft_jsonl(edit=lambda i, ex: {"messages": []} if i == 0 else ex),
+     "line 1: not a JSON array of turns"),
+    (b"[not json\n" + sft_jsonl(), "line 1: not JSON"),
+    (b'[{"prompt": "\xff", "response": [["a"]]}]\n' + sft_jsonl(), "not UTF-8 (byte 13)"),
+])
+def test_sft_format_check_on_put(sandbox, bos, data, error):
+    bos_client(bos).put_object_from_string(BUCKET, "check.jsonl", data)
+    check = bos_log(sandbox)[-1]["format"]
+    assert (check["ok"], check["error"]) == (error is None, error)
+    assert bos_objects(sandbox)[0]["check"] == check      # stored either way
+
+
+def bos_job(base, bos_path, **fields):
+    task_id = create_task(base, "bos-task")["id"]
+    trainset = [{"type": 2, "bosPath": bos_path}]
+    return task_id, create_job(base, task_id, trainset=trainset, **fields)
+
+
+def test_job_on_a_good_stored_object_finishes_and_says_so(sandbox, bos):
+    bos_client(bos).put_object_from_string(BUCKET, "staged/train.jsonl", sft_jsonl())
+    task_id, job_id = bos_job(sandbox, f"bos:/{BUCKET}/staged/train.jsonl")
+    view = requests.get(f"{sandbox}/_sandbox/jobs/{job_id}").json()
+    assert view["dataset_stored"] is True and view["dataset_error"] is None
+    assert view["dataset_objects"] == [f"bos:/{BUCKET}/staged/train.jsonl"]
+    wait_for_status(sandbox, task_id, job_id, "FINISH")
+
+
+def test_job_on_a_stored_folder_reads_every_object_in_it(sandbox, bos):
+    client = bos_client(bos)
+    client.put_object_from_string(BUCKET, "staged/ds/part-1.jsonl", sft_jsonl())
+    client.put_object_from_string(BUCKET, "staged/ds/part-2.jsonl", sft_jsonl(3))
+    task_id, job_id = bos_job(sandbox, f"bos:/{BUCKET}/staged/ds")
+    view = requests.get(f"{sandbox}/_sandbox/jobs/{job_id}").json()
+    assert view["dataset_objects"] == [f"bos:/{BUCKET}/staged/ds/part-1.jsonl",
+                                       f"bos:/{BUCKET}/staged/ds/part-2.jsonl"]
+    assert view["dataset_error"] == (f"dataset bos:/{BUCKET}/staged/ds/part-2.jsonl is "
+                                     "invalid: 3 examples, at least 32 are required")
+    wait_for_status(sandbox, task_id, job_id, "FAIL")
+
+
+def test_job_on_a_bad_stored_object_fails_with_the_reason(sandbox, bos):
+    bad = sft_jsonl(edit=lambda i, ex: [turn(), turn(system="late")] if i == 0 else ex)
+    bos_client(bos).put_object_from_string(BUCKET, "staged/bad.jsonl", bad)
+    task_id, job_id = bos_job(sandbox, f"bos:/{BUCKET}/staged/bad.jsonl")
+    failed = wait_for_status(sandbox, task_id, job_id, "FAIL")
+    assert failed["finishTime"] != ZERO_TIME
+    view = requests.get(f"{sandbox}/_sandbox/jobs/{job_id}").json()
+    assert view["dataset_stored"] is True
+    assert view["dataset_error"] == (f"dataset bos:/{BUCKET}/staged/bad.jsonl is invalid: "
+                                     'line 1: turn 2 has "system", which only the first turn '
+                                     "may have")
+
+
+def test_job_on_an_absent_object_is_unchanged(sandbox, bos):
+    bos_client(bos).put_object_from_string(BUCKET, "other.jsonl", b"bad")
+    task_id, job_id = bos_job(sandbox, f"bos:/{BUCKET}/staged/absent.jsonl")
+    view = requests.get(f"{sandbox}/_sandbox/jobs/{job_id}").json()
+    assert view["dataset_stored"] is False and view["dataset_objects"] == []
+    wait_for_status(sandbox, task_id, job_id, "FINISH")
+
+
+def test_control_api_plants_objects(sandbox):
+    url = f"{sandbox}/_sandbox/objects/{BUCKET}/planted.jsonl"
+    assert requests.put(url, data=sft_jsonl(2)).json()["check"]["ok"] is False
+    assert requests.get(url).content == sft_jsonl(2)
+    task_id, job_id = bos_job(sandbox, f"bos:/{BUCKET}/planted.jsonl")
+    wait_for_status(sandbox, task_id, job_id, "FAIL")
+
+
+def test_fault_status_on_bos_put_stores_nothing(sandbox, bos):
+    queue_fault(sandbox, op="bos-put", fault="status", http=503, body="busy")
+    url = f"{bos}/{BUCKET}/k.jsonl"
+    response = requests.put(url, data=b"x", headers=signed_bos("PUT", url, b"x"))
+    assert response.status_code == 503 and response.text == "busy"
+    assert bos_objects(sandbox) == [] and bos_log(sandbox)[-1]["fault"] == "status"
+    assert requests.put(url, data=b"x", headers=signed_bos("PUT", url, b"x")).status_code == 200
+
+
+def test_fault_stall_body_on_bos_put(sandbox, bos):
+    queue_fault(sandbox, op="bos-put", fault="stall-body", bytes=100, delay=0.5)
+    data = sft_jsonl()
+    url = f"{bos}/{BUCKET}/stall.jsonl"
+    head = "".join(f"{k}: {v}\r\n" for k, v in signed_bos("PUT", url, data).items())
+    request = (f"PUT /{BUCKET}/stall.jsonl HTTP/1.1\r\n{head}"
+               f"Content-Length: {len(data)}\r\n\r\n").encode() + data
+    started = time.monotonic()
+    assert raw_exchange(bos, request) == b""
+    assert time.monotonic() - started >= 0.5
+    entry = bos_log(sandbox)[-1]
+    assert (entry["op"], entry["fault"], entry["bytes"]) == ("bos-put", "stall-body", 100)
+    assert bos_objects(sandbox) == []
+
+
+def test_fault_bce_error_on_bos_get_and_any_leaves_bos_alone(sandbox, bos):
+    client = bos_client(bos)
+    queue_fault(sandbox, op="any", fault="garbage")
+    client.put_object_from_string(BUCKET, "k", b"x")             # not hit by "any"
+    queue_fault(sandbox, op="bos-get", fault="bce_error", http=500, code="InternalError")
+    assert sdk_error(lambda: client.get_object_as_string(BUCKET, "k")) == (500, "InternalError")
+    assert client.get_object_as_string(BUCKET, "k") == b"x"
+    assert requests.get(sandbox + "/_sandbox/faults").json()["faults"][0]["fault"] == "garbage"
+
+
+@pytest.mark.parametrize("spec", [
+    {"op": "createJob", "fault": "stall-body"},
+    {"op": "bos-get", "fault": "stall-body"},
+    {"op": "bos-put", "fault": "error"},
+    {"op": "bos-get", "fault": "huge"},
+    {"op": "bos-put", "fault": "stall-body", "bytes": "many"},
+    {"op": "bos-list", "fault": "status"},
+])
+def test_invalid_bos_fault_specs(sandbox, spec):
+    assert requests.post(sandbox + "/_sandbox/faults", json=spec).status_code == 400
