@@ -15,6 +15,7 @@ as for the Yandex sandbox) and framed as gRPC messages.
 import json
 
 from google.protobuf import timestamp_pb2
+from yandex.cloud.ai.dataset.v1 import dataset_pb2, dataset_service_pb2
 from yandex.cloud.ai.tuning.v1 import tuning_service_pb2, tuning_task_pb2
 from yandex.cloud.operation import operation_pb2, operation_service_pb2
 
@@ -130,11 +131,33 @@ YX_DESCRIBE = grpc_frame(tuning_service_pb2.DescribeTuningResponse(
 YX_OPERATION_GET = grpc_frame(_yx_operation(_YX_STATUS.IN_PROGRESS, 42,
                                             1768440000))
 
+# DatasetService, for a staged upload: a draft, its upload URL (to the
+# mock's sink, through the gateway's upload location), a validation, and
+# the dataset READY at the first look
+YX_DATASET = "/yandex.cloud.ai.dataset.v1.DatasetService/"
+YX_DATASET_ID = "fdsbenchstaged000001"
+YX_UPLOAD_URL = ("https://storage.yandexcloud.net/sink/yandex/upload.jsonl"
+                 "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=bench")
+_YX_DATASET_INFO = dataset_pb2.DatasetInfo(
+    dataset_id=YX_DATASET_ID, folder_id=YX_FOLDER, name="bench-staged",
+    status=dataset_pb2.DatasetInfo.Status.READY,
+    task_type="TextToTextGeneration", labels={"ftgw-owner": CLIENT})
+
 # gRPC method path -> canned answer, served by the mock's HTTP/2 server
 YX_ROUTES = {
     YX_TUNING + "Tune": YX_TUNE,
     YX_TUNING + "Describe": YX_DESCRIBE,
     YX_OPERATION + "Get": YX_OPERATION_GET,
+    YX_DATASET + "Create": grpc_frame(dataset_service_pb2.CreateDatasetResponse(
+        dataset_id=YX_DATASET_ID, dataset=_YX_DATASET_INFO)),
+    YX_DATASET + "GetUploadDraftUrl": grpc_frame(
+        dataset_service_pb2.GetUploadDraftUrlResponse(
+            dataset_id=YX_DATASET_ID, upload_url=YX_UPLOAD_URL)),
+    YX_DATASET + "Validate": grpc_frame(operation_pb2.Operation(
+        id="fdsvalidatebench0001", description="Validate", done=True)),
+    YX_DATASET + "Describe": grpc_frame(
+        dataset_service_pb2.DescribeDatasetResponse(
+            dataset=_YX_DATASET_INFO)),
 }
 
 # -- Slurm: slurmrestd, OpenAPI v0.0.38 ------------------------------------

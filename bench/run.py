@@ -55,7 +55,7 @@ VENDORS = ("clova", "qianfan", "yandex", "slurm")
 # figure is being worked on
 PHASES = set(os.environ.get("BENCH_PHASES",
                             "throughput,paced,peers,memory,callgrind,"
-                            "upload,soak")
+                            "upload,staging,soak")
                             .split(","))
 OPS = ("retrieve", "create")
 
@@ -227,11 +227,16 @@ def mock_conf(prefix: Path, mock: Mock, faults: bool = False) -> str:
         }}""")
     grpc_routes = "\n".join(grpc_routes)
     split, ifs = mock_faults() if faults else ("", "")
+    # the storage sink of the staging phase: the gateway's staged datasets
+    # and the ceiling's PUTs of the same bytes, written to disk alike
+    (prefix / "sink").mkdir(parents=True, exist_ok=True)
+    sink = location("/sink/", "dav_methods PUT;", "create_full_put_path on;",
+                    f"alias {prefix}/sink/;", "client_max_body_size 0;")
     # two workers: the mock must keep up with everything the gateway sends
     return prelude(prefix, 2) + split + f"""    default_type application/json;
     server {{
         listen 127.0.0.1:{mock.http} backlog=4096;
-{ifs}{routes}
+{ifs}{routes}{sink}
     }}
     server {{
         # h2c with prior knowledge: what grpc_pass grpc:// speaks
@@ -309,12 +314,14 @@ def gateway_conf(prefix: Path, port: int, mock: Mock, workers: int,
     ftgw_client {canned.CLIENT} {client};
     ftgw_provider clova kind=clova endpoint=/_ftgw/clova auth=bearer
                   api_key_file={ckey} storage_access_key_file={sak}
-                  storage_secret_key_file={ssk};
+                  storage_secret_key_file={ssk}
+                  storage_endpoint=/_ftgw/storage storage_bucket=sink;
     ftgw_provider qianfan kind=qianfan endpoint=/_ftgw/qianfan
-                  access_key_file={qak} secret_key_file={qsk};
+                  access_key_file={qak} secret_key_file={qsk}
+                  bos_endpoint=/_ftgw/storage bos_bucket=sink;
     ftgw_provider yandex kind=yandex endpoint=/_ftgw/yandex
                   folder_id={canned.YX_FOLDER} auth=api_key
-                  api_key_file={yak};
+                  api_key_file={yak} upload_endpoint=/_ftgw/storage;
     ftgw_provider slurm kind=slurm endpoint=/_ftgw/slurm
                   models={canned.SLURM_MODELS}
                   dataset_root={canned.SLURM_ROOTS["dataset_root"]}
@@ -348,6 +355,12 @@ def gateway_conf(prefix: Path, port: int, mock: Mock, workers: int,
             + grpc_location("/ceiling/yandex/")
             + location("/ceiling/slurm/", MOCK, *KEEPALIVE)
             + location("/ceiling/openai/", MOCK, *KEEPALIVE)
+            # staging: the gateway's storage calls, and the ceiling's PUT
+            # of the same bytes through plain proxy_pass
+            + location("/_ftgw/storage/", harness.include("clova"), MOCK,
+                       "client_max_body_size 0;")
+            + location("/ceiling/stage/", "proxy_pass http://mock/sink/;",
+                       *KEEPALIVE, "client_max_body_size 0;")
             + upload_location + """
     }
 }
@@ -1007,6 +1020,140 @@ def upload(mock: Mock) -> dict:
     return result
 
 
+STAGE_MIB = 8 if QUICK else 100
+STAGE_VENDORS = (("clova", "clova/HCX-003", "csv"),
+                 ("qianfan", "qianfan/Llama-2-7b", "jsonl"),
+                 ("yandex", "yandex/yandexgpt-lite", "jsonl"))
+
+
+def timed(cmd: list[str], pids: list[int]) -> tuple[str, float, int]:
+    """curl's output, the seconds it took, and the workers' peak VmRSS
+    growth (KiB) while it ran"""
+    before = {p: rss_kib(p) for p in pids}
+    peak = dict(before)
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    while proc.poll() is None:
+        for p in pids:
+            peak[p] = max(peak[p], rss_kib(p))
+        time.sleep(RSS_SAMPLE_S)
+    seconds = time.monotonic() - t0
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        sys.exit(f"bench: {cmd[-1]} failed: {err.strip()[-300:]}")
+    return out, seconds, max(peak[p] - before[p] for p in pids)
+
+
+def staging(mock: Mock, mock_prefix: Path) -> dict:
+    """Staging an uploaded file, per vendor kind: the create of a job on
+    a STAGE_MIB MiB chat file (its conversion to the vendor's format in
+    bounded steps, the signed PUT from disk to the storage, the vendor's
+    create) against nginx proxy_pass PUTting the same converted bytes to
+    the same sink (the mock's dav PUT).  One worker, one request at a time,
+    rounds alternating; the staged record is removed before each round so
+    that every create stages."""
+    work = WORK / "staging"
+    work.mkdir(parents=True, exist_ok=True)
+    body = upload_body(work / "body.bin", STAGE_MIB)
+    sink = mock_prefix / "sink"
+    result = {"file_mib": STAGE_MIB, "examples": body["examples"],
+              "file_bytes": body["file_bytes"], "rounds": ROUNDS,
+              "vendors": {}}
+    try:
+        with gateway(mock, 1, "gateway-staging",
+                     upload_max=2 * STAGE_MIB * MIB) as (base, gw):
+            pids = worker_pids(gw.proc.pid)
+            out = subprocess.run(
+                ["curl", "-sS", "-H", "Expect:", "-H", "Content-Type: "
+                 f"multipart/form-data; boundary={UPLOAD_BOUNDARY}",
+                 "-H", f"Authorization: Bearer {CLIENT_KEY}",
+                 "-T", str(body["path"]), "-X", "POST", f"{base}/v1/files"],
+                capture_output=True, text=True, check=True).stdout
+            file = json.loads(out)
+            if file.get("status") != "processed":
+                sys.exit(f"bench: the staging upload answered {out[:300]}")
+            store = gw.prefix / "files" / canned.CLIENT
+            create = json.dumps({"training_file": file["id"]})
+            for vendor, model, ext in STAGE_VENDORS:
+                req = create[:-1] + f', "model": "{model}"}}'
+                runs = {"gw": [], "ceiling": []}
+                growth = 0
+                staged = None
+                for _ in range(ROUNDS + 1):            # the first: warm-up
+                    for record in store.glob("*.staged-*"):
+                        record.unlink()
+                    shutil.rmtree(sink, ignore_errors=True)
+                    sink.mkdir()
+                    answer, gw_s, grew = timed(
+                        ["curl", "-sS", "-X", "POST", "-H",
+                         "Content-Type: application/json", "-H",
+                         f"Authorization: Bearer {CLIENT_KEY}", "-d", req,
+                         f"{base}/v1/fine_tuning/jobs"], pids)
+                    if json.loads(answer).get("object") != "fine_tuning.job":
+                        sys.exit(f"bench: staging {vendor}: {answer[:300]}")
+                    objects = [p for p in sink.rglob(f"*.{ext}")]
+                    if len(objects) != 1:
+                        sys.exit(f"bench: staging {vendor} left {objects}")
+                    staged = work / f"staged.{ext}"
+                    objects[0].replace(staged)
+                    _, ceil_s, _ = timed(
+                        ["curl", "-sS", "-f", "-H", "Expect:", "-T",
+                         str(staged), f"{base}/ceiling/stage/{vendor}.{ext}"],
+                        pids)
+                    if not (sink / f"{vendor}.{ext}").exists():
+                        sys.exit(f"bench: the ceiling's PUT ({vendor}) "
+                                 "stored nothing")
+                    runs["gw"].append(gw_s)
+                    runs["ceiling"].append(ceil_s)
+                    growth = max(growth, grew)
+                for side in runs:
+                    runs[side] = runs[side][1:]
+                size = staged.stat().st_size
+                result["vendors"][vendor] = {
+                    "staged_bytes": size,
+                    "gw_s": [round(x, 3) for x in runs["gw"]],
+                    "ceiling_s": [round(x, 3) for x in runs["ceiling"]],
+                    "gw_mib_s": round(body["file_bytes"] / MIB
+                                      / statistics.median(runs["gw"]), 1),
+                    "ceiling_mib_s": round(size / MIB / statistics.median(
+                        runs["ceiling"]), 1),
+                    "ratio": round(statistics.median(
+                        g / c for g, c in zip(runs["gw"],
+                                              runs["ceiling"])), 2),
+                    "rss_growth_kib": growth}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(sink, ignore_errors=True)
+        sink.mkdir(exist_ok=True)
+        for d in ("files", "tmp/client_body"):
+            shutil.rmtree(WORK / "gateway-staging" / d, ignore_errors=True)
+    for line in staging_lines(result):
+        print(line, flush=True)
+    return result
+
+
+def staging_lines(st: dict) -> list[str]:
+    lines = [f"staging: a job created on an uploaded {st['file_mib']} MiB "
+             f"chat file ({st['examples']:,} examples): conversion to the "
+             "vendor's format, the signed PUT from disk to the storage sink "
+             "and the vendor's create, against nginx proxy_pass PUTting the "
+             "same converted bytes to the same sink; 1 worker, "
+             f"{st['rounds']} rounds after a warm-up; seconds = median; "
+             "ratio = median of gateway/ceiling seconds; VmRSS growth = the "
+             "worker's peak over its size before the create",
+             "vendor  | staged bytes | gateway s (input MiB/s) | "
+             "proxy_pass s (MiB/s) | ratio | VmRSS growth KiB"]
+    for vendor, v in st["vendors"].items():
+        lines.append(f"{vendor:<7} | {v['staged_bytes']:>12,} | "
+                     f"{statistics.median(v['gw_s']):>9.2f} "
+                     f"({v['gw_mib_s']:>6.1f})      | "
+                     f"{statistics.median(v['ceiling_s']):>8.2f} "
+                     f"({v['ceiling_mib_s']:>6.1f})   | {v['ratio']:>5.2f} | "
+                     f"{v['rss_growth_kib']:>+,}")
+    return lines
+
+
 class Callgrind(harness.Nginx):
     """A single-process nginx under callgrind. Only the event loop is
     counted (--toggle-collect), so start-up and configuration parsing stay
@@ -1634,6 +1781,8 @@ def report(results: dict) -> str:
                         kinds.items(), key=lambda kv: -kv[1]) if v >= 1))
     if "upload" in results:
         lines += ["", *upload_lines(results["upload"])]
+    if "staging" in results:
+        lines += ["", *staging_lines(results["staging"])]
     lines += ["", "targets:"]
     lines += [f"  [{ok:>7}] {t}: {why}" for t, ok, why in results["targets"]]
     lines.append("phase seconds: " + ", ".join(
@@ -1828,6 +1977,29 @@ def markdown(results: dict) -> str:
                 f"{m['after_kib']:,} | {m['mib_s']:,.0f} |")
         out += ["", f"Ratio (gateway / ceiling MiB/s): {u['ratio']:.2f}.",
                 ""]
+    if "staging" in results:
+        st = results["staging"]
+        out += [f"Staging: a job created on an uploaded {st['file_mib']} MiB "
+                f"chat file ({st['examples']:,} examples): the conversion "
+                "to the vendor's format in bounded steps, the signed `PUT` "
+                "from disk to the storage (a dav sink on the mock) and the "
+                "vendor's create, against nginx `proxy_pass` `PUT`ting the "
+                "same converted bytes to the same sink. One worker, one "
+                f"request at a time, {st['rounds']} rounds after a warm-up, "
+                "alternating; seconds are medians, the ratio the median of "
+                "the rounds' gateway / proxy_pass seconds; VmRSS growth is "
+                "the worker's peak over its size before the create.", "",
+                "| vendor | staged bytes | gateway s | input MiB/s | "
+                "proxy_pass s | MiB/s | ratio | VmRSS growth KiB |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for vendor, v in st["vendors"].items():
+            out.append(f"| {vendor} | {v['staged_bytes']:,} | "
+                       f"{statistics.median(v['gw_s']):.2f} | "
+                       f"{v['gw_mib_s']:.1f} | "
+                       f"{statistics.median(v['ceiling_s']):.2f} | "
+                       f"{v['ceiling_mib_s']:.1f} | {v['ratio']:.2f} | "
+                       f"{v['rss_growth_kib']:+,} |")
+        out.append("")
     out += ["| target | result | figures |", "|---|---|---|"]
     out += [f"| {t} | {ok} | {why} |" for t, ok, why in results["targets"]]
     if results["notes"]:
@@ -1864,6 +2036,8 @@ def main() -> None:
                 ("callgrind", lambda: {
                     "instructions": instructions(ports, scenarios)}),
                 ("upload", lambda: {"upload": upload(ports)}),
+                ("staging", lambda: {"staging": staging(ports,
+                                                        mock_prefix)}),
                 ("soak", lambda: {"soak": soak(scenarios)})):
             if phase in PHASES:
                 print(f"== {phase}", flush=True)

@@ -204,6 +204,8 @@ ngx_module_t  ngx_http_ftgw_module = {
 
 
 static ngx_str_t  ngx_http_ftgw_request_id = ngx_string("request_id");
+static ngx_str_t  ngx_http_ftgw_content_length =
+    ngx_string("content_length");
 
 
 static void *
@@ -363,6 +365,13 @@ ngx_http_ftgw_init(ngx_conf_t *cf)
     }
 
     fmcf->request_id_index = ngx_http_ftgw_request_id_index(cf);
+
+    /* flushed before each vendor call: see ngx_http_ftgw_call() */
+    fmcf->content_length_index = ngx_http_get_variable_index(cf,
+                                               &ngx_http_ftgw_content_length);
+    if (fmcf->content_length_index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
 
     if (ngx_http_ftgw_error_page_init(cf) != NGX_OK) {
         return NGX_ERROR;

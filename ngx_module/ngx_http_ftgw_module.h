@@ -30,6 +30,7 @@ typedef struct {
     ngx_array_t                 *servers;       /* with "ftgw_api on" */
     ngx_str_t                    secret;
     ngx_int_t                    request_id_index;  /* or NGX_DECLINED */
+    ngx_int_t                    content_length_index;
     ngx_str_t                    files_root;        /* ftgw_files */
     off_t                        files_max_size;
 } ngx_http_ftgw_main_conf_t;

@@ -127,6 +127,14 @@ ngx_http_ftgw_call(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx,
     sr->method = m->method;
     sr->method_name = m->method_name;
 
+    /*
+     * A subrequest shares its parent's variables: the $content_length that
+     * grpc_pass sends would otherwise be the one cached for an earlier call
+     * of this request, and a call of another length would be cut short.
+     */
+    sr->variables[ctx->fmcf->content_length_index].valid = 0;
+    sr->variables[ctx->fmcf->content_length_index].not_found = 0;
+
     if (ngx_http_ftgw_call_body(r, sr, call) != NGX_OK
         || ngx_http_ftgw_call_headers(r, sr, call) != NGX_OK)
     {

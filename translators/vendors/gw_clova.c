@@ -1218,7 +1218,8 @@ gw_clova_stage(gw_op_t *op)
         return GW_STEP_ERROR;
     }
 
-    if (op->resp->status != 200) {
+    /* S3 answers 200; other stores a 201 or a 204 */
+    if (op->resp->status / 100 != 2) {
         code = gw_clova_s3_code(op->resp->body, op->resp->body_len,
                                 path, sizeof(path));
         gw_op_storage_error(op, "Object Storage", code);

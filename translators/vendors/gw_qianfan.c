@@ -1472,7 +1472,7 @@ gw_qf_stage(gw_op_t *op)
         return GW_STEP_ERROR;
     }
 
-    if (op->resp->status != 200) {
+    if (op->resp->status / 100 != 2) {
         /* BOS's errors are {"code", "message", "requestId"} */
         root = gw_json_parse(op->resp->body, op->resp->body_len, NULL);
         code = gw_json_str(root, "code");

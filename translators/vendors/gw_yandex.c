@@ -2133,7 +2133,7 @@ gw_yx_stage_steps(gw_op_t *op)
             return gw_yx_ds_abandon(op);
         }
 
-        if (op->resp->status != 200) {
+        if (op->resp->status / 100 != 2) {
             gw_op_storage_error(op, "Object Storage", NULL);
             return gw_yx_ds_abandon(op);
         }
