@@ -6,16 +6,23 @@ shared/reference/vendor-apis.md section 3. One process serves:
 
 * gRPC (plaintext HTTP/2, what nginx's `grpc_pass grpc://` speaks):
   yandex.cloud.ai.tuning.v1.TuningService (Tune, Describe, List, Cancel,
-  ListErrors; the other RPCs answer UNIMPLEMENTED) and
-  yandex.cloud.operation.OperationService (Get, Cancel). Every message is
-  (de)serialised by the generated stubs of Yandex's official `yandexcloud`
-  package, so the wire format is Yandex's own; nothing here re-declares it.
+  ListErrors), yandex.cloud.ai.dataset.v1.DatasetService (Create,
+  GetUploadDraftUrl, Validate, Describe, Delete) and
+  yandex.cloud.operation.OperationService (Get, Cancel); the other RPCs
+  answer UNIMPLEMENTED. Every message is (de)serialised by the generated
+  stubs of Yandex's official `yandexcloud` package, so the wire format is
+  Yandex's own; nothing here re-declares it.
 * HTTP: the IAM token endpoint POST /iam/v1/tokens, which checks a
-  service-account JWT (PS256) exactly as section 3.7 describes, and a control
-  API under /_sandbox/ for fault injection and inspection.
+  service-account JWT (PS256) exactly as section 3.7 describes; the dataset
+  upload, PUT /<bucket>/<dataset_id>/<name>.jsonl?X-Amz-..., as Object
+  Storage (storage.yandexcloud.net) takes it from the presigned URL that
+  GetUploadDraftUrl hands out (SigV4 query signature, checked with
+  botocore); and a control API under /_sandbox/ for fault injection and
+  inspection.
 
 Tasks move CREATED -> PENDING -> IN_PROGRESS -> COMPLETED (or FAILED on
-request) from wall-clock time.
+request) and datasets DRAFT -> VALIDATING -> READY or INVALID, both from
+wall-clock time (no thread).
 
 Run `python3 sandbox/yandex_sandbox.py --help`; see docs/sandbox.md.
 """
@@ -25,8 +32,10 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import calendar
 import collections
 import dataclasses
+import hashlib
 import hmac
 import json
 import math
@@ -43,18 +52,27 @@ import time
 import traceback
 import uuid
 from concurrent import futures
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
+from xml.sax.saxutils import escape as xml_escape
 
 from sandbox_http import (ControlApiMixin, FaultQueueMixin,
                           ResettableHTTPServer, SandboxHandlerBase)
 
 try:
     import grpc
+    from botocore.auth import S3SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import padding, rsa
     from google.protobuf import json_format, message_factory, timestamp_pb2
     from google.rpc import error_details_pb2, status_pb2
+    from yandex.cloud.ai.dataset.v1 import (
+        dataset_pb2,
+        dataset_service_pb2,
+        dataset_service_pb2_grpc,
+    )
     from yandex.cloud.ai.tuning.v1 import (
         tuning_error_pb2,
         tuning_service_pb2,
@@ -67,7 +85,7 @@ try:
         operation_service_pb2_grpc,
     )
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    sys.exit(f"yandex-sandbox: needs grpcio, yandexcloud and cryptography "
+    sys.exit(f"yandex-sandbox: needs grpcio, yandexcloud, cryptography and botocore "
              f"(pip install -r requirements.txt): {exc}")
 
 # --------------------------------------------------------------------------
@@ -114,6 +132,35 @@ FAILED_OPERATION_MESSAGE = "dataset is invalid"
 CANCELED_OPERATION_MESSAGE = "operation was canceled"
 DEFAULT_FAILURE_MESSAGE = "tuning failed"
 
+# Datasets (yandex.cloud.ai.dataset.v1) and their upload to Object Storage
+DATASET_SERVICE = "yandex.cloud.ai.dataset.v1.DatasetService"
+DATASET_METHODS = tuple(
+    dataset_service_pb2.DESCRIPTOR.services_by_name["DatasetService"].methods_by_name)
+DatasetStatus = dataset_pb2.DatasetInfo.Status
+DATASET_TASK_TYPE = "TextToTextGeneration"      # the only task type the sandbox knows
+DATASET_UPLOAD_FORMAT = "jsonlines"
+DATASET_NAME_MAX = 63
+DATASET_DESCRIPTION_MAX = 1024
+MAX_LABELS = 64
+LABEL_KEY = re.compile(r"[a-z][-_./\\@0-9a-z]{0,62}")     # Yandex's common label rules
+LABEL_VALUE = re.compile(r"[-_./\\@0-9a-z]{0,63}")
+MIN_DATASET_ROWS = 1        # Yandex documents no minimum that we know of
+MAX_ROW_NUMBERS = 1000      # row_numbers listed per ValidationError
+DEFAULT_DATASET_VALIDATE_SECONDS = 0.5
+UPLOAD_METHOD = "upload"    # the HTTP upload's name in the call log and faults
+STORAGE_HOST = "storage.yandexcloud.net"
+STORAGE_REGION = "us-east-1"
+STORAGE_SERVICE = "s3"
+DATASET_BUCKET = "ai-datasets-sandbox"
+DEFAULT_UPLOAD_URL_EXPIRES = 86400
+MAX_PRESIGN_EXPIRES = 7 * 24 * 3600             # S3's limit on X-Amz-Expires
+PRESIGN_CLOCK_SKEW = 15 * 60                    # how far X-Amz-Date may be ahead
+MAX_UPLOAD_BYTES = 300 * 1024 * 1024            # the SDK's single-upload limit
+SIGV4_ALGORITHM = "AWS4-HMAC-SHA256"
+AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
+PRESIGN_PARAMS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+                  "X-Amz-SignedHeaders", "X-Amz-Signature")
+
 DEFAULT_FOLDER_ID = "b1gsandboxfolder"
 DEFAULT_API_KEY = "AQVNsandbox-api-key"
 DEFAULT_KEY_ID = "ajesandboxkey0000001"
@@ -126,6 +173,14 @@ CODE_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 def random_id(prefix: str, length: int = 20) -> str:
     """Yandex-style resource id: a 3-letter prefix plus lower-case base36."""
     return prefix + "".join(secrets.choice(ID_ALPHABET) for _ in range(length - len(prefix)))
+
+
+def new_storage_key() -> tuple[str, str]:
+    """An Object Storage static key pair, shaped like Yandex's: YCAJE... / YC..."""
+    alphabet = string.ascii_letters + string.digits
+    access = "YCAJE" + "".join(secrets.choice(alphabet) for _ in range(20))
+    secret = "YC" + "".join(secrets.choice(alphabet + "-_") for _ in range(38))
+    return access, secret
 
 
 def timestamp(epoch: float) -> timestamp_pb2.Timestamp:
@@ -184,6 +239,12 @@ class Config:
     pending_seconds: float = 0.3
     run_seconds: float = 2.0
     total_steps: int = 100
+    dataset_validate_seconds: float = DEFAULT_DATASET_VALIDATE_SECONDS
+    upload_url_expires: int = DEFAULT_UPLOAD_URL_EXPIRES
+    # The static key pair the presigned upload URLs are signed with; made
+    # per process and never shown (the upload URL carries the key id only).
+    storage_access_key: str = dataclasses.field(default_factory=lambda: new_storage_key()[0])
+    storage_secret_key: str = dataclasses.field(default_factory=lambda: new_storage_key()[1])
     verbose: bool = False
 
 
@@ -458,6 +519,7 @@ class Task:
     failure: str | None
     request: dict                        # the Tune request, proto JSON
     frozen: TaskState | None = None      # set by Cancel or the control API
+    stored_datasets: tuple = ()          # ids of the sandbox's own (READY) datasets used
 
     @property
     def sort_key(self) -> tuple[int, str]:
@@ -563,18 +625,417 @@ def validate_force_body(body: dict, total_steps: int) -> None:
 
 
 # --------------------------------------------------------------------------
+# Datasets: the format check of an uploaded file (text-to-text generation)
+# --------------------------------------------------------------------------
+
+MESSAGE_ROLES = frozenset({"system", "user", "assistant"})
+# error code -> error_description of a ValidationError, in check order
+FORMAT_ERRORS = {
+    "NOT_UTF8": "the line is not valid UTF-8",
+    "INVALID_JSON": "the line is not valid JSON",
+    "NOT_AN_OBJECT": "the line is not a JSON object",
+    "INVALID_KEYS": 'the object must have exactly the keys "request" and "response"',
+    "INVALID_REQUEST": '"request" must be a non-empty array of messages',
+    "INVALID_MESSAGE": 'a message must be an object with exactly the keys "role" and "text"',
+    "INVALID_ROLE": 'a message "role" must be "system", "user" or "assistant"',
+    "EMPTY_TEXT": 'a message "text" must be a non-empty string',
+    "SYSTEM_NOT_FIRST": 'a "system" message may only be the first message of "request"',
+    "LAST_NOT_USER": 'the last message of "request" must have the role "user"',
+    "INVALID_RESPONSE": '"response" must be a non-empty string',
+    "TOO_FEW_ROWS": f"the dataset must have at least {MIN_DATASET_ROWS} row",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class FormatCheck:
+    """What the text-to-text generation format check found in a file."""
+    rows: int                   # non-blank lines
+    errors: tuple               # ((code, (row numbers, 1-based)), ...)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def valid_rows(self) -> int:
+        bad = {row for _, rows in self.errors for row in rows}
+        return self.rows - len(bad)
+
+    def summary(self) -> str | None:
+        if not self.errors:
+            return None
+        code, rows = self.errors[0]
+        where = f" (rows {', '.join(map(str, rows[:10]))}{', ...' if len(rows) > 10 else ''})" \
+            if rows else ""
+        return f"{code}: {FORMAT_ERRORS[code]}{where}"
+
+    def log(self) -> dict:
+        return {"ok": self.ok, "rows": self.rows, "error": self.summary()}
+
+    def validation_errors(self) -> list:
+        return [dataset_pb2.ValidationError(error=code, error_description=FORMAT_ERRORS[code],
+                                            row_numbers=rows[:MAX_ROW_NUMBERS])
+                for code, rows in self.errors]
+
+
+def _row_problem(raw: bytes) -> str | None:
+    """The FORMAT_ERRORS code of one non-blank line, or None when it is valid."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "NOT_UTF8"
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return "INVALID_JSON"
+    if not isinstance(value, dict):
+        return "NOT_AN_OBJECT"
+    if set(value) != {"request", "response"}:
+        return "INVALID_KEYS"
+    request = value["request"]
+    if not isinstance(request, list) or not request:
+        return "INVALID_REQUEST"
+    for index, message in enumerate(request):
+        if not isinstance(message, dict) or set(message) != {"role", "text"}:
+            return "INVALID_MESSAGE"
+        if message["role"] not in MESSAGE_ROLES:
+            return "INVALID_ROLE"
+        if not isinstance(message["text"], str) or not message["text"]:
+            return "EMPTY_TEXT"
+        if message["role"] == "system" and index > 0:
+            return "SYSTEM_NOT_FIRST"
+    if request[-1]["role"] != "user":
+        return "LAST_NOT_USER"
+    if not isinstance(value["response"], str) or not value["response"]:
+        return "INVALID_RESPONSE"
+    return None
+
+
+def check_dataset_format(data: bytes) -> FormatCheck:
+    """Yandex's JSON Lines for text-to-text generation: one object a line,
+    {"request": [{"role", "text"}, ...], "response": "..."}; blank lines
+    are skipped, rows are numbered by line from 1. One error a row (the
+    first rule it breaks), grouped by error, earliest row first."""
+    problems: dict[str, list[int]] = {}
+    rows = 0
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        if not raw.strip():
+            continue
+        rows += 1
+        problem = _row_problem(raw)
+        if problem is not None:
+            problems.setdefault(problem, []).append(number)
+    if rows < MIN_DATASET_ROWS:
+        problems["TOO_FEW_ROWS"] = []
+    # the error of the earliest row first (a client reports errors[0])
+    return FormatCheck(rows, tuple((code, tuple(numbers)) for code, numbers in
+                                   sorted(problems.items(),
+                                          key=lambda item: item[1][:1] or [math.inf])))
+
+
+# --------------------------------------------------------------------------
+# Datasets: presigned upload URLs (AWS SigV4, query form, as Object Storage
+# takes them), made and checked with botocore
+# --------------------------------------------------------------------------
+
+def presign_upload(config: Config, key: str, size: int) -> str:
+    """The presigned PUT URL of https://storage.yandexcloud.net/<bucket>/<key>,
+    with content-length and host signed (the signer adds host itself)."""
+    request = AWSRequest(method="PUT", url=f"https://{STORAGE_HOST}/{DATASET_BUCKET}/{key}",
+                         headers={"Content-Length": str(size)})
+    S3SigV4QueryAuth(Credentials(config.storage_access_key, config.storage_secret_key),
+                     STORAGE_SERVICE, STORAGE_REGION,
+                     expires=config.upload_url_expires).add_auth(request)
+    return request.url
+
+
+@dataclasses.dataclass
+class PresignCheck:
+    """What the checks of a query-signed request found. status is set
+    where its parameters already fail (S3's 400s and 403s); otherwise the
+    caller weighs signature_ok and expiry in its own order."""
+    status: int | None = None
+    code: str | None = None
+    message: str = ""
+    signature_ok: bool = False
+    expiry: str | None = None           # "Request has expired" / "... not valid yet"
+    signed_headers: list | None = None
+    expires: int | None = None
+
+    def fail(self, status: int, code: str, message: str) -> "PresignCheck":
+        if self.status is None:
+            self.status, self.code, self.message = status, code, message
+        return self
+
+
+def _query_pairs(query: str) -> list[tuple[str, str]]:
+    """The decoded (name, value) pairs of a raw query; "+" stays "+"."""
+    pairs = []
+    for item in query.split("&") if query else ():
+        name, _, value = item.partition("=")
+        pairs.append((unquote(name), unquote(value)))
+    return pairs
+
+
+QUERY_AUTH_MESSAGE = ("Query-string authentication version 4 requires the X-Amz-Algorithm, "
+                      "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, "
+                      "and X-Amz-Expires parameters.")
+
+
+def check_presigned(config: Config, method: str, path: str, query: str, headers,
+                    now: float) -> PresignCheck:
+    """S3's checks of a presigned request, in S3's error forms. The signature
+    is recomputed over the method, the path as received, the query less
+    X-Amz-Signature (decoded, then encoded as SigV4 says) and the values of
+    the signed headers as received; expiry comes from X-Amz-Date and
+    X-Amz-Expires. The signature is always computed where the parameters
+    allow, so the log can tell a bad signature from the other failures."""
+    check = PresignCheck()
+    pairs = _query_pairs(query)
+    if headers.get("Authorization") is not None \
+            and any(name in PRESIGN_PARAMS for name, _ in pairs):
+        check.fail(400, "InvalidArgument",
+                   "Only one auth mechanism allowed; only the X-Amz-Algorithm query "
+                   "parameter, Signature query string parameter or the Authorization "
+                   "header should be specified")
+    return _check_query_signature(check, config, method, path, pairs, headers, now)
+
+
+def _check_query_signature(check: PresignCheck, config: Config, method: str, path: str,
+                           pairs: list, headers, now: float) -> PresignCheck:
+    params = dict(pairs)
+    given = [name for name in PRESIGN_PARAMS if name in params]
+    if not given:
+        return check.fail(403, "AccessDenied", "Access Denied")
+    if len(given) != len(PRESIGN_PARAMS) or any(
+            sum(1 for name, _ in pairs if name == param) != 1 for param in PRESIGN_PARAMS):
+        return check.fail(400, "AuthorizationQueryParametersError", QUERY_AUTH_MESSAGE)
+    if params["X-Amz-Algorithm"] != SIGV4_ALGORITHM:
+        return check.fail(400, "AuthorizationQueryParametersError",
+                          f'X-Amz-Algorithm only supports "{SIGV4_ALGORITHM}"')
+    amz_date = params["X-Amz-Date"]
+    if not AMZ_DATE.fullmatch(amz_date):
+        return check.fail(400, "AuthorizationQueryParametersError",
+                          "X-Amz-Date must be in the ISO8601 Long Format "
+                          "\"yyyyMMdd'T'HHmmss'Z'\"")
+    try:
+        signed_at = calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
+    except (ValueError, OverflowError):
+        return check.fail(400, "AuthorizationQueryParametersError",
+                          "X-Amz-Date must be in the ISO8601 Long Format "
+                          "\"yyyyMMdd'T'HHmmss'Z'\"")
+    expires = params["X-Amz-Expires"]
+    if not (expires.isascii() and expires.isdigit()):
+        return check.fail(400, "AuthorizationQueryParametersError",
+                          "X-Amz-Expires should be a number")
+    check.expires = int(expires)
+    if check.expires > MAX_PRESIGN_EXPIRES:
+        return check.fail(400, "AuthorizationQueryParametersError",
+                          f"X-Amz-Expires must be less than a week (in seconds) that is; "
+                          f"{MAX_PRESIGN_EXPIRES}")
+    scope = params["X-Amz-Credential"].split("/")
+    if len(scope) != 5 or scope[1] != amz_date[:8] or scope[3] != STORAGE_SERVICE \
+            or scope[4] != "aws4_request":
+        return check.fail(400, "AuthorizationQueryParametersError",
+                          "Error parsing the X-Amz-Credential parameter; the Credential is "
+                          "mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/"
+                          "aws4_request\".")
+    if scope[2] != STORAGE_REGION:
+        return check.fail(400, "AuthorizationQueryParametersError",
+                          f"Error parsing the X-Amz-Credential parameter; the region "
+                          f"'{scope[2]}' is wrong; expecting '{STORAGE_REGION}'")
+    if not same_secret(scope[0], config.storage_access_key):
+        return check.fail(403, "InvalidAccessKeyId",
+                          "The AWS Access Key Id you provided does not exist in our records.")
+    check.signed_headers = params["X-Amz-SignedHeaders"].split(";")
+    request = AWSRequest(method=method, url=f"https://{headers.get('Host', '')}{path}")
+    request.params = [(name, value) for name, value in pairs if name != "X-Amz-Signature"]
+    request.context["timestamp"] = amz_date
+    missing = [name for name in check.signed_headers if headers.get(name) is None]
+    for name in check.signed_headers:
+        if headers.get(name) is not None:
+            request.headers[name] = ", ".join(headers.get_all(name))
+    signer = S3SigV4QueryAuth(Credentials(config.storage_access_key, config.storage_secret_key),
+                              STORAGE_SERVICE, STORAGE_REGION, expires=check.expires)
+    if not missing and "host" in check.signed_headers \
+            and signer.signed_headers(signer.headers_to_sign(request)) \
+            == params["X-Amz-SignedHeaders"]:
+        canonical = signer.canonical_request(request)
+        expected = signer.signature(signer.string_to_sign(request, canonical), request)
+        check.signature_ok = same_secret(params["X-Amz-Signature"], expected)
+    if now > signed_at + check.expires:
+        check.expiry = "Request has expired"
+    elif signed_at > now + PRESIGN_CLOCK_SKEW:
+        check.expiry = "Request is not valid yet"
+    return check
+
+
+SIGNATURE_MISMATCH = ("The request signature we calculated does not match the signature you "
+                      "provided. Check your key and signing method.")
+
+
+def s3_error_body(code: str, message: str, resource: str, request_id: str) -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{xml_escape(code)}</Code><Message>{xml_escape(message)}</Message>"
+            f"<Resource>{xml_escape(resource)}</Resource>"
+            f"<RequestId>{request_id}</RequestId></Error>").encode("utf-8")
+
+
+# --------------------------------------------------------------------------
+# Datasets and their lifecycle (computed from wall-clock time; no thread)
+# --------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Validation:
+    operation_id: str
+    started_at: float
+    done_at: float
+    check: FormatCheck
+    created_by: str
+
+
+@dataclasses.dataclass
+class Upload:
+    """One presigned URL handed out: where it puts, and the declared size."""
+    dataset_id: str
+    key: str
+    size_bytes: int
+    issued_at: float
+
+
+@dataclasses.dataclass
+class Dataset:
+    dataset_id: str
+    folder_id: str
+    name: str
+    description: str
+    metadata: str
+    task_type: str
+    upload_format: str
+    labels: dict
+    allow_data_log: bool
+    created_by: str
+    created_at: float
+    updated_at: float
+    content: bytes | None = None
+    content_type: str = "application/octet-stream"
+    md5: str | None = None
+    sha256: str | None = None
+    check: FormatCheck | None = None     # of the uploaded content
+    validation: Validation | None = None
+
+    def status(self, now: float) -> int:
+        if self.validation is None:
+            return DatasetStatus.DRAFT
+        if now < self.validation.done_at:
+            return DatasetStatus.VALIDATING
+        return DatasetStatus.READY if self.validation.check.ok else DatasetStatus.INVALID
+
+    def modified_at(self, now: float) -> float:
+        if self.validation is not None and now >= self.validation.done_at:
+            return max(self.updated_at, self.validation.done_at)
+        return self.updated_at
+
+    def info(self, now: float) -> dataset_pb2.DatasetInfo:
+        status = self.status(now)
+        info = dataset_pb2.DatasetInfo(
+            dataset_id=self.dataset_id, folder_id=self.folder_id, name=self.name,
+            description=self.description, metadata=self.metadata, status=status,
+            task_type=self.task_type, created_at=timestamp(self.created_at),
+            updated_at=timestamp(self.modified_at(now)),
+            rows=self.check.rows if self.check else 0,
+            size_bytes=len(self.content) if self.content is not None else 0,
+            created_by_id=self.created_by, created_by=self.created_by,
+            updated_by=self.created_by, labels=self.labels,
+            allow_data_log=self.allow_data_log)
+        if status == DatasetStatus.INVALID:
+            info.validation_error.extend(self.validation.check.validation_errors())
+        return info
+
+    def operation(self, now: float) -> operation_pb2.Operation:
+        """The Validate operation: done once VALIDATING is over."""
+        validation = self.validation
+        done = now >= validation.done_at
+        operation = operation_pb2.Operation(
+            id=validation.operation_id, description="Validate dataset",
+            created_by=validation.created_by, created_at=timestamp(validation.started_at),
+            modified_at=timestamp(validation.done_at if done else now), done=done)
+        rows = validation.check.rows
+        span = validation.done_at - validation.started_at
+        processed = rows if done or span <= 0 else \
+            min(rows, int((now - validation.started_at) / span * rows))
+        operation.metadata.Pack(dataset_service_pb2.ValidateDatasetMetadata(
+            dataset_id=self.dataset_id, total_rows=rows, processed_rows=processed,
+            valid_rows=validation.check.valid_rows if done else 0))
+        if done:
+            operation.response.Pack(dataset_service_pb2.ValidateDatasetResponse(
+                dataset_id=self.dataset_id, is_valid=validation.check.ok,
+                errors=validation.check.validation_errors()))
+        return operation
+
+    def control_view(self, now: float) -> dict:
+        return {
+            "dataset_id": self.dataset_id,
+            "name": self.name,
+            "status": DatasetStatus.Name(self.status(now)),
+            "rows": self.check.rows if self.check else 0,
+            "size_bytes": len(self.content) if self.content is not None else 0,
+            "labels": dict(self.labels),
+            "sha256": self.sha256,
+        }
+
+
+def _check_labels(labels) -> None:
+    if len(labels) > MAX_LABELS:
+        raise invalid(f"labels: at most {MAX_LABELS} labels")
+    for key, value in labels.items():
+        if not LABEL_KEY.fullmatch(key):
+            raise invalid(f"labels: key {key!r} must match [a-z][-_./\\@0-9a-z]{{0,62}}")
+        if not LABEL_VALUE.fullmatch(value):
+            raise invalid(f"labels: value of {key!r} must match [-_./\\@0-9a-z]{{0,63}}")
+
+
+def validate_create_dataset(config: Config, request) -> None:
+    if not request.folder_id:
+        raise invalid("folder_id is required")
+    if request.folder_id != config.folder_id:
+        raise RpcFailure(grpc.StatusCode.PERMISSION_DENIED, "Permission denied")
+    if not 1 <= len(request.name) <= DATASET_NAME_MAX:
+        raise invalid(f"name must be 1 to {DATASET_NAME_MAX} characters long")
+    if len(request.description) > DATASET_DESCRIPTION_MAX:
+        raise invalid(f"description must be at most {DATASET_DESCRIPTION_MAX} characters long")
+    if request.task_type != DATASET_TASK_TYPE:
+        raise invalid(f"task_type {request.task_type!r} is not supported; "
+                      f"use {DATASET_TASK_TYPE!r}")
+    if request.upload_format != DATASET_UPLOAD_FORMAT:
+        raise invalid(f"upload_format {request.upload_format!r} is not supported for "
+                      f"{DATASET_TASK_TYPE}; use {DATASET_UPLOAD_FORMAT!r}")
+    _check_labels(request.labels)
+
+
+# --------------------------------------------------------------------------
 # Fault injection
 # --------------------------------------------------------------------------
 
-GRPC_FAULT_METHODS = frozenset(TUNING_METHODS) | {"OperationGet", "OperationCancel"}
-FAULT_METHODS = GRPC_FAULT_METHODS | {"IamToken", "any"}
+# DatasetService RPCs are named Dataset<Rpc> (DatasetCreate, DatasetDescribe,
+# ...), as OperationService's are Operation<Rpc>: Describe, List and Delete
+# alone would be ambiguous.
+GRPC_FAULT_METHODS = (frozenset(TUNING_METHODS) | {"OperationGet", "OperationCancel"}
+                      | {f"Dataset{name}" for name in DATASET_METHODS})
+FAULT_METHODS = GRPC_FAULT_METHODS | {"IamToken", UPLOAD_METHOD, "any"}
+STALL_BODY = "stall-body"
 # fault kind -> the methods it can apply to
 FAULT_TARGETS = {
     "grpc_error": GRPC_FAULT_METHODS,
     "op_error": frozenset({"OperationGet", "OperationCancel"}),
     "iam_error": frozenset({"IamToken"}),
-    "slow": GRPC_FAULT_METHODS | {"IamToken"},
-    "reset": GRPC_FAULT_METHODS | {"IamToken"},
+    "status": frozenset({UPLOAD_METHOD}),
+    "drop": frozenset({UPLOAD_METHOD}),
+    STALL_BODY: frozenset({UPLOAD_METHOD}),
+    "slow": GRPC_FAULT_METHODS | {"IamToken", UPLOAD_METHOD},
+    "reset": GRPC_FAULT_METHODS | {"IamToken", UPLOAD_METHOD},
 }
 
 
@@ -621,12 +1082,32 @@ def _slow_fault(spec: dict) -> dict:
 
 
 # fault kind -> parser of its own parameters
+def _status_fault(spec: dict) -> dict:
+    """An upload answered with an S3 error: http status, <Code>, <Message>."""
+    return {"http": _fault_int(spec, "http", 503, 100, 599),
+            "code": _fault_str(spec, "code", "ServiceUnavailable"),
+            "message": _fault_str(spec, "message", "Service is unable to handle request.")}
+
+
+def _stall_body_fault(spec: dict) -> dict:
+    """stall-body: read `bytes` of the request body, then sit silent for
+    `delay` seconds and close without an answer (a timeout mid-upload)."""
+    delay = spec.get("delay", 30.0)
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 3600:
+        raise ValueError("delay must be a number of seconds in [0, 3600]")
+    return {"bytes": _fault_int(spec, "bytes", 65536, 0, MAX_UPLOAD_BYTES),
+            "delay": float(delay)}
+
+
 FAULT_PARAMETERS = {
     "grpc_error": _grpc_error_fault,
     "op_error": _op_error_fault,
     "iam_error": _iam_error_fault,
+    "status": _status_fault,
     "slow": _slow_fault,
     "reset": lambda spec: {},
+    "drop": lambda spec: {},
+    STALL_BODY: _stall_body_fault,
 }
 
 
@@ -650,12 +1131,17 @@ def parse_fault(spec) -> dict:
 # --------------------------------------------------------------------------
 
 class Store(FaultQueueMixin):
-    """Tasks, issued IAM tokens, queued faults and the call log, behind one lock."""
+    """Tasks, datasets, issued IAM tokens, queued faults and the call log,
+    behind one lock."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.tasks: dict[str, Task] = {}
         self.operations: dict[str, str] = {}        # operation id -> task id
+        self.datasets: dict[str, Dataset] = {}
+        self.deleted_datasets: set[str] = set()
+        self.validations: dict[str, Dataset] = {}   # Validate operation id -> dataset
+        self.uploads: dict[str, Upload] = {}        # object key in DATASET_BUCKET -> URL
         self.tokens: dict[str, float] = {}          # IAM token -> expiry (epoch)
         self.exchanges = 0
         self.rejected = 0
@@ -667,6 +1153,10 @@ class Store(FaultQueueMixin):
         with self.lock:
             self.tasks.clear()
             self.operations.clear()
+            self.datasets.clear()
+            self.deleted_datasets.clear()
+            self.validations.clear()
+            self.uploads.clear()
             self.faults.clear()
             self.calls.clear()
             self.exchanges = self.rejected = 0
@@ -714,6 +1204,102 @@ class Store(FaultQueueMixin):
             task.frozen = forced_state(task, task.state(config, now), changes, now)
             return task.frozen
 
+    # -- datasets
+
+    def add_dataset(self, make_dataset) -> Dataset:
+        with self.lock:
+            dataset_id = random_id("fds")
+            while dataset_id in self.datasets or dataset_id in self.deleted_datasets:
+                dataset_id = random_id("fds")
+            dataset = make_dataset(dataset_id)
+            self.datasets[dataset_id] = dataset
+            return dataset
+
+    def dataset(self, dataset_id: str) -> Dataset | None:
+        with self.lock:
+            return self.datasets.get(dataset_id)
+
+    def dataset_deleted(self, dataset_id: str) -> bool:
+        with self.lock:
+            return dataset_id in self.deleted_datasets
+
+    def all_datasets(self) -> list[Dataset]:
+        with self.lock:
+            datasets = list(self.datasets.values())
+        return sorted(datasets, key=lambda d: (d.created_at, d.dataset_id))
+
+    def delete_dataset(self, dataset_id: str) -> bool:
+        with self.lock:
+            if self.datasets.pop(dataset_id, None) is None:
+                return False
+            self.deleted_datasets.add(dataset_id)
+            self.uploads = {key: upload for key, upload in self.uploads.items()
+                            if upload.dataset_id != dataset_id}
+            return True
+
+    def add_upload(self, dataset: Dataset, size: int, now: float) -> Upload:
+        """A new object key for a DRAFT dataset's upload URL."""
+        with self.lock:
+            if dataset.status(now) != DatasetStatus.DRAFT:
+                raise RpcFailure(grpc.StatusCode.FAILED_PRECONDITION,
+                                 f"dataset {dataset.dataset_id} is "
+                                 f"{DatasetStatus.Name(dataset.status(now))}, not DRAFT")
+            upload = Upload(dataset.dataset_id, f"{dataset.dataset_id}/{uuid.uuid4().hex}.jsonl",
+                            size, now)
+            self.uploads[upload.key] = upload
+            return upload
+
+    def upload(self, key: str) -> Upload | None:
+        with self.lock:
+            return self.uploads.get(key)
+
+    def store_upload(self, upload: Upload, data: bytes, content_type: str, check: FormatCheck,
+                     now: float) -> tuple[Dataset | None, tuple | None]:
+        """Put the file into the upload's dataset: (the dataset, None), or
+        (None, the S3 refusal: status, code, message)."""
+        with self.lock:
+            dataset = self.datasets.get(upload.dataset_id)
+            if dataset is None or self.uploads.get(upload.key) is not upload:
+                return None, (404, "NoSuchKey", "The specified key does not exist.")
+            if dataset.status(now) != DatasetStatus.DRAFT:
+                return None, (403, "AccessDenied",
+                              f"dataset {dataset.dataset_id} is "
+                              f"{DatasetStatus.Name(dataset.status(now))}; its upload URL is "
+                              f"no longer valid")
+            dataset.content, dataset.content_type, dataset.check = data, content_type, check
+            dataset.md5 = hashlib.md5(data).hexdigest()
+            dataset.sha256 = hashlib.sha256(data).hexdigest()
+            dataset.updated_at = now
+            return dataset, None
+
+    def start_validation(self, dataset: Dataset, config: Config, now: float) -> Validation:
+        with self.lock:
+            if self.datasets.get(dataset.dataset_id) is not dataset:
+                raise RpcFailure(grpc.StatusCode.NOT_FOUND,
+                                 f"dataset {dataset.dataset_id} not found")
+            status = dataset.status(now)
+            if status != DatasetStatus.DRAFT:
+                raise RpcFailure(grpc.StatusCode.FAILED_PRECONDITION,
+                                 f"dataset {dataset.dataset_id} is {DatasetStatus.Name(status)}; "
+                                 f"only a DRAFT dataset can be validated")
+            if dataset.content is None:
+                raise RpcFailure(grpc.StatusCode.FAILED_PRECONDITION,
+                                 f"dataset {dataset.dataset_id} has no uploaded file; upload it "
+                                 f"to the URL of GetUploadDraftUrl first")
+            operation_id = random_id("fdo")
+            while operation_id in self.validations or operation_id in self.operations:
+                operation_id = random_id("fdo")
+            dataset.validation = Validation(operation_id, now,
+                                            now + config.dataset_validate_seconds,
+                                            dataset.check, config.service_account_id)
+            dataset.updated_at = now
+            self.validations[operation_id] = dataset
+            return dataset.validation
+
+    def dataset_of_operation(self, operation_id: str) -> Dataset | None:
+        with self.lock:
+            return self.validations.get(operation_id)
+
     # -- IAM tokens
 
     def issue_token(self, ttl: float, now: float) -> tuple[str, float]:
@@ -748,7 +1334,10 @@ class Store(FaultQueueMixin):
     # -- faults
 
     def fault_matches(self, fault: dict, method: str) -> bool:
-        """A fault names an RPC (or "any") and applies only where it can."""
+        """A fault names an RPC (or "any") and applies only where it can;
+        "any" leaves the upload alone: a fault for it must name it."""
+        if fault["method"] == "any" and method == UPLOAD_METHOD:
+            return False
         return (fault["method"] in (method, "any")
                 and method in FAULT_TARGETS[fault["fault"]])
 
@@ -957,18 +1546,27 @@ class GrpcHandlers:
             "ListErrors": self.list_errors,
             "OperationGet": self.operation_get,
             "OperationCancel": self.operation_cancel,
+            "DatasetCreate": self.dataset_create,
+            "DatasetGetUploadDraftUrl": self.dataset_upload_url,
+            "DatasetValidate": self.dataset_validate,
+            "DatasetDescribe": self.dataset_describe,
+            "DatasetDelete": self.dataset_delete,
         }
         tuning = tuning_service_pb2.DESCRIPTOR.services_by_name["TuningService"]
         operations = operation_service_pb2.DESCRIPTOR.services_by_name["OperationService"]
+        datasets = dataset_service_pb2.DESCRIPTOR.services_by_name["DatasetService"]
         self.paths = {name: f"/{TUNING_SERVICE}/{name}" for name in TUNING_METHODS}
         self.paths.update({f"Operation{name}": f"/{OPERATION_SERVICE}/{name}"
                            for name in OPERATION_METHODS})
+        self.paths.update({f"Dataset{name}": f"/{DATASET_SERVICE}/{name}"
+                           for name in DATASET_METHODS})
         self.response_types = {
             name: message_factory.GetMessageClass(method.output_type)
             for name, method in tuning.methods_by_name.items()}
-        self.response_types.update({
-            f"Operation{name}": message_factory.GetMessageClass(method.output_type)
-            for name, method in operations.methods_by_name.items()})
+        for prefix, service in (("Operation", operations), ("Dataset", datasets)):
+            self.response_types.update({
+                f"{prefix}{name}": message_factory.GetMessageClass(method.output_type)
+                for name, method in service.methods_by_name.items()})
 
     # -- servicers: the generated base classes, every method routed to serve()
 
@@ -982,6 +1580,12 @@ class GrpcHandlers:
         servicer = operation_service_pb2_grpc.OperationServiceServicer()
         for name in OPERATION_METHODS:
             setattr(servicer, name, self._bound(f"Operation{name}"))
+        return servicer
+
+    def dataset_servicer(self):
+        servicer = dataset_service_pb2_grpc.DatasetServiceServicer()
+        for name in DATASET_METHODS:
+            setattr(servicer, name, self._bound(f"Dataset{name}"))
         return servicer
 
     def _bound(self, method: str):
@@ -1083,8 +1687,11 @@ class GrpcHandlers:
 
     def _failed_operation(self, operation_id: str, fault: dict) -> operation_pb2.Operation:
         task = self.store.task_of_operation(operation_id)
+        dataset = self.store.dataset_of_operation(operation_id)
         if task is not None:
             operation = task.operation(task.state(self.config, time.time()))
+        elif dataset is not None:
+            operation = dataset.operation(time.time())
         else:
             operation = operation_pb2.Operation(id=operation_id, description="Tuning")
         operation.done = True
@@ -1096,6 +1703,7 @@ class GrpcHandlers:
 
     def tune(self, request, now: float) -> operation_pb2.Operation:
         tune = validate_tune(self.config, request)
+        stored = self._stored_datasets(request, now)
         config = self.config
 
         def make_task(task_id: str, operation_id: str) -> Task:
@@ -1107,10 +1715,34 @@ class GrpcHandlers:
                                  + random_id("", 20),
                 name=request.name, description=request.description,
                 labels=dict(request.labels), total_steps=config.total_steps,
-                failure=tune.failure, request=to_json(request))
+                failure=tune.failure, request=to_json(request), stored_datasets=stored)
 
         task = self.store.add_task(make_task)
         return task.operation(task.state(config, now))
+
+    def _stored_datasets(self, request, now: float) -> tuple:
+        """The sandbox's own datasets the request trains on; each must be
+        READY. Ids the sandbox never made pass as they always did."""
+        named = [entry.dataset_id for entry in (*request.train_datasets,
+                                                *request.validation_datasets,
+                                                *request.test_datasets)]
+        if request.HasField("validation_dataset"):
+            named.append(request.validation_dataset.dataset_id)
+        stored = []
+        for dataset_id in dict.fromkeys(named):
+            dataset = self.store.dataset(dataset_id)
+            if dataset is None:
+                if self.store.dataset_deleted(dataset_id):
+                    raise RpcFailure(grpc.StatusCode.FAILED_PRECONDITION,
+                                     f"dataset {dataset_id} has been deleted")
+                continue
+            status = dataset.status(now)
+            if status != DatasetStatus.READY:
+                raise RpcFailure(grpc.StatusCode.FAILED_PRECONDITION,
+                                 f"dataset {dataset_id} is {DatasetStatus.Name(status)}, "
+                                 f"not READY")
+            stored.append(dataset_id)
+        return tuple(stored)
 
     def _task(self, task_id: str) -> Task:
         if not task_id:
@@ -1171,12 +1803,74 @@ class GrpcHandlers:
         return task
 
     def operation_get(self, request, now: float):
+        dataset = self.store.dataset_of_operation(request.operation_id)
+        if dataset is not None:
+            return dataset.operation(now)
         task = self._operation_task(request.operation_id)
         return task.operation(task.state(self.config, now))
 
     def operation_cancel(self, request, now: float):
+        dataset = self.store.dataset_of_operation(request.operation_id)
+        if dataset is not None:
+            raise RpcFailure(grpc.StatusCode.FAILED_PRECONDITION,
+                             f"Operation {request.operation_id} (dataset validation) "
+                             f"cannot be canceled")
         task = self._operation_task(request.operation_id)
         return task.operation(self.store.cancel(task, self.config, now))
+
+    # -- DatasetService
+
+    def dataset_create(self, request, now: float):
+        validate_create_dataset(self.config, request)
+        config = self.config
+
+        def make_dataset(dataset_id: str) -> Dataset:
+            return Dataset(
+                dataset_id=dataset_id, folder_id=request.folder_id, name=request.name,
+                description=request.description, metadata=request.metadata,
+                task_type=request.task_type, upload_format=request.upload_format,
+                labels=dict(request.labels), allow_data_log=request.allow_data_log,
+                created_by=config.service_account_id, created_at=now, updated_at=now)
+
+        dataset = self.store.add_dataset(make_dataset)
+        return dataset_service_pb2.CreateDatasetResponse(dataset_id=dataset.dataset_id,
+                                                         dataset=dataset.info(now))
+
+    def _dataset(self, dataset_id: str) -> Dataset:
+        if not dataset_id:
+            raise invalid("dataset_id is required")
+        dataset = self.store.dataset(dataset_id)
+        if dataset is None:
+            raise RpcFailure(grpc.StatusCode.NOT_FOUND, f"dataset {dataset_id} not found")
+        if dataset.folder_id != self.config.folder_id:     # cannot happen: one folder
+            raise RpcFailure(grpc.StatusCode.PERMISSION_DENIED, "Permission denied")
+        return dataset
+
+    def dataset_upload_url(self, request, now: float):
+        dataset = self._dataset(request.dataset_id)
+        if request.size_bytes <= 0:
+            raise invalid("size_bytes must be positive")
+        if request.size_bytes > MAX_UPLOAD_BYTES:
+            raise invalid(f"size_bytes must be at most {MAX_UPLOAD_BYTES}")
+        upload = self.store.add_upload(dataset, request.size_bytes, now)
+        return dataset_service_pb2.GetUploadDraftUrlResponse(
+            dataset_id=dataset.dataset_id,
+            upload_url=presign_upload(self.config, upload.key, upload.size_bytes))
+
+    def dataset_validate(self, request, now: float):
+        dataset = self._dataset(request.dataset_id)
+        self.store.start_validation(dataset, self.config, now)
+        return dataset.operation(now)
+
+    def dataset_describe(self, request, now: float):
+        dataset = self._dataset(request.dataset_id)
+        return dataset_service_pb2.DescribeDatasetResponse(dataset=dataset.info(now))
+
+    def dataset_delete(self, request, now: float):
+        dataset = self._dataset(request.dataset_id)
+        if not self.store.delete_dataset(dataset.dataset_id):
+            raise RpcFailure(grpc.StatusCode.NOT_FOUND, f"dataset {dataset.dataset_id} not found")
+        return dataset_service_pb2.DeleteDatasetResponse()
 
 
 def encode_page_token(key: tuple[int, str]) -> str:
@@ -1197,14 +1891,15 @@ def decode_page_token(token: str) -> tuple[int, str] | None:
 
 
 # --------------------------------------------------------------------------
-# HTTP server: IAM token endpoint and control API
+# HTTP server: IAM token endpoint, dataset upload and control API
 # --------------------------------------------------------------------------
 
 class BodyError(Exception):
-    def __init__(self, http_status: int, message: str):
+    def __init__(self, http_status: int, message: str, code: str | None = None):
         super().__init__(message)
         self.http_status = http_status
         self.message = message
+        self.code = code            # S3's error code, for an upload
 
 
 class HttpServer(ResettableHTTPServer):
@@ -1260,6 +1955,11 @@ class HttpHandler(ControlApiMixin, SandboxHandlerBase):
         return b"".join(chunks)
 
     def _dispatch(self):
+        url = urlsplit(self.path)
+        if self.command == "PUT" and url.path != IAM_TOKEN_PATH \
+                and not url.path.startswith(CONTROL_PREFIX):
+            self._handle_upload(url)        # reads its own (large) body
+            return
         try:
             body = self._read_body()
         except BodyError as exc:
@@ -1267,8 +1967,9 @@ class HttpHandler(ControlApiMixin, SandboxHandlerBase):
             self._send_status(exc.http_status, grpc.StatusCode.INVALID_ARGUMENT.value[0],
                               exc.message)
             return
-        url = urlsplit(self.path)
-        if url.path.startswith(CONTROL_PREFIX):
+        if url.path.startswith(CONTROL_PREFIX + "datasets/"):
+            self._control_dataset(unquote(url.path[len(CONTROL_PREFIX + "datasets/"):]))
+        elif url.path.startswith(CONTROL_PREFIX):
             self._handle_control(url.path[len(CONTROL_PREFIX):], body)
         elif url.path == IAM_TOKEN_PATH:
             if self.command == "POST":
@@ -1335,7 +2036,183 @@ class HttpHandler(ControlApiMixin, SandboxHandlerBase):
         store.finish_call(entry, http_status=200)
         self._send_json(200, {"iamToken": token, "expiresAt": rfc3339(expires)})
 
+    # -- dataset upload: PUT to a presigned Object Storage URL --------------
+
+    def _peer(self) -> str:
+        return f"{self.client_address[0]}:{self.client_address[1]}"
+
+    def _send_s3_error(self, status: int, code: str, message: str, resource: str):
+        request_id = uuid.uuid4().hex[:16]
+        self._send(status, s3_error_body(code, message, resource, request_id),
+                   "application/xml", {"x-amz-request-id": request_id})
+
+    def _read_upload(self) -> bytes:
+        """The whole body by Content-Length; BodyError as S3 refuses it."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            raise BodyError(501, "A header you provided implies functionality that is not "
+                                 "implemented (Transfer-Encoding).", "NotImplemented")
+        length = self.headers.get("Content-Length")
+        if length is None:
+            raise BodyError(411, "You must provide the Content-Length HTTP header.",
+                            "MissingContentLength")
+        if not (length.isascii() and length.strip().isdigit()):
+            raise BodyError(400, "invalid Content-Length", "InvalidArgument")
+        if int(length) > MAX_UPLOAD_BYTES:
+            raise BodyError(400, "Your proposed upload exceeds the maximum allowed object "
+                                 "size.", "EntityTooLarge")
+        body = self.rfile.read(int(length))
+        if len(body) != int(length):
+            raise BodyError(400, "You did not provide the number of bytes specified by the "
+                                 "Content-Length HTTP header.", "IncompleteBody")
+        return body
+
+    def _upload_entry(self, url, now: float) -> dict:
+        """The call log entry of an upload: names, sizes and verdicts, never a
+        secret (no header values but Host, no signature)."""
+        bucket, _, key = unquote(url.path).lstrip("/").partition("/")
+        length = self.headers.get("Content-Length")
+        return {
+            "time": rfc3339(now),
+            "kind": "upload",
+            "method": UPLOAD_METHOD,
+            "path": url.path,
+            "peer": self._peer(),
+            "host": self.headers.get("Host"),
+            "headers": sorted({name.lower() for name in self.headers.keys()}),
+            "query_params": sorted({name for name, _ in _query_pairs(url.query)}),
+            "bucket": bucket,
+            "key": key,
+            "dataset_id": key.partition("/")[0] or None,
+            "content_length": int(length) if length and length.strip().isdigit() else None,
+            "declared_bytes": None,
+            "bytes": 0,
+            "sha256": None,
+            "signed_headers": None,
+            "signature_ok": False,
+            "expires": None,
+            "auth_ok": False,
+            "reason": None,
+            "format": None,
+            "http_status": None,
+            "fault": None,
+        }
+
+    def _upload_verdict(self, url, body: bytes, now: float):
+        """(check, upload, (status, code, message) or None) of a PUT whose
+        body is read: S3's parameter errors, then a size that is not the
+        declared one, the signature, expiry, an unknown object key."""
+        config, store = self.server.sandbox.config, self.server.sandbox.store
+        check = check_presigned(config, self.command, url.path, url.query, self.headers, now)
+        bucket, _, key = unquote(url.path).lstrip("/").partition("/")
+        upload = store.upload(key) if bucket == DATASET_BUCKET else None
+        if check.status is not None:
+            return check, upload, (check.status, check.code, check.message)
+        if upload is not None and len(body) != upload.size_bytes:
+            return check, upload, (400, "InvalidArgument",
+                                   f"Content-Length {len(body)} is not the size_bytes "
+                                   f"{upload.size_bytes} the upload URL was issued for")
+        if not check.signature_ok:
+            return check, upload, (403, "SignatureDoesNotMatch", SIGNATURE_MISMATCH)
+        if check.expiry is not None:
+            return check, upload, (403, "AccessDenied", check.expiry)
+        if bucket != DATASET_BUCKET:
+            return check, upload, (404, "NoSuchBucket", "The specified bucket does not exist.")
+        if upload is None:
+            return check, upload, (404, "NoSuchKey", "The specified key does not exist.")
+        return check, upload, None
+
+    def _handle_upload(self, url):
+        sandbox = self.server.sandbox
+        store, config = sandbox.store, sandbox.config
+        now = time.time()
+        entry = self._upload_entry(url, now)
+        fault = store.take_fault(UPLOAD_METHOD)
+        if fault is not None:
+            entry["fault"] = fault["fault"]
+        if fault is not None and fault["fault"] == STALL_BODY:
+            length = self.headers.get("Content-Length", "")
+            take = min(fault["bytes"], int(length)) if length.strip().isdigit() else 0
+            entry.update(bytes=len(self.rfile.read(take)) if take else 0,
+                         reason=f"{STALL_BODY} fault: no answer")
+            store.log_call(entry)
+            time.sleep(fault["delay"])
+            self.close_connection = True        # no answer; a normal close (FIN)
+            return
+        try:
+            body = self._read_upload()
+        except BodyError as exc:
+            self.close_connection = True        # the rest of the body is not read
+            entry.update(reason=exc.message, http_status=exc.http_status)
+            store.log_call(entry)
+            self._send_s3_error(exc.http_status, exc.code, exc.message, url.path)
+            return
+        check, upload, refusal = self._upload_verdict(url, body, now)
+        fmt = check_dataset_format(body)
+        entry.update(bytes=len(body), sha256=hashlib.sha256(body).hexdigest(),
+                     declared_bytes=upload.size_bytes if upload else None,
+                     signed_headers=check.signed_headers, signature_ok=check.signature_ok,
+                     expires=check.expires, auth_ok=refusal is None,
+                     reason=refusal[2] if refusal else None, format=fmt.log())
+        store.log_call(entry)
+        if fault is not None:
+            kind = fault["fault"]
+            if kind == "slow":
+                time.sleep(fault["delay"])
+            else:                               # a faulted PUT stores nothing
+                if kind == "status":
+                    store.finish_call(entry, http_status=fault["http"])
+                    self._send_s3_error(fault["http"], fault["code"], fault["message"],
+                                        url.path)
+                elif kind == "reset":           # TCP RST, no answer
+                    self.close_connection = True
+                    self.server.abort_connection(self.connection)
+                else:                           # drop: a normal close (FIN), no answer
+                    self.close_connection = True
+                return
+        if refusal is None:
+            stored, refusal = store.store_upload(
+                upload, body, self.headers.get("Content-Type") or "application/octet-stream",
+                fmt, time.time())
+            if refusal is not None:
+                store.finish_call(entry, auth_ok=False, reason=refusal[2])
+        if refusal is not None:
+            if config.verbose:
+                sys.stderr.write(f"yandex-sandbox: upload {url.path} refused: "
+                                 f"{refusal[1]} {refusal[2]}\n")
+            store.finish_call(entry, http_status=refusal[0])
+            self._send_s3_error(*refusal, url.path)
+            return
+        store.finish_call(entry, http_status=200)
+        self._send(200, b"", "application/xml", {"ETag": f'"{stored.md5}"'})
+
     # -- control API ------------------------------------------------------
+
+    def _control_dataset(self, rest: str):
+        """GET /_sandbox/datasets/<id> (its view) and .../<id>/content (the
+        uploaded bytes as they came)."""
+        sandbox = self.server.sandbox
+        dataset_id, _, part = rest.partition("/")
+        dataset = sandbox.store.dataset(dataset_id)
+        if self.command != "GET" or part not in ("", "content"):
+            self._send_json(404, {"ok": False, "error": f"no control endpoint {self.command} "
+                                                        f"/_sandbox/datasets/{rest}"})
+        elif dataset is None:
+            self._send_json(404, {"ok": False, "error": f"no dataset {dataset_id}"})
+        elif part == "content":
+            if dataset.content is None:
+                self._send_json(404, {"ok": False,
+                                      "error": f"dataset {dataset_id} has no uploaded file"})
+            else:
+                self._send(200, dataset.content, dataset.content_type,
+                           {"ETag": f'"{dataset.md5}"'})
+        else:
+            now = time.time()
+            self._send_json(200, {
+                "ok": True, **dataset.control_view(now),
+                "dataset": to_json(dataset.info(now)),
+                "format": dataset.check.log() if dataset.check else None,
+                "operation_id": dataset.validation.operation_id if dataset.validation else None,
+            })
 
     def _control_store(self):
         return self.server.sandbox.store
@@ -1350,6 +2227,8 @@ class HttpHandler(ControlApiMixin, SandboxHandlerBase):
             ("DELETE", "calls"): lambda: store.clear_calls() or {"ok": True},
             ("GET", "iam"): lambda: {"ok": True, **store.iam_counters(time.time())},
             ("POST", "iam/expire"): lambda: {"ok": True, "expired": store.expire_tokens()},
+            ("GET", "datasets"): lambda: [dataset.control_view(time.time())
+                                          for dataset in store.all_datasets()],
         }
 
     def _control_item(self, method: str, task_id: str, body: bytes) -> tuple[int, object]:
@@ -1374,6 +2253,8 @@ class HttpHandler(ControlApiMixin, SandboxHandlerBase):
             "total_steps": task.total_steps,
             "forced": task.frozen is not None,
             "request": task.request,
+            "dataset_stored": bool(task.stored_datasets),
+            "stored_datasets": list(task.stored_datasets),
         }
 
 
@@ -1393,6 +2274,8 @@ class Sandbox:
             handlers.tuning_servicer(), self.grpc_server)
         operation_service_pb2_grpc.add_OperationServiceServicer_to_server(
             handlers.operation_servicer(), self.grpc_server)
+        dataset_service_pb2_grpc.add_DatasetServiceServicer_to_server(
+            handlers.dataset_servicer(), self.grpc_server)
         backend_port = self.grpc_server.add_insecure_port("127.0.0.1:0")
         if not backend_port:
             raise SystemExit("yandex-sandbox: cannot bind the internal gRPC port")
@@ -1437,13 +2320,15 @@ def _seconds(value: float, option: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Yandex Cloud Foundation Models tuning v1 emulator (offline sandbox): "
-                    "gRPC TuningService and OperationService, IAM token endpoint.")
+                    "gRPC TuningService, DatasetService and OperationService, the IAM token "
+                    "endpoint and the dataset upload (presigned Object Storage PUT).")
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     add("--grpc-port", type=int, default=18084,
         help="plaintext gRPC (h2c) port; 0 picks a free one (default 18084)")
     add("--http-port", type=int, default=18085,
-        help="HTTP port of the IAM endpoint and control API; 0 picks a free one (default 18085)")
+        help="HTTP port of the IAM endpoint, the dataset upload and the control API; 0 picks "
+             "a free one (default 18085)")
     add("--folder-id", default=DEFAULT_FOLDER_ID,
         help=f"the one folder that exists (default {DEFAULT_FOLDER_ID})")
     add("--api-key", action="append", default=[], metavar="KEY",
@@ -1468,6 +2353,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--run-seconds", type=float, default=2.0,
         help="seconds a task stays IN_PROGRESS before COMPLETED (default 2.0)")
     add("--total-steps", type=int, default=100, help="total_steps of every task (default 100)")
+    add("--dataset-validate-seconds", type=float, default=DEFAULT_DATASET_VALIDATE_SECONDS,
+        help="seconds a dataset stays VALIDATING after Validate before READY or INVALID "
+             f"(default {DEFAULT_DATASET_VALIDATE_SECONDS})")
+    add("--upload-url-expires", type=int, default=DEFAULT_UPLOAD_URL_EXPIRES,
+        help="X-Amz-Expires of the presigned upload URLs of GetUploadDraftUrl, in seconds "
+             f"(1 to {MAX_PRESIGN_EXPIRES}; default {DEFAULT_UPLOAD_URL_EXPIRES})")
     add("--verbose", action="store_true",
         help="log HTTP request lines, gRPC methods with their status and refused JWTs")
     add("--make-key", nargs=2, metavar=("OUT_JSON", "OUT_PUBLIC_PEM"),
@@ -1501,6 +2392,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
         raise SystemExit("yandex-sandbox: --total-steps must be >= 1")
     if not args.folder_id or "/" in args.folder_id:
         raise SystemExit("yandex-sandbox: --folder-id must be a non-empty id")
+    if not 1 <= args.upload_url_expires <= MAX_PRESIGN_EXPIRES:
+        raise SystemExit(f"yandex-sandbox: --upload-url-expires must be in "
+                         f"[1, {MAX_PRESIGN_EXPIRES}]")
     return Config(
         folder_id=args.folder_id,
         api_keys=frozenset(api_keys or [DEFAULT_API_KEY]),
@@ -1512,6 +2406,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
         pending_seconds=_seconds(args.pending_seconds, "--pending-seconds"),
         run_seconds=_seconds(args.run_seconds, "--run-seconds"),
         total_steps=args.total_steps,
+        dataset_validate_seconds=_seconds(args.dataset_validate_seconds,
+                                          "--dataset-validate-seconds"),
+        upload_url_expires=args.upload_url_expires,
         verbose=args.verbose,
     )
 

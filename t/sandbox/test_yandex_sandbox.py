@@ -5,10 +5,14 @@ The sandbox runs as a subprocess, exactly as the integration tests and
 offline users start it. Every gRPC call goes through the generated stubs of
 Yandex's official `yandexcloud` package over a plaintext channel; JWTs for
 the IAM endpoint are built here with `cryptography` (PS256), independently
-of the sandbox's verifier.
+of the sandbox's verifier. Dataset files go to the presigned upload URL with
+`requests`, to the sandbox's HTTP port with the URL's Host, as the gateway's
+proxy sends them.
 """
 
 import base64
+import calendar
+import hashlib
 import json
 import os
 import re
@@ -19,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import grpc
 import pytest
@@ -27,6 +32,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from google.protobuf import json_format, timestamp_pb2
 from google.rpc import error_details_pb2, status_pb2
+from yandex.cloud.ai.dataset.v1 import (
+    dataset_pb2,
+    dataset_service_pb2 as dss,
+    dataset_service_pb2_grpc,
+)
 from yandex.cloud.ai.tuning.v1 import (
     tuning_error_pb2,
     tuning_service_pb2 as ts,
@@ -45,10 +55,13 @@ FILE_API_KEY = "AQVN-key-from-file"
 AUDIENCE = "https://iam.api.cloud.yandex.net/iam/v1/tokens"
 TOKEN_TTL = 3600
 CREATED, PENDING, RUN = 0.2, 0.2, 1.0
+VALIDATE = 0.3
+STORAGE_HOST = "storage.yandexcloud.net"
 UNAUTHENTICATED = "Token is invalid or has expired."
 IAM_TOKEN = re.compile(r"t1\.[A-Z0-9a-z_-]+[=]{0,2}\.[A-Z0-9a-z_-]{86}[=]{0,2}")
 YC_ID = re.compile(r"aje[a-z0-9]{17}")
 Status = tuning_task_pb2.TuningTask.Status
+DatasetStatus = dataset_pb2.DatasetInfo.Status
 Code = grpc.StatusCode
 
 
@@ -62,6 +75,7 @@ class Sandbox:
         self.channel = grpc.insecure_channel(grpc_address)
         self.tuning = tuning_service_pb2_grpc.TuningServiceStub(self.channel)
         self.operations = operation_service_pb2_grpc.OperationServiceStub(self.channel)
+        self.datasets = dataset_service_pb2_grpc.DatasetServiceStub(self.channel)
 
     def stop(self):
         self.channel.close()
@@ -108,7 +122,8 @@ def sandbox(key_files, tmp_path_factory):
                         "--folder-id", FOLDER, "--api-key", API_KEY,
                         "--api-key-file", str(keys), "--token-ttl", str(TOKEN_TTL),
                         "--created-seconds", str(CREATED), "--pending-seconds", str(PENDING),
-                        "--run-seconds", str(RUN))
+                        "--run-seconds", str(RUN),
+                        "--dataset-validate-seconds", str(VALIDATE))
     yield box
     assert box.stop() == 0
 
@@ -867,6 +882,559 @@ def test_fault_iam_error(sandbox):
 def test_invalid_fault_specs(sandbox, spec):
     response = requests.post(sandbox.http + "/_sandbox/faults", json=spec)
     assert response.status_code == 400 and not response.json()["ok"]
+
+
+# ---------------------------------------------------------------- datasets
+
+GOOD_ROWS = [
+    {"request": [{"role": "system", "text": "You are terse."},
+                 {"role": "user", "text": "Capital of France?"}], "response": "Paris"},
+    {"request": [{"role": "user", "text": "2+2?"}, {"role": "assistant", "text": "4"},
+                 {"role": "user", "text": "and 3+3?"}], "response": "6"},
+    {"request": [{"role": "user", "text": "Привет"}], "response": "Здравствуйте"},
+]
+UPLOAD_URL = re.compile(
+    rf"https://{re.escape(STORAGE_HOST)}/(?P<bucket>[a-z0-9.-]+)/(?P<dataset>fds[a-z0-9]{{17}})/"
+    r"(?P<name>[0-9a-f]{32})\.jsonl\?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+    r"&X-Amz-Credential=(?P<ak>YCAJE[A-Za-z0-9]{20})%2F(?P<date>\d{8})%2Fus-east-1%2Fs3%2F"
+    r"aws4_request&X-Amz-Date=(?P=date)T\d{6}Z&X-Amz-Expires=(?P<expires>\d+)"
+    r"&X-Amz-SignedHeaders=content-length%3Bhost&X-Amz-Signature=[0-9a-f]{64}")
+
+
+def jsonl(rows) -> bytes:
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode()
+
+
+def create_dataset(box, metadata=None, **overrides):
+    fields = {"folder_id": FOLDER, "name": "support chats", "task_type": "TextToTextGeneration",
+              "upload_format": "jsonlines", "labels": {"team": "ml"}}
+    fields.update(overrides)
+    return box.datasets.Create(dss.CreateDatasetRequest(**fields),
+                               metadata=metadata or api_key())
+
+
+def upload_url(box, dataset_id, size, metadata=None):
+    return box.datasets.GetUploadDraftUrl(
+        dss.GetUploadDraftUrlRequest(dataset_id=dataset_id, size_bytes=size),
+        metadata=metadata or api_key()).upload_url
+
+
+def put_file(box, url, data, host=STORAGE_HOST, headers=None, **kwargs):
+    """PUT to the sandbox's HTTP port with the URL's path and query, as the
+    gateway's proxy forwards it."""
+    parts = urlsplit(url)
+    return requests.put(f"{box.http}{parts.path}?{parts.query}", data=data,
+                        headers={"Host": host, **(headers or {})}, timeout=10, **kwargs)
+
+
+def describe_dataset(box, dataset_id):
+    return box.datasets.Describe(dss.DescribeDatasetRequest(dataset_id=dataset_id),
+                                 metadata=api_key()).dataset
+
+
+def wait_for_dataset(box, dataset_id, status, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        dataset = describe_dataset(box, dataset_id)
+        if dataset.status == status:
+            return dataset
+        time.sleep(0.03)
+    raise AssertionError(f"dataset {dataset_id} never reached {DatasetStatus.Name(status)}")
+
+
+def uploaded_dataset(box, data, **overrides):
+    """A DRAFT dataset with data uploaded: its id."""
+    dataset_id = create_dataset(box, **overrides).dataset_id
+    response = put_file(box, upload_url(box, dataset_id, len(data)), data)
+    assert response.status_code == 200, response.text
+    return dataset_id
+
+
+def ready_dataset(box, rows=GOOD_ROWS):
+    dataset_id = uploaded_dataset(box, jsonl(rows))
+    box.datasets.Validate(dss.ValidateDatasetRequest(dataset_id=dataset_id), metadata=api_key())
+    wait_for_dataset(box, dataset_id, DatasetStatus.READY)
+    return dataset_id
+
+
+def s3_error(response):
+    """(Code, Message) of an S3 XML error answer."""
+    assert response.headers["Content-Type"] == "application/xml", response.headers
+    code = re.search(r"<Code>(.*?)</Code>", response.text)
+    message = re.search(r"<Message>(.*?)</Message>", response.text)
+    assert response.text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<Error>')
+    return code[1], message[1]
+
+
+def uploads(box):
+    return [entry for entry in calls(box) if entry["method"] == "upload"]
+
+
+def test_dataset_flow_to_tune(sandbox):
+    token = iam_token(sandbox)
+    before = time.time()
+    created = create_dataset(sandbox, metadata=bearer(token), description="from the gateway")
+    dataset_id = created.dataset_id
+    assert re.fullmatch(r"fds[a-z0-9]{17}", dataset_id)
+    info = created.dataset
+    assert (info.dataset_id, info.folder_id, info.name, info.description) == (
+        dataset_id, FOLDER, "support chats", "from the gateway")
+    assert info.status == DatasetStatus.DRAFT and info.task_type == "TextToTextGeneration"
+    assert dict(info.labels) == {"team": "ml"} and (info.rows, info.size_bytes) == (0, 0)
+    assert info.created_by == sandbox.key["service_account_id"]
+    assert info.created_at.ToSeconds() >= int(before)
+
+    data = jsonl(GOOD_ROWS)
+    url = upload_url(sandbox, dataset_id, len(data), metadata=bearer(token))
+    match = UPLOAD_URL.fullmatch(url)
+    assert match, url
+    assert match["dataset"] == dataset_id and match["expires"] == "86400"
+    query = parse_qs(urlsplit(url).query)
+    assert abs(calendar.timegm(time.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ"))
+               - time.time()) < 60
+
+    response = put_file(sandbox, url, data)
+    assert response.status_code == 200, response.text
+    assert response.headers["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+    info = describe_dataset(sandbox, dataset_id)
+    assert info.status == DatasetStatus.DRAFT
+    assert (info.rows, info.size_bytes) == (3, len(data))
+
+    operation = sandbox.datasets.Validate(dss.ValidateDatasetRequest(dataset_id=dataset_id),
+                                          metadata=bearer(token))
+    validation_id = operation.id
+    assert re.fullmatch(r"fdo[a-z0-9]{17}", operation.id) and not operation.done
+    metadata = dss.ValidateDatasetMetadata()
+    assert operation.metadata.Unpack(metadata) and metadata.dataset_id == dataset_id
+    assert metadata.total_rows == 3
+    assert describe_dataset(sandbox, dataset_id).status == DatasetStatus.VALIDATING
+    error = rpc_error(sandbox.datasets.Validate, dss.ValidateDatasetRequest(dataset_id=dataset_id),
+                      metadata=api_key())
+    assert error.code() == Code.FAILED_PRECONDITION and "VALIDATING" in error.details()
+    error = rpc_error(tune, sandbox, train_datasets=[W(dataset_id=dataset_id, weight=1.0)])
+    assert error.code() == Code.FAILED_PRECONDITION and "VALIDATING" in error.details()
+
+    info = wait_for_dataset(sandbox, dataset_id, DatasetStatus.READY)
+    assert (info.rows, info.size_bytes) == (3, len(data)) and not info.validation_error
+    assert info.updated_at.ToNanoseconds() > info.created_at.ToNanoseconds()
+    done = get_operation(sandbox, operation.id)
+    result = dss.ValidateDatasetResponse()
+    assert done.done and done.response.Unpack(result)
+    assert (result.dataset_id, result.is_valid, list(result.errors)) == (dataset_id, True, [])
+    assert done.metadata.Unpack(metadata) and (metadata.processed_rows,
+                                               metadata.valid_rows) == (3, 3)
+    error = rpc_error(sandbox.operations.Cancel,
+                      operation_service_pb2.CancelOperationRequest(operation_id=operation.id),
+                      metadata=api_key())
+    assert error.code() == Code.FAILED_PRECONDITION
+    # the URL of a dataset past DRAFT takes nothing any more
+    response = put_file(sandbox, url, data)
+    assert response.status_code == 403 and s3_error(response)[0] == "AccessDenied"
+
+    operation = sandbox.tuning.Tune(tune_request(train_datasets=[W(dataset_id=dataset_id,
+                                                                   weight=1.0)]),
+                                    metadata=bearer(token))
+    task_id = metadata_of(operation).tuning_task_id
+    view = requests.get(f"{sandbox.http}/_sandbox/tasks/{task_id}").json()
+    assert view["dataset_stored"] is True and view["stored_datasets"] == [dataset_id]
+    plain = metadata_of(tune(sandbox)).tuning_task_id        # fds1train: not the sandbox's
+    view = requests.get(f"{sandbox.http}/_sandbox/tasks/{plain}").json()
+    assert view["dataset_stored"] is False and view["stored_datasets"] == []
+
+    listed = requests.get(sandbox.http + "/_sandbox/datasets").json()
+    assert listed == [{"dataset_id": dataset_id, "name": "support chats", "status": "READY",
+                       "rows": 3, "size_bytes": len(data), "labels": {"team": "ml"},
+                       "sha256": hashlib.sha256(data).hexdigest()}]
+    content = requests.get(f"{sandbox.http}/_sandbox/datasets/{dataset_id}/content")
+    assert content.status_code == 200 and content.content == data
+    view = requests.get(f"{sandbox.http}/_sandbox/datasets/{dataset_id}").json()
+    assert view["dataset"]["status"] == "READY" and view["format"] == {
+        "ok": True, "rows": 3, "error": None}
+    assert view["operation_id"] == validation_id
+
+    methods = [entry["method"] for entry in calls(sandbox)]
+    assert methods[:4] == ["IamToken", "DatasetCreate", "DatasetGetUploadDraftUrl", "upload"]
+    assert "DatasetValidate" in methods and "Tune" in methods
+    first, refused = uploads(sandbox)
+    assert first["path"] == urlsplit(url).path and first["kind"] == "upload"
+    assert (first["bytes"], first["content_length"], first["declared_bytes"]) == (
+        len(data), len(data), len(data))
+    assert first["signature_ok"] and first["auth_ok"] and first["http_status"] == 200
+    assert first["format"] == {"ok": True, "rows": 3, "error": None}
+    assert first["host"] == STORAGE_HOST and first["dataset_id"] == dataset_id
+    assert first["signed_headers"] == ["content-length", "host"] and first["fault"] is None
+    assert first["sha256"] == hashlib.sha256(data).hexdigest()
+    assert "authorization" not in first["headers"] and "X-Amz-Signature" in first["query_params"]
+    assert query["X-Amz-Signature"][0] not in json.dumps(first)     # no secret in the log
+    assert refused["signature_ok"] and not refused["auth_ok"]
+    assert refused["http_status"] == 403
+
+
+def test_dataset_zero_validate_seconds_and_expired_url(tmp_path):
+    box = start_sandbox(None, "--folder-id", FOLDER, "--api-key", API_KEY,
+                        "--dataset-validate-seconds", "0", "--upload-url-expires", "2")
+    try:
+        data = jsonl(GOOD_ROWS[:1])
+        dataset_id = create_dataset(box).dataset_id
+        url = upload_url(box, dataset_id, len(data))
+        assert "&X-Amz-Expires=2&" in url
+        assert put_file(box, url, data).status_code == 200     # within the 2 seconds
+        operation = box.datasets.Validate(dss.ValidateDatasetRequest(dataset_id=dataset_id),
+                                          metadata=api_key())
+        result = dss.ValidateDatasetResponse()
+        assert operation.done and operation.response.Unpack(result) and result.is_valid
+        assert describe_dataset(box, dataset_id).status == DatasetStatus.READY
+
+        other = create_dataset(box).dataset_id
+        url = upload_url(box, other, len(data))
+        time.sleep(3.1)
+        response = put_file(box, url, data)
+        assert response.status_code == 403
+        assert s3_error(response) == ("AccessDenied", "Request has expired")
+        entry = uploads(box)[-1]
+        assert entry["signature_ok"] and not entry["auth_ok"] and entry["expires"] == 2
+        assert describe_dataset(box, other).size_bytes == 0
+    finally:
+        assert box.stop() == 0
+
+
+BAD_ROWS = [
+    (b'{"request": [{"role": "user", "text": "hi"}], "response": "ok"}', None),
+    (b"\xff\xfe not utf-8", "NOT_UTF8"),
+    (b'{"request": [{"role": "user", "text": "hi"}], "response": "ok"', "INVALID_JSON"),
+    (b'["request", "response"]', "NOT_AN_OBJECT"),
+    (b'{"request": [{"role": "user", "text": "hi"}]}', "INVALID_KEYS"),
+    (b'{"request": [{"role": "user", "text": "hi"}], "response": "ok", "x": 1}',
+     "INVALID_KEYS"),
+    (b'{"request": [], "response": "ok"}', "INVALID_REQUEST"),
+    (b'{"request": "hi", "response": "ok"}', "INVALID_REQUEST"),
+    (b'{"request": [{"role": "user", "content": "hi"}], "response": "ok"}', "INVALID_MESSAGE"),
+    (b'{"request": [{"role": "user", "text": "hi", "name": "x"}], "response": "ok"}',
+     "INVALID_MESSAGE"),
+    (b'{"request": [{"role": "bot", "text": "hi"}], "response": "ok"}', "INVALID_ROLE"),
+    (b'{"request": [{"role": "user", "text": ""}], "response": "ok"}', "EMPTY_TEXT"),
+    (b'{"request": [{"role": "user", "text": 5}], "response": "ok"}', "EMPTY_TEXT"),
+    (b'{"request": [{"role": "user", "text": "a"}, {"role": "system", "text": "b"}, '
+     b'{"role": "user", "text": "c"}], "response": "ok"}', "SYSTEM_NOT_FIRST"),
+    (b'{"request": [{"role": "system", "text": "a"}], "response": "ok"}', "LAST_NOT_USER"),
+    (b'{"request": [{"role": "user", "text": "a"}, {"role": "assistant", "text": "b"}], '
+     b'"response": "ok"}', "LAST_NOT_USER"),
+    (b'{"request": [{"role": "user", "text": "a"}], "response": ""}', "INVALID_RESPONSE"),
+    (b'{"request": [{"role": "user", "text": "a"}], "response": ["x"]}', "INVALID_RESPONSE"),
+]
+
+
+def test_dataset_invalid_file_names_rows(sandbox):
+    # blank lines count for row numbers (lines of the file) but not as rows
+    lines = [row for row, _ in BAD_ROWS[:3]] + [b"", b"   "] + [row for row, _ in BAD_ROWS[3:]]
+    data = b"\n".join(lines) + b"\r\n"
+    expected: dict[str, list[int]] = {}
+    for number, line in enumerate(lines, 1):
+        code = dict(BAD_ROWS).get(line)
+        if code:
+            expected.setdefault(code, []).append(number)
+    dataset_id = uploaded_dataset(sandbox, data)
+    entry = uploads(sandbox)[-1]
+    assert entry["http_status"] == 200 and entry["format"]["ok"] is False
+    assert entry["format"]["rows"] == len(BAD_ROWS)
+    assert entry["format"]["error"] == "NOT_UTF8: the line is not valid UTF-8 (rows 2)"
+
+    operation = sandbox.datasets.Validate(dss.ValidateDatasetRequest(dataset_id=dataset_id),
+                                          metadata=api_key())
+    info = wait_for_dataset(sandbox, dataset_id, DatasetStatus.INVALID)
+    assert info.rows == len(BAD_ROWS) and info.size_bytes == len(data)
+    found = {error.error: list(error.row_numbers) for error in info.validation_error}
+    assert found == expected
+    firsts = [error.row_numbers[0] for error in info.validation_error]
+    assert firsts == sorted(firsts)                    # the earliest row's error first
+    assert all(error.error_description for error in info.validation_error)
+    result = dss.ValidateDatasetResponse()
+    assert get_operation(sandbox, operation.id).response.Unpack(result)
+    assert not result.is_valid and {e.error for e in result.errors} == set(expected)
+    error = rpc_error(tune, sandbox, train_datasets=[W(dataset_id=dataset_id, weight=1.0)])
+    assert error.code() == Code.FAILED_PRECONDITION and "INVALID" in error.details()
+    # a DRAFT dataset named as validation data is refused too
+    draft = create_dataset(sandbox).dataset_id
+    error = rpc_error(tune, sandbox, validation_datasets=[W(dataset_id=draft, weight=1.0)])
+    assert error.code() == Code.FAILED_PRECONDITION and "DRAFT" in error.details()
+    assert requests.get(sandbox.http + "/_sandbox/datasets").json()[0]["status"] == "INVALID"
+
+
+def test_dataset_without_rows_is_invalid(sandbox):
+    dataset_id = uploaded_dataset(sandbox, b"\n \n")
+    sandbox.datasets.Validate(dss.ValidateDatasetRequest(dataset_id=dataset_id),
+                              metadata=api_key())
+    info = wait_for_dataset(sandbox, dataset_id, DatasetStatus.INVALID)
+    assert info.rows == 0
+    assert [(e.error, list(e.row_numbers)) for e in info.validation_error] == [
+        ("TOO_FEW_ROWS", [])]
+
+
+def _tampered_signature(url):
+    return url[:-1] + ("0" if url[-1] != "0" else "1")
+
+
+UPLOAD_REFUSALS = [
+    ("tampered-signature", lambda url: (_tampered_signature(url), {}, None),
+     403, "SignatureDoesNotMatch", False),
+    ("tampered-expires", lambda url: (url.replace("X-Amz-Expires=86400", "X-Amz-Expires=90000"),
+                                      {}, None), 403, "SignatureDoesNotMatch", False),
+    ("other-host", lambda url: (url, {}, "127.0.0.1"), 403, "SignatureDoesNotMatch", False),
+    ("other-path", lambda url: (url.replace(".jsonl?", ".json?"), {}, None),
+     403, "SignatureDoesNotMatch", False),
+    ("longer-body", lambda url: (url, {"extra": b"x"}, None), 400, "InvalidArgument", False),
+    ("shorter-body", lambda url: (url, {"cut": 1}, None), 400, "InvalidArgument", False),
+    ("no-signature", lambda url: (url.split("?")[0] + "?", {}, None), 403, "AccessDenied",
+     False),
+    ("missing-param", lambda url: (re.sub(r"&X-Amz-Date=[^&]*", "", url), {}, None),
+     400, "AuthorizationQueryParametersError", False),
+    ("other-region", lambda url: (url.replace("us-east-1", "ru-central1"), {}, None),
+     400, "AuthorizationQueryParametersError", False),
+    ("unknown-access-key", lambda url: (re.sub(r"YCAJE\w+%2F", "YCAJEunknownkey000000000%2F",
+                                               url), {}, None),
+     403, "InvalidAccessKeyId", False),
+    ("authorization-header", lambda url: (url, {"headers": {"Authorization": f"Api-Key {API_KEY}"}},
+                                          None), 400, "InvalidArgument", True),
+]
+
+
+@pytest.mark.parametrize("change, status, code, signature_ok",
+                         [case[1:] for case in UPLOAD_REFUSALS],
+                         ids=[case[0] for case in UPLOAD_REFUSALS])
+def test_upload_refusals(sandbox, change, status, code, signature_ok):
+    data = jsonl(GOOD_ROWS)
+    dataset_id = create_dataset(sandbox).dataset_id
+    url = upload_url(sandbox, dataset_id, len(data))
+    url, extra, host = change(url)
+    body = data + extra.get("extra", b"")
+    body = body[:len(body) - extra.get("cut", 0)]
+    response = put_file(sandbox, url, body, host=host or STORAGE_HOST,
+                        headers=extra.get("headers"))
+    assert response.status_code == status, response.text
+    assert s3_error(response)[0] == code
+    assert response.headers.get("x-amz-request-id")
+    entry = uploads(sandbox)[-1]
+    assert (entry["http_status"], entry["auth_ok"]) == (status, False)
+    assert entry["reason"] and entry["bytes"] == len(body)
+    assert entry["signature_ok"] is signature_ok
+    # nothing was stored: the dataset still has no file
+    assert describe_dataset(sandbox, dataset_id).size_bytes == 0
+    error = rpc_error(sandbox.datasets.Validate, dss.ValidateDatasetRequest(dataset_id=dataset_id),
+                      metadata=api_key())
+    assert error.code() == Code.FAILED_PRECONDITION and "no uploaded file" in error.details()
+    # and the URL as issued still works
+    assert put_file(sandbox, upload_url(sandbox, dataset_id, len(data)), data).status_code == 200
+
+
+def test_upload_needs_content_length(sandbox):
+    data = jsonl(GOOD_ROWS)
+    url = upload_url(sandbox, create_dataset(sandbox).dataset_id, len(data))
+    response = put_file(sandbox, url, iter([data]))            # chunked
+    assert response.status_code == 501 and s3_error(response)[0] == "NotImplemented"
+
+
+def test_dataset_delete(sandbox):
+    data = jsonl(GOOD_ROWS)
+    dataset_id = create_dataset(sandbox).dataset_id
+    url = upload_url(sandbox, dataset_id, len(data))
+    answer = sandbox.datasets.Delete(dss.DeleteDatasetRequest(dataset_id=dataset_id),
+                                     metadata=api_key())
+    assert answer == dss.DeleteDatasetResponse()
+    for call, request in (
+            (sandbox.datasets.Describe, dss.DescribeDatasetRequest(dataset_id=dataset_id)),
+            (sandbox.datasets.Delete, dss.DeleteDatasetRequest(dataset_id=dataset_id)),
+            (sandbox.datasets.Validate, dss.ValidateDatasetRequest(dataset_id=dataset_id)),
+            (sandbox.datasets.GetUploadDraftUrl,
+             dss.GetUploadDraftUrlRequest(dataset_id=dataset_id, size_bytes=1))):
+        assert rpc_error(call, request, metadata=api_key()).code() == Code.NOT_FOUND
+    response = put_file(sandbox, url, data)
+    assert response.status_code == 404 and s3_error(response)[0] == "NoSuchKey"
+    assert uploads(sandbox)[-1]["signature_ok"] is True
+    assert requests.get(sandbox.http + "/_sandbox/datasets").json() == []
+    assert requests.get(f"{sandbox.http}/_sandbox/datasets/{dataset_id}").status_code == 404
+
+    ready = ready_dataset(sandbox)
+    sandbox.datasets.Delete(dss.DeleteDatasetRequest(dataset_id=ready), metadata=api_key())
+    error = rpc_error(tune, sandbox, train_datasets=[W(dataset_id=ready, weight=1.0)])
+    assert error.code() == Code.FAILED_PRECONDITION and "deleted" in error.details()
+
+
+CREATE_CASES = [
+    ("no-folder", {"folder_id": ""}, Code.INVALID_ARGUMENT, "folder_id"),
+    ("other-folder", {"folder_id": "b1gotherfolder"}, Code.PERMISSION_DENIED,
+     "Permission denied"),
+    ("no-name", {"name": ""}, Code.INVALID_ARGUMENT, "name"),
+    ("long-name", {"name": "n" * 64}, Code.INVALID_ARGUMENT, "name"),
+    ("task-type", {"task_type": "TextClassificationMultilabel"}, Code.INVALID_ARGUMENT,
+     "task_type"),
+    ("no-task-type", {"task_type": ""}, Code.INVALID_ARGUMENT, "task_type"),
+    ("upload-format", {"upload_format": "csv"}, Code.INVALID_ARGUMENT, "upload_format"),
+    ("label-key", {"labels": {"Team": "ml"}}, Code.INVALID_ARGUMENT, "labels"),
+    ("label-value", {"labels": {"team": "M L"}}, Code.INVALID_ARGUMENT, "labels"),
+]
+
+
+@pytest.mark.parametrize("overrides, code, fragment", [case[1:] for case in CREATE_CASES],
+                         ids=[case[0] for case in CREATE_CASES])
+def test_dataset_create_validation(sandbox, overrides, code, fragment):
+    error = rpc_error(create_dataset, sandbox, **overrides)
+    assert error.code() == code and fragment in error.details(), error.details()
+    assert status_details(error).code == code.value[0]
+    assert requests.get(sandbox.http + "/_sandbox/datasets").json() == []
+
+
+def test_dataset_create_edges_and_rpc_refusals(sandbox):
+    assert create_dataset(sandbox, name="n" * 63, labels={}).dataset.name == "n" * 63
+    dataset_id = create_dataset(sandbox, name="x").dataset_id
+    for size, code in ((0, Code.INVALID_ARGUMENT), (-5, Code.INVALID_ARGUMENT)):
+        error = rpc_error(upload_url, sandbox, dataset_id, size)
+        assert error.code() == code and "size_bytes" in error.details()
+    for call, request, code in (
+            (sandbox.datasets.GetUploadDraftUrl,
+             dss.GetUploadDraftUrlRequest(dataset_id="fdsunknown", size_bytes=10),
+             Code.NOT_FOUND),
+            (sandbox.datasets.Describe, dss.DescribeDatasetRequest(), Code.INVALID_ARGUMENT),
+            (sandbox.datasets.Validate, dss.ValidateDatasetRequest(dataset_id="fdsunknown"),
+             Code.NOT_FOUND),
+            (sandbox.datasets.Validate, dss.ValidateDatasetRequest(dataset_id=dataset_id),
+             Code.FAILED_PRECONDITION),
+            (sandbox.datasets.List, dss.ListDatasetsRequest(folder_id=FOLDER),
+             Code.UNIMPLEMENTED),
+            (sandbox.datasets.Update, dss.UpdateDatasetRequest(dataset_id=dataset_id),
+             Code.UNIMPLEMENTED)):
+        assert rpc_error(call, request, metadata=api_key()).code() == code
+    ready = ready_dataset(sandbox)
+    error = rpc_error(upload_url, sandbox, ready, 10)
+    assert error.code() == Code.FAILED_PRECONDITION and "READY" in error.details()
+
+
+@pytest.mark.parametrize("metadata", [[], api_key("AQVN-wrong"), bearer("t1.forged.token")],
+                         ids=["none", "wrong-key", "unknown-token"])
+def test_dataset_auth_rejected(sandbox, metadata):
+    dataset_id = create_dataset(sandbox).dataset_id
+    for call, request in (
+            (sandbox.datasets.Create, dss.CreateDatasetRequest(
+                folder_id=FOLDER, name="x", task_type="TextToTextGeneration",
+                upload_format="jsonlines")),
+            (sandbox.datasets.GetUploadDraftUrl,
+             dss.GetUploadDraftUrlRequest(dataset_id=dataset_id, size_bytes=10)),
+            (sandbox.datasets.Validate, dss.ValidateDatasetRequest(dataset_id=dataset_id)),
+            (sandbox.datasets.Describe, dss.DescribeDatasetRequest(dataset_id=dataset_id)),
+            (sandbox.datasets.Delete, dss.DeleteDatasetRequest(dataset_id=dataset_id))):
+        error = rpc_error(call, request, metadata=metadata)
+        assert error.code() == Code.UNAUTHENTICATED and error.details() == UNAUTHENTICATED
+    assert describe_dataset(sandbox, dataset_id).status == DatasetStatus.DRAFT
+    assert len(requests.get(sandbox.http + "/_sandbox/datasets").json()) == 1
+
+
+def test_upload_fault_status(sandbox):
+    data = jsonl(GOOD_ROWS)
+    dataset_id = create_dataset(sandbox).dataset_id
+    url = upload_url(sandbox, dataset_id, len(data))
+    queue_fault(sandbox, method="upload", fault="status")
+    queue_fault(sandbox, method="upload", fault="status", http=500, code="InternalError",
+                message="We encountered an internal error. Please try again.")
+    response = put_file(sandbox, url, data)
+    assert response.status_code == 503
+    assert s3_error(response) == ("ServiceUnavailable", "Service is unable to handle request.")
+    response = put_file(sandbox, url, data)
+    assert response.status_code == 500 and s3_error(response)[0] == "InternalError"
+    assert describe_dataset(sandbox, dataset_id).size_bytes == 0      # a faulted PUT stores nothing
+    assert put_file(sandbox, url, data).status_code == 200
+    assert describe_dataset(sandbox, dataset_id).size_bytes == len(data)
+    faulted = uploads(sandbox)
+    assert [(e["fault"], e["http_status"]) for e in faulted] == [
+        ("status", 503), ("status", 500), (None, 200)]
+    assert faulted[0]["signature_ok"] and faulted[0]["format"]["ok"]
+
+
+def test_upload_fault_stall_body(sandbox):
+    data = jsonl(GOOD_ROWS * 50)
+    url = upload_url(sandbox, create_dataset(sandbox).dataset_id, len(data))
+    queue_fault(sandbox, method="upload", fault="stall-body", bytes=100, delay=0.5)
+    started = time.monotonic()
+    with pytest.raises(requests.ConnectionError):
+        put_file(sandbox, url, data)
+    assert time.monotonic() - started >= 0.5
+    (entry,) = uploads(sandbox)
+    assert (entry["fault"], entry["bytes"], entry["http_status"]) == ("stall-body", 100, None)
+    assert entry["format"] is None
+    assert put_file(sandbox, url, data).status_code == 200
+
+
+@pytest.mark.parametrize("spec", [{"fault": "reset"}, {"fault": "drop"}], ids=["reset", "drop"])
+def test_upload_fault_connection(sandbox, spec):
+    data = jsonl(GOOD_ROWS)
+    dataset_id = create_dataset(sandbox).dataset_id
+    url = upload_url(sandbox, dataset_id, len(data))
+    queue_fault(sandbox, method="upload", **spec)
+    with pytest.raises(requests.ConnectionError):
+        put_file(sandbox, url, data)
+    assert describe_dataset(sandbox, dataset_id).size_bytes == 0
+    assert put_file(sandbox, url, data).status_code == 200
+
+
+def test_upload_fault_slow_and_any(sandbox):
+    data = jsonl(GOOD_ROWS)
+    url = upload_url(sandbox, create_dataset(sandbox).dataset_id, len(data))
+    queue_fault(sandbox, fault="slow", delay=5)             # "any" leaves uploads alone
+    started = time.monotonic()
+    assert put_file(sandbox, url, data).status_code == 200
+    assert time.monotonic() - started < 2
+    requests.delete(sandbox.http + "/_sandbox/faults")
+    queue_fault(sandbox, method="upload", fault="slow", delay=0.4)
+    started = time.monotonic()
+    assert put_file(sandbox, url, data).status_code == 200
+    assert time.monotonic() - started >= 0.4
+    assert uploads(sandbox)[-1]["fault"] == "slow"
+
+
+def test_dataset_grpc_faults(sandbox):
+    queue_fault(sandbox, method="DatasetCreate", fault="grpc_error", code=8,
+                message="Quota exceeded")
+    error = rpc_error(create_dataset, sandbox)
+    assert (error.code(), error.details()) == (Code.RESOURCE_EXHAUSTED, "Quota exceeded")
+    data = jsonl(GOOD_ROWS)
+    dataset_id = uploaded_dataset(sandbox, data)
+    operation = sandbox.datasets.Validate(dss.ValidateDatasetRequest(dataset_id=dataset_id),
+                                          metadata=api_key())
+    queue_fault(sandbox, method="OperationGet", fault="op_error", code=13, message="lost")
+    failed = get_operation(sandbox, operation.id)
+    assert failed.done and (failed.error.code, failed.error.message) == (13, "lost")
+    queue_fault(sandbox, method="DatasetDescribe", fault="slow", delay=0.3)
+    started = time.monotonic()
+    describe_dataset(sandbox, dataset_id)
+    assert time.monotonic() - started >= 0.3
+    assert [e["method"] for e in calls(sandbox)][0] == "DatasetCreate"
+
+
+@pytest.mark.parametrize("spec", [
+    {"method": "Tune", "fault": "status"},
+    {"method": "IamToken", "fault": "stall-body"},
+    {"method": "upload", "fault": "grpc_error"},
+    {"method": "upload", "fault": "iam_error"},
+    {"method": "upload", "fault": "stall-body", "bytes": -1},
+    {"method": "upload", "fault": "stall-body", "delay": "long"},
+    {"method": "upload", "fault": "status", "http": 600},
+    {"method": "DatasetList", "fault": "drop"},
+    {"method": "Create", "fault": "slow"},
+], ids=["status-tune", "stall-iam", "grpc-upload", "iam-upload", "bytes", "delay", "http",
+        "drop-grpc", "bare-create"])
+def test_invalid_upload_fault_specs(sandbox, spec):
+    response = requests.post(sandbox.http + "/_sandbox/faults", json=spec)
+    assert response.status_code == 400 and not response.json()["ok"]
+
+
+def test_reset_forgets_datasets(sandbox):
+    data = jsonl(GOOD_ROWS)
+    dataset_id = create_dataset(sandbox).dataset_id
+    url = upload_url(sandbox, dataset_id, len(data))
+    requests.post(sandbox.http + "/_sandbox/reset")
+    assert requests.get(sandbox.http + "/_sandbox/datasets").json() == []
+    assert rpc_error(describe_dataset, sandbox, dataset_id).code() == Code.NOT_FOUND
+    assert put_file(sandbox, url, data).status_code == 404
+    assert requests.get(f"{sandbox.http}/_sandbox/datasets/{dataset_id}/content").status_code \
+        == 404
 
 
 # ---------------------------------------------------------------- process
