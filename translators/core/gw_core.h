@@ -124,6 +124,9 @@ typedef struct {
     double              weight;          /* NaN = unset */
     char               *file_id;         /* "file-…" staged as ref, or
                                             NULL */
+    int64_t             records;         /* the staged dataset's rows (a
+                                            vendor's n_samples an epoch),
+                                            or 0: unknown */
 } gw_dataset_t;
 
 
@@ -382,6 +385,7 @@ typedef struct {
         char                     sha256[65];    /* hex, of the file */
         char                     object[GW_NAME_MAX * 2];
                                                 /* "<client>-<key>.<ext>" */
+        int64_t                  records;       /* rows written */
         const char              *content_type;
         char                     ref[512];      /* out: "s3://b/<object>" */
     } stage;
@@ -517,11 +521,16 @@ gw_rc_t gw_stage_put_done(gw_stager_t *st, const gw_op_t *op,
     gw_error_t *err);
 void gw_stage_free(gw_stager_t *st);
 
-/* the staged records of a file: "<key>.staged-<provider>" beside it */
+/*
+ * The staged records of a file: "<key>.staged-<provider>" beside it, one
+ * line "<ref> <records>"
+ */
 int gw_store_staged_get(const char *root, const char *client,
-    const char *key, const char *provider, char *ref, size_t size);
+    const char *key, const char *provider, char *ref, size_t size,
+    int64_t *records);
 int gw_store_staged_put(const char *root, const char *client,
-    const char *key, const char *provider, const char *ref);
+    const char *key, const char *provider, const char *ref,
+    int64_t records);
 
 
 extern const gw_vendor_t  gw_vendor_clova;

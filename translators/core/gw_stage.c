@@ -858,7 +858,8 @@ failed:
 /* names ref in the dataset, keeping the client's file id for the answer */
 
 static gw_rc_t
-gw_stage_name(gw_stage_item_t *item, const char *ref, gw_error_t *err)
+gw_stage_name(gw_stage_item_t *item, const char *ref, int64_t records,
+    gw_error_t *err)
 {
     char  *copy;
 
@@ -871,6 +872,7 @@ gw_stage_name(gw_stage_item_t *item, const char *ref, gw_error_t *err)
 
     item->ds->file_id = item->ds->ref;
     item->ds->ref = copy;
+    item->ds->records = records;
 
     return GW_OK;
 }
@@ -881,6 +883,7 @@ gw_stage_work(gw_stager_t *st, gw_op_t *op, gw_error_t *err)
 {
     int               rc;
     char              src[GW_FILES_PATH_MAX], ref[512], rnd_hex[17];
+    int64_t           records;
     unsigned char     rnd[8];
     const char       *root, *client;
     gw_stage_item_t  *item;
@@ -898,10 +901,10 @@ gw_stage_work(gw_stager_t *st, gw_op_t *op, gw_error_t *err)
 
         /* a file named twice in one create is staged once */
         if (gw_store_staged_get(root, client, item->key, st->provider->name,
-                                ref, sizeof(ref))
+                                ref, sizeof(ref), &records)
             == 0)
         {
-            if (gw_stage_name(item, ref, err) != GW_OK) {
+            if (gw_stage_name(item, ref, records, err) != GW_OK) {
                 return GW_STAGE_ERROR;
             }
 
@@ -952,6 +955,7 @@ gw_stage_work(gw_stager_t *st, gw_op_t *op, gw_error_t *err)
     /* converted: the vendor's GW_OP_STAGE puts it */
     op->stage.path = st->tmp;
     op->stage.size = gw_convert_size(st->cv);
+    op->stage.records = gw_convert_records(st->cv);
     gw_convert_sha256(st->cv, op->stage.sha256);
     op->stage.content_type = st->fmt->content_type;
     op->stage.ref[0] = '\0';
@@ -986,9 +990,11 @@ gw_stage_put_done(gw_stager_t *st, const gw_op_t *op, gw_error_t *err)
     /* a record that cannot be written costs a second staging later */
     (void) gw_store_staged_put(st->gw->files_root, st->client->name,
                                item->key, st->provider->name,
-                               op->stage.ref);
+                               op->stage.ref, op->stage.records);
 
-    if (gw_stage_name(item, op->stage.ref, err) != GW_OK) {
+    if (gw_stage_name(item, op->stage.ref, op->stage.records, err)
+        != GW_OK)
+    {
         return GW_ERROR;
     }
 
@@ -1039,10 +1045,10 @@ gw_staged_path(const char *root, const char *client, const char *key,
 
 int
 gw_store_staged_get(const char *root, const char *client, const char *key,
-    const char *provider, char *ref, size_t size)
+    const char *provider, char *ref, size_t size, int64_t *records)
 {
     int      fd;
-    char     path[GW_FILES_PATH_MAX];
+    char     path[GW_FILES_PATH_MAX], *sp, *end;
     ssize_t  n;
 
     if (gw_staged_path(root, client, key, provider, path, sizeof(path))
@@ -1066,17 +1072,29 @@ gw_store_staged_get(const char *root, const char *client, const char *key,
 
     ref[n - 1] = '\0';
 
+    sp = strrchr(ref, ' ');
+    if (sp == NULL || sp == ref) {
+        return -1;
+    }
+
+    *records = strtoll(sp + 1, &end, 10);
+    if (*end != '\0' || end == sp + 1 || *records < 0) {
+        return -1;
+    }
+
+    *sp = '\0';
+
     return 0;
 }
 
 
 int
 gw_store_staged_put(const char *root, const char *client, const char *key,
-    const char *provider, const char *ref)
+    const char *provider, const char *ref, int64_t records)
 {
     int            fd, n, rc;
     char           path[GW_FILES_PATH_MAX], tmp[GW_FILES_PATH_MAX];
-    char           rnd_hex[17];
+    char           rnd_hex[17], line[600];
     size_t         len;
     unsigned char  rnd[8];
 
@@ -1098,9 +1116,9 @@ gw_store_staged_put(const char *root, const char *client, const char *key,
         return -1;
     }
 
-    len = strlen(ref);
-    rc = (write(fd, ref, len) == (ssize_t) len && write(fd, "\n", 1) == 1)
-         ? 0 : -1;
+    n = snprintf(line, sizeof(line), "%s %lld\n", ref, (long long) records);
+    len = (n > 0 && (size_t) n < sizeof(line)) ? (size_t) n : 0;
+    rc = (len > 0 && write(fd, line, len) == (ssize_t) len) ? 0 : -1;
 
     if (close(fd) != 0) {
         rc = -1;

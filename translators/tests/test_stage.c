@@ -27,6 +27,7 @@
 #include <sign/gw_sign.h>
 
 #include <yandex/cloud/ai/dataset/v1/dataset_service.pb-c.h>
+#include <yandex/cloud/ai/tuning/v1/tuning_service.pb-c.h>
 #include <yandex/cloud/operation/operation.pb-c.h>
 
 
@@ -393,7 +394,8 @@ test_qianfan_lines(void **state)
 static void
 test_staged_records(void **state)
 {
-    char  ref[512], dir[300], path[400];
+    char     ref[512], dir[300], path[400];
+    int64_t  rows;
 
     (void) state;
 
@@ -401,29 +403,37 @@ test_staged_records(void **state)
     assert_int_equal(mkdir(dir, 0700), 0);
 
     assert_int_equal(gw_store_staged_get(root, "alice", "k1", "clova", ref,
-                                         sizeof(ref)), -1);
+                                         sizeof(ref), &rows), -1);
     assert_int_equal(gw_store_staged_put(root, "alice", "k1", "clova",
-                                         "s3://b/x.csv"), 0);
+                                         "s3://b/x.csv", 150), 0);
     assert_int_equal(gw_store_staged_put(root, "alice", "k1", "qianfan",
-                                         "bos://b/x.jsonl"), 0);
+                                         "bos://b/x.jsonl", 7), 0);
     assert_int_equal(gw_store_staged_get(root, "alice", "k1", "clova", ref,
-                                         sizeof(ref)), 0);
+                                         sizeof(ref), &rows), 0);
     assert_string_equal(ref, "s3://b/x.csv");
+    assert_int_equal(rows, 150);
     assert_int_equal(gw_store_staged_get(root, "alice", "k1", "qianfan",
-                                         ref, sizeof(ref)), 0);
+                                         ref, sizeof(ref), &rows), 0);
     assert_string_equal(ref, "bos://b/x.jsonl");
+    assert_int_equal(rows, 7);
 
     /* a torn or foreign record is none */
     snprintf(path, sizeof(path), "%s/k2.staged-clova", dir);
-    write_file(path, "s3://b/half");
+    write_file(path, "s3://b/half 12");
     assert_int_equal(gw_store_staged_get(root, "alice", "k2", "clova", ref,
-                                         sizeof(ref)), -1);
+                                         sizeof(ref), &rows), -1);
+    write_file(path, "s3://b/x\n");
+    assert_int_equal(gw_store_staged_get(root, "alice", "k2", "clova", ref,
+                                         sizeof(ref), &rows), -1);
+    write_file(path, "s3://b/x -1\n");
+    assert_int_equal(gw_store_staged_get(root, "alice", "k2", "clova", ref,
+                                         sizeof(ref), &rows), -1);
 
     gw_store_staged_remove(root, "alice", "k1");
     assert_int_equal(gw_store_staged_get(root, "alice", "k1", "clova", ref,
-                                         sizeof(ref)), -1);
+                                         sizeof(ref), &rows), -1);
     assert_int_equal(gw_store_staged_get(root, "alice", "k1", "qianfan",
-                                         ref, sizeof(ref)), -1);
+                                         ref, sizeof(ref), &rows), -1);
     assert_int_equal(access(path, F_OK), 0);
 }
 
@@ -954,6 +964,7 @@ test_yandex_dataset_api(void **state)
     YDS(GetUploadDraftUrlRequest)  *urlreq;
     YDS(GetUploadDraftUrlResponse)  url;
     Yandex__Cloud__Operation__Operation  op;
+    Yandex__Cloud__Ai__Tuning__V1__TuningRequest  *tune;
 
     (void) state;
 
@@ -1034,12 +1045,33 @@ test_yandex_dataset_api(void **state)
     assert_int_equal(call->delay_ms, 0);
     gw_exchange_free(ex);
 
-    /* the next create on the file tunes at once */
+    /* the next create on the file tunes at once; n_epochs is samples */
+    snprintf(body, sizeof(body), "{\"model\":\"yandex/yandexgpt-lite\","
+             "\"training_file\":\"%s\",\"tuning\":{\"tuning_type\":"
+             "\"lora\"},\"hyperparameters\":{\"n_epochs\":3}}", f.id);
     ex = create(body);
     call = next_call(ex, &again);
     assert_non_null(call);
     assert_string_equal(call->path,
                         "/yandex.cloud.ai.tuning.v1.TuningService/Tune");
+    tune = yandex__cloud__ai__tuning__v1__tuning_request__unpack(NULL,
+               call->body_len - 5, (const uint8_t *) call->body + 5);
+    assert_non_null(tune);
+    assert_non_null(tune->text_to_text_completion);
+    assert_int_equal(tune->text_to_text_completion->n_samples, 3 * 12);
+    yandex__cloud__ai__tuning__v1__tuning_request__free_unpacked(tune, NULL);
+    gw_exchange_free(ex);
+
+    /* epochs of a dataset whose rows the gateway does not know */
+    ex = create("{\"model\":\"yandex/yandexgpt-lite\",\"training_file\":"
+                "\"yandex://dataset/fds1\",\"tuning\":{\"tuning_type\":"
+                "\"lora\"},\"hyperparameters\":{\"n_epochs\":3}}");
+    assert_null(next_call(ex, &again));
+    res = gw_exchange_result(ex);
+    assert_int_equal(res->http_status, 400);
+    assert_non_null(strstr(res->body, "\"param\":\"hyperparameters."
+                           "n_epochs\""));
+    assert_non_null(strstr(res->body, "tuning.n_samples"));
     gw_exchange_free(ex);
 
     /* an invalid dataset: the draft is deleted, the client told why */

@@ -222,6 +222,7 @@ static int gw_yx_validate_metadata(gw_op_t *op);
 static int gw_yx_label_text(const char *s, int key);
 static const gw_yx_code_t *gw_yx_code(int code);
 static int gw_yx_validate(gw_op_t *op);
+static int64_t gw_yx_epoch_samples(const gw_job_spec_t *s);
 static gw_step_t gw_yx_tune(gw_op_t *op);
 static void gw_yx_params(const gw_job_spec_t *s, gw_yx_params_t *pm);
 static int gw_yx_task_to_job(gw_op_t *op, const YX(TuningTask) *t,
@@ -262,7 +263,7 @@ const gw_vendor_t  gw_vendor_yandex = {
     | GW_F_TUNING_TYPE | GW_F_TASK_TYPE | GW_F_LORA_RANK | GW_F_LORA_ALPHA
     | GW_F_LORA_INIT | GW_F_LORA_TYPE | GW_F_VIRTUAL_TOKENS
     | GW_F_SCHEDULER | GW_F_SCHED_MIN_LR | GW_F_SCHED_WARMUP
-    | GW_F_OPTIMIZER | GW_F_N_SAMPLES | GW_F_DATASET_WEIGHTS
+    | GW_F_OPTIMIZER | GW_F_N_SAMPLES | GW_F_N_EPOCHS | GW_F_DATASET_WEIGHTS
     | GW_F_MULTI_DATASETS | GW_F_DESCRIPTION | GW_F_LABELS | GW_F_METADATA,
     gw_yx_param_specs,
     gw_yx_check_config,
@@ -1089,6 +1090,31 @@ gw_yx_label_text(const char *s, int key)
 }
 
 
+/*
+ * n_epochs as Yandex's n_samples: the epochs times the rows of the
+ * training datasets, known for files the gateway staged; 0 when no
+ * n_epochs was given
+ */
+static int64_t
+gw_yx_epoch_samples(const gw_job_spec_t *s)
+{
+    size_t   i;
+    int64_t  rows;
+
+    if (s->n_epochs == GW_UNSET_INT) {
+        return 0;
+    }
+
+    rows = 0;
+
+    for (i = 0; i < s->ntrain; i++) {
+        rows += s->train[i].records;
+    }
+
+    return s->n_epochs * rows;
+}
+
+
 static int
 gw_yx_validate(gw_op_t *op)
 {
@@ -1113,6 +1139,30 @@ gw_yx_validate(gw_op_t *op)
         gw_error_invalid(&op->err, "tuning.tuning_type", "unsupported_value",
                          "Yandex tunes with LoRA or prompt tuning only");
         return -1;
+    }
+
+    /* Yandex counts samples, not epochs: known for uploaded files only */
+    if (s->n_epochs != GW_UNSET_INT) {
+        if (s->n_samples != GW_UNSET_INT) {
+            gw_error_invalid(&op->err, "hyperparameters.n_epochs",
+                             "conflicting_parameter", "hyperparameters."
+                             "n_epochs cannot be given with "
+                             "tuning.n_samples");
+            return -1;
+        }
+
+        for (i = 0; i < s->ntrain; i++) {
+            if (s->train[i].records <= 0) {
+                gw_error_invalid(&op->err, "hyperparameters.n_epochs",
+                                 "unsupported_parameter", "Yandex counts "
+                                 "training samples, not epochs: "
+                                 "hyperparameters.n_epochs needs uploaded "
+                                 "training files (file-...), whose rows "
+                                 "the gateway knows; for a dataset Yandex "
+                                 "holds, give tuning.n_samples");
+                return -1;
+            }
+        }
     }
 
     if (s->suffix != NULL
@@ -1199,7 +1249,8 @@ gw_yx_params(const gw_job_spec_t *s, gw_yx_params_t *pm)
 
     p->seed = (s->seed != GW_UNSET_INT) ? s->seed : 0;
     p->lr = gw_has_num(s->learning_rate) ? s->learning_rate : 0;
-    p->n_samples = (s->n_samples != GW_UNSET_INT) ? s->n_samples : 0;
+    p->n_samples = (s->n_samples != GW_UNSET_INT) ? s->n_samples
+                   : gw_yx_epoch_samples(s);
 
     if (s->tuning_type == GW_TUNING_PROMPT) {
         pm->prompt_tune.virtual_tokens = (s->virtual_tokens != GW_UNSET_INT)
@@ -1520,6 +1571,7 @@ gw_yx_create_steps(gw_op_t *op)
     }
     op->job.learning_rate = op->spec->learning_rate;
     op->job.seed = op->spec->seed;
+    op->job.n_epochs = op->spec->n_epochs;
 
     if (op->spec->nvalid > 0) {
         op->job.validation_file = gw_strdup(op->spec->valid[0].ref);
