@@ -1,11 +1,12 @@
 """Uploaded files staged to the cloud vendors (docs/api.md, "Uploaded files
 on a cloud vendor"): one client script, the same text for every provider,
 uploads a file and tunes the route "bot" until the job succeeds on clova,
-clova_sig, qianfan and local, only the route's configuration changing
-between the runs.  The sandboxes check each staged object on their side:
-its signature with an independent implementation (botocore's SigV4,
-Baidu's bce-auth-v1 signer) and its format with the vendor's rules; the
-vendor's task reads what was staged.  A second job on the same file
+clova_sig, qianfan, yandex and local, only the route's configuration
+changing between the runs.  The sandboxes check each staged object on
+their side: its signature with an independent implementation (botocore's
+SigV4 for CLOVA's bucket and Yandex's presigned URL, Baidu's bce-auth-v1
+signer) and its format with the vendor's rules; the vendor's task reads
+what was staged.  A second job on the same file
 stages nothing; the data's faults are 400s naming training_file and the
 storage's are 502/503/504s, and none leaves a job behind."""
 
@@ -23,7 +24,7 @@ import pytest
 import requests
 
 import harness
-from conftest import _start, Gateway, SECRETS
+from conftest import _start, Gateway, SECRETS, YANDEX_FOLDER
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "slurm"))
 from slurmrest import slurm_cluster  # noqa: E402,F401
@@ -32,7 +33,8 @@ from test_local import engine, trainer_venv, wait  # noqa: E402,F401
 BUCKET = "ftgw-staging"
 ROUTE = "ftgw_route bot provider={provider} model={model};"
 MODELS = {"clova": "HCX-003", "clova_sig": "HCX-003",
-          "qianfan": "Llama-2-7b", "local": "tiny"}
+          "qianfan": "Llama-2-7b", "yandex": "yandexgpt-lite",
+          "local": "tiny"}
 
 
 def conversation(i: int) -> dict:
@@ -75,18 +77,21 @@ def client_script(client: openai.OpenAI, data: bytes) -> tuple[str, str]:
 class Sandbox:
     """A sandbox's control API: its request log, faults and objects."""
 
+    log = "/_sandbox/requests"
+
     def __init__(self, port: int):
         self.url = f"http://127.0.0.1:{port}"
 
     def requests(self) -> list[dict]:
-        return requests.get(self.url + "/_sandbox/requests", timeout=5).json()
+        return requests.get(self.url + self.log, timeout=5).json()
 
     def puts(self) -> list[dict]:
         return [r for r in self.requests()
-                if r.get("op") in ("s3-put", "bos-put")]
+                if r.get("op") in ("s3-put", "bos-put")
+                or r.get("method") == "upload"]
 
     def clear(self) -> None:
-        requests.delete(self.url + "/_sandbox/requests", timeout=5)
+        requests.delete(self.url + self.log, timeout=5)
         requests.delete(self.url + "/_sandbox/faults", timeout=5)
 
     def fault(self, **spec) -> None:
@@ -101,8 +106,27 @@ class Sandbox:
         return r.content
 
 
+class YandexSandbox(Sandbox):
+    """The Yandex sandbox logs its gRPC calls and uploads as calls."""
+
+    log = "/_sandbox/calls"
+
+    def calls(self, method: str) -> list[dict]:
+        return [c for c in self.requests() if c.get("method") == method]
+
+    def datasets(self) -> list[dict]:
+        return requests.get(self.url + "/_sandbox/datasets",
+                            timeout=5).json()
+
+    def dataset(self, dataset_id: str) -> bytes:
+        r = requests.get(f"{self.url}/_sandbox/datasets/{dataset_id}/content",
+                         timeout=5)
+        assert r.status_code == 200, r.text
+        return r.content
+
+
 @pytest.fixture(scope="module")
-def sandboxes(workdir):
+def sandboxes(workdir, yandex_key):
     clova = harness.start_clova_sandbox(
         workdir / "staging-clova", api_key=SECRETS["clova_api_key"],
         access_key=SECRETS["ncp_access_key"],
@@ -113,9 +137,13 @@ def sandboxes(workdir):
     qianfan = harness.start_qianfan_sandbox(
         workdir / "staging-qianfan", access_key=SECRETS["qianfan_ak"],
         secret_key=SECRETS["qianfan_sk"], run_seconds=1.0)
-    yield {"clova": clova, "qianfan": qianfan}
+    yandex = harness.start_yandex_sandbox(
+        workdir / "staging-yandex", api_key=SECRETS["yandex_api_key"],
+        authorized_key=yandex_key[0], run_seconds=1.0)
+    yield {"clova": clova, "qianfan": qianfan, "yandex": yandex}
     clova.stop()
     qianfan.stop()
+    yandex.stop()
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +170,10 @@ def staging(workdir, sandboxes, engine, slurm_cluster,  # noqa: F811
                   access_key_file={secret('qianfan_ak')}
                   secret_key_file={secret('qianfan_sk')}
                   bos_endpoint=/_ftgw/qianfan_bos bos_bucket={BUCKET};
+    ftgw_provider yandex kind=yandex endpoint=/_ftgw/yandex
+                  folder_id={YANDEX_FOLDER}
+                  api_key_file={secret('yandex_api_key')}
+                  upload_endpoint=/_ftgw/yandex_upload;
     ftgw_provider local kind=slurm endpoint=/_ftgw/local
                   models=tiny:{engine}/models/tiny
                   dataset_root={engine}/datasets output_root={engine}/out
@@ -177,6 +209,15 @@ def staging(workdir, sandboxes, engine, slurm_cluster,  # noqa: F811
                    "proxy_set_header Host qianfan.baidubce.com;")
         + location("qianfan_bos", sandboxes["qianfan"].storage_port,
                    "proxy_set_header Host bj.bcebos.com;")
+        + location("yandex_upload", sandboxes["yandex"].http_port,
+                   "proxy_set_header Host storage.yandexcloud.net;")
+        + f"""
+        location /_ftgw/yandex/ {{
+            {harness.include("yandex")}
+            rewrite ^/_ftgw/yandex(/.*)$ $1 break;
+            grpc_pass grpc://127.0.0.1:{sandboxes["yandex"].port};
+            grpc_read_timeout 3s;
+        }}"""
         + location("closed", closed)
         + f"""
         location /_ftgw/local/ {{
@@ -233,12 +274,15 @@ def expected_qianfan_lines(n: int) -> list[list[dict]]:
 
 
 @pytest.mark.parametrize("provider", ["clova", "clova_sig", "qianfan",
-                                      "local"])
+                                      "yandex", "local"])
 def test_one_client_script_on_every_provider(staging, sandboxes, engine,
                                              provider):
-    vendor = "qianfan" if provider == "qianfan" else "clova"
-    sandbox = Sandbox(sandboxes[vendor].port) if provider != "local" \
-        else None
+    vendor = provider.replace("clova_sig", "clova")
+    sandbox = None
+    if provider == "yandex":
+        sandbox = YandexSandbox(sandboxes["yandex"].http_port)
+    elif provider != "local":
+        sandbox = Sandbox(sandboxes[vendor].port)
     if sandbox:
         sandbox.clear()
     move_route(staging, provider)
@@ -249,6 +293,10 @@ def test_one_client_script_on_every_provider(staging, sandboxes, engine,
     if provider == "local":
         staged = list((engine / "datasets" / "ftgw-files").iterdir())
         assert DATA in [p.read_bytes() for p in staged]
+        return
+
+    if provider == "yandex":
+        check_yandex(staging, sandbox, client, file_id)
         return
 
     # one object, signed as the vendor's storage checks it, in its format
@@ -291,6 +339,51 @@ def test_one_client_script_on_every_provider(staging, sandboxes, engine,
     staging.call("POST", f"/v1/fine_tuning/jobs/{again.id}/cancel")
 
 
+def expected_yandex_lines(n: int) -> list[dict]:
+    out = []
+    for i in range(n):
+        m = [{"role": x["role"], "text": x["content"]}
+             for x in conversation(i)["messages"]]
+        out.append({"request": m[:2], "response": m[2]["text"]})
+        out.append({"request": m[:4], "response": m[4]["text"]})
+    return out
+
+
+def check_yandex(staging, sandbox, client, file_id) -> None:
+    """The Dataset API as Yandex's SDK uses it, the upload signed as the
+    URL says, the dataset READY, and Tune on it with n_epochs as
+    samples"""
+    methods = [c["method"] for c in sandbox.requests()]
+    first = methods.index("DatasetCreate")
+    assert methods[first:first + 4] == [
+        "DatasetCreate", "DatasetGetUploadDraftUrl", "upload",
+        "DatasetValidate"], methods
+    assert "DatasetDescribe" in methods and "DatasetDelete" not in methods
+    (upload,) = sandbox.puts()
+    assert upload["signature_ok"] is True, upload
+    assert upload["format"]["ok"] is True, upload
+    (ds,) = [d for d in sandbox.datasets()
+             if d["dataset_id"] == upload["dataset_id"]]
+    assert ds["status"] == "READY" and ds["labels"] == {
+        "ftgw-owner": "alice"}, ds
+    lines = [json.loads(x) for x in
+             sandbox.dataset(ds["dataset_id"]).decode().splitlines()]
+    assert lines == expected_yandex_lines(120)
+    (tune,) = sandbox.calls("Tune")
+    params = tune["request"]["text_to_text_completion"]
+    assert tune["request"]["train_datasets"][0]["dataset_id"] == \
+        ds["dataset_id"]
+    assert int(params["n_samples"]) == 2 * 240   # n_epochs x rows
+
+    # a second job on the same file stages nothing
+    again = client.fine_tuning.jobs.create(model="bot", training_file=file_id)
+    assert again.training_file == file_id
+    assert len(sandbox.puts()) == 1
+    assert [c["method"] for c in sandbox.requests()].count(
+        "DatasetCreate") == 1
+    staging.call("POST", f"/v1/fine_tuning/jobs/{again.id}/cancel")
+
+
 def _vendor_creates(sandbox: Sandbox) -> list[dict]:
     return [r for r in sandbox.requests()
             if r.get("path") == "/tuning/v2/tasks"
@@ -299,24 +392,39 @@ def _vendor_creates(sandbox: Sandbox) -> list[dict]:
 
 STORAGE_FAULTS = [
     # fault spec, status, code
-    ({"fault": "status", "http": 500, "body": "<Error><Code>InternalError"
-      "</Code></Error>"}, 502, "dataset_upload_failed"),
-    ({"fault": "status", "http": 503, "body": ""}, 503, "vendor_unavailable"),
+    ({"fault": "status", "http": 500}, 502, "dataset_upload_failed"),
+    ({"fault": "status", "http": 503}, 503, "vendor_unavailable"),
     ({"fault": "reset", "count": 3}, 502, "vendor_unreachable"),
     ({"fault": "stall-body", "bytes": 4096, "delay": 8}, 504,
      "vendor_timeout"),
 ]
+FAULT_OPS = {"clova": "s3-put", "qianfan": "bos-put", "yandex": "upload"}
 
 
-@pytest.mark.parametrize("provider", ["clova", "qianfan"])
+def _sandbox(sandboxes, provider) -> Sandbox:
+    if provider == "yandex":
+        return YandexSandbox(sandboxes["yandex"].http_port)
+    return Sandbox(sandboxes[provider].port)
+
+
+def _created(sandbox: Sandbox) -> list[dict]:
+    """the vendor's creates: a CLOVA task, a Qianfan task, a Yandex Tune"""
+    return [r for r in sandbox.requests()
+            if r.get("path") == "/tuning/v2/tasks"
+            or str(r.get("path", "")).endswith("/createTask")
+            or r.get("method") == "Tune"]
+
+
+@pytest.mark.parametrize("provider", ["clova", "qianfan", "yandex"])
 @pytest.mark.parametrize("spec,status,code", STORAGE_FAULTS,
                          ids=["500", "503", "reset", "stall-mid-upload"])
 def test_storage_faults_leave_no_job(staging, sandboxes, provider, spec,
                                      status, code):
-    sandbox = Sandbox(sandboxes[provider].port)
+    sandbox = _sandbox(sandboxes, provider)
     sandbox.clear()
-    op = "s3-put" if provider == "clova" else "bos-put"
-    sandbox.fault(op=op, **spec)
+    # the Yandex sandbox names the faulted call "method"
+    sandbox.fault(**{"method" if provider == "yandex" else "op":
+                     FAULT_OPS[provider]}, **spec)
 
     client = staging.sdk()
     data = BIG if spec["fault"] == "stall-body" else DATA
@@ -326,7 +434,13 @@ def test_storage_faults_leave_no_job(staging, sandboxes, provider, spec,
         "model": f"{provider}/{MODELS[provider]}", "training_file": file.id})
     assert r.status_code == status, r.text
     assert r.json()["error"]["code"] == code, r.text
-    assert _vendor_creates(sandbox) == []
+    assert _created(sandbox) == []
+    if provider == "yandex":
+        # the draft was deleted: a retry leaves no dataset behind
+        methods = [c["method"] for c in sandbox.requests()]
+        assert methods.count("DatasetCreate") == 1
+        assert methods.count("DatasetDelete") == 1, methods
+        assert all(d["status"] == "READY" for d in sandbox.datasets())
 
     # the next create stages and creates
     sandbox.clear()
@@ -334,6 +448,7 @@ def test_storage_faults_leave_no_job(staging, sandboxes, provider, spec,
         model=f"{provider}/{MODELS[provider]}", training_file=file.id)
     assert job.training_file == file.id
     assert len(sandbox.puts()) == 1
+    assert len(_created(sandbox)) == 1
     staging.call("POST", f"/v1/fine_tuning/jobs/{job.id}/cancel")
 
 
@@ -353,13 +468,13 @@ def test_a_refused_key_and_a_refused_connection(staging, sandboxes):
     assert "HTTP 403 SignatureDoesNotMatch" in err["message"], err
     (put,) = sandbox.puts()
     assert put["signature_ok"] is False
-    assert _vendor_creates(sandbox) == []
+    assert _created(sandbox) == []
 
     r = staging.call("POST", "/v1/fine_tuning/jobs", json={
         "model": "clova_nostore/HCX-003", "training_file": file.id})
     assert r.status_code == 502, r.text
     assert r.json()["error"]["code"] == "vendor_unreachable"
-    assert _vendor_creates(sandbox) == []
+    assert _created(sandbox) == []
 
 
 @pytest.mark.parametrize("provider,rows,needle", [
