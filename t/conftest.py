@@ -5,6 +5,8 @@ official openai SDK as the client.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import sys
 from pathlib import Path
@@ -48,9 +50,25 @@ DATASET = "s3://tuning-data/sets/train.csv"
 FILES_MAX_SIZE = 4 * 1024 * 1024
 
 
+# the test gateways' ftgw_secret_file
+ID_SECRET = "x" * 16 + "0" * 48
+
+
+def owner_seal(client: str, unique: str) -> str:
+    """The seal of an owner tag, as docs/api.md#owner-tags defines it:
+    HMAC-SHA256(secret, "owner" 0 client 0 unique), 6 bytes in hex."""
+    return hmac.new(ID_SECRET.encode(), b"owner\0" + client.encode() + b"\0"
+                    + unique.encode(), hashlib.sha256).digest()[:6].hex()
+
+
+def sealed(client: str, unique: str) -> str:
+    """A name sealed whole (CLOVA tasks, Slurm jobs): unique.<seal>"""
+    return f"{unique}.{owner_seal(client, unique)}"
+
+
 def _gateway_conf(prefix: Path, port: int, providers: str,
                   locations: str) -> str:
-    secret = harness.write_secret(prefix / "id.secret", "x" * 16 + "0" * 48)
+    secret = harness.write_secret(prefix / "id.secret", ID_SECRET)
     clients = "\n".join(
         f"    ftgw_client {name} "
         f"{harness.write_secret(prefix / (name + '.key'), key)};"

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import openai
 import pytest
+import requests
 
-from conftest import create_job, error_of
+from conftest import SECRETS, create_job, error_of, owner_seal, sealed
 
 
 def test_missing_key_is_401(gateway):
@@ -100,3 +101,43 @@ def test_client_authorization_never_reaches_vendor(gateway):
     for req in gateway.vendor_requests():
         assert "gw-alice" not in str(req["headers"])
         assert "gw-alice" not in req["body"]
+
+
+def _plant(gateway, name: str) -> str:
+    """A task created in the CLOVA account outside the gateway (the
+    vendor's own API, with the account's key): its id"""
+    r = requests.post(gateway.sandboxes["clova"] + "/tuning/v2/tasks",
+                      headers={"Authorization":
+                               f"Bearer {SECRETS['clova_api_key']}"},
+                      json={"name": name, "model": "HCX-003",
+                            "trainingDatasetBucket": "tuning-data",
+                            "trainingDatasetFilePath": "sets/train.csv",
+                            "trainingDatasetAccessKey":
+                                SECRETS["bucket_access_key"],
+                            "trainingDatasetSecretKey":
+                                SECRETS["bucket_secret_key"]},
+                      timeout=5)
+    assert r.status_code == 200, r.text
+    return r.json()["result"]["id"]
+
+
+def test_planted_owner_tags_are_not_listed(gateway):
+    """docs/api.md#owner-tags: a task named for alice outside the gateway
+    (no seal, a made-up seal, bob's seal on alice's name, alice's seal on
+    another name) is listed to nobody; alice's own, sealed, is."""
+    own = create_job(gateway, "alice", suffix="sealed")
+    planted = [
+        _plant(gateway, "alice.planted"),
+        _plant(gateway, "alice.forged.0123456789ab"),
+        _plant(gateway, "alice.stolen." + owner_seal("bob", "alice.stolen")),
+        _plant(gateway, "alice.moved." + owner_seal("alice", "alice.other")),
+    ]
+    listed = gateway.sdk("alice").fine_tuning.jobs.list(limit=100).data
+    vendor_ids = [j.vendor["job_id"] for j in listed]
+    assert own.vendor["job_id"] in vendor_ids
+    assert not set(planted) & set(vendor_ids), vendor_ids
+    assert own.vendor["name"] == sealed("alice", "alice.sealed")
+    # and the one made as the gateway would, by the secret's holder, is
+    made = _plant(gateway, sealed("alice", "alice.by-hand"))
+    listed = gateway.sdk("alice").fine_tuning.jobs.list(limit=100).data
+    assert made in [j.vendor["job_id"] for j in listed]

@@ -11,7 +11,7 @@ import time
 import openai
 import pytest
 
-from conftest import CLIENT_KEYS, SECRETS, create_job, error_of
+from conftest import CLIENT_KEYS, SECRETS, create_job, error_of, owner_seal
 
 DATASET = "qianfan://dataset/1234"
 MODEL = "qianfan/ERNIE-Bot-turbo-0725"
@@ -57,10 +57,14 @@ def test_sdk_flow(gateway):
         assert CLIENT_KEYS["alice"] not in json.dumps(c)
     task = json.loads(made[0]["body"])
     assert task["name"].startswith("qf-flow-") and len(task["name"]) <= 20
-    assert task["description"] == "ftgw:alice"
+    # the owner, sealed over the container's name, then the run's task id
+    assert task["description"] == \
+        "ftgw:alice." + owner_seal("alice", task["name"])
     body = json.loads(made[1]["body"])
     assert body == {
-        "taskId": body["taskId"], "description": "ftgw:alice",
+        "taskId": body["taskId"],
+        "description": "ftgw:alice." + owner_seal("alice",
+                                                  str(body["taskId"])),
         "jobRunType": 0, "baseTrainType": "ERNIE-Bot-turbo",
         "trainType": "ERNIE-Bot-turbo-0725", "trainMode": "SFT",
         "peftType": "LoRA",

@@ -13,7 +13,7 @@ import requests
 
 import harness
 from conftest import (CLIENT_KEYS, DATASET, PRELOAD, SECRETS, _gateway_conf,
-                      create_job)
+                      create_job, sealed)
 
 
 def wait_for(fn, timeout=10.0):
@@ -53,7 +53,7 @@ def test_sdk_full_flow(gateway, provider):
     assert create["auth_ok"] is True
     body = json.loads(create["body"])
     assert body == {
-        "name": "alice.flow-test", "model": "HCX-003",
+        "name": sealed("alice", "alice.flow-test"), "model": "HCX-003",
         "tuningType": "PEFT", "taskType": "GENERATION",
         "trainEpochs": 3, "learningRate": 1e-4, "loraR": 8, "loraAlpha": 16,
         "trainingDatasetFilePath": "sets/train.csv",

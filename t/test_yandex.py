@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from conftest import (CLIENT_KEYS, SECRETS, YANDEX_FOLDER, YANDEX_TOKEN_TTL,
-                      create_job, error_of)
+                      create_job, error_of, owner_seal)
 
 DATASET = "yandex://dataset/fds1train"
 
@@ -55,7 +55,9 @@ def test_sdk_flow(gateway, provider):
     assert req["base_model_uri"] == f"gpt://{YANDEX_FOLDER}/yandexgpt-lite/latest"
     assert req["train_datasets"] == [{"dataset_id": "fds1train", "weight": 1.0}]
     assert req["name"] == "yx-flow"
-    assert req["labels"] == {"ftgw-owner": "alice"}
+    # the owner, sealed over the tuning's name
+    assert req["labels"] == {"ftgw-owner": "alice." + owner_seal("alice",
+                                                                 "yx-flow")}
     params = req["text_to_text_completion"]
     assert params["lr"] == 1e-4
     assert params["lora"] == {"rank": "8", "alpha": 16.0}
@@ -138,7 +140,9 @@ def test_every_tuning_request_field(gateway):
     assert req["validation_dataset"] == {"dataset_id": "fds2valid",
                                          "weight": 1.0}
     assert req["description"] == "all the fields"
-    assert req["labels"] == {"ftgw-owner": "alice", "team": "ml"}
+    assert req["labels"] == {
+        "ftgw-owner": "alice." + owner_seal("alice", req["name"]),
+        "team": "ml"}
     p = req["text_classification_multilabel"]
     assert p == {
         "seed": "7", "lr": 2e-4, "n_samples": "1000",

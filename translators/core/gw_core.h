@@ -229,6 +229,8 @@ typedef struct {
     char               *vendor_model;
     char               *name;            /* vendor job name */
     char               *owner;           /* client tag from the name */
+    int                 owner_sealed;    /* the tag's MAC holds: made by
+                                            this gateway (gw_owner_mac) */
     char               *fine_tuned_model;
     char               *training_file;
     char               *validation_file;
@@ -277,8 +279,32 @@ int gw_job_redact(const gw_provider_t *p, gw_job_t *job);
  * such a job is refused instead (502, and left out of lists)
  */
 int gw_job_id_holds_secret(const gw_provider_t *p, const gw_job_t *job);
-/* owner from a vendor job name "<client>.<rest>", if not set already */
-void gw_job_set_owner(gw_job_t *job);
+/*
+ * Owner tags.  A job's vendor-side tag names its client and is sealed
+ * with a MAC that only the gateway's secret makes: hex of
+ * HMAC-SHA256(secret, "owner" 0 client 0 unique)[0..6), where unique is
+ * the part of the job's name or tag that the vendor keeps with it.  A
+ * job whose tag names a client but whose seal does not hold (planted
+ * outside the gateway, or made by an earlier version) is never listed;
+ * its gateway job id, which only the gateway mints, still reaches it.
+ */
+#define GW_OWNER_MAC_LEN  12
+
+struct gw_op_s;
+
+void gw_owner_mac(const struct gw_op_s *op, const char *client,
+    size_t client_len, const char *unique, size_t unique_len, char *out);
+/* sets job's owner to client, sealed when mac is client's over unique */
+void gw_job_owner(gw_job_t *job, const struct gw_op_s *op,
+    const char *client, size_t client_len, const char *unique,
+    size_t unique_len, const char *mac, size_t mac_len);
+/*
+ * "<client>.<rest>.<mac>", a name sealed whole (CLOVA tasks): the owner
+ * from a vendor job name, unless a vendor set it
+ */
+void gw_job_set_owner(const struct gw_op_s *op, gw_job_t *job);
+/* appends ".<mac>" of (op's client, name) to name: 0, or -1 if too long */
+int gw_owner_seal(const struct gw_op_s *op, char *name, size_t size);
 void gw_job_free(gw_job_t *job);
 
 const char *gw_status_name(gw_status_t s);
@@ -352,10 +378,12 @@ typedef enum {
  * exchange allocates zeroed (gw_vendor_t.state_size) from the request's
  * arena.
  */
-typedef struct {
+typedef struct gw_op_s {
     gw_op_kind_t                 kind;
     const gw_provider_t         *provider;
     const gw_client_t           *client;
+    const unsigned char         *owner_key;     /* seals owner tags */
+    size_t                       owner_key_len;
     const gw_cache_t            *cache;
     const char                  *request_id;
     int64_t                      now_ms;

@@ -1211,6 +1211,8 @@ gw_op_init(gw_exchange_t *ex, gw_op_t *op, gw_op_kind_t kind,
     op->kind = kind;
     op->provider = p;
     op->client = ex->client;
+    op->owner_key = ex->gw->id_secret;
+    op->owner_key_len = ex->gw->id_secret_len;
     op->cache = &ex->gw->cache;
     op->request_id = ex->request_id;
     op->now_ms = ex->now_ms;
@@ -1351,7 +1353,7 @@ gw_exchange_start_create(gw_exchange_t *ex)
         ex->op.has_continue = 1;
     }
 
-    /* the vendor job name carries its owner, "<client>.<suffix>" */
+    /* the vendor job name carries its owner, "<client>.<suffix>.<mac>" */
     if (ex->spec.suffix != NULL) {
         gw_join(ex->op.job_name, sizeof(ex->op.job_name), ex->client->name,
                 ".", ex->spec.suffix);
@@ -1361,6 +1363,14 @@ gw_exchange_start_create(gw_exchange_t *ex)
         gw_int_str(stamp, t);
         gw_join(ex->op.job_name, sizeof(ex->op.job_name), ex->client->name,
                 ".ft-", stamp);
+    }
+
+    if (gw_owner_seal(&ex->op, ex->op.job_name, sizeof(ex->op.job_name))
+        != 0)
+    {
+        gw_error_invalid(&err, "suffix", "invalid_value",
+                         "suffix is too long for a job name");
+        gw_exchange_fail(ex, &err);
     }
 }
 
@@ -1475,7 +1485,7 @@ gw_exchange_finish_job(gw_exchange_t *ex)
     gw_job_t  *job;
 
     job = &ex->op.job;
-    gw_job_set_owner(job);
+    gw_job_set_owner(&ex->op, job);
 
     if (gw_job_id_holds_secret(ex->op.provider, job)) {
         gw_exchange_error(ex, 502, GW_TYPE_UPSTREAM, NULL,
@@ -1646,7 +1656,10 @@ gw_list_visible(gw_exchange_t *ex, const gw_op_t *op, const gw_job_t *job)
 {
     gw_job_t  cur;
 
-    if (job->owner == NULL || strcmp(job->owner, ex->client->name) != 0) {
+    /* listed only under a tag this gateway sealed: it mints the job id */
+    if (job->owner == NULL || !job->owner_sealed
+        || strcmp(job->owner, ex->client->name) != 0)
+    {
         return 0;
     }
 
@@ -1698,7 +1711,7 @@ gw_list_need_more(gw_exchange_t *ex, gw_op_t *op)
     n = 0;
 
     for (i = 0; i < op->njobs; i++) {
-        gw_job_set_owner(&op->jobs[i]);
+        gw_job_set_owner(op, &op->jobs[i]);
 
         if (op->jobs[i].created_at > oldest) {
             n += gw_list_visible(ex, op, &op->jobs[i]);
@@ -1792,7 +1805,7 @@ gw_exchange_finish_list(gw_exchange_t *ex)
         op = &ex->lists[i];
 
         for (j = 0; j < op->njobs; j++) {
-            gw_job_set_owner(&op->jobs[j]);
+            gw_job_set_owner(op, &op->jobs[j]);
 
             if (gw_list_visible(ex, op, &op->jobs[j])) {
                 items[n].job = &op->jobs[j];

@@ -64,6 +64,7 @@ gw_job_init(gw_job_t *job)
     job->vendor_model = NULL;
     job->name = NULL;
     job->owner = NULL;
+    job->owner_sealed = 0;
     job->fine_tuned_model = NULL;
     job->training_file = NULL;
     job->validation_file = NULL;
@@ -943,18 +944,100 @@ gw_job_checkpoints_json(const gw_job_t *job, const char *id,
 }
 
 
-/* the owner of a vendor job named "<client>.<rest>", unless a vendor set it */
 void
-gw_job_set_owner(gw_job_t *job)
+gw_owner_mac(const gw_op_t *op, const char *client, size_t client_len,
+    const char *unique, size_t unique_len, char *out)
 {
-    const char  *dot;
+    size_t         n;
+    unsigned char  mac[32], msg[GW_NAME_MAX + 600];
+
+    /* "owner" 0 client 0 unique: apart from job ids' and file ids' input */
+    n = 0;
+    memcpy(msg, "owner", 6);
+    n += 6;
+
+    client_len = client_len < GW_NAME_MAX ? client_len : GW_NAME_MAX;
+    memcpy(msg + n, client, client_len);
+    n += client_len;
+    msg[n++] = '\0';
+
+    unique_len = unique_len < 512 ? unique_len : 512;
+    memcpy(msg + n, unique, unique_len);
+    n += unique_len;
+
+    gw_hmac_sha256(op->owner_key, op->owner_key_len, msg, n, mac);
+    gw_hex(mac, GW_OWNER_MAC_LEN / 2, out);
+}
+
+
+void
+gw_job_owner(gw_job_t *job, const gw_op_t *op, const char *client,
+    size_t client_len, const char *unique, size_t unique_len,
+    const char *mac, size_t mac_len)
+{
+    char  expect[GW_OWNER_MAC_LEN + 1];
+
+    gw_free(job->owner);
+    job->owner = gw_strndup(client, client_len);
+
+    gw_owner_mac(op, client, client_len, unique, unique_len, expect);
+
+    job->owner_sealed = (mac != NULL && mac_len == GW_OWNER_MAC_LEN
+                         && gw_memeq_ct(mac, expect, GW_OWNER_MAC_LEN));
+}
+
+
+/*
+ * The owner of a vendor job named "<client>.<rest>.<mac>", unless a
+ * vendor set it; a name without its seal ("<client>.<rest>", as earlier
+ * versions named jobs) names an owner, unsealed
+ */
+void
+gw_job_set_owner(const gw_op_t *op, gw_job_t *job)
+{
+    size_t       len;
+    const char  *dot, *last;
 
     if (job->owner != NULL || job->name == NULL) {
         return;
     }
 
     dot = strchr(job->name, '.');
-    if (dot != NULL && dot > job->name) {
-        job->owner = gw_strndup(job->name, dot - job->name);
+    if (dot == NULL || dot == job->name) {
+        return;
     }
+
+    len = strlen(job->name);
+    last = strrchr(job->name, '.');
+
+    if (last == dot) {
+        gw_job_owner(job, op, job->name, dot - job->name, job->name, len,
+                     NULL, 0);
+        return;
+    }
+
+    gw_job_owner(job, op, job->name, dot - job->name, job->name,
+                 last - job->name, last + 1, len - (last + 1 - job->name));
+}
+
+
+int
+gw_owner_seal(const gw_op_t *op, char *name, size_t size)
+{
+    char    mac[GW_OWNER_MAC_LEN + 1];
+    size_t  len;
+
+    len = strlen(name);
+
+    if (len + 1 + GW_OWNER_MAC_LEN + 1 > size) {
+        return -1;
+    }
+
+    gw_owner_mac(op, op->client->name, strlen(op->client->name), name, len,
+                 mac);
+
+    name[len] = '.';
+    memcpy(name + len + 1, mac, GW_OWNER_MAC_LEN + 1);
+
+    return 0;
 }

@@ -276,7 +276,7 @@ gw_op_reset(gw_op_t *op)
 int
 gw_op_owned(gw_op_t *op)
 {
-    gw_job_set_owner(&op->job);
+    gw_job_set_owner(op, &op->job);
 
     if (op->job.owner != NULL
         && strcmp(op->job.owner, op->client->name) == 0)

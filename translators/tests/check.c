@@ -116,6 +116,10 @@ jstr_eq(const cJSON *root, const char *path, const char *want,
 
     v = jget(root, path);
 
+    if (want != NULL) {
+        want = seals(want);             /* "{{seal:<client>:<unique>}}" */
+    }
+
     if (want == NULL ? cJSON_IsNull(v)
                      : (cJSON_IsString(v) && strcmp(v->valuestring, want)
                                              == 0))

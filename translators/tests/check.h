@@ -126,6 +126,18 @@ void *keep_buf(void *p);
 cJSON *keep_json(cJSON *j);
 void *keep_with(void *p, void (*release)(void *p));
 
+/*
+ * Owner tags as the gateway seals them (docs/api.md#job-ids), computed
+ * here with OpenSSL's HMAC, apart from the gateway's code: the 12 hex of
+ * HMAC-SHA256(id secret, "owner" 0 client 0 unique)[0..6), and
+ * "<unique>.<seal>".  load() expands "{{seal:<client>:<unique>}}" in a
+ * fixture to the seal.
+ */
+const char *owner_seal(const char *client, const char *unique);
+const char *sealed(const char *client, const char *unique);
+char *seals(const char *text);
+/* a name as the gateway seals it, as a literal seals() expands */
+#define SEALED(client, base)  base ".{{seal:" client ":" base "}}"
 char *load(const char *name);
 char *load_with(const char *name, const char *path, cJSON *value);
 const void *mem_find(const void *hay, size_t len, const char *needle);

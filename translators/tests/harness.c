@@ -17,6 +17,8 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <gw.h>
 
@@ -147,6 +149,79 @@ teardown(void **state)
 
 /* ---- fixtures ---------------------------------------------------------- */
 
+const char *
+owner_seal(const char *client, const char *unique)
+{
+    char            *out, msg[1024];
+    size_t           n, i;
+    unsigned int     len;
+    unsigned char    mac[EVP_MAX_MD_SIZE];
+
+    n = snprintf(msg, sizeof(msg), "owner%c%s%c%s", 0, client, 0, unique);
+    assert_true(n < sizeof(msg));
+
+    assert_non_null(HMAC(EVP_sha256(), cfg->id_secret,
+                         (int) strlen(cfg->id_secret),
+                         (const unsigned char *) msg, n, mac, &len));
+
+    out = keep_buf(malloc(13));
+    for (i = 0; i < 6; i++) {
+        snprintf(out + 2 * i, 3, "%02x", mac[i]);
+    }
+
+    return out;
+}
+
+
+const char *
+sealed(const char *client, const char *unique)
+{
+    char  *out;
+
+    out = keep_buf(malloc(strlen(unique) + 14));
+    sprintf(out, "%s.%s", unique, owner_seal(client, unique));
+
+    return out;
+}
+
+
+/* "{{seal:<client>:<unique>}}" in text: the seal */
+char *
+seals(const char *text)
+{
+    char        *p, *end, *colon, *out, client[64], unique[512];
+    size_t       n;
+    const char  *seal;
+
+    while ((p = strstr(text, "{{seal:")) != NULL) {
+        /* the first expansion copies: text is the caller's */
+        end = strstr(p, "}}");
+        colon = strchr(p + 7, ':');
+        assert_non_null(end);
+        assert_true(colon != NULL && colon < end);
+
+        n = colon - (p + 7);
+        assert_true(n < sizeof(client));
+        memcpy(client, p + 7, n);
+        client[n] = '\0';
+
+        n = end - (colon + 1);
+        assert_true(n < sizeof(unique));
+        memcpy(unique, colon + 1, n);
+        unique[n] = '\0';
+
+        seal = owner_seal(client, unique);
+        out = keep_buf(malloc(strlen(text) + 13));
+        memcpy(out, text, p - text);
+        strcpy(out + (p - text), seal);
+        strcat(out, end + 2);
+        text = out;
+    }
+
+    return (char *) text;
+}
+
+
 char *
 load(const char *name)
 {
@@ -172,7 +247,7 @@ load(const char *name)
     buf[size] = '\0';
     fclose(f);
 
-    return buf;
+    return seals(buf);
 }
 
 

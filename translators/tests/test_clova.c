@@ -2379,6 +2379,35 @@ test_list_other_owners_hidden(void **state)
 }
 
 
+/*
+ * Tasks named "alice...." outside the gateway: without a seal, with a
+ * wrong one, or with bob's seal on alice's name.  None is listed (none
+ * gets a job id); alice's own, sealed, are (test_list_merged).
+ */
+static void
+test_list_planted_tags_hidden(void **state)
+{
+    size_t          i;
+    char            path[64];
+    cJSON          *json;
+    const char     *id;
+    gw_exchange_t  *ex;
+
+    ex = ex_as("alice", "GET", V1, NULL);
+    feed_all_pages(ex);
+    json = FINISH(ex, 200);
+
+    for (i = 0; i < (size_t) cJSON_GetArraySize(jget(json, "data")); i++) {
+        snprintf(path, sizeof(path), "data.%zu.vendor.job_id", i);
+        id = jstr(json, path);
+
+        if (strncmp(id, "t-p", 3) == 0) {
+            fail_msg("planted task %s listed", id);
+        }
+    }
+}
+
+
 static void
 test_list_limit_and_cursor(void **state)
 {
@@ -2665,6 +2694,7 @@ main(void)
 
         T(test_list_merged),
         T(test_list_other_owners_hidden),
+        T(test_list_planted_tags_hidden),
         T(test_list_limit_and_cursor),
         T(test_list_bad_cursor),
         T(test_list_reads_more_pages),

@@ -784,6 +784,7 @@ test_create_several_datasets(void **state)
 static void
 test_create_task_name(void **state)
 {
+    char            desc[64];
     size_t          i;
     gw_call_t      *call;
     const char     *name;
@@ -814,7 +815,8 @@ test_create_task_name(void **state)
     }
 
     assert_string_not_equal(name, "ab-" TAG);
-    JSTR(b, "description", "ftgw:alice");
+    snprintf(desc, sizeof(desc), "ftgw:alice.%s", owner_seal("alice", name));
+    JSTR(b, "description", desc);
 }
 
 
@@ -1484,7 +1486,8 @@ test_create_description_characters(void **state)
 
     if (gw_exchange_next(ex, &call) == GW_NEXT_CALL) {
         HAS(call->body, HAN HAN HAN);
-        HAS(call->body, "\"ftgw:alice " HAN);
+        HAS(call->body, "\"ftgw:alice.");
+        HAS(call->body, " " HAN HAN);
         return;
     }
 

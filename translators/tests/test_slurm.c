@@ -55,8 +55,8 @@
 #define LONG_MODEL      "llama-3-8b-instruct-support-assistant-base-model-v1"
 
 /* the job that mint_id() creates for alice on the first provider */
-#define NAME_ALICE      "ftgw.alice.tiny.mint-1700000000000"
-#define NAME_BOB        "ftgw.bob.tiny.mint-1700000000000"
+#define NAME_ALICE      SEALED("alice", "ftgw.alice.tiny.mint-1700000000000")
+#define NAME_BOB        SEALED("bob", "ftgw.bob.tiny.mint-1700000000000")
 
 /* job_completed.json's times, and job_pending_or_running.json's submit */
 #define T_SUBMIT        1795450956LL
@@ -190,7 +190,8 @@ set_str(cJSON *obj, const char *key, const char *value)
 {
     cJSON  *v;
 
-    v = (value != NULL) ? cJSON_CreateString(value) : cJSON_CreateNull();
+    v = (value != NULL) ? cJSON_CreateString(seals(value))
+                        : cJSON_CreateNull();
     assert_non_null(v);
 
     if (cJSON_HasObjectItem(obj, key)) {
@@ -443,6 +444,8 @@ check_script(const submit_t *s, const char *trainer, const char *out_dir,
 {
     char  want[10000];
 
+    out_dir = seals(out_dir);
+
     snprintf(want, sizeof(want),
              "#!/bin/bash\n"
              "set -eu\n"
@@ -467,7 +470,7 @@ check_spec(const submit_t *s, const char *golden, const char *file,
 {
     cJSON  *want;
 
-    want = keep_json(cJSON_Parse(golden));
+    want = keep_json(cJSON_Parse(seals(golden)));
 
     if (!cJSON_Compare(s->spec, want, 1)) {
         check_fail(file, line, "spec:\n%s\nwant:\n%s", s->spec_text,
@@ -737,7 +740,7 @@ test_config_trainer_parentheses(void **state)
     "\"optimizer\":{\"type\":\"adamw\",\"beta1\":0.9,\"beta2\":0.999,"       \
     "\"eps\":1e-8,\"weight_decay\":0.01}}}"
 
-#define FULL_NAME       "ftgw.alice.tiny.support-1700000000000"
+#define FULL_NAME       SEALED("alice", "ftgw.alice.tiny.support-1700000000000")
 #define FULL_OUT        OUT_ROOT "/" FULL_NAME
 
 #define FULL_SPEC                                                            \
@@ -874,7 +877,7 @@ test_create_jwt_datasets_prompt_tuning(void **state)
     gw_call_t      *call;
     gw_exchange_t  *ex;
 
-#define JWT_NAME  "ftgw.bob.tiny.mix.v2-1700000000000"
+#define JWT_NAME  SEALED("bob", "ftgw.bob.tiny.mix.v2-1700000000000")
 #define JWT_OUT   OUT_ROOT_JWT "/" JWT_NAME
 
     ex = ex_create("bob",
@@ -989,7 +992,7 @@ test_create_metadata(void **state)
     gw_call_t      *call;
     gw_exchange_t  *ex;
 
-#define MD_NAME  "ftgw.alice.tiny.ft-1700000000000"
+#define MD_NAME  SEALED("alice", "ftgw.alice.tiny.ft-1700000000000")
 
     ex = ex_create("alice", "{\"model\":\"local/tiny\","
                    "\"training_file\":\"local://datasets/x.jsonl\","
@@ -1035,7 +1038,7 @@ test_create_defaults(void **state)
     gw_call_t      *call;
     gw_exchange_t  *ex;
 
-#define DEF_NAME  "ftgw.alice.big.ft-1700000000000"
+#define DEF_NAME  SEALED("alice", "ftgw.alice.big.ft-1700000000000")
 
     ex = ex_create("alice", "{\"model\":\"local/big\","
                    "\"training_file\":\"local://datasets/x.csv\"}");
@@ -1083,7 +1086,8 @@ test_create_full_fine_tuning(void **state)
     /* "adamw" alone sets nothing: no optimizer object */
     CHECK_SPEC(&s,
         "{\"model_dir\":\"/srv/models/tiny\","
-        "\"output_dir\":\"" OUT_ROOT "/ftgw.alice.tiny.full-1700000000000\","
+        "\"output_dir\":\"" OUT_ROOT "/"
+        SEALED("alice", "ftgw.alice.tiny.full-1700000000000") "\","
         "\"training_files\":[{\"path\":\"/srv/data/x.jsonl\"}],"
         "\"tuning_type\":\"full\",\"learning_rate\":2e-5,"
         "\"scheduler\":{\"type\":\"constant\"}}");
@@ -1106,7 +1110,7 @@ test_create_model_with_dot(void **state)
     gw_exchange_t  *ex;
 
 /* the model's dots are written '~' in the job name, read back as '.' */
-#define DOT_NAME  "ftgw.alice.qwen2~5.x-1700000000000"
+#define DOT_NAME  SEALED("alice", "ftgw.alice.qwen2~5.x-1700000000000")
 
     ex = ex_create("alice", "{\"model\":\"local_jwt/qwen2.5\","
                    "\"training_file\":\"local://datasets/t.jsonl\","
@@ -2507,15 +2511,16 @@ jobs_answer(const char *const names[6])
 
 
 /*
- * jobs.json: 1 COMPLETED (submit ...956), 2 COMPLETED (...961),
+ * jobs.json: 1 COMPLETED (submit ...956, a planted name), 2 COMPLETED (...961),
  * 3 CANCELLED (...964), 4 FAILED (...965), 5 and 6 PENDING (...968).
  */
 static const char *const  local_names[6] = {
-    "t",                                      /* not the gateway's */
-    "ftgw.alice.tiny.a-1795450961000",
-    "ftgw.bob.tiny.b-1795450964000",
-    "ftgw.alice.big.c-1795450965000",
-    "ftgw.alice.tiny.d-1795450968000",
+    /* named as the gateway would, but not sealed by it: nobody's */
+    "ftgw.alice.tiny.p-1795450956000.0123456789ab",
+    SEALED("alice", "ftgw.alice.tiny.a-1795450961000"),
+    SEALED("bob", "ftgw.bob.tiny.b-1795450964000"),
+    SEALED("alice", "ftgw.alice.big.c-1795450965000"),
+    SEALED("alice", "ftgw.alice.tiny.d-1795450968000"),
     "ftgw.alice",                             /* malformed */
 };
 
@@ -2528,7 +2533,7 @@ jwt_jobs_answer(void)
 
     root = sample_json("job_running_with_comment.json");
     job = (cJSON *) jget(root, "jobs.0");
-    set_str(job, "name", "ftgw.alice.tiny.j-1795450966000");
+    set_str(job, "name", SEALED("alice", "ftgw.alice.tiny.j-1795450966000"));
     set_num(job, "job_id", 9);
     set_num(job, "submit_time", 1795450966);
     set_str(job, "comment", PROGRESS_RUN);
@@ -2585,7 +2590,8 @@ test_list(void **state)
     JSTR(json, "data.3.vendor.job_id", "2");
     JSTR(json, "data.3.status", "succeeded");
     JSTR(json, "data.3.fine_tuned_model",
-         OUT_ROOT "/ftgw.alice.tiny.a-1795450961000/final");
+         OUT_ROOT "/" SEALED("alice", "ftgw.alice.tiny.a-1795450961000")
+         "/final");
     JSTR(json, "data.3.organization_id", "alice");
     assert_memory_equal(jstr(json, "data.3.id"), "ftjob-", 6);
 

@@ -751,6 +751,19 @@ typedef struct {
 } taskbuf_t;
 
 
+/* the owner label the gateway writes: "<client>.<seal over the name>" */
+static const char *
+owner_tag(const char *client, const char *name)
+{
+    char  *out;
+
+    out = keep_buf(malloc(strlen(client) + 14));
+    sprintf(out, "%s.%s", client, owner_seal(client, name));
+
+    return out;
+}
+
+
 /*
  * A task as Describe answers it: created at T_CREATED, from yandexgpt-lite
  * latest, owner (NULL: no owner label) and a "team" label.
@@ -786,7 +799,7 @@ task_make(taskbuf_t *b, const char *id, const char *op_id, int status,
     if (owner != NULL) {
         yt(tuning_task__labels_entry__init)(&b->label[n]);
         b->label[n].key = (char *) OWNER_LABEL;
-        b->label[n].value = (char *) owner;
+        b->label[n].value = (char *) owner_tag(owner, t->name);
         b->labelp[n] = &b->label[n];
         n++;
     }
@@ -1339,7 +1352,7 @@ test_create_minimal(void **state)
     STR(r->name, "ftgw-1700000000");
     STR(r->description, "");
     INT(r->n_labels, 1);
-    STR(label_of(r, OWNER_LABEL), "alice");
+    STR(label_of(r, OWNER_LABEL), owner_tag("alice", r->name));
 
     INT(r->tuning_params_case, PARAMS(TEXT_TO_TEXT_COMPLETION));
     INT(r->text_to_text_completion->seed, 0);
@@ -1423,7 +1436,7 @@ test_create_full_lora(void **state)
     STR(r->name, "my-tune_1");
     STR(r->description, "nightly run");
     INT(r->n_labels, 3);
-    STR(label_of(r, OWNER_LABEL), "bob");
+    STR(label_of(r, OWNER_LABEL), owner_tag("bob", r->name));
     STR(label_of(r, "team"), "ml");
     STR(label_of(r, "env"), "dev");
 
@@ -1668,7 +1681,7 @@ test_create_suffix_and_labels(void **state)
 
     STR(r->name, "abc");
     INT(r->n_labels, 2);
-    STR(label_of(r, OWNER_LABEL), "alice");
+    STR(label_of(r, OWNER_LABEL), owner_tag("alice", r->name));
     STR(label_of(r, "owner"), "mallory");
 
     /* metadata: labels too, once where tuning.labels says the same */
@@ -2909,7 +2922,7 @@ test_iam_first_exchange(void **state)
     r = UNFRAME(call, DESC(tuning_request));
     STR(r->base_model_uri, "gpt://" FOLDER_IAM "/yandexgpt-lite/latest");
     STR(r->name, "iam-run");
-    STR(label_of(r, OWNER_LABEL), "alice");
+    STR(label_of(r, OWNER_LABEL), owner_tag("alice", r->name));
 
     /* cached under the provider, refreshed at 3/4 of its life */
     assert_int_equal(cache_puts, 1);
@@ -3247,7 +3260,7 @@ test_iam_unauthenticated_restarts(void **state)
     call = EXPECT_GRPC(ex, P_YI, "Tune", BEARER(TOKEN_2));
     r = UNFRAME(call, DESC(tuning_request));
     STR(r->name, "again");
-    STR(label_of(r, OWNER_LABEL), "alice");
+    STR(label_of(r, OWNER_LABEL), owner_tag("alice", r->name));
     op_make(&ob, "ftnop1", "ftn1", ST(CREATED));
     feed_op(ex, &ob);
     json = FINISH(ex, 200);
@@ -3526,6 +3539,40 @@ test_list_metadata_filter(void **state)
 }
 
 
+/*
+ * Tunings labelled for alice outside the gateway: the bare client (as
+ * earlier versions wrote it), a wrong seal, the seal of another
+ * tuning's name: none is listed
+ */
+static void
+test_list_planted_labels_hidden(void **state)
+{
+    cJSON          *json;
+    task_t         *p[4];
+    taskbuf_t       tb[4];
+    gw_exchange_t  *ex;
+
+    cache_seed("yciam", TOKEN_1);
+
+    ex = ex_as("alice", "GET", V1, NULL);
+    EXPECT_LIST(ex, P_YX, "");
+    p[0] = list_task(&tb[0], "ftn-a5", "alice", T_CREATED + 500);
+    p[1] = list_task(&tb[1], "ftn-p1", "alice", T_CREATED + 400);
+    tb[1].label[0].value = (char *) "alice";
+    p[2] = list_task(&tb[2], "ftn-p2", "alice", T_CREATED + 300);
+    tb[2].label[0].value = (char *) "alice.0123456789ab";
+    p[3] = list_task(&tb[3], "ftn-p3", "alice", T_CREATED + 200);
+    tb[3].label[0].value = (char *) owner_tag("alice", "another-name");
+    feed_list(ex, p, 4, NULL);
+    EXPECT_LIST(ex, P_YI, "");
+    feed_list(ex, NULL, 0, NULL);
+    json = FINISH(ex, 200);
+
+    assert_int_equal(cJSON_GetArraySize(jget(json, "data")), 1);
+    JSTR(json, "data.0.vendor.job_id", "ftn-a5");
+}
+
+
 static void
 test_list_limit(void **state)
 {
@@ -3751,6 +3798,7 @@ main(void)
         T(test_retrieve_failed_errors),
         T(test_retrieve_owner),
         T(test_retrieve_two_owner_labels),
+        T(test_list_planted_labels_hidden),
 
         T(test_grpc_codes),
         T(test_grpc_message_text),

@@ -222,6 +222,9 @@ static const gw_qf_model_t *gw_qf_validate(gw_op_t *op);
 static int gw_qf_validate_run(gw_op_t *op, const gw_qf_model_t *m);
 static int gw_qf_trainset(gw_op_t *op, gw_out_t *o);
 static char *gw_qf_job_body(gw_op_t *op, int64_t task_id);
+static void gw_qf_task_name(const gw_op_t *op, char *name, size_t size);
+static size_t gw_qf_owner_tag(const gw_op_t *op, const char *unique,
+    char *out, size_t size);
 static char *gw_qf_task_body(gw_op_t *op);
 static char *gw_qf_detail_body(int64_t task_id, int64_t job_id);
 static int gw_qf_call(gw_op_t *op, const char *action, char *body);
@@ -567,8 +570,9 @@ static int
 gw_qf_detail_to_job(gw_op_t *op, const cJSON *d, gw_job_t *job)
 {
     char                   buf[160];
+    size_t                 n;
     int64_t                task_id, job_id;
-    const char            *status, *v;
+    const char            *status, *v, *dot;
     const gw_qf_status_t  *s;
 
     task_id = gw_json_int(d, "taskId");
@@ -613,11 +617,20 @@ gw_qf_detail_to_job(gw_op_t *op, const cJSON *d, gw_job_t *job)
         job->name = gw_strdup(v);
     }
 
-    /* the run's description carries its owner: "ftgw:<client> ..." */
+    /*
+     * the run's description carries its owner: "ftgw:<client>.<mac> ...",
+     * sealed over its task's id
+     */
     v = gw_json_str(d, "description");
     if (v != NULL && strncmp(v, GW_QF_OWNER, sizeof(GW_QF_OWNER) - 1) == 0) {
         v += sizeof(GW_QF_OWNER) - 1;
-        job->owner = gw_strndup(v, strcspn(v, " "));
+        n = strcspn(v, " ");
+        dot = memchr(v, '.', n);
+        gw_int_str(buf, task_id);
+
+        gw_job_owner(job, op, v, dot ? (size_t) (dot - v) : n, buf,
+                     strlen(buf), dot ? dot + 1 : NULL,
+                     dot ? n - (dot + 1 - v) : 0);
     }
 
     job->created_at = gw_qf_time(gw_json_str(d, "startTime"));
@@ -988,6 +1001,36 @@ invalid:
 }
 
 
+/*
+ * v1 cannot find a task by name, so each run gets its own container,
+ * named from the suffix and a tag unique to this gateway's clock
+ */
+static void
+gw_qf_task_name(const gw_op_t *op, char *name, size_t size)
+{
+    snprintf(name, size, "%s-%08" PRIx64,
+             op->spec->suffix ? op->spec->suffix : "ftgw",
+             (uint64_t) (op->now_ms & 0xffffffff));
+}
+
+
+/* "ftgw:<client>.<mac>", the owner sealed over unique */
+static size_t
+gw_qf_owner_tag(const gw_op_t *op, const char *unique, char *out,
+    size_t size)
+{
+    char    mac[GW_OWNER_MAC_LEN + 1];
+    size_t  n;
+
+    gw_owner_mac(op, op->client->name, strlen(op->client->name), unique,
+                 strlen(unique), mac);
+
+    n = gw_join(out, size, GW_QF_OWNER, op->client->name, ".");
+
+    return n + gw_join(out + n, size - n, mac, NULL, NULL);
+}
+
+
 static char *
 gw_qf_task_body(gw_op_t *op)
 {
@@ -995,15 +1038,9 @@ gw_qf_task_body(gw_op_t *op)
     size_t    n;
     gw_out_t  o;
 
-    /*
-     * v1 cannot find a task by name, so each run gets its own container,
-     * named from the suffix and a tag unique to this gateway's clock
-     */
-    snprintf(name, sizeof(name), "%s-%08" PRIx64,
-             op->spec->suffix ? op->spec->suffix : "ftgw",
-             (uint64_t) (op->now_ms & 0xffffffff));
+    gw_qf_task_name(op, name, sizeof(name));
+    n = gw_qf_owner_tag(op, name, desc, sizeof(desc));
 
-    n = gw_join(desc, sizeof(desc), GW_QF_OWNER, op->client->name, NULL);
     if (op->spec->description != NULL && n < sizeof(desc)) {
         gw_join(desc + n, sizeof(desc) - n, " ", op->spec->description,
                 NULL);
@@ -1024,7 +1061,7 @@ gw_qf_task_body(gw_op_t *op)
 static char *
 gw_qf_job_body(gw_op_t *op, int64_t task_id)
 {
-    char                  desc[480];
+    char                  desc[480], name[GW_NAME_MAX + 16];
     gw_out_t              o;
     gw_qf_peft_t          peft;
     const gw_qf_model_t  *m;
@@ -1034,7 +1071,9 @@ gw_qf_job_body(gw_op_t *op, int64_t task_id)
     m = gw_qf_model(s->vendor_model);          /* validated before */
     peft = gw_qf_method(op, m);
 
-    gw_join(desc, sizeof(desc), GW_QF_OWNER, op->client->name, NULL);
+    /* the run's tag, sealed over its container: known on every read */
+    gw_int_str(name, task_id);
+    gw_qf_owner_tag(op, name, desc, sizeof(desc));
 
     /* written straight into the body: a tree would only be printed */
     gw_out_init(&o);

@@ -160,7 +160,8 @@ static int gw_slurm_metadata_too_long(const gw_job_spec_t *s);
 static int gw_slurm_model_name(const gw_provider_t *p, size_t i, char *out,
     size_t size);
 static int gw_slurm_path_ok(const char *s);
-static int gw_slurm_name_parse(const char *name, gw_job_t *job);
+static int gw_slurm_name_parse(const gw_op_t *op, const char *name,
+    gw_job_t *job);
 static char *gw_slurm_spec(gw_op_t *op, const char *model_dir,
     const char *output_dir);
 static char *gw_slurm_script(gw_op_t *op, const char *spec,
@@ -625,15 +626,16 @@ gw_slurm_job_to_job(gw_op_t *op, const cJSON *j, gw_job_t *job)
     job->vendor_id = gw_strdup(buf);
 
     /*
-     * "ftgw.<client>.<model>.<suffix>-<ms>", the model's dots written as
-     * '~': owner and model from the name.  Any other job is nobody's, so
-     * no client sees it (not even by a name like "<client>.x").
+     * "ftgw.<client>.<model>.<suffix>-<ms>.<mac>", the model's dots
+     * written as '~': owner and model from the name, the owner sealed.
+     * Any other job is nobody's, so no client sees it (not even by a
+     * name like "<client>.x").
      */
     if (name != NULL) {
         job->name = gw_strdup(name);
     }
 
-    if (gw_slurm_name_parse(name, job) != 0) {
+    if (gw_slurm_name_parse(op, name, job) != 0) {
         job->owner = gw_strdup("");
     }
 
@@ -963,10 +965,10 @@ gw_slurm_submit_body(gw_op_t *op, const char *spec, const char *output_dir)
 
 /* the owner and the model of a job this gateway named; -1 if not one */
 static int
-gw_slurm_name_parse(const char *name, gw_job_t *job)
+gw_slurm_name_parse(const gw_op_t *op, const char *name, gw_job_t *job)
 {
     char        *p;
-    const char  *c, *dot;
+    const char  *c, *dot, *last;
 
     if (name == NULL
         || strncmp(name, GW_SLURM_NAME, sizeof(GW_SLURM_NAME) - 1) != 0)
@@ -980,7 +982,10 @@ gw_slurm_name_parse(const char *name, gw_job_t *job)
         return -1;
     }
 
-    job->owner = gw_strndup(c, dot - c);
+    /* the seal after the last '.', over the name before it */
+    last = strrchr(name, '.');
+    gw_job_owner(job, op, c, dot - c, name, last - name, last + 1,
+                 strlen(last + 1));
     c = dot + 1;
     dot = strchr(c, '.');
     job->vendor_model = dot ? gw_strndup(c, dot - c) : gw_strdup(c);
@@ -1079,7 +1084,10 @@ gw_slurm_create(gw_op_t *op)
             }
         }
 
-        /* "ftgw.<client>.<model>.<suffix or ft>-<ms>": owner, model, output */
+        /*
+         * "ftgw.<client>.<model>.<suffix or ft>-<ms>.<mac>": owner, model,
+         * output
+         */
         n = snprintf(op->job_name, sizeof(op->job_name),
                      GW_SLURM_NAME "%s.%s.%s-%" PRId64, op->client->name,
                      s->vendor_model, s->suffix ? s->suffix : "ft",
@@ -1110,6 +1118,14 @@ gw_slurm_create(gw_op_t *op)
             gw_error_invalid(&op->err, "model", "invalid_value",
                              "local model names are A-Z, a-z, 0-9, '.', "
                              "'_' and '-'");
+            return GW_STEP_ERROR;
+        }
+
+        /* sealed: a job named so outside the gateway is nobody's */
+        if (gw_owner_seal(op, op->job_name, sizeof(op->job_name)) != 0) {
+            gw_error_invalid(&op->err, s->suffix ? "suffix" : "model",
+                             "invalid_value", "the model name and suffix "
+                             "are too long together for a job name");
             return GW_STEP_ERROR;
         }
 

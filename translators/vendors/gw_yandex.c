@@ -798,7 +798,7 @@ gw_yx_task_to_job(gw_op_t *op, const YX(TuningTask) *t, gw_job_t *job)
 {
     size_t                 i;
     cJSON                 *labels;
-    const char            *v;
+    const char            *v, *dot, *name;
     const gw_yx_status_t  *s;
 
     s = gw_yx_status(t->status);
@@ -861,9 +861,19 @@ gw_yx_task_to_job(gw_op_t *op, const YX(TuningTask) *t, gw_job_t *job)
     for (i = 0; i < t->n_labels; i++) {
         if (strcmp(t->labels[i]->key, GW_YX_OWNER) == 0) {
             /* two owner tags: planted, so nobody's (no client is "") */
-            v = (job->owner == NULL) ? t->labels[i]->value : "";
-            gw_free(job->owner);
-            job->owner = gw_strdup(v);
+            if (job->owner != NULL) {
+                gw_job_owner(job, op, "", 0, "", 0, NULL, 0);
+                continue;
+            }
+
+            /* "<client>.<mac>", sealed over the tuning's name */
+            v = t->labels[i]->value;
+            dot = strchr(v, '.');
+            name = t->name ? t->name : "";
+
+            gw_job_owner(job, op, v, dot ? (size_t) (dot - v) : strlen(v),
+                         name, strlen(name), dot ? dot + 1 : NULL,
+                         dot ? strlen(dot + 1) : 0);
             continue;
         }
 
@@ -1330,6 +1340,8 @@ static gw_step_t
 gw_yx_tune(gw_op_t *op)
 {
     char                                  uri[512], *model, *version;
+    char                                  mac[GW_OWNER_MAC_LEN + 1];
+    char                                  owner[GW_NAME_MAX + 16];
     size_t                                i, n, len;
     uint8_t                              *buf;
     gw_step_t                             rc;
@@ -1403,11 +1415,18 @@ gw_yx_tune(gw_op_t *op)
         req.description = s->description;
     }
 
-    /* the owner rides in a label: Yandex names allow no '.' */
+    /*
+     * the owner rides in a label (Yandex names allow no '.'), sealed over
+     * the tuning's name: "<client>.<mac>"
+     */
+    gw_owner_mac(op, op->client->name, strlen(op->client->name),
+                 op->job_name, strlen(op->job_name), mac);
+    gw_join(owner, sizeof(owner), op->client->name, ".", mac);
+
     n = 0;
     yx(tuning_request__labels_entry__init)(&labels[n]);
     labels[n].key = (char *) GW_YX_OWNER;
-    labels[n].value = (char *) op->client->name;
+    labels[n].value = owner;
     labels_p[n] = &labels[n];
     n++;
 
@@ -1562,6 +1581,7 @@ gw_yx_create_steps(gw_op_t *op)
 
     op->job.name = gw_strdup(op->job_name);
     op->job.owner = gw_strdup(op->client->name);
+    op->job.owner_sealed = 1;
     op->job.vendor_model = gw_strdup(op->spec->vendor_model);
     op->job.training_file = gw_strdup(op->spec->train[0].ref);
 
