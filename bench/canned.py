@@ -4,7 +4,8 @@ The answers are shaped like the sandboxes' (sandbox/*_sandbox.py) and, for
 Slurm, like slurmrestd's own (t/slurm/samples/), so the gateway parses and
 translates bodies of a realistic size and shape. The owner tags ("bench."
 for CLOVA task names, "ftgw:bench" for Qianfan run descriptions, the
-"ftgw-owner" label for Yandex, "ftgw.bench." for Slurm job names) name the
+"ftgw-owner" label for Yandex, "ftgw.bench." for Slurm job names), sealed
+with the bench gateway's secret as the gateway seals them, name the
 benchmark's client, or the gateway would answer retrieve with 404.
 
 Yandex speaks gRPC: its answers are protobuf messages built with the
@@ -12,6 +13,8 @@ stubs of Yandex's own `yandexcloud` package (pinned in requirements.txt,
 as for the Yandex sandbox) and framed as gRPC messages.
 """
 
+import hashlib
+import hmac
 import json
 
 from google.protobuf import timestamp_pb2
@@ -20,10 +23,19 @@ from yandex.cloud.ai.tuning.v1 import tuning_service_pb2, tuning_task_pb2
 from yandex.cloud.operation import operation_pb2, operation_service_pb2
 
 CLIENT = "bench"
+# the bench gateway's ftgw_secret_file, which seals the owner tags
+ID_SECRET = "b" * 64
+
+
+def seal(unique: str) -> str:
+    """The owner tag's seal (docs/api.md#owner-tags) for CLIENT."""
+    return hmac.new(ID_SECRET.encode(), b"owner\0" + CLIENT.encode() + b"\0"
+                    + unique.encode(), hashlib.sha256).digest()[:6].hex()
 
 # -- CLOVA Studio tuning v2 ----------------------------------------------
 
 CLOVA_TASK_ID = "bx3k9w2q"
+CLOVA_NAME = f"{CLIENT}.flow-test.{seal(CLIENT + '.flow-test')}"
 
 
 def _clova_task(status: str, info: dict, updated: str) -> str:
@@ -32,7 +44,7 @@ def _clova_task(status: str, info: dict, updated: str) -> str:
             "estimatedTime", "trainLoss", "sendWeightSuccess",
             "failureReason", "message", "endDatetime")
     task = {
-        "id": CLOVA_TASK_ID, "name": CLIENT + ".flow-test",
+        "id": CLOVA_TASK_ID, "name": CLOVA_NAME,
         "model": "HCX-003", "method": "LoRA", "taskType": "GENERATION",
         "trainEpochs": 3, "learningRate": 0.0001, "status": status,
         "statusInfo": {k: info.get(k) for k in keys},
@@ -64,11 +76,13 @@ def _qf(result) -> str:
 
 
 QF_CREATE_TASK = _qf({"id": QF_TASK_ID, "name": "qf-bench",
-                      "description": "ftgw:" + CLIENT,
+                      "description": f"ftgw:{CLIENT}.{seal('qf-bench')}",
                       "createTime": "2026-01-15 10:00:00"})
 QF_CREATE_JOB = _qf({"id": QF_JOB_ID})
 QF_JOB_DETAIL = _qf({
-    "id": QF_JOB_ID, "description": "ftgw:" + CLIENT, "taskId": QF_TASK_ID,
+    "id": QF_JOB_ID,
+    "description": f"ftgw:{CLIENT}.{seal(str(QF_TASK_ID))}",
+    "taskId": QF_TASK_ID,
     "taskName": "qf-bench", "version": 1, "jobRunType": 0,
     "increConfig": None, "trainType": "ERNIE-Bot-turbo-0725",
     "trainMode": "SFT", "peftType": "LoRA", "trainStatus": "RUNNING",
@@ -125,7 +139,7 @@ YX_DESCRIBE = grpc_frame(tuning_service_pb2.DescribeTuningResponse(
         started_at=_ts(1768439100),
         source_model_uri=f"gpt://{YX_FOLDER}/yandexgpt-lite/latest",
         name="yx-bench", description="benchmark tuning",
-        labels={"ftgw-owner": CLIENT})))
+        labels={"ftgw-owner": f"{CLIENT}.{seal('yx-bench')}"})))
 
 # OperationService/Get: its operation, with the steps done so far
 YX_OPERATION_GET = grpc_frame(_yx_operation(_YX_STATUS.IN_PROGRESS, 42,
@@ -168,7 +182,8 @@ SLURM_ROOTS = {"dataset_root": "/srv/ftgw/datasets",
                "output_root": "/srv/ftgw/out"}
 SLURM_TRAINER = "/opt/ftgw/trainer-venv/bin/ftgw-trainer"
 # "ftgw.<client>.<model>.<suffix>-<ms>": the gateway reads the owner back
-SLURM_JOB_NAME = f"ftgw.{CLIENT}.qwen-0_5b.slurm-bench-1768438800000"
+_SLURM_BASE = f"ftgw.{CLIENT}.qwen-0_5b.slurm-bench-1768438800000"
+SLURM_JOB_NAME = f"{_SLURM_BASE}.{seal(_SLURM_BASE)}"
 _SLURM_META = {"plugin": {"type": "openapi/v0.0.38",
                           "name": "Slurm OpenAPI v0.0.38"},
                "Slurm": {"version": {"major": 22, "micro": 8, "minor": 5},
@@ -317,7 +332,8 @@ def _yx_tune_request() -> bytes:
         base_model_uri=f"gpt://{YX_FOLDER}/yandexgpt-lite/latest",
         train_datasets=[tuning_service_pb2.TuningRequest.WeightedDataset(
             dataset_id="fds1train", weight=1.0)],
-        name="yx-bench", labels={"ftgw-owner": CLIENT})
+        name="yx-bench",
+        labels={"ftgw-owner": f"{CLIENT}.{seal('yx-bench')}"})
     params = req.text_to_text_completion
     params.seed, params.lr = 42, 1e-4
     params.lora.rank, params.lora.alpha = 8, 16
@@ -363,7 +379,7 @@ CEILING = {
     ("clova", "retrieve"): ("GET", f"/tuning/v2/tasks/{CLOVA_TASK_ID}",
                             None),
     ("clova", "create"): ("POST", "/tuning/v2/tasks", json.dumps({
-        "name": CLIENT + ".flow-test", "model": "HCX-003",
+        "name": CLOVA_NAME, "model": "HCX-003",
         "tuningType": "PEFT", "taskType": "GENERATION", "trainEpochs": 3,
         "learningRate": 1e-4, "loraR": 8, "loraAlpha": 16,
         "trainingDatasetFilePath": "sets/train.csv",

@@ -293,7 +293,7 @@ def upload_conf(prefix: Path, max_size: int) -> tuple[str, str]:
 def gateway_conf(prefix: Path, port: int, mock: Mock, workers: int,
                  single_process: bool = False, upload_max: int = 0) -> str:
     w = harness.write_secret
-    secret = w(prefix / "id.secret", "b" * 64)
+    secret = w(prefix / "id.secret", canned.ID_SECRET)
     client = w(prefix / "bench.key", CLIENT_KEY)
     ckey = w(prefix / "clova.key", "nv-bench-a1b2c3d4e5f6a7b8c9d0")
     sak = w(prefix / "bucket.ak", "bucket-access-ak0001")
