@@ -46,6 +46,7 @@ static uint64_t   ngx_http_ftgw_id_count;
 ngx_int_t
 ngx_http_ftgw_handler(ngx_http_request_t *r)
 {
+    int                         mine;
     ngx_int_t                   rc;
     gw_request_t                req;
     ngx_pool_cleanup_t         *cln;
@@ -76,12 +77,21 @@ ngx_http_ftgw_handler(ngx_http_request_t *r)
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
-    /* /v1/files: the Files API and its store (ngx_http_ftgw_files.c) */
+    /*
+     * /v1/files: the Files API and its store (ngx_http_ftgw_files.c), but
+     * the deletion of a file staged to vendors, which makes vendor calls
+     */
     if (gw_files_path(req.path, req.path_len)) {
-        return ngx_http_ftgw_files_handler(r, &req);
+        ctx->exchange = gw_exchange_unstage_create(&fmcf->gw, &req, &mine);
+
+        if (!mine) {
+            return ngx_http_ftgw_files_handler(r, &req);
+        }
+
+    } else {
+        ctx->exchange = gw_exchange_create(&fmcf->gw, &req);
     }
 
-    ctx->exchange = gw_exchange_create(&fmcf->gw, &req);
     if (ctx->exchange == NULL) {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }

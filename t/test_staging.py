@@ -507,3 +507,56 @@ def test_the_datas_faults_are_400s_before_any_call(staging, sandboxes,
                                            "invalid_training_file"), err
     assert needle in err["message"], err
     assert sandbox.requests() == []
+
+
+def test_deleting_the_file_deletes_its_staged_copies(staging, sandboxes):
+    """docs/api.md#uploaded-files-on-a-cloud-vendor: DELETE /v1/files/{id}
+    deletes what the gateway staged of it, each vendor's way (a signed
+    DELETE of the object, DatasetService/Delete), and says so"""
+    clova = Sandbox(sandboxes["clova"].port)
+    qianfan = Sandbox(sandboxes["qianfan"].port)
+    yandex = YandexSandbox(sandboxes["yandex"].http_port)
+    for sb in (clova, qianfan, yandex):
+        sb.clear()
+    client = staging.sdk()
+    file = client.files.create(file=("t.jsonl", io.BytesIO(DATA)),
+                               purpose="fine-tune")
+    for provider in ("clova", "qianfan", "yandex"):
+        job = client.fine_tuning.jobs.create(
+            model=f"{provider}/{MODELS[provider]}", training_file=file.id)
+        staging.call("POST", f"/v1/fine_tuning/jobs/{job.id}/cancel")
+
+    objects = {name: [o["key"] for o in requests.get(
+        sb.url + "/_sandbox/objects", timeout=5).json()]
+        for name, sb in (("clova", clova), ("qianfan", qianfan))}
+    fkey = file_key(staging, file.id)
+    keys = {name: next(k for k in found if fkey in k)
+            for name, found in objects.items()}
+    dataset = next(c for c in yandex.requests()
+                   if c.get("method") == "upload")["dataset_id"]
+
+    r = staging.call("DELETE", f"/v1/files/{file.id}")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["id"], body["object"], body["deleted"]) == \
+        (file.id, "file", True)
+    assert body["vendor"]["staged"] == [
+        {"provider": p, "deleted": True} for p in ("clova", "qianfan",
+                                                   "yandex")]
+
+    for name, sb in (("clova", clova), ("qianfan", qianfan)):
+        assert keys[name] not in [o["key"] for o in requests.get(
+            sb.url + "/_sandbox/objects", timeout=5).json()]
+        (delete,) = [r for r in sb.requests()
+                     if r.get("op") in ("s3-delete", "bos-delete")]
+        assert delete["signature_ok"] is True
+    assert dataset not in [d["dataset_id"] for d in yandex.datasets()]
+    assert staging.call("GET", f"/v1/files/{file.id}").status_code == 404
+
+
+def file_key(gw: Gateway, file_id: str) -> str:
+    """the store key of a file: its metadata file's name"""
+    for meta in (gw.nginx.prefix / "files" / "alice").glob("*.json"):
+        if json.loads(meta.read_text()).get("id") == file_id:
+            return meta.stem
+    raise AssertionError(file_id)

@@ -8,6 +8,8 @@
  */
 
 
+#include <string.h>
+
 #include <core/gw_core.h>
 
 
@@ -137,7 +139,8 @@ gw_op_unreadable(gw_op_t *op, const char *what)
 
 
 void
-gw_op_storage_error(gw_op_t *op, const char *store, const char *code)
+gw_op_storage_error(gw_op_t *op, const char *store, const char *action,
+    const char *code)
 {
     int  status;
 
@@ -150,10 +153,11 @@ gw_op_storage_error(gw_op_t *op, const char *store, const char *code)
 
     /* a refused key or a missing bucket is the operator's to fix */
     gw_error_set(&op->err, 502, GW_TYPE_UPSTREAM, NULL,
-                 "dataset_upload_failed", "provider '%s' refused the "
-                 "dataset's upload to its %s: HTTP %d%s%.64s",
-                 op->provider->name, store, status, code ? " " : "",
-                 code ? code : "");
+                 strcmp(action, "upload") == 0 ? "dataset_upload_failed"
+                                               : "dataset_delete_failed",
+                 "provider '%s' refused the dataset's %s in its %s: HTTP "
+                 "%d%s%.64s", op->provider->name, action, store, status,
+                 code ? " " : "", code ? code : "");
 }
 
 

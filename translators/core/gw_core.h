@@ -360,8 +360,10 @@ typedef enum {
     GW_OP_LIST,
     GW_OP_EVENTS,
     GW_OP_CHECKPOINTS,
-    GW_OP_STAGE             /* an uploaded file, put where the vendor reads
+    GW_OP_STAGE,            /* an uploaded file, put where the vendor reads
                                datasets (gw_stage.c) */
+    GW_OP_UNSTAGE           /* what was staged of a deleted file, deleted
+                               (op->stage.ref) */
 } gw_op_kind_t;
 
 
@@ -437,7 +439,7 @@ struct gw_vendor_s {
                                 size_t len);
     size_t        state_size;       /* of the vendor's op->state, or 0 */
     /* steps an op; NULL for ops the vendor lacks (answered 404/501) */
-    gw_step_t   (*ops[GW_OP_STAGE + 1])(gw_op_t *op);
+    gw_step_t   (*ops[GW_OP_UNSTAGE + 1])(gw_op_t *op);
     /* the i-th model a provider offers, into out: 0 past the last; NULL
      * for vendors that keep no list (GET /v1/models shows routes only) */
     int         (*model)(const gw_provider_t *p, size_t i, char *out,
@@ -496,6 +498,10 @@ typedef struct gw_stage_format_s {
                                             nothing: its storage */
 } gw_stage_format_t;
 
+
+/* hex SHA-256 of no bytes, the payload hash of a body-less call */
+#define GW_SHA256_EMPTY                                                     \
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 /* CSV: a field, quoted when it must be (RFC 4180) */
 void gw_out_csv(gw_out_t *o, const char *s);
@@ -627,11 +633,12 @@ int gw_op_transport_error(gw_op_t *op);
 void gw_op_unreadable(gw_op_t *op, const char *what);
 /*
  * op->err for a storage's refusal of a staged dataset (store: "Object
- * Storage"; code: the storage's own error code, or NULL): overload,
- * limits and timeouts as everywhere, anything else 502
- * dataset_upload_failed
+ * Storage"; action: "upload" or "deletion"; code: the storage's own error
+ * code, or NULL): overload, limits and timeouts as everywhere, anything
+ * else 502 dataset_upload_failed or dataset_delete_failed
  */
-void gw_op_storage_error(gw_op_t *op, const char *store, const char *code);
+void gw_op_storage_error(gw_op_t *op, const char *store, const char *action,
+    const char *code);
 /* op->err: 503 out_of_memory */
 void gw_op_nomem(gw_op_t *op);
 /*

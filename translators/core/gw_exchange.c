@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include <core/gw_core.h>
+#include <gw_files.h>
 
 
 #define GW_LIST_DEFAULT_LIMIT   20
@@ -62,6 +63,10 @@ struct gw_exchange_s {
     gw_vendor_response_t  resp;
     char                  retry_after[32];  /* of the last vendor answer */
     gw_op_t               op;
+
+    /* DELETE of a staged file: what each provider staged, deleted */
+    char                  file_id[GW_FILE_ID_MAX];
+    cJSON                *unstaged;
 
     /* create: uploaded files staged to the vendor first (gw_stage.c) */
     gw_stager_t          *stager;
@@ -125,6 +130,10 @@ static int gw_job_encode_id(gw_exchange_t *ex, const gw_op_t *op,
 static gw_next_t gw_exchange_step(gw_exchange_t *ex, gw_op_t *op,
     gw_call_t **call);
 static gw_next_t gw_exchange_stage(gw_exchange_t *ex, gw_call_t **call);
+static gw_next_t gw_exchange_unstage(gw_exchange_t *ex, gw_call_t **call);
+static void gw_exchange_unstaged(gw_exchange_t *ex, gw_op_t *op, int ok);
+static gw_exchange_t *gw_exchange_new(const gw_gateway_t *gw,
+    const gw_request_t *req);
 
 
 static const gw_route_t  gw_routes[] = {
@@ -146,6 +155,27 @@ static const gw_route_t  gw_routes[] = {
 gw_exchange_t *
 gw_exchange_create(const gw_gateway_t *gw, const gw_request_t *req)
 {
+    gw_arena_t     *prev;
+    gw_exchange_t  *ex;
+
+    ex = gw_exchange_new(gw, req);
+    if (ex == NULL) {
+        return NULL;
+    }
+
+    prev = gw_arena_use(ex->arena);
+    gw_exchange_start(ex, req);
+    gw_arena_use(prev);
+
+    return ex;
+}
+
+
+/* an exchange in its own arena, nothing started */
+
+static gw_exchange_t *
+gw_exchange_new(const gw_gateway_t *gw, const gw_request_t *req)
+{
     gw_arena_t     *arena, *prev;
     gw_exchange_t  *ex;
 
@@ -157,21 +187,118 @@ gw_exchange_create(const gw_gateway_t *gw, const gw_request_t *req)
     prev = gw_arena_use(arena);
 
     ex = gw_malloc(sizeof(gw_exchange_t));
+
+    if (ex != NULL) {
+        memset(ex, 0, sizeof(gw_exchange_t));
+        ex->arena = arena;
+        ex->gw = gw;
+        ex->now_ms = req->now_ms;
+        ex->limit = GW_LIST_DEFAULT_LIMIT;
+        gw_job_init(&ex->op.job);
+    }
+
+    gw_arena_use(prev);
+
     if (ex == NULL) {
-        gw_arena_use(prev);
         gw_arena_destroy(arena);
+    }
+
+    return ex;
+}
+
+
+/*
+ * DELETE /v1/files/{id} of a file that was staged to vendors.  The file
+ * leaves the store at once (its id is a 404 from now on); the exchange
+ * then deletes what each provider staged (the vendor's GW_OP_UNSTAGE)
+ * and answers OpenAI's deletion, with vendor.staged saying per provider
+ * whether the vendor's copy went too.  *mine is 0, and NULL returned, for
+ * any other request: the Files API's own code answers it.
+ */
+gw_exchange_t *
+gw_exchange_unstage_create(const gw_gateway_t *gw, const gw_request_t *req,
+    int *mine)
+{
+    char                  ref[512];
+    size_t                i, n;
+    int64_t               records;
+    gw_file_t             f;
+    gw_op_t              *op;
+    gw_arena_t           *prev;
+    gw_exchange_t        *ex;
+    gw_files_req_t        fr;
+    const gw_provider_t  *p;
+
+    *mine = 0;
+
+    if (gw->files_root == NULL || req->method_len != 6
+        || memcmp(req->method, "DELETE", 6) != 0
+        || gw_files_route(gw, req, &fr) != GW_FILES_DELETE
+        || gw_store_get(gw->files_root, fr.client->name, fr.key, &f) != 0)
+    {
         return NULL;
     }
 
-    memset(ex, 0, sizeof(gw_exchange_t));
+    for (i = 0, n = 0; i < gw->nproviders; i++) {
+        p = &gw->providers[i];
+        n += (p->vendor != NULL && p->vendor->ops[GW_OP_UNSTAGE] != NULL
+              && gw_store_staged_get(gw->files_root, fr.client->name,
+                                     fr.key, p->name, ref, sizeof(ref),
+                                     &records)
+                 == 0);
+    }
 
-    ex->arena = arena;
-    ex->gw = gw;
-    ex->now_ms = req->now_ms;
-    ex->limit = GW_LIST_DEFAULT_LIMIT;
-    gw_job_init(&ex->op.job);
+    if (n == 0) {
+        return NULL;
+    }
 
-    gw_exchange_start(ex, req);
+    *mine = 1;
+
+    ex = gw_exchange_new(gw, req);
+    if (ex == NULL) {
+        return NULL;
+    }
+
+    prev = gw_arena_use(ex->arena);
+
+    gw_exchange_request_id(ex, req);
+    ex->client = fr.client;
+    ex->kind = GW_OP_UNSTAGE;
+    gw_copy(ex->file_id, sizeof(ex->file_id), fr.id);
+
+    ex->lists = gw_calloc(n, sizeof(gw_op_t));
+    ex->unstaged = cJSON_CreateArray();
+
+    if (ex->lists == NULL || ex->unstaged == NULL) {
+        gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
+                          "The gateway is out of memory");
+        gw_arena_use(prev);
+        return ex;
+    }
+
+    for (i = 0; i < gw->nproviders && ex->nlists < n; i++) {
+        p = &gw->providers[i];
+
+        if (p->vendor == NULL || p->vendor->ops[GW_OP_UNSTAGE] == NULL
+            || gw_store_staged_get(gw->files_root, fr.client->name, fr.key,
+                                   p->name, ref, sizeof(ref), &records)
+               != 0)
+        {
+            continue;
+        }
+
+        op = &ex->lists[ex->nlists++];
+
+        if (gw_op_init(ex, op, GW_OP_UNSTAGE, p) != 0) {
+            gw_arena_use(prev);
+            return ex;
+        }
+
+        gw_copy(op->stage.ref, sizeof(op->stage.ref), ref);
+    }
+
+    /* the file is gone for the client whatever the vendors answer */
+    (void) gw_store_delete(gw->files_root, fr.client->name, fr.key);
 
     gw_arena_use(prev);
 
@@ -433,6 +560,10 @@ gw_exchange_advance(gw_exchange_t *ex, gw_call_t **call)
             continue;
         }
 
+        if (ex->kind == GW_OP_UNSTAGE) {
+            return gw_exchange_unstage(ex, call);
+        }
+
         if (ex->kind != GW_OP_LIST) {
             return gw_exchange_step(ex, &ex->op, call);
         }
@@ -585,6 +716,96 @@ gw_exchange_stage(gw_exchange_t *ex, gw_call_t **call)
 }
 
 
+/*
+ * A deleted file's staged copies, one provider after another: a vendor's
+ * refusal is reported in the answer, never fails the deletion
+ */
+static gw_next_t
+gw_exchange_unstage(gw_exchange_t *ex, gw_call_t **call)
+{
+    char       *body;
+    size_t      len;
+    cJSON      *json, *vendor;
+    gw_op_t    *op;
+    gw_step_t   rc;
+
+    *call = NULL;
+
+    while (ex->current < ex->nlists) {
+        op = &ex->lists[ex->current];
+
+        gw_call_reset(&op->call);
+        rc = op->provider->vendor->ops[GW_OP_UNSTAGE](op);
+
+        if (rc == GW_STEP_CALL && op->call.failed) {
+            gw_op_nomem(op);
+            rc = GW_STEP_ERROR;
+        }
+
+        if (rc == GW_STEP_CALL) {
+            op->call.provider = op->provider;
+            *call = &op->call;
+            return GW_NEXT_CALL;
+        }
+
+        gw_exchange_unstaged(ex, op, rc == GW_STEP_DONE);
+        ex->current++;
+    }
+
+    body = gw_file_deleted_json(ex->file_id, &len);
+    json = body ? gw_json_parse(body, len, NULL) : NULL;
+    gw_files_free(body);
+
+    vendor = cJSON_CreateObject();
+
+    if (json == NULL || vendor == NULL
+        || !cJSON_AddItemToObject(json, "vendor", vendor))
+    {
+        gw_json_delete(vendor);
+        gw_json_delete(json);
+        gw_exchange_error(ex, 503, GW_TYPE_API, NULL, "out_of_memory",
+                          "The gateway is out of memory");
+        return GW_NEXT_DONE;
+    }
+
+    cJSON_AddItemToObject(vendor, "staged", ex->unstaged);
+    ex->unstaged = NULL;
+
+    gw_exchange_answer(ex, 200, json);
+
+    return GW_NEXT_DONE;
+}
+
+
+/* {"provider", "deleted"[, "error": {"code", "message"}]}, redacted */
+static void
+gw_exchange_unstaged(gw_exchange_t *ex, gw_op_t *op, int ok)
+{
+    cJSON  *item, *error;
+
+    item = cJSON_CreateObject();
+    if (item == NULL) {
+        return;
+    }
+
+    cJSON_AddStringToObject(item, "provider", op->provider->name);
+    cJSON_AddBoolToObject(item, "deleted", ok);
+
+    if (!ok) {
+        gw_redact(op->provider, op->err.code, sizeof(op->err.code));
+        gw_redact(op->provider, op->err.message, sizeof(op->err.message));
+
+        error = cJSON_AddObjectToObject(item, "error");
+        if (error != NULL) {
+            cJSON_AddStringToObject(error, "code", op->err.code);
+            cJSON_AddStringToObject(error, "message", op->err.message);
+        }
+    }
+
+    cJSON_AddItemToArray(ex->unstaged, item);
+}
+
+
 void
 gw_exchange_feed(gw_exchange_t *ex, const gw_vendor_response_t *resp)
 {
@@ -594,7 +815,8 @@ gw_exchange_feed(gw_exchange_t *ex, const gw_vendor_response_t *resp)
         op = &ex->stage_op;
 
     } else {
-        op = (ex->kind == GW_OP_LIST) ? &ex->lists[ex->current] : &ex->op;
+        op = (ex->kind == GW_OP_LIST || ex->kind == GW_OP_UNSTAGE)
+             ? &ex->lists[ex->current] : &ex->op;
     }
 
     ex->resp = *resp;
@@ -639,6 +861,7 @@ gw_exchange_free(gw_exchange_t *ex)
     gw_op_reset(&ex->stage_op);
     gw_stage_free(ex->stager);
     gw_json_delete(ex->filter);
+    gw_json_delete(ex->unstaged);
 
     for (i = 0; i < ex->nlists; i++) {
         gw_op_reset(&ex->lists[i]);

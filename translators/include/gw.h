@@ -266,6 +266,13 @@ const char *gw_provider_param(const gw_provider_t *p, const char *name);
 /* NULL only when out of memory */
 gw_exchange_t *gw_exchange_create(const gw_gateway_t *gw,
     const gw_request_t *req);
+/*
+ * DELETE /v1/files/{id} of a file staged to vendors: an exchange that
+ * deletes the vendors' copies too, or NULL with *mine 0 for any other
+ * request (NULL with *mine 1: out of memory)
+ */
+gw_exchange_t *gw_exchange_unstage_create(const gw_gateway_t *gw,
+    const gw_request_t *req, int *mine);
 int gw_exchange_needs_body(const gw_exchange_t *ex);
 void gw_exchange_set_body(gw_exchange_t *ex, const char *body, size_t len);
 /* the client body could not be read in memory: it exceeds max bytes */

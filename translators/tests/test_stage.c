@@ -1130,6 +1130,129 @@ test_yandex_dataset_api(void **state)
 }
 
 
+/* DELETE /v1/files/{id}: the vendors' copies are deleted too */
+static void
+test_delete_unstages(void **state)
+{
+    int                  again, mine;
+    char                *text, path[300], want[300], auth[512], ref[512];
+    int64_t              rows;
+    gw_file_t            f, g;
+    gw_call_t           *call;
+    gw_request_t         req;
+    gw_exchange_t       *ex;
+    gw_aws_header_t      h[4];
+    const gw_result_t   *res;
+
+    (void) state;
+
+    text = repeat("", EX(U("q") "," A("a")), 40);
+    upload(text, &f);
+    free(text);
+
+    snprintf(ref, sizeof(ref), "s3://tuning/ftgw-files/alice-%s.csv", f.key);
+    assert_int_equal(gw_store_staged_put(root, "alice", f.key, "clova", ref,
+                                         40), 0);
+    assert_int_equal(gw_store_staged_put(root, "alice", f.key, "qianfan",
+                                         "bos://sets/x.jsonl", 40), 0);
+    assert_int_equal(gw_store_staged_put(root, "alice", f.key, "yandex",
+                                         "yandex://dataset/fdsgone", 40), 0);
+
+    snprintf(path, sizeof(path), "/v1/files/%s", f.id);
+    memset(&req, 0, sizeof(req));
+    req.method = "DELETE";
+    req.method_len = 6;
+    req.path = path;
+    req.path_len = strlen(path);
+    req.authorization = "Bearer ka";
+    req.authorization_len = 9;
+    req.generated_request_id = "rid";
+    req.now_ms = NOW_MS;
+
+    /* a GET is the Files API's own */
+    req.method = "GET";
+    req.method_len = 3;
+    assert_null(gw_exchange_unstage_create(&gw, &req, &mine));
+    assert_int_equal(mine, 0);
+    req.method = "DELETE";
+    req.method_len = 6;
+
+    ex = gw_exchange_unstage_create(&gw, &req, &mine);
+    assert_int_equal(mine, 1);
+    assert_non_null(ex);
+
+    /* gone from the store at once, its records too */
+    assert_int_equal(gw_store_get(root, "alice", f.key, &g), -1);
+    assert_int_equal(gw_store_staged_get(root, "alice", f.key, "clova", ref,
+                                         sizeof(ref), &rows), -1);
+
+    /* CLOVA's object: a signed DELETE, no body */
+    call = next_call(ex, &again);
+    assert_non_null(call);
+    assert_string_equal(call->method, "DELETE");
+    assert_string_equal(call->endpoint, "/_ftgw/clova_storage");
+    snprintf(want, sizeof(want), "/tuning/ftgw-files/alice-%s.csv", f.key);
+    assert_string_equal(call->path, want);
+    assert_null(call->body);
+    assert_null(call->body_file);
+    h[0] = (gw_aws_header_t) { "host", "kr.object.ncloudstorage.com" };
+    h[1] = (gw_aws_header_t) { "x-amz-content-sha256", GW_SHA256_EMPTY };
+    h[2] = (gw_aws_header_t) { "x-amz-date", "20231114T221320Z" };
+    assert_int_equal(gw_sign_aws_v4("DELETE", want, "", h, 3,
+                                    GW_SHA256_EMPTY, "AKS", "bucket-secret",
+                                    "kr-standard", "s3", "20231114T221320Z",
+                                    1, auth, sizeof(auth)), GW_OK);
+    assert_string_equal(header(call, "Authorization"), auth);
+    feed(ex, 204, "");
+
+    /* BOS refuses: the deletion still stands, and says so */
+    call = next_call(ex, &again);
+    assert_non_null(call);
+    assert_string_equal(call->method, "DELETE");
+    assert_string_equal(call->path, "/sets/x.jsonl");
+    feed(ex, 403, "{\"code\":\"AccessDenied\",\"message\":\"qf-secret\"}");
+
+    /* Yandex's dataset: already gone is gone */
+    call = next_call(ex, &again);
+    assert_non_null(call);
+    assert_string_equal(call->path,
+                        "/yandex.cloud.ai.dataset.v1.DatasetService/Delete");
+    {
+        gw_vendor_response_t  r;
+
+        memset(&r, 0, sizeof(r));
+        r.transport = GW_TRANSPORT_OK;
+        r.status = 200;
+        r.grpc_status = 5;
+        gw_exchange_feed(ex, &r);
+    }
+
+    assert_null(next_call(ex, &again));
+    res = gw_exchange_result(ex);
+    assert_int_equal(res->http_status, 200);
+    snprintf(want, sizeof(want), "{\"id\":\"%s\",\"object\":\"file\","
+             "\"deleted\":true,\"vendor\":{\"staged\":[{\"provider\":"
+             "\"clova\",\"deleted\":true},{\"provider\":\"qianfan\","
+             "\"deleted\":false,", f.id);
+    assert_memory_equal(res->body, want, strlen(want));
+    assert_non_null(strstr(res->body, "HTTP 403 AccessDenied"));
+    assert_non_null(strstr(res->body, "{\"provider\":\"yandex\","
+                           "\"deleted\":true}"));
+    assert_null(strstr(res->body, "qf-secret"));
+    gw_exchange_free(ex);
+
+    /* a file staged nowhere is the Files API's own */
+    text = repeat("", EX(U("q") "," A("a")), 10);
+    upload(text, &f);
+    free(text);
+    snprintf(path, sizeof(path), "/v1/files/%s", f.id);
+    req.path = path;
+    req.path_len = strlen(path);
+    assert_null(gw_exchange_unstage_create(&gw, &req, &mine));
+    assert_int_equal(mine, 0);
+}
+
+
 int
 main(void)
 {
@@ -1148,6 +1271,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_yandex_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_yandex_dataset_api, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_delete_unstages, setup,
                                         teardown),
     };
 

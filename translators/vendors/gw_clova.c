@@ -187,6 +187,9 @@ static void gw_clova_failure(gw_op_t *op, const cJSON *info,
 static void gw_clova_progress(gw_op_t *op, const cJSON *info, gw_job_t *job);
 static int gw_clova_task_id_valid(const char *id);
 static gw_step_t gw_clova_stage(gw_op_t *op);
+static gw_step_t gw_clova_unstage(gw_op_t *op);
+static gw_step_t gw_clova_s3_call(gw_op_t *op, const char *method,
+    const char *path, const char *sha256);
 static const char *gw_clova_s3_code(const char *body, size_t len, char *out,
     size_t size);
 static int64_t gw_clova_emit(const gw_convo_t *c, gw_out_t *o, char *why,
@@ -244,7 +247,8 @@ const gw_vendor_t  gw_vendor_clova = {
         gw_clova_list,          /* GW_OP_LIST */
         NULL,                   /* GW_OP_EVENTS: synthesised */
         NULL,                   /* GW_OP_CHECKPOINTS: none */
-        gw_clova_stage          /* GW_OP_STAGE */
+        gw_clova_stage,         /* GW_OP_STAGE */
+        gw_clova_unstage        /* GW_OP_UNSTAGE */
     },
     NULL,                       /* no model list: routes only */
     &gw_clova_format
@@ -1149,16 +1153,68 @@ gw_clova_emit(const gw_convo_t *c, gw_out_t *o, char *why, size_t len)
 
 
 /*
- * PUT /<bucket>/<prefix><object> to the provider's Object Storage, signed
- * with SigV4 over the converted file's SHA-256; the task then names
- * the object (trainingDatasetBucket, trainingDatasetFilePath)
+ * A call to the provider's Object Storage, signed with SigV4 over the
+ * payload's SHA-256 (hex; that of nothing for a DELETE)
+ */
+static gw_step_t
+gw_clova_s3_call(gw_op_t *op, const char *method, const char *path,
+    const char *sha256)
+{
+    char                  date[17], auth[512], size[24];
+    const char           *host, *region;
+    gw_aws_header_t       headers[4];
+    const gw_provider_t  *p;
+
+    p = op->provider;
+    host = gw_provider_param(p, "storage_host");
+    region = gw_provider_param(p, "storage_region");
+
+    gw_aws_date(op->now_ms / 1000, date);
+    gw_int_str(size, (int64_t) op->call.body_len);
+
+    headers[0].name = "Host";
+    headers[0].value = host ? host : GW_CLOVA_S3_HOST;
+    headers[1].name = "X-Amz-Content-SHA256";
+    headers[1].value = sha256;
+    headers[2].name = "X-Amz-Date";
+    headers[2].value = date;
+    headers[3].name = "Content-Length";
+    headers[3].value = size;
+
+    /* nginx sends no Content-Length without a body: it is not signed */
+    if (gw_sign_aws_v4(method, path, "", headers,
+                       op->call.body_file ? 4 : 3, sha256,
+                       gw_provider_param(p, "storage_access_key"),
+                       gw_provider_param(p, "storage_secret_key"),
+                       region ? region : GW_CLOVA_S3_REGION, "s3", date, 1,
+                       auth, sizeof(auth))
+        != GW_OK)
+    {
+        gw_op_nomem(op);
+        return GW_STEP_ERROR;
+    }
+
+    op->call.method = method;
+    op->call.endpoint = gw_provider_param(p, "storage_endpoint");
+    gw_call_path(&op->call, path, NULL, NULL);
+    gw_call_header(&op->call, "X-Amz-Content-SHA256", sha256);
+    gw_call_header(&op->call, "X-Amz-Date", date);
+    gw_call_header(&op->call, "Authorization", auth);
+
+    return GW_STEP_CALL;
+}
+
+
+/*
+ * PUT /<bucket>/<prefix><object> to the provider's Object Storage, the
+ * converted file as the body; the task then names the object
+ * (trainingDatasetBucket, trainingDatasetFilePath)
  */
 static gw_step_t
 gw_clova_stage(gw_op_t *op)
 {
-    char                  path[512], date[17], auth[512], size[24];
-    const char           *bucket, *prefix, *host, *region, *code;
-    gw_aws_header_t       headers[4];
+    char                  path[512];
+    const char           *bucket, *prefix, *code;
     const gw_provider_t  *p;
 
     p = op->provider;
@@ -1167,9 +1223,6 @@ gw_clova_stage(gw_op_t *op)
     prefix = prefix ? prefix : GW_CLOVA_S3_PREFIX;
 
     if (op->step == 0) {
-        host = gw_provider_param(p, "storage_host");
-        region = gw_provider_param(p, "storage_region");
-
         if (snprintf(path, sizeof(path), "/%s/%s%s", bucket, prefix,
                      op->stage.object)
             >= (int) sizeof(path))
@@ -1178,40 +1231,11 @@ gw_clova_stage(gw_op_t *op)
             return GW_STEP_ERROR;
         }
 
-        gw_aws_date(op->now_ms / 1000, date);
-        gw_int_str(size, op->stage.size);
-
-        headers[0].name = "Host";
-        headers[0].value = host ? host : GW_CLOVA_S3_HOST;
-        headers[1].name = "X-Amz-Content-SHA256";
-        headers[1].value = op->stage.sha256;
-        headers[2].name = "X-Amz-Date";
-        headers[2].value = date;
-        headers[3].name = "Content-Length";
-        headers[3].value = size;
-
-        if (gw_sign_aws_v4("PUT", path, "", headers, 4, op->stage.sha256,
-                           gw_provider_param(p, "storage_access_key"),
-                           gw_provider_param(p, "storage_secret_key"),
-                           region ? region : GW_CLOVA_S3_REGION, "s3", date,
-                           1, auth, sizeof(auth))
-            != GW_OK)
-        {
-            gw_op_nomem(op);
-            return GW_STEP_ERROR;
-        }
-
-        op->call.method = "PUT";
-        op->call.endpoint = gw_provider_param(p, "storage_endpoint");
         op->call.body_file = op->stage.path;
         op->call.body_len = (size_t) op->stage.size;
-        gw_call_path(&op->call, path, NULL, NULL);
         gw_call_header(&op->call, "Content-Type", op->stage.content_type);
-        gw_call_header(&op->call, "X-Amz-Content-SHA256", op->stage.sha256);
-        gw_call_header(&op->call, "X-Amz-Date", date);
-        gw_call_header(&op->call, "Authorization", auth);
 
-        return GW_STEP_CALL;
+        return gw_clova_s3_call(op, "PUT", path, op->stage.sha256);
     }
 
     if (gw_op_transport_error(op)) {
@@ -1222,12 +1246,48 @@ gw_clova_stage(gw_op_t *op)
     if (op->resp->status / 100 != 2) {
         code = gw_clova_s3_code(op->resp->body, op->resp->body_len,
                                 path, sizeof(path));
-        gw_op_storage_error(op, "Object Storage", code);
+        gw_op_storage_error(op, "Object Storage", "upload", code);
         return GW_STEP_ERROR;
     }
 
     snprintf(op->stage.ref, sizeof(op->stage.ref), "s3://%s/%s%s", bucket,
              prefix, op->stage.object);
+
+    return GW_STEP_DONE;
+}
+
+
+/* DELETE of a staged object, op->stage.ref "s3://<bucket>/<path>" */
+static gw_step_t
+gw_clova_unstage(gw_op_t *op)
+{
+    char              path[600], code_buf[64];
+    const char       *code;
+    gw_dataset_ref_t  ref;
+
+    if (op->step == 0) {
+        if (gw_dataset_ref_parse(op->stage.ref, &ref) != GW_OK) {
+            gw_op_nomem(op);
+            return GW_STEP_ERROR;
+        }
+
+        snprintf(path, sizeof(path), "/%s/%s", ref.bucket, ref.path);
+        gw_dataset_ref_free(&ref);
+
+        return gw_clova_s3_call(op, "DELETE", path, GW_SHA256_EMPTY);
+    }
+
+    if (gw_op_transport_error(op)) {
+        return GW_STEP_ERROR;
+    }
+
+    /* gone already is gone */
+    if (op->resp->status / 100 != 2 && op->resp->status != 404) {
+        code = gw_clova_s3_code(op->resp->body, op->resp->body_len,
+                                code_buf, sizeof(code_buf));
+        gw_op_storage_error(op, "Object Storage", "deletion", code);
+        return GW_STEP_ERROR;
+    }
 
     return GW_STEP_DONE;
 }

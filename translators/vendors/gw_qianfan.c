@@ -234,6 +234,10 @@ static int gw_qf_detail_to_job(gw_op_t *op, const cJSON *d, gw_job_t *job);
 static int64_t gw_qf_time(const char *s);
 static int gw_qf_ids(const gw_op_t *op, int64_t *task_id, int64_t *job_id);
 static gw_step_t gw_qf_stage(gw_op_t *op);
+static gw_step_t gw_qf_unstage(gw_op_t *op);
+static gw_step_t gw_qf_bos_call(gw_op_t *op, const char *method,
+    const char *path, const char *content_type, const char *sha256);
+static void gw_qf_bos_error(gw_op_t *op, const char *action);
 static int64_t gw_qf_emit(const gw_convo_t *c, gw_out_t *o, char *why,
     size_t len);
 static int gw_qf_bos_name_ok(const char *s, int slash);
@@ -287,7 +291,8 @@ const gw_vendor_t  gw_vendor_qianfan = {
         NULL,                   /* GW_OP_LIST: v1 has none */
         NULL,                   /* GW_OP_EVENTS: synthesised */
         NULL,                   /* GW_OP_CHECKPOINTS: none */
-        gw_qf_stage             /* GW_OP_STAGE */
+        gw_qf_stage,            /* GW_OP_STAGE */
+        gw_qf_unstage           /* GW_OP_UNSTAGE */
     },
     gw_qf_model_name,           /* the trainTypes of the table */
     &gw_qf_format
@@ -1436,18 +1441,98 @@ gw_qf_emit(const gw_convo_t *c, gw_out_t *o, char *why, size_t len)
 
 
 /*
- * PUT /<bucket>/<prefix><object> to the provider's BOS, bce-auth-v1
- * signed with the provider's AK/SK over the Host, the length, the type
- * and the file's SHA-256
+ * A call to the provider's BOS, bce-auth-v1 signed with the provider's
+ * AK/SK over the Host, the length, the type and the payload's SHA-256
  */
+static gw_step_t
+gw_qf_bos_call(gw_op_t *op, const char *method, const char *path,
+    const char *content_type, const char *sha256)
+{
+    int                   expiration;
+    char                  date[32], auth[512], size[24];
+    const char           *host, *v;
+    gw_bce_header_t       headers[5];
+    const gw_provider_t  *p;
+
+    p = op->provider;
+    host = gw_provider_param(p, "bos_host");
+    v = gw_provider_param(p, "signature_expiration");
+    expiration = v ? atoi(v) : 300;
+
+    gw_bce_timestamp(op->now_ms / 1000, date);
+    gw_int_str(size, (int64_t) op->call.body_len);
+
+    headers[0].name = "Host";
+    headers[0].value = host ? host : GW_QF_BOS_HOST;
+    headers[1].name = "Content-Length";
+    headers[1].value = size;
+    headers[2].name = "x-bce-date";
+    headers[2].value = date;
+    headers[3].name = "x-bce-content-sha256";
+    headers[3].value = sha256;
+    headers[4].name = "Content-Type";
+    headers[4].value = content_type;
+
+    /* without a body, neither a length nor a type is sent, nor signed */
+    if (content_type == NULL) {
+        headers[1] = headers[3];
+    }
+
+    if (gw_sign_bce_v1(method, path, NULL, headers, content_type ? 5 : 3,
+                       gw_provider_param(p, "access_key"),
+                       gw_provider_param(p, "secret_key"), date, expiration,
+                       auth, sizeof(auth))
+        != GW_OK)
+    {
+        gw_error_set(&op->err, 502, GW_TYPE_API, NULL, "signing_failed",
+                     "The gateway could not sign the request to provider "
+                     "'%s'", p->name);
+        return GW_STEP_ERROR;
+    }
+
+    op->call.method = method;
+    op->call.endpoint = gw_provider_param(p, "bos_endpoint");
+    gw_call_path(&op->call, path, NULL, NULL);
+
+    if (content_type != NULL) {
+        gw_call_header(&op->call, "Content-Type", content_type);
+    }
+
+    gw_call_header(&op->call, "x-bce-date", date);
+    gw_call_header(&op->call, "x-bce-content-sha256", sha256);
+    gw_call_header(&op->call, "Authorization", auth);
+
+    return GW_STEP_CALL;
+}
+
+
+/* op->err for a refusal of BOS: its errors are {"code", "message", ...} */
+static void
+gw_qf_bos_error(gw_op_t *op, const char *action)
+{
+    char         buf[65];
+    cJSON       *root;
+    const char  *code;
+
+    root = gw_json_parse(op->resp->body, op->resp->body_len, NULL);
+    code = gw_json_str(root, "code");
+
+    if (code != NULL) {
+        gw_copy(buf, sizeof(buf), code);
+        code = buf;
+    }
+
+    gw_json_delete(root);
+    gw_op_storage_error(op, "BOS", action, code);
+}
+
+
+/* PUT /<bucket>/<prefix><object> to the provider's BOS, the file as body */
 static gw_step_t
 gw_qf_stage(gw_op_t *op)
 {
-    int                   expiration;
-    char                  path[512], date[32], auth[512], size[24];
-    const char           *bucket, *prefix, *host, *v, *code;
-    cJSON                *root;
-    gw_bce_header_t       headers[5];
+    char                  path[512];
+    const char           *bucket, *prefix;
     const gw_provider_t  *p;
 
     p = op->provider;
@@ -1456,10 +1541,6 @@ gw_qf_stage(gw_op_t *op)
     prefix = prefix ? prefix : GW_QF_BOS_PREFIX;
 
     if (op->step == 0) {
-        host = gw_provider_param(p, "bos_host");
-        v = gw_provider_param(p, "signature_expiration");
-        expiration = v ? atoi(v) : 300;
-
         if (snprintf(path, sizeof(path), "/%s/%s%s", bucket, prefix,
                      op->stage.object)
             >= (int) sizeof(path))
@@ -1468,43 +1549,11 @@ gw_qf_stage(gw_op_t *op)
             return GW_STEP_ERROR;
         }
 
-        gw_bce_timestamp(op->now_ms / 1000, date);
-        gw_int_str(size, op->stage.size);
-
-        headers[0].name = "Host";
-        headers[0].value = host ? host : GW_QF_BOS_HOST;
-        headers[1].name = "Content-Length";
-        headers[1].value = size;
-        headers[2].name = "Content-Type";
-        headers[2].value = op->stage.content_type;
-        headers[3].name = "x-bce-date";
-        headers[3].value = date;
-        headers[4].name = "x-bce-content-sha256";
-        headers[4].value = op->stage.sha256;
-
-        if (gw_sign_bce_v1("PUT", path, NULL, headers, 5,
-                           gw_provider_param(p, "access_key"),
-                           gw_provider_param(p, "secret_key"), date,
-                           expiration, auth, sizeof(auth))
-            != GW_OK)
-        {
-            gw_error_set(&op->err, 502, GW_TYPE_API, NULL, "signing_failed",
-                         "The gateway could not sign the request to "
-                         "provider '%s'", p->name);
-            return GW_STEP_ERROR;
-        }
-
-        op->call.method = "PUT";
-        op->call.endpoint = gw_provider_param(p, "bos_endpoint");
         op->call.body_file = op->stage.path;
         op->call.body_len = (size_t) op->stage.size;
-        gw_call_path(&op->call, path, NULL, NULL);
-        gw_call_header(&op->call, "Content-Type", op->stage.content_type);
-        gw_call_header(&op->call, "x-bce-date", date);
-        gw_call_header(&op->call, "x-bce-content-sha256", op->stage.sha256);
-        gw_call_header(&op->call, "Authorization", auth);
 
-        return GW_STEP_CALL;
+        return gw_qf_bos_call(op, "PUT", path, op->stage.content_type,
+                              op->stage.sha256);
     }
 
     if (gw_op_transport_error(op)) {
@@ -1512,22 +1561,45 @@ gw_qf_stage(gw_op_t *op)
     }
 
     if (op->resp->status / 100 != 2) {
-        /* BOS's errors are {"code", "message", "requestId"} */
-        root = gw_json_parse(op->resp->body, op->resp->body_len, NULL);
-        code = gw_json_str(root, "code");
-
-        if (code != NULL) {
-            gw_copy(path, 65, code);
-            code = path;
-        }
-
-        gw_json_delete(root);
-        gw_op_storage_error(op, "BOS", code);
+        gw_qf_bos_error(op, "upload");
         return GW_STEP_ERROR;
     }
 
     snprintf(op->stage.ref, sizeof(op->stage.ref), "bos://%s/%s%s", bucket,
              prefix, op->stage.object);
+
+    return GW_STEP_DONE;
+}
+
+
+/* DELETE of a staged object, op->stage.ref "bos://<bucket>/<path>" */
+static gw_step_t
+gw_qf_unstage(gw_op_t *op)
+{
+    char              path[600];
+    gw_dataset_ref_t  ref;
+
+    if (op->step == 0) {
+        if (gw_dataset_ref_parse(op->stage.ref, &ref) != GW_OK) {
+            gw_op_nomem(op);
+            return GW_STEP_ERROR;
+        }
+
+        snprintf(path, sizeof(path), "/%s/%s", ref.bucket, ref.path);
+        gw_dataset_ref_free(&ref);
+
+        return gw_qf_bos_call(op, "DELETE", path, NULL, GW_SHA256_EMPTY);
+    }
+
+    if (gw_op_transport_error(op)) {
+        return GW_STEP_ERROR;
+    }
+
+    /* gone already is gone */
+    if (op->resp->status / 100 != 2 && op->resp->status != 404) {
+        gw_qf_bos_error(op, "deletion");
+        return GW_STEP_ERROR;
+    }
 
     return GW_STEP_DONE;
 }

@@ -190,7 +190,8 @@ const gw_vendor_t  gw_vendor_slurm = {
         gw_slurm_list,          /* GW_OP_LIST */
         NULL,                   /* GW_OP_EVENTS: synthesised */
         gw_slurm_checkpoints,   /* GW_OP_CHECKPOINTS */
-        NULL                    /* GW_OP_STAGE: a link, by gw_files.c */
+        NULL,                   /* GW_OP_STAGE: a link, by gw_files.c */
+        NULL                    /* GW_OP_UNSTAGE: the link stays */
     },
     gw_slurm_model_name,        /* the names of models= */
     NULL                        /* uploaded files are read as they are */

@@ -234,6 +234,7 @@ static int gw_yx_operation_answer(gw_op_t *op, const uint8_t *data,
 static const gw_yx_status_t *gw_yx_status(int value);
 static char *gw_yx_model_of(const char *uri);
 static gw_step_t gw_yx_stage(gw_op_t *op);
+static gw_step_t gw_yx_unstage(gw_op_t *op);
 static void gw_yx_ds_invalid(gw_op_t *op, const YDS(DatasetInfo) *d);
 static int64_t gw_yx_emit(const gw_convo_t *c, gw_out_t *o, char *why,
     size_t len);
@@ -275,7 +276,8 @@ const gw_vendor_t  gw_vendor_yandex = {
         gw_yx_list,             /* GW_OP_LIST */
         NULL,                   /* GW_OP_EVENTS: synthesised */
         NULL,                   /* GW_OP_CHECKPOINTS: none */
-        gw_yx_stage             /* GW_OP_STAGE: the Dataset API */
+        gw_yx_stage,            /* GW_OP_STAGE: the Dataset API */
+        gw_yx_unstage           /* GW_OP_UNSTAGE */
     },
     NULL,                       /* no model list: routes only */
     &gw_yx_format
@@ -2206,7 +2208,7 @@ gw_yx_stage_steps(gw_op_t *op)
         }
 
         if (op->resp->status / 100 != 2) {
-            gw_op_storage_error(op, "Object Storage", NULL);
+            gw_op_storage_error(op, "Object Storage", "upload", NULL);
             return gw_yx_ds_abandon(op);
         }
 
@@ -2341,4 +2343,44 @@ static gw_step_t
 gw_yx_stage(gw_op_t *op)
 {
     return gw_yx_run(op, gw_yx_stage_steps);
+}
+
+
+/* a deleted file's dataset, op->stage.ref "yandex://dataset/<id>" */
+static gw_step_t
+gw_yx_unstage_steps(gw_op_t *op)
+{
+    size_t          len;
+    gw_step_t       rc;
+    const uint8_t  *data;
+    gw_yx_state_t  *st;
+
+    st = op->state;
+
+    rc = gw_yx_authorize(op);
+    if (rc != GW_STEP_DONE) {
+        return rc;
+    }
+
+    if (st->phase != GW_YX_DS_DELETE) {
+        gw_copy(st->dataset_id, sizeof(st->dataset_id),
+                op->stage.ref + sizeof("yandex://dataset/") - 1);
+        return gw_yx_ds_call(op, "Delete", GW_YX_DS_DELETE);
+    }
+
+    /* gone already is gone */
+    if (op->resp->transport == GW_TRANSPORT_OK
+        && op->resp->grpc_status == 5)
+    {
+        return GW_STEP_DONE;
+    }
+
+    return gw_yx_answer(op, &data, &len) == 0 ? GW_STEP_DONE : GW_STEP_ERROR;
+}
+
+
+static gw_step_t
+gw_yx_unstage(gw_op_t *op)
+{
+    return gw_yx_run(op, gw_yx_unstage_steps);
 }
