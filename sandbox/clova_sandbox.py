@@ -50,7 +50,8 @@ from xml.sax.saxutils import escape as xml_escape
 from sandbox_http import (ControlApiMixin, FaultQueueMixin, ObjectControlMixin,
                           ObjectStoreMixin, RequestLogMixin, ResettableHTTPServer,
                           SandboxHandlerBase, StorageHandlerMixin, StorageVerdict,
-                          check_storage_fault, parse_stall_body_fault)
+                          check_storage_fault, parse_pace_fault,
+                          parse_stall_body_fault)
 
 try:
     from botocore.auth import S3SigV4Auth
@@ -984,6 +985,8 @@ FAULT_PARAMETERS = {
     "drop": lambda spec: {},
     "truncated": lambda spec: {},
     "stall-body": parse_stall_body_fault,
+    "trickle": lambda spec: parse_pace_fault(spec, False),
+    "stall-answer": lambda spec: parse_pace_fault(spec, True),
 }
 
 
@@ -1287,6 +1290,11 @@ class SandboxHandler(ObjectControlMixin, ControlApiMixin, SandboxHandlerBase):
         kind = fault["fault"]
         if kind == "slow":
             time.sleep(fault["delay"])
+            return False
+        if kind in ("trickle", "stall-answer"):
+            # the real answer, paced (sandbox_http.SandboxHandlerBase._send)
+            self.pace = (fault["bytes"], fault["delay"],
+                         kind == "stall-answer")
             return False
         if kind == "error":
             self._send_json(fault["http"], self._error_fault_body(fault), fault["headers"])

@@ -48,7 +48,8 @@ from urllib.parse import unquote_to_bytes, urlsplit
 from sandbox_http import (ControlApiMixin, FaultQueueMixin, ObjectControlMixin,
                           ObjectStoreMixin, RequestLogMixin, ResettableHTTPServer,
                           SandboxHandlerBase, StorageHandlerMixin, StorageVerdict,
-                          check_storage_fault, parse_stall_body_fault)
+                          check_storage_fault, parse_pace_fault,
+                          parse_stall_body_fault)
 
 try:
     from baidubce import utils as bce_utils
@@ -968,6 +969,8 @@ FAULT_PARAMETERS = {
     "status": _status_fault,
     "truncated": lambda spec: {},
     "stall-body": parse_stall_body_fault,
+    "trickle": lambda spec: parse_pace_fault(spec, False),
+    "stall-answer": lambda spec: parse_pace_fault(spec, True),
 }
 
 
@@ -1344,6 +1347,11 @@ class SandboxHandler(ObjectControlMixin, ControlApiMixin, SandboxHandlerBase):
         kind = fault["fault"]
         if kind == "slow":
             time.sleep(fault["delay"])
+            return False
+        if kind in ("trickle", "stall-answer"):
+            # the real answer, paced (sandbox_http.SandboxHandlerBase._send)
+            self.pace = (fault["bytes"], fault["delay"],
+                         kind == "stall-answer")
             return False
         if kind == "error":
             self._send_qianfan_error(

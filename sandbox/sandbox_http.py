@@ -15,6 +15,7 @@ import struct
 import sys
 import threading
 import time
+import time
 import weakref
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
@@ -86,7 +87,24 @@ class SandboxHandlerBase(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(body)
+        pace = getattr(self, "pace", None)
+        if pace is None:
+            self.wfile.write(body)
+            return
+        self.pace = None
+        chunk, delay, stall = pace
+        if stall:
+            # "stall-answer": part of the body, then silence, then a close
+            self.wfile.write(body[:len(body) // 2])
+            self.wfile.flush()
+            time.sleep(delay)
+            self.close_connection = True
+            return
+        # "trickle": the whole answer, `chunk` bytes every `delay` seconds
+        for i in range(0, len(body), chunk):
+            self.wfile.write(body[i:i + chunk])
+            self.wfile.flush()
+            time.sleep(delay)
 
     def _send_json(self, status: int, payload, headers: dict | None = None):
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
@@ -102,6 +120,20 @@ class SandboxHandlerBase(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
+
+
+def parse_pace_fault(spec: dict, stall: bool) -> dict:
+    """"trickle" (the answer sent `bytes` at a time, `delay` s apart) and
+    "stall-answer" (half the answer, then `delay` s of silence, a close)."""
+    delay = spec.get("delay", 5.0 if stall else 0.2)
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) \
+            or not 0 <= delay <= 3600:
+        raise ValueError("delay must be a number of seconds in [0, 3600]")
+    chunk = spec.get("bytes", 16)
+    if isinstance(chunk, bool) or not isinstance(chunk, int) \
+            or not 1 <= chunk <= 1 << 20:
+        raise ValueError("bytes must be an integer in [1, 1048576]")
+    return {"delay": float(delay), "bytes": chunk}
 
 
 class FaultQueueMixin:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from conftest import DATASET, error_of
+import harness
+from conftest import (DATASET, SECRETS, YANDEX_FOLDER, Gateway, _start,
+                      error_of)
 
 QF_MODEL = "qianfan/ERNIE-Bot-turbo-0725"
 QF_DATASET = "qianfan://dataset/1234"
@@ -24,6 +26,11 @@ FAULTS = {
                               "vendor_unreachable"),
     "cut-short": ({"fault": "truncated", "count": 3}, 502,
                   "invalid_vendor_response"),
+    # half the answer, then silence past proxy_read_timeout (2 s here):
+    # nginx ends the subrequest with the part it got, as for an answer cut
+    # short, so the client hears the same (docs/api.md)
+    "timeout-mid-body": ({"fault": "stall-answer", "delay": 4}, 502,
+                         "invalid_vendor_response"),
     "html-200": ({"fault": "garbage"}, 502, "invalid_vendor_response"),
     "oversize": ({"fault": "huge", "bytes": 2 * 1024 * 1024}, 502,
                  "vendor_response_too_large"),
@@ -118,10 +125,14 @@ def _cell(gateway, provider, operation, sandbox, fault, status, code,
         assert r.headers.get("retry-after") == fault["headers"]["Retry-After"]
     assert gateway.nginx.workers() == workers
 
-    # the next call is served
+    # the next call is served; a stalled answer was the vendor's real one
+    # (a CLOVA task deleted before its answer stalled is gone: a 404)
     again = _operation(gateway, provider,
                        "retrieve" if job_id else "list", job_id)
-    assert again.status_code == 200, again.text
+    if fault.get("fault") == "stall-answer":
+        assert again.status_code in (200, 404), again.text
+    else:
+        assert again.status_code == 200, again.text
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
@@ -131,6 +142,28 @@ def test_fault_cell(gateway, vendor, operation, call, fault):
     spec, status, code = FAULTS[fault]
     _cell(gateway, vendor, operation, vendor, {"op": call, **spec}, status,
           code)
+
+
+@pytest.mark.parametrize("vendor,operation,call", CALLS,
+                         ids=[f"{v}-{o}-{c}" for v, o, c in CALLS])
+def test_slow_trickle_cell(gateway, vendor, operation, call):
+    """The answer 16 bytes at a time, 0.05 s apart: each read comes within
+    proxy_read_timeout, so the operation succeeds, late (nginx has no limit
+    on an answer's whole time: docs/api.md)"""
+    job_id = None
+    if operation != "create":
+        created = _create(gateway, vendor)
+        assert created.status_code == 200, created.text
+        job_id = created.json()["id"]
+    workers = gateway.nginx.workers()
+    gateway.fault(vendor, op=call, fault="trickle", bytes=16, delay=0.05)
+    try:
+        r = _operation(gateway, vendor, operation, job_id)
+    finally:
+        gateway.clear_faults()
+    assert r.status_code == 200, r.text
+    assert r.json()["object"] in ("fine_tuning.job", "list")
+    assert gateway.nginx.workers() == workers
 
 
 # Yandex over gRPC: fault spec, gateway status, error code
@@ -185,3 +218,76 @@ def test_iam_fault_cell(gateway, operation, fault):
     _cell(gateway, "yandex_iam", operation, "yandex",
           {"method": "IamToken", **spec}, status, code,
           before_fault=expire_token)
+
+
+# A gRPC answer whose frame is broken: cut short of the length it declares,
+# or flagged compressed (the gateway asks for no compression, so a
+# compressed message is not one it can read).  The Python sandbox's gRPC
+# stack writes only whole frames, so an HTTP/2 server of nginx's own
+# serves these, as the bench's mock does: the request read first (mirror),
+# the static file as the answer, grpc-status 0 in the trailers.
+BROKEN_FRAMES = {
+    "truncated-frame": b"\0\0\0\0\x64" + b"\x0a\x04ftn1",
+    "compressed-frame": b"\x01\0\0\0\x06" + b"\x0a\x04ftn1",
+}
+FRAME_METHODS = {"create": "/yandex.cloud.ai.tuning.v1.TuningService/Tune",
+                 "list": "/yandex.cloud.ai.tuning.v1.TuningService/List"}
+
+
+@pytest.fixture(scope="module", params=sorted(BROKEN_FRAMES))
+def frames_gateway(workdir, request):
+    """a gateway whose one Yandex provider, "broken", is answered by
+    nginx's HTTP/2 server with the frame request.param names"""
+    name = request.param
+    prefix = workdir / f"frames-{name}"
+    prefix.mkdir()
+    (prefix / "frame.bin").write_bytes(BROKEN_FRAMES[name])
+    h2c = harness.free_port()
+    key = harness.write_secret(prefix / "yandex.key",
+                               SECRETS["yandex_api_key"])
+    routes = "\n".join(f"""
+        location = {path} {{
+            mirror /_read_body;
+            alias {prefix}/frame.bin;
+            error_page 405 =200 /_frame/frame.bin;
+        }}""" for path in FRAME_METHODS.values())
+    providers = f"""
+    ftgw_provider broken kind=yandex endpoint=/_ftgw/broken
+                  folder_id={YANDEX_FOLDER} api_key_file={key};
+    server {{
+        listen 127.0.0.1:{h2c} http2;
+        default_type application/grpc;
+        add_trailer grpc-status 0 always;
+        location = /_read_body {{ internal; return 204; }}
+        location /_frame/ {{ internal; alias {prefix}/; }}
+{routes}
+    }}"""
+    locations = f"""
+        location /_ftgw/broken/ {{
+            {harness.include("yandex")}
+            rewrite ^/_ftgw/broken(/.*)$ $1 break;
+            grpc_pass grpc://127.0.0.1:{h2c};
+            grpc_read_timeout 2s;
+        }}"""
+    nginx = _start(prefix, providers, locations)
+    yield name, Gateway(nginx, {})
+    nginx.stop()
+    assert nginx.log_problems() == []
+
+
+@pytest.mark.parametrize("operation", sorted(FRAME_METHODS))
+def test_broken_grpc_frame_cell(frames_gateway, operation):
+    frame, gw = frames_gateway
+    workers = gw.nginx.workers()
+    if operation == "create":
+        r = gw.call("POST", "/v1/fine_tuning/jobs", json={
+            "model": "broken/yandexgpt-lite", "training_file": YX_DATASET,
+            "tuning": {"tuning_type": "lora"}})
+    else:
+        r = gw.call("GET", "/v1/fine_tuning/jobs")
+    assert r.status_code == 502, r.text
+    err = error_of(r)
+    assert err["code"] == "invalid_vendor_response", err
+    assert ("a truncated gRPC message" if frame == "truncated-frame"
+            else "no uncompressed gRPC message") in err["message"], err
+    assert gw.nginx.workers() == workers
