@@ -5,12 +5,20 @@ workers survive and the next call succeeds."""
 
 from __future__ import annotations
 
+import sys
+import tempfile
+from pathlib import Path
+
 import pytest
 import requests
 
 import harness
 from conftest import (DATASET, SECRETS, YANDEX_FOLDER, Gateway, _start,
                       error_of)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "slurm"))
+import fault_proxy  # noqa: E402
+from slurmrest import slurm_cluster  # noqa: E402,F401
 
 QF_MODEL = "qianfan/ERNIE-Bot-turbo-0725"
 QF_DATASET = "qianfan://dataset/1234"
@@ -71,6 +79,8 @@ CREATE_BODIES = {
     "yandex": {"model": "yandex/yandexgpt-lite", "training_file": YX_DATASET,
                "tuning": {"tuning_type": "lora"}},
     # the provider that signs in by IAM
+    "local": {"model": "local/tiny",
+              "training_file": "local://datasets/chat.jsonl"},
     "yandex_iam": {"model": "yandex_iam/yandexgpt-lite",
                    "training_file": YX_DATASET,
                    "tuning": {"tuning_type": "lora"}},
@@ -144,19 +154,17 @@ def test_fault_cell(gateway, vendor, operation, call, fault):
           code)
 
 
-@pytest.mark.parametrize("vendor,operation,call", CALLS,
-                         ids=[f"{v}-{o}-{c}" for v, o, c in CALLS])
-def test_slow_trickle_cell(gateway, vendor, operation, call):
-    """The answer 16 bytes at a time, 0.05 s apart: each read comes within
-    proxy_read_timeout, so the operation succeeds, late (nginx has no limit
-    on an answer's whole time: docs/api.md)"""
+def _trickle(gateway, vendor, operation, call, chunk=16):
+    """The answer `chunk` bytes at a time, 0.05 s apart: each read comes
+    within proxy_read_timeout, so the operation succeeds, late (nginx has
+    no limit on an answer's whole time: docs/api.md)"""
     job_id = None
     if operation != "create":
         created = _create(gateway, vendor)
         assert created.status_code == 200, created.text
         job_id = created.json()["id"]
     workers = gateway.nginx.workers()
-    gateway.fault(vendor, op=call, fault="trickle", bytes=16, delay=0.05)
+    gateway.fault(vendor, op=call, fault="trickle", bytes=chunk, delay=0.05)
     try:
         r = _operation(gateway, vendor, operation, job_id)
     finally:
@@ -164,6 +172,12 @@ def test_slow_trickle_cell(gateway, vendor, operation, call):
     assert r.status_code == 200, r.text
     assert r.json()["object"] in ("fine_tuning.job", "list")
     assert gateway.nginx.workers() == workers
+
+
+@pytest.mark.parametrize("vendor,operation,call", CALLS,
+                         ids=[f"{v}-{o}-{c}" for v, o, c in CALLS])
+def test_slow_trickle_cell(gateway, vendor, operation, call):
+    _trickle(gateway, vendor, operation, call)
 
 
 # Yandex over gRPC: fault spec, gateway status, error code
@@ -291,3 +305,65 @@ def test_broken_grpc_frame_cell(frames_gateway, operation):
     assert ("a truncated gRPC message" if frame == "truncated-frame"
             else "no uncompressed gRPC message") in err["message"], err
     assert gw.nginx.workers() == workers
+
+
+# The local engine: slurmrestd is the real daemon, so a fault proxy sits
+# between nginx and its socket (t/slurm/fault_proxy.py) and takes the
+# same faults as the HTTP sandboxes.  The jobs run /bin/true: the cells
+# are about slurmrestd's answers, not about training.
+SLURM_CALLS = [
+    ("create", "submit"), ("create", "job"), ("retrieve", "job"),
+    ("list", "jobs"), ("cancel", "job"), ("cancel", "cancel"),
+    ("events", "job"),
+]
+
+
+class LocalGateway(Gateway):
+    def __init__(self, nginx, proxy):
+        super().__init__(nginx, {"local": proxy.server_address[1]})
+        self.proxy = proxy
+
+
+@pytest.fixture(scope="module")
+def local_faults(workdir, slurm_cluster):  # noqa: F811
+    root = Path(tempfile.mkdtemp(prefix="ftgw-faults-", dir="/tmp"))
+    root.chmod(0o755)
+    for d in ("models/tiny", "datasets", "out"):
+        (root / d).mkdir(parents=True)
+        (root / d).chmod(0o777)
+    proxy = fault_proxy.start(slurm_cluster.socket_path)
+    providers = f"""
+    ftgw_provider local kind=slurm endpoint=/_ftgw/local
+                  models=tiny:{root}/models/tiny
+                  dataset_root={root}/datasets output_root={root}/out
+                  trainer=/bin/true partition=gpu time_limit=5;"""
+    locations = f"""
+        location /_ftgw/local/ {{
+            {harness.include("slurm")}
+            proxy_pass http://127.0.0.1:{proxy.server_address[1]}/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_connect_timeout 1s;
+            proxy_read_timeout 2s;
+        }}"""
+    nginx = _start(workdir / "local-faults", providers, locations)
+    yield LocalGateway(nginx, proxy)
+    nginx.stop()
+    proxy.shutdown()
+    assert nginx.log_problems() == []
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+@pytest.mark.parametrize("operation,call", SLURM_CALLS,
+                         ids=[f"local-{o}-{c}" for o, c in SLURM_CALLS])
+def test_local_fault_cell(local_faults, operation, call, fault):
+    spec, status, code = FAULTS[fault]
+    _cell(local_faults, "local", operation, "local", {"op": call, **spec},
+          status, code)
+
+
+@pytest.mark.parametrize("operation,call", SLURM_CALLS,
+                         ids=[f"local-{o}-{c}" for o, c in SLURM_CALLS])
+def test_local_slow_trickle_cell(local_faults, operation, call):
+    # slurmrestd's job lists grow with the cluster's jobs: larger chunks
+    _trickle(local_faults, "local", operation, call, chunk=2048)

@@ -121,15 +121,49 @@ fuzz_memmem(const void *hay, size_t len, const char *needle)
 }
 
 
+/*
+ * 1 when a key or a string of the answer holds a secret.  The strings are
+ * read decoded, as a client's JSON parser gives them: the escaped text
+ * may hold a secret's bytes by chance ("\\n" then the secret without its
+ * leading 'n', a first finding of fuzz_clova's long run) where no string
+ * holds it.
+ */
+static inline int
+fuzz_holds_secret(const cJSON *item, const char **secrets)
+{
+    const char   *str, **s;
+
+    for ( ; item != NULL; item = item->next) {
+        for (s = secrets; *s; s++) {
+            str = item->string;
+            if (str != NULL && fuzz_memmem(str, strlen(str), *s) != NULL) {
+                return 1;
+            }
+
+            str = cJSON_IsString(item) ? item->valuestring : NULL;
+            if (str != NULL && fuzz_memmem(str, strlen(str), *s) != NULL) {
+                return 1;
+            }
+        }
+
+        if (item->child != NULL && fuzz_holds_secret(item->child, secrets))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 static inline void
 fuzz_vendor_run(const gw_gateway_t *gw, const fuzz_vendor_t *v,
     const uint8_t *data, size_t size)
 {
     int                    op, calls;
-    char                  *text;
     char                   id[GW_JOB_ID_MAX], path[GW_JOB_ID_MAX + 64];
     cJSON                 *json;
-    const char            *method, *query, **s;
+    const char            *method, *query;
     gw_call_t             *call;
     gw_job_ref_t           ref;
     gw_request_t           req;
@@ -256,22 +290,14 @@ fuzz_vendor_run(const gw_gateway_t *gw, const fuzz_vendor_t *v,
         abort();
     }
 
-    text = cJSON_PrintUnformatted(json);
-    cJSON_Delete(json);
-
-    if (text == NULL) {
+    /* what the client reads: every key and string, decoded */
+    if (fuzz_holds_secret(json, v->secrets)) {
+        fprintf(stderr, "a secret in the answer: %.*s\n",
+                (int) res->body_len, res->body);
         abort();
     }
 
-    for (s = v->secrets; *s; s++) {
-        if (fuzz_memmem(text, strlen(text), *s) != NULL) {
-            fprintf(stderr, "a secret in the answer: %.*s\n",
-                    (int) res->body_len, res->body);
-            abort();
-        }
-    }
-
-    cJSON_free(text);
+    cJSON_Delete(json);
 
     gw_exchange_free(ex);
 }
