@@ -42,7 +42,6 @@ struct gw_convert_s {
     const char               *param;
     int                       src;
     int                       dst;
-    char                     *dst_path;
     char                     *line;          /* the line being read */
     size_t                    len;
     size_t                    size;
@@ -87,7 +86,7 @@ static int gw_convert_write(gw_convert_t *cv, const char *p, size_t n);
 static void gw_convert_refuse(gw_convert_t *cv, gw_error_t *err,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int gw_convo_turn(gw_convo_t *c, size_t *cap, const char *user,
-    size_t user_len, const char *assistant, int weight);
+    const char *assistant, int weight);
 static char *gw_concat(char *a, const char *b);
 static void gw_stage_unlink(gw_stager_t *st);
 
@@ -128,9 +127,7 @@ gw_convo_read(const gw_stage_format_t *fmt, const cJSON *example,
     started = 0;
     m = 0;
 
-    for (msg = c->messages ? c->messages->child : NULL; msg != NULL;
-         msg = msg->next)
-    {
+    for (msg = c->messages->child; msg != NULL; msg = msg->next) {
         m++;
         role = gw_json_str(msg, "role");
         content = gw_json_str(msg, "content");
@@ -200,9 +197,7 @@ gw_convo_read(const gw_stage_format_t *fmt, const cJSON *example,
             goto failed;
         }
 
-        if (gw_convo_turn(c, &cap, user, strlen(user), content, weight)
-            != 0)
-        {
+        if (gw_convo_turn(c, &cap, user, content, weight) != 0) {
             goto nomem;
         }
 
@@ -247,12 +242,10 @@ failed:
 
 
 static int
-gw_convo_turn(gw_convo_t *c, size_t *cap, const char *user, size_t user_len,
+gw_convo_turn(gw_convo_t *c, size_t *cap, const char *user,
     const char *assistant, int weight)
 {
     gw_turn_t  *turns;
-
-    (void) user_len;
 
     if (c->nturns == *cap) {
         turns = gw_realloc(c->turns, (*cap ? *cap * 2 : 4)
@@ -382,11 +375,10 @@ gw_convert_create(const gw_stage_format_t *fmt, const char *src,
     cv->param = param;
     cv->dst = -1;
     cv->src = open(src, O_RDONLY | O_CLOEXEC);
-    cv->dst_path = gw_strdup(dst);
     cv->sha = EVP_MD_CTX_new();
     gw_out_init(&cv->out);
 
-    if (cv->dst_path == NULL || cv->sha == NULL
+    if (cv->sha == NULL
         || EVP_DigestInit_ex(cv->sha, EVP_sha256(), NULL) != 1)
     {
         gw_convert_close(cv);
@@ -601,7 +593,6 @@ gw_convert_line(gw_convert_t *cv, const char *p, size_t n, gw_error_t *err)
     example = gw_json_parse(p, n, NULL);
 
     if (example == NULL) {
-        gw_json_delete(example);
         gw_convert_refuse(cv, err, "line %lld is not JSON",
                           (long long) cv->line_no);
         return -1;
@@ -756,7 +747,6 @@ gw_convert_close(gw_convert_t *cv)
     EVP_MD_CTX_free(cv->sha);
     gw_free(cv->out.p);
     gw_free(cv->line);
-    gw_free(cv->dst_path);
     gw_free(cv);
 
     gw_arena_use(prev);
