@@ -230,10 +230,16 @@ ngx_http_ftgw_call_file(ngx_http_request_t *r, ngx_http_request_t *sr,
         return NGX_ERROR;
     }
 
-    file->name.data = (u_char *) call->body_file;
+    /* the name outlives the exchange's copy: the pool's cleanup logs it */
     file->name.len = ngx_strlen(call->body_file);
+    file->name.data = ngx_pnalloc(r->pool, file->name.len + 1);
+    if (file->name.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(file->name.data, call->body_file, file->name.len + 1);
     file->log = r->connection->log;
-    file->fd = ngx_open_file(call->body_file, NGX_FILE_RDONLY, NGX_FILE_OPEN,
+    file->fd = ngx_open_file(file->name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN,
                              0);
 
     if (file->fd == NGX_INVALID_FILE) {
