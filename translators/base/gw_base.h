@@ -23,6 +23,17 @@
 #define GW_UNSET_NUM     (0.0 / 0.0)
 
 
+/* a * b, or GW_UNSET_INT where a vendor's numbers would overflow it */
+
+static inline int64_t
+gw_mul(int64_t a, int64_t b)
+{
+    int64_t  r;
+
+    return __builtin_mul_overflow(a, b, &r) ? GW_UNSET_INT : r;
+}
+
+
 /* ---- memory -------------------------------------------------------- */
 
 /*

@@ -899,8 +899,9 @@ gw_job_checkpoints_json(const gw_job_t *job, const char *id,
             break;
         }
 
-        step = (job->total_steps > 0 && job->total_epochs > 0)
-               ? n * job->total_steps / job->total_epochs : n;
+        step = (job->total_steps > 0 && job->total_epochs > 0
+                && gw_mul(n, job->total_steps) != GW_UNSET_INT)
+               ? gw_mul(n, job->total_steps) / job->total_epochs : n;
 
         snprintf(path, sizeof(path), "%s%lld", job->checkpoint_prefix,
                  (long long) n);

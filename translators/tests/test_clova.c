@@ -1393,6 +1393,48 @@ test_retrieve_failure_reasons(void **state)
 
 
 /*
+ * Vendor numbers whose product does not fit (fuzz_clova's long run):
+ * trained tokens and the finish estimate stay unknown, with no signed
+ * overflow (UBSan stops on one)
+ */
+static void
+test_numbers_that_overflow(void **state)
+{
+    char            id[1024];
+    cJSON          *json;
+    gw_exchange_t  *ex;
+
+    mint_id(P_BEARER, "alice", id, sizeof(id));
+
+    ex = ex_job("alice", "GET", id, "", NULL);
+    EXPECT_CALL(ex, P_BEARER, "GET", TASK, "");
+    feed(ex, 200, load_with("task_succeeded.json",
+                            "result.statusInfo.totalTrainEpochs",
+                            cJSON_CreateNumber(-555555555555555072.0)));
+    json = FINISH(ex, 200);
+    JSTR(json, "status", "succeeded");
+    JINT(json, "trained_tokens", NUL);
+
+    ex = ex_job("alice", "GET", id, "", NULL);
+    EXPECT_CALL(ex, P_BEARER, "GET", TASK, "");
+    feed(ex, 200, load_with("task_succeeded.json",
+                            "result.statusInfo.totalTrainEpochs",
+                            cJSON_CreateNumber(4.0e15)));
+    json = FINISH(ex, 200);
+    JINT(json, "trained_tokens", NUL);
+
+    ex = ex_job("alice", "GET", id, "", NULL);
+    EXPECT_CALL(ex, P_BEARER, "GET", TASK, "");
+    feed(ex, 200, load_with("task_running.json",
+                            "result.statusInfo.estimatedTime",
+                            cJSON_CreateNumber(9.0e18)));
+    json = FINISH(ex, 200);
+    JSTR(json, "status", "running");
+    JINT(json, "estimated_finish", NUL);
+}
+
+
+/*
  * A vendor that echoes a credential, in any field: every vendor string
  * that reaches the client is redacted, not only statusInfo.message (the
  * harness checks each answer for every secret, too)
@@ -2695,6 +2737,7 @@ main(void)
         T(test_list_merged),
         T(test_list_other_owners_hidden),
         T(test_list_planted_tags_hidden),
+        T(test_numbers_that_overflow),
         T(test_list_limit_and_cursor),
         T(test_list_bad_cursor),
         T(test_list_reads_more_pages),

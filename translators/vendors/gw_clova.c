@@ -632,7 +632,7 @@ gw_clova_task_to_job(gw_op_t *op, cJSON *task, gw_job_t *job)
 static void
 gw_clova_progress(gw_op_t *op, const cJSON *info, gw_job_t *job)
 {
-    int64_t  tokens, estimated, epochs;
+    int64_t  tokens, estimated, epochs, left;
 
     if (info == NULL) {
         return;
@@ -662,21 +662,22 @@ gw_clova_progress(gw_op_t *op, const cJSON *info, gw_job_t *job)
                                                   : job->n_epochs;
 
     if (job->status == GW_STATUS_SUCCEEDED && tokens != GW_UNSET_INT
-        && epochs != GW_UNSET_INT)
+        && tokens >= 0 && epochs != GW_UNSET_INT && epochs > 0)
     {
-        job->trained_tokens = tokens * epochs;
+        job->trained_tokens = gw_mul(tokens, epochs);
     }
 
     /* estimatedTime is the whole run in seconds: scale by what is left */
     estimated = gw_json_int(info, "estimatedTime");
 
-    if (job->status == GW_STATUS_RUNNING && estimated != GW_UNSET_INT
-        && estimated >= 0 && job->step != GW_UNSET_INT
-        && job->total_steps != GW_UNSET_INT && job->total_steps > 0
-        && job->step <= job->total_steps)
-    {
-        job->estimated_finish = op->now_ms / 1000
-            + estimated * (job->total_steps - job->step) / job->total_steps;
+    left = (job->step != GW_UNSET_INT && job->step >= 0
+            && job->total_steps != GW_UNSET_INT && job->total_steps > 0
+            && job->step <= job->total_steps && estimated != GW_UNSET_INT
+            && estimated >= 0)
+           ? gw_mul(estimated, job->total_steps - job->step) : GW_UNSET_INT;
+
+    if (job->status == GW_STATUS_RUNNING && left != GW_UNSET_INT) {
+        job->estimated_finish = op->now_ms / 1000 + left / job->total_steps;
     }
 }
 
