@@ -29,6 +29,9 @@
 
 
 typedef struct {
+    ngx_http_ftgw_log_t  log;                   /* first */
+    char                 file_id[GW_FILE_ID_MAX];       /* for the log */
+    char                 error_code[GW_NAME_MAX];
     gw_files_req_t       fr;
     gw_upload_t         *upload;
     ngx_event_t          step;
@@ -219,7 +222,20 @@ ngx_http_ftgw_files_handler(ngx_http_request_t *r, gw_request_t *req)
     cln->handler = ngx_http_ftgw_files_cleanup;
     cln->data = ctx;
 
+    ngx_http_set_ctx(r, ctx, ngx_http_ftgw_module);
+
     op = gw_files_route(&fmcf->gw, req, &ctx->fr);
+
+    ctx->log.info.operation = gw_files_op_name(op);
+
+    if (ctx->fr.client != NULL) {
+        ctx->log.info.client = ctx->fr.client->name;
+    }
+
+    /* an id that did not verify is the client's text: not logged */
+    if (op != GW_FILES_ERROR && ctx->fr.id[0] != '\0') {
+        ctx->log.info.file_id = ctx->fr.id;
+    }
 
     if (op != GW_FILES_UPLOAD) {
         rc = ngx_http_discard_request_body(r);
@@ -264,6 +280,8 @@ ngx_http_ftgw_files_handler(ngx_http_request_t *r, gw_request_t *req)
         }
 
         if (op == GW_FILES_DELETE) {
+            ctx->log.info.file_change = -1;
+            ctx->log.info.file_bytes = f.bytes;
             body = gw_file_deleted_json(ctx->fr.id, &len);
 
         } else {
@@ -321,8 +339,6 @@ ngx_http_ftgw_files_handler(ngx_http_request_t *r, gw_request_t *req)
     }
 
     ctx->now_ms = req->now_ms;
-
-    ngx_http_set_ctx(r, ctx, ngx_http_ftgw_module);
 
     r->request_body_in_file_only = 1;
     r->request_body_in_clean_file = 1;
@@ -498,6 +514,12 @@ ngx_http_ftgw_files_end(ngx_http_request_t *r, ngx_http_ftgw_files_ctx_t *ctx)
                   ctx->fr.client->name, f.id, (off_t) f.bytes,
                   f.status == GW_FILE_PROCESSED ? "processed" : "error");
 
+    ngx_cpystrn((u_char *) ctx->file_id, (u_char *) f.id,
+                sizeof(ctx->file_id));
+    ctx->log.info.file_id = ctx->file_id;
+    ctx->log.info.file_change = 1;
+    ctx->log.info.file_bytes = f.bytes;
+
     body = gw_file_json(&f, &len);
     if (body == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_SERVICE_UNAVAILABLE);
@@ -644,6 +666,12 @@ ngx_http_ftgw_files_error(ngx_http_request_t *r,
 {
     char    *body;
     size_t   len;
+
+    if (err->code[0] != '\0') {
+        ngx_cpystrn((u_char *) ctx->error_code, (u_char *) err->code,
+                    sizeof(ctx->error_code));
+        ctx->log.info.error_code = ctx->error_code;
+    }
 
     body = gw_files_error_json(err, &len);
     if (body == NULL) {

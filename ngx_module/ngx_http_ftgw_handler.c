@@ -96,6 +96,8 @@ ngx_http_ftgw_handler(ngx_http_request_t *r)
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
+    ctx->log.exchange = ctx->exchange;
+
     cln->handler = ngx_http_ftgw_cleanup;
     cln->data = ctx;
 
@@ -172,6 +174,7 @@ ngx_http_ftgw_cleanup(void *data)
 
     gw_exchange_free(ctx->exchange);
     ctx->exchange = NULL;
+    ctx->log.exchange = NULL;
 }
 
 
@@ -511,6 +514,7 @@ ngx_http_ftgw_run(ngx_http_request_t *r)
         ngx_memzero(&resp, sizeof(gw_vendor_response_t));
         resp.transport = GW_TRANSPORT_UNREACHABLE;
         resp.grpc_status = -1;
+        ngx_http_ftgw_metrics_call(r, ctx, &resp);
         gw_exchange_feed(ctx->exchange, &resp);
     }
 
@@ -560,6 +564,7 @@ ngx_http_ftgw_delayed(ngx_event_t *ev)
         ngx_memzero(&resp, sizeof(gw_vendor_response_t));
         resp.transport = GW_TRANSPORT_UNREACHABLE;
         resp.grpc_status = -1;
+        ngx_http_ftgw_metrics_call(r, ctx, &resp);
         gw_exchange_feed(ctx->exchange, &resp);
         ngx_http_ftgw_run(r);
     }
@@ -584,8 +589,26 @@ ngx_http_ftgw_resume(ngx_http_request_t *r)
     ngx_http_ftgw_response(ctx, &resp);
     ctx->subrequest = NULL;
 
+    ngx_http_ftgw_metrics_call(r, ctx, &resp);
+
     gw_exchange_feed(ctx->exchange, &resp);
     ngx_http_ftgw_run(r);
+}
+
+
+/* what the log variables and the metrics read, or NULL: not ours */
+ngx_http_ftgw_log_t *
+ngx_http_ftgw_log_get(ngx_http_request_t *r)
+{
+    ngx_http_ftgw_log_t  *log;
+
+    log = ngx_http_get_module_ctx(r->main, ngx_http_ftgw_module);
+
+    if (log != NULL && log->exchange != NULL) {
+        gw_exchange_log_info(log->exchange, &log->info);
+    }
+
+    return log;
 }
 
 

@@ -147,6 +147,20 @@ static ngx_command_t  ngx_http_ftgw_commands[] = {
       0,
       NULL },
 
+    { ngx_string("ftgw_metrics_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_ftgw_main_conf_t, metrics_size),
+      NULL },
+
+    { ngx_string("ftgw_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_ftgw_metrics_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("ftgw_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_http_ftgw_api,
@@ -173,7 +187,7 @@ static ngx_command_t  ngx_http_ftgw_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_ftgw_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_ftgw_add_variables,           /* preconfiguration */
     ngx_http_ftgw_init,                    /* postconfiguration */
 
     ngx_http_ftgw_create_main_conf,        /* create main configuration */
@@ -238,6 +252,7 @@ ngx_http_ftgw_create_main_conf(ngx_conf_t *cf)
 
     fmcf->routes_only = NGX_CONF_UNSET;
     fmcf->idem_size = NGX_CONF_UNSET_SIZE;
+    fmcf->metrics_size = NGX_CONF_UNSET_SIZE;
 
     fmcf->sites = ngx_array_create(cf->pool, 4,
                                    sizeof(ngx_http_ftgw_site_t));
@@ -282,7 +297,8 @@ ngx_http_ftgw_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     if (ngx_http_ftgw_tokens_add(cf, fmcf) != NGX_OK
-        || ngx_http_ftgw_idem_add(cf, fmcf) != NGX_OK)
+        || ngx_http_ftgw_idem_add(cf, fmcf) != NGX_OK
+        || ngx_http_ftgw_metrics_add(cf, fmcf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
@@ -373,7 +389,9 @@ ngx_http_ftgw_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (ngx_http_ftgw_error_page_init(cf) != NGX_OK) {
+    if (ngx_http_ftgw_error_page_init(cf) != NGX_OK
+        || ngx_http_ftgw_metrics_init(cf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

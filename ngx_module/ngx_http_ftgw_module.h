@@ -33,6 +33,9 @@ typedef struct {
     ngx_int_t                    content_length_index;
     ngx_str_t                    files_root;        /* ftgw_files */
     off_t                        files_max_size;
+    ngx_shm_zone_t              *metrics;       /* or NULL: none kept */
+    size_t                       metrics_size;
+    ngx_flag_t                   metrics_served;    /* "ftgw_metrics" */
 } ngx_http_ftgw_main_conf_t;
 
 
@@ -43,7 +46,21 @@ typedef struct {
 } ngx_http_ftgw_loc_conf_t;
 
 
+/*
+ * What the log variables and the metrics read of a request: the first
+ * member of each request context that this module sets (the jobs' and
+ * the files'), so that either is read alike.
+ */
 typedef struct {
+    gw_exchange_t               *exchange;      /* read when asked, or */
+    gw_log_info_t                info;          /* as the files set it */
+    ngx_uint_t                   calls;         /* vendor calls */
+    ngx_msec_t                   vendor_ms;     /* their time, summed */
+} ngx_http_ftgw_log_t;
+
+
+typedef struct {
+    ngx_http_ftgw_log_t          log;           /* first */
     gw_exchange_t               *exchange;
     ngx_http_ftgw_main_conf_t   *fmcf;
 
@@ -56,7 +73,8 @@ typedef struct {
     size_t                       body_len;
     size_t                       body_size;
     ngx_uint_t                   too_large;
-    ngx_uint_t                   calls;
+    gw_call_t                   *call;
+    ngx_msec_t                   call_start;
     ngx_int_t                    grpc_status;    /* -1: none */
     ngx_str_t                    grpc_message;
     ngx_str_t                    retry_after;
@@ -110,6 +128,15 @@ void ngx_http_ftgw_files_merge(ngx_conf_t *cf,
     ngx_http_core_loc_conf_t *clcf);
 ngx_int_t ngx_http_ftgw_files_handler(ngx_http_request_t *r,
     gw_request_t *req);
+ngx_int_t ngx_http_ftgw_add_variables(ngx_conf_t *cf);
+ngx_http_ftgw_log_t *ngx_http_ftgw_log_get(ngx_http_request_t *r);
+char *ngx_http_ftgw_metrics_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_ftgw_metrics_add(ngx_conf_t *cf,
+    ngx_http_ftgw_main_conf_t *fmcf);
+ngx_int_t ngx_http_ftgw_metrics_init(ngx_conf_t *cf);
+void ngx_http_ftgw_metrics_call(ngx_http_request_t *r,
+    ngx_http_ftgw_ctx_t *ctx, gw_vendor_response_t *resp);
 
 
 extern ngx_module_t  ngx_http_ftgw_module;

@@ -74,6 +74,10 @@ ngx_http_ftgw_call(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx,
         }
     }
 
+    /* for the metrics, whether or not the call goes out */
+    ctx->call = call;
+    ctx->call_start = ngx_current_msec;
+
     if (m->name == NULL) {
         return NGX_ERROR;
     }
@@ -144,7 +148,6 @@ ngx_http_ftgw_call(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx,
     ngx_http_set_ctx(sr, ctx, ngx_http_ftgw_module);
 
     ctx->subrequest = sr;
-    ctx->calls++;
 
     return NGX_OK;
 }

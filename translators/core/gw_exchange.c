@@ -81,6 +81,12 @@ struct gw_exchange_s {
     int                   has_cursor;
     cJSON                *filter;    /* metadata[key]=value, or NULL */
     char                  dropped[512];  /* by a route: "seed, ..." */
+
+    /* for gw_exchange_log_info() */
+    int                   routed;    /* kind is a route's */
+    char                  error_code[GW_NAME_MAX];
+    char                  vendor_answer[16];  /* a failed one's status */
+    int64_t               file_bytes;         /* the deleted file's */
 };
 
 
@@ -264,6 +270,8 @@ gw_exchange_unstage_create(const gw_gateway_t *gw, const gw_request_t *req,
     gw_exchange_request_id(ex, req);
     ex->client = fr.client;
     ex->kind = GW_OP_UNSTAGE;
+    ex->routed = 1;
+    ex->file_bytes = f.bytes;
     gw_copy(ex->file_id, sizeof(ex->file_id), fr.id);
 
     ex->lists = gw_calloc(n, sizeof(gw_op_t));
@@ -823,6 +831,19 @@ gw_exchange_feed(gw_exchange_t *ex, const gw_vendor_response_t *resp)
     op->resp = &ex->resp;
     op->step++;
 
+    ex->vendor_answer[0] = '\0';
+
+    if (resp->transport == GW_TRANSPORT_OK && resp->grpc_status > 0) {
+        snprintf(ex->vendor_answer, sizeof(ex->vendor_answer), "grpc-%d",
+                 resp->grpc_status);
+
+    } else if (resp->transport == GW_TRANSPORT_OK
+               && (resp->status < 200 || resp->status > 299))
+    {
+        snprintf(ex->vendor_answer, sizeof(ex->vendor_answer), "%d",
+                 resp->status);
+    }
+
     gw_exchange_retry_after(ex, resp);
 }
 
@@ -840,6 +861,59 @@ gw_exchange_result(gw_exchange_t *ex)
     }
 
     return &ex->result;
+}
+
+
+static const char  *gw_op_names[] = {
+    "create", "retrieve", "cancel", "list", "events", "checkpoints",
+    "stage", "file_delete"
+};
+
+
+void
+gw_exchange_log_info(gw_exchange_t *ex, gw_log_info_t *info)
+{
+    const gw_job_spec_t  *spec;
+
+    memset(info, 0, sizeof(gw_log_info_t));
+
+    info->client = ex->client ? ex->client->name : NULL;
+    info->operation = ex->models ? "models"
+                      : ex->routed ? gw_op_names[ex->kind] : NULL;
+    info->error_code = ex->error_code[0] ? ex->error_code : NULL;
+    info->vendor_status = ex->vendor_answer[0] ? ex->vendor_answer : NULL;
+
+    if (ex->kind == GW_OP_UNSTAGE) {
+        info->file_id = ex->file_id;
+        info->file_change = -1;
+        info->file_bytes = ex->file_bytes;
+        return;
+    }
+
+    if (ex->models || ex->kind == GW_OP_LIST) {
+        return;
+    }
+
+    /* a job's provider once its id verified or its create was routed */
+    if (ex->op.provider == NULL) {
+        return;
+    }
+
+    info->provider = ex->op.provider->name;
+    info->job_id = ex->job_id[0] ? ex->job_id : NULL;
+
+    /* redacted once the answer is made */
+    if (ex->done && ex->result.http_status < 300
+        && ex->op.job.vendor_status != NULL)
+    {
+        info->vendor_status = ex->op.job.vendor_status;
+    }
+
+    if (ex->kind == GW_OP_CREATE && ex->has_spec) {
+        spec = &ex->spec;
+        info->route = spec->route;
+        info->file_id = (spec->ntrain > 0) ? spec->train[0].file_id : NULL;
+    }
 }
 
 
@@ -892,6 +966,7 @@ gw_exchange_fail(gw_exchange_t *ex, const gw_error_t *err)
     ex->done = 1;
     ex->result.http_status = err->http_status;
     ex->result.request_id = ex->request_id;
+    gw_copy(ex->error_code, sizeof(ex->error_code), err->code);
 
     body = gw_error_json(err);
     ex->result.body = body;
@@ -1167,6 +1242,7 @@ gw_exchange_route(gw_exchange_t *ex, const gw_request_t *req)
         }
 
         ex->kind = r->kind;
+        ex->routed = 1;
         return 0;
     }
 
@@ -1745,6 +1821,8 @@ gw_exchange_finish_job(gw_exchange_t *ex)
         if (gw_job_encode_id(ex, &ex->op, job, id, sizeof(id)) != 0) {
             return;
         }
+
+        gw_copy(ex->job_id, sizeof(ex->job_id), id);
 
     } else {
         gw_copy(id, sizeof(id), ex->job_id);

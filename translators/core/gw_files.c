@@ -135,6 +135,19 @@ gw_files_query(const char *q, size_t len, const char *name, char *out,
 }
 
 
+const char *
+gw_files_op_name(gw_files_op_t op)
+{
+    static const char  *names[] = {
+        NULL, "file_upload", "file_list", "file_retrieve", "file_content",
+        "file_delete"
+    };
+
+    return ((size_t) op < sizeof(names) / sizeof(names[0])) ? names[op]
+                                                            : NULL;
+}
+
+
 gw_files_op_t
 gw_files_route(const gw_gateway_t *gw, const gw_request_t *req,
     gw_files_req_t *fr)

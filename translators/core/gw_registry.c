@@ -180,6 +180,7 @@ gw_call_reset(gw_call_t *call)
     call->delay_ms = 0;
     call->nheaders = 0;
     call->failed = 0;
+    call->auth = 0;
     call->nowned = 0;
 }
 

@@ -198,6 +198,8 @@ typedef struct {
     gw_header_t           headers[GW_MAX_HEADERS];
     size_t                nheaders;
     int                   failed;        /* a string could not be copied */
+    int                   auth;          /* a token exchange (Yandex IAM),
+                                            which metrics count apart */
     /* the exchange's: the copies above, freed once the call is answered */
     char                 *owned[GW_MAX_HEADERS + 2];
     size_t                nowned;
@@ -239,6 +241,29 @@ typedef struct {
 
 
 typedef struct gw_exchange_s  gw_exchange_t;
+
+
+/*
+ * What a request was, for the glue's log variables and metrics.  Each
+ * string is static or the exchange's own (valid until it is freed), or
+ * NULL: unknown.  None is a secret or unchecked client text: client,
+ * provider and route are configured names, ids are the gateway's own and
+ * set once they verified, and a vendor status passed the redaction.
+ */
+typedef struct {
+    const char         *client;
+    const char         *provider;        /* NULL for a merged list */
+    const char         *route;           /* the model route of a create */
+    const char         *operation;       /* "create", "file_upload", ... */
+    const char         *job_id;
+    const char         *file_id;
+    const char         *vendor_status;   /* the job's raw status, or the
+                                            failed vendor answer's HTTP
+                                            status or "grpc-<code>" */
+    const char         *error_code;      /* the answer's error.code */
+    int                 file_change;     /* +1 stored, -1 deleted, 0 */
+    int64_t             file_bytes;      /* of the file stored or deleted */
+} gw_log_info_t;
 
 
 /*
@@ -304,6 +329,8 @@ int gw_result_kept(const gw_result_t *res);
 gw_next_t gw_exchange_next(gw_exchange_t *ex, gw_call_t **call);
 void gw_exchange_feed(gw_exchange_t *ex, const gw_vendor_response_t *resp);
 const gw_result_t *gw_exchange_result(gw_exchange_t *ex);
+/* what the exchange is or was, so far */
+void gw_exchange_log_info(gw_exchange_t *ex, gw_log_info_t *info);
 void gw_exchange_free(gw_exchange_t *ex);
 
 /* cJSON allocates through the translators' arenas: once, before any use */

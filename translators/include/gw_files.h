@@ -91,6 +91,9 @@ int gw_files_path(const char *path, size_t len);
 gw_files_op_t gw_files_route(const gw_gateway_t *gw, const gw_request_t *req,
     gw_files_req_t *fr);
 
+/* "file_upload", "file_list", ...: the operation, for logs; NULL: none */
+const char *gw_files_op_name(gw_files_op_t op);
+
 /* the error envelope; gw_files_free() it */
 char *gw_files_error_json(const gw_error_t *err, size_t *len);
 

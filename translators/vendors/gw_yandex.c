@@ -476,6 +476,7 @@ gw_yx_iam_request(gw_op_t *op)
     op->call.method = "POST";
     op->call.endpoint = gw_provider_param(op->provider, "iam_endpoint");
     op->call.path = GW_YX_IAM_PATH;
+    op->call.auth = 1;
     gw_call_header(&op->call, "Content-Type", "application/json");
 
     st->iam_asked = 1;
