@@ -4,6 +4,7 @@
 #   make test    unit tests, fuzz smoke, the integration suite (ASan)
 #   make unit    cmocka unit tests of translators/ (ASan + UBSan)
 #   make module  build build/nginx/ngx_http_ftgw_module.so
+#   make deb     build the Debian package in build/deb (docs/operations.md)
 #   make lint    nginx code style checks (80 columns, no tabs, ...)
 #   make fuzz    libFuzzer targets of translators/fuzz, FUZZ_S seconds each
 
@@ -17,6 +18,8 @@ APT_PKGS   := nginx-dev libcjson-dev libcmocka-dev libssl-dev gcc make \
               python3 python3-venv ca-certificates openssl \
               protobuf-c-compiler libprotobuf-c-dev valgrind clang \
               libclang-rt-14-dev
+# what make deb needs besides: dpkg-shlibdeps, and lintian for t/test_deb.py
+DEB_PKGS   := dpkg-dev lintian
 LIBASAN     = $(shell gcc -print-file-name=libasan.so)
 
 UNIT_CFLAGS := -std=c99 -D_DEFAULT_SOURCE -g -O1 -W -Wall -Wextra -Werror \
@@ -45,14 +48,14 @@ TR_SRCS     := $(TRANSLATORS) $(PROTO_SRCS) translators/tests/check.c \
 TR_OBJS      = $(patsubst %.c,$(BUILD)/lib-$(1)/obj/%.o,$(TR_SRCS))
 
 .PHONY: help deps venv module module-asan unit it trainer-test test run lint \
-        clean node-sdk fuzz fuzz-smoke
+        clean node-sdk fuzz fuzz-smoke deb
 
 help:
-	@sed -n '3,9p' Makefile | sed 's/^# *//'
+	@sed -n '3,10p' Makefile | sed 's/^# *//'
 
 # system packages: installed only when missing, so a ready machine is quick
-deps:
-	@missing=""; for p in $(APT_PKGS); do \
+define apt_install
+	@missing=""; for p in $(1); do \
 	    dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
@@ -60,6 +63,10 @@ deps:
 	    $$SUDO apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 	        --no-install-recommends $$missing >/dev/null; fi
+endef
+
+deps:
+	$(call apt_install,$(APT_PKGS))
 
 venv: $(VENV)/.ready
 
@@ -75,6 +82,12 @@ module-asan: deps
 	FTGW_PRELOAD=$(LIBASAN) scripts/build-module.sh $(BUILD)/asan \
 	    "-O1 -fsanitize=address -fno-omit-frame-pointer" \
 	    "-fsanitize=address"
+
+# the Debian package libnginx-mod-http-ftgw (its own hardened build of the
+# module in build/deb/module)
+deb: deps
+	$(call apt_install,$(DEB_PKGS))
+	scripts/build-deb.sh $(BUILD)/deb
 
 $(BUILD)/proto/.generated: $(PROTOS) scripts/gen-proto.sh | deps
 	scripts/gen-proto.sh $(BUILD)/proto
@@ -192,8 +205,9 @@ t/node/node_modules/.ready: t/node/package.json t/node/package-lock.json
 	touch $@
 
 # the integration suite: real nginx + module (ASan), sandbox vendors,
-# the official openai SDKs (Python, Node) as the clients
-it: module-asan venv node-sdk
+# the official openai SDKs (Python, Node) as the clients; t/test_deb.py
+# checks the package
+it: module-asan venv node-sdk deb
 	FTGW_MODULE=$(CURDIR)/$(BUILD)/asan/ngx_http_ftgw_module.so \
 	FTGW_PRELOAD=$(LIBASAN) \
 	    $(PY) -m pytest -q t/
