@@ -73,6 +73,7 @@ ngx_http_ftgw_files_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     off_t        size;
     ngx_str_t   *value, s;
     ngx_uint_t   i;
+    ngx_path_t  *path;
 
     if (fmcf->files_root.data != NULL) {
         return "is duplicate";
@@ -132,13 +133,21 @@ ngx_http_ftgw_files_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    /* made here, as the master (root) would, for the workers to use */
-    if (ngx_create_dir(fmcf->files_root.data, 0755) == NGX_FILE_ERROR
-        && ngx_errno != NGX_EEXIST)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"ftgw_files\": cannot create \"%s\"",
-                           fmcf->files_root.data);
+    /*
+     * one of the cycle's paths, as client_body_temp_path is: the master
+     * makes it at start and reload, owned by the workers' user, who write
+     * the store
+     */
+    path = ngx_pcalloc(cf->pool, sizeof(ngx_path_t));
+    if (path == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    path->name = fmcf->files_root;
+    path->conf_file = cf->conf_file->file.name.data;
+    path->line = cf->conf_file->line;
+
+    if (ngx_add_path(cf, &path) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

@@ -237,6 +237,11 @@ def test_example_config_passes(tmp_path, yandex_key):
         return str(path)
 
     text = re.sub(r"/etc/nginx/ftgw/([\w./-]+)", credential, text)
+    # the file store and the logs: in the test's own folder
+    text = (text.replace("/var/lib/nginx/", f"{tmp_path}/var/lib/nginx/")
+            .replace("/var/log/nginx/", f"{tmp_path}/log/"))
+    (tmp_path / "log").mkdir()
+    (tmp_path / "var/lib/nginx").mkdir(parents=True)
     crt, key = _self_signed(tmp_path)
     text = (text.replace("/etc/nginx/tls/tuning.crt", str(crt))
             .replace("/etc/nginx/tls/tuning.key", str(key))
@@ -258,7 +263,7 @@ def test_example_config_passes(tmp_path, yandex_key):
     r = harness.Nginx(tmp_path, 0,
                       env=harness.nginx_env(PRELOAD)).test_config()
     assert r.returncode == 0, r.stderr
-    assert text.count("include snippets/ftgw-") == 6
+    assert text.count("include snippets/ftgw-") == 7
 
 
 def test_demo_config_passes(tmp_path, yandex_key):

@@ -157,7 +157,7 @@ def test_file_list(deb, scratch):
                 or mode[0] == "d"), path
     snippets = {f"etc/nginx/snippets/{p.name}"
                 for p in (ROOT / "config").glob("ftgw-*.conf")}
-    assert len(snippets) == 5
+    assert len(snippets) == 6
     assert {MODULE_SO, LOAD_FILE, EXAMPLE, f"{DOC}/copyright",
             f"{DOC}/changelog.gz"} | snippets <= regular
     for path in snippets:
@@ -326,8 +326,13 @@ def test_installed_example_passes_nginx_t(scratch, yandex_key):
         return str(path)
 
     text = (scratch / EXAMPLE).read_text()
-    assert text.count("include snippets/ftgw-") == 6
+    assert text.count("include snippets/ftgw-") == 7
     text = re.sub(r"/etc/nginx/ftgw/([\w./-]+)", credential, text)
+    # the file store and the logs: under the scratch root too
+    text = (text.replace("/var/lib/nginx/", f"{scratch}/var/lib/nginx/")
+            .replace("/var/log/nginx/", f"{scratch}/var/log/nginx/"))
+    (scratch / "var/log/nginx").mkdir(parents=True)
+    (scratch / "var/lib/nginx").mkdir(parents=True)
     (etc / "tls").mkdir()
     crt, key = _self_signed(etc / "tls")
     text = (text.replace("/etc/nginx/tls/tuning.crt", str(crt))
@@ -381,7 +386,7 @@ def test_installed_example_passes_nginx_t(scratch, yandex_key):
     finally:
         shutil.move(scratch / "snippets.away", etc / "snippets")
     assert r.returncode != 0
-    assert f'open() "{etc}/snippets/ftgw-clova.conf" failed' in r.stderr
+    assert f'open() "{etc}/snippets/ftgw-audit.conf" failed' in r.stderr
 
 
 @pytest.mark.skipif(shutil.which("lintian") is None,
