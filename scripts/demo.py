@@ -161,6 +161,8 @@ fine-tuning gateway on http://127.0.0.1:{args.port}/v1
              project's trainer; model "local/tiny", a tiny random model)
   client key: {DEMO_KEY}
   logs: {prefix}/error.log, {prefix}/access.log
+  audit log: {prefix}/audit.log (one JSON line per state-changing call)
+  metrics: http://127.0.0.1:{args.port}/metrics (Prometheus text format)
 
 try:
   curl -s http://127.0.0.1:{args.port}/v1/fine_tuning/jobs \\

@@ -288,4 +288,4 @@ def test_demo_config_passes(tmp_path, yandex_key):
     r = harness.Nginx(tmp_path, 0,
                       env=harness.nginx_env(PRELOAD)).test_config()
     assert r.returncode == 0, r.stderr
-    assert conf.count(f"include {harness.SNIPPETS}/ftgw-") == 10
+    assert conf.count(f"include {harness.SNIPPETS}/ftgw-") == 11
