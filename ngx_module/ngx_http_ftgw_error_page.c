@@ -1,12 +1,16 @@
 /*
- * The JSON 413 in place of nginx's own HTML page.
+ * The JSON 413, 429 and 503 in place of nginx's own HTML pages.
  *
  * nginx refuses a body over client_max_body_size itself: before the
  * module runs (a Content-Length over it) or while reading (a chunked
- * body that grows past it).  Its answer is the HTML error page, which an
- * OpenAI SDK cannot read.  In an ftgw_api location this header filter
- * sends the OpenAI error envelope instead: file_too_large for an upload
- * to /v1/files, request_too_large for anything else.
+ * body that grows past it).  limit_req and limit_conn refuse a request
+ * before it too (429 or 503, as limit_req_status and limit_conn_status
+ * say).  nginx's answer is then its HTML error page, which an OpenAI SDK
+ * cannot read.  In an ftgw_api location this header filter sends the
+ * OpenAI error envelope instead: file_too_large for an upload to
+ * /v1/files, request_too_large for any other large body,
+ * rate_limit_exceeded for a 429 (which the SDKs retry), and
+ * service_unavailable for a 503.
  */
 
 #include <ngx_config.h>
@@ -51,7 +55,9 @@ ngx_http_ftgw_error_page_filter(ngx_http_request_t *r)
 
     /* only nginx's own page: err_status is set by the special response */
     if (r != r->main
-        || r->err_status != NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+        || (r->err_status != NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+            && r->err_status != NGX_HTTP_TOO_MANY_REQUESTS
+            && r->err_status != NGX_HTTP_SERVICE_UNAVAILABLE)
         || r->header_only)
     {
         return ngx_http_next_header_filter(r);
@@ -66,8 +72,11 @@ ngx_http_ftgw_error_page_filter(ngx_http_request_t *r)
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_ftgw_module);
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
-    if (fmcf->files_root.data != NULL
-        && gw_files_path((char *) r->uri.data, r->uri.len))
+    if (r->err_status != NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        gw_error_limited(&err, (int) r->err_status);
+
+    } else if (fmcf->files_root.data != NULL
+               && gw_files_path((char *) r->uri.data, r->uri.len))
     {
         ngx_http_ftgw_files_too_large(&err, fmcf);
 

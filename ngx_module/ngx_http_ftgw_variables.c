@@ -24,6 +24,7 @@
 
 static ngx_int_t ngx_http_ftgw_variable_info(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static const char *ngx_http_ftgw_variable_client(ngx_http_request_t *r);
 static ngx_int_t ngx_http_ftgw_variable_calls(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_ftgw_variable_time(ngx_http_request_t *r,
@@ -97,8 +98,15 @@ ngx_http_ftgw_variable_info(ngx_http_request_t *r,
 
     log = ngx_http_ftgw_log_get(r);
 
-    value = (log != NULL) ? *(const char **) ((char *) &log->info + data)
-                          : NULL;
+    if (log != NULL) {
+        value = *(const char **) ((char *) &log->info + data);
+
+    } else if (data == ngx_http_ftgw_info(client)) {
+        value = ngx_http_ftgw_variable_client(r);
+
+    } else {
+        value = NULL;
+    }
 
     if (value == NULL || value[0] == '\0') {
         v->not_found = 1;
@@ -112,6 +120,35 @@ ngx_http_ftgw_variable_info(ngx_http_request_t *r,
     v->not_found = 0;
 
     return NGX_OK;
+}
+
+
+/*
+ * The client before the content handler has run: limit_req and
+ * limit_conn key on it in their phases, which come first.  A key that
+ * does not authenticate is no client (and no key for the limits).
+ */
+static const char *
+ngx_http_ftgw_variable_client(ngx_http_request_t *r)
+{
+    ngx_table_elt_t            *h;
+    const gw_client_t          *client;
+    ngx_http_ftgw_loc_conf_t   *flcf;
+    ngx_http_ftgw_main_conf_t  *fmcf;
+
+    flcf = ngx_http_get_module_loc_conf(r, ngx_http_ftgw_module);
+    h = r->headers_in.authorization;
+
+    if (!flcf->enable || h == NULL) {
+        return NULL;
+    }
+
+    fmcf = ngx_http_get_module_main_conf(r, ngx_http_ftgw_module);
+
+    client = gw_client_authenticate(&fmcf->gw, (const char *) h->value.data,
+                                    h->value.len);
+
+    return (client != NULL) ? client->name : NULL;
 }
 
 

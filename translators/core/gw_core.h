@@ -609,9 +609,6 @@ const gw_client_t *gw_client_by_name(const gw_gateway_t *gw,
  */
 int gw_api_root(const char *path, size_t len, const char *root,
     size_t *after);
-/* the client of "Authorization: Bearer <key>", or NULL */
-const gw_client_t *gw_client_authenticate(const gw_gateway_t *gw,
-    const char *auth, size_t len);
 
 
 /* ---- a vendor's answer, classified (gw_answer.c) ------------------- */

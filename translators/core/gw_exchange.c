@@ -411,6 +411,22 @@ gw_error_body_too_large(gw_error_t *err, size_t max)
 
 
 void
+gw_error_limited(gw_error_t *err, int status)
+{
+    if (status == 429) {
+        gw_error_set(err, 429, GW_TYPE_RATE_LIMIT, NULL,
+                     "rate_limit_exceeded", "Too many requests from this "
+                     "client: the gateway's rate limit was reached; retry "
+                     "later");
+        return;
+    }
+
+    gw_error_set(err, 503, GW_TYPE_API, NULL, "service_unavailable",
+                 "The gateway is busy: retry later");
+}
+
+
+void
 gw_exchange_body_too_large(gw_exchange_t *ex, size_t max)
 {
     gw_error_t   err;

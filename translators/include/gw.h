@@ -281,6 +281,12 @@ const gw_vendor_t *gw_vendor_find(const char *kind);
 
 /* once at configuration: the key's digest, so requests do not hash it */
 void gw_client_prepare(gw_client_t *client);
+/*
+ * the client of "Authorization: Bearer <key>", or NULL; the glue asks
+ * too, for $ftgw_client before the content handler runs (limit_req)
+ */
+const gw_client_t *gw_client_authenticate(const gw_gateway_t *gw,
+    const char *auth, size_t len);
 
 /* checks a provider's params at configuration time; err names the param */
 gw_rc_t gw_provider_check(const gw_provider_t *p, char *err, size_t len);
@@ -304,6 +310,11 @@ void gw_exchange_set_body(gw_exchange_t *ex, const char *body, size_t len);
 void gw_exchange_body_too_large(gw_exchange_t *ex, size_t max);
 /* the 413 request_too_large of a body over max bytes, into err */
 void gw_error_body_too_large(gw_error_t *err, size_t max);
+/*
+ * the 429 or 503 that nginx's limit_req or limit_conn gave (status),
+ * into err: rate_limit_exceeded, or service_unavailable
+ */
+void gw_error_limited(gw_error_t *err, int status);
 
 /*
  * Idempotency-Key on create (docs/api.md#idempotent-create).  The glue
