@@ -73,7 +73,8 @@ def test_good_config_passes(tmp_path):
     (BASE.replace("ftgw_secret_file id.secret;\n", "") + GOOD_PROVIDER,
      '"ftgw_secret_file" is required'),
     ("ftgw_secret_file client.key;\n",
-     'ftgw_secret_file: "client.key" holds fewer than 32 bytes'),
+     'ftgw_secret_file: "client.key", line 1: the key holds fewer than '
+     '32 bytes'),
     (BASE + "ftgw_client app client.key;",
      'ftgw_client: duplicate client "app"'),
     # one key for two clients would authenticate as one of them only

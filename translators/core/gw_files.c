@@ -262,9 +262,9 @@ gw_files_route(const gw_gateway_t *gw, const gw_request_t *req,
                             sizeof(value));
         if (rc != 0) {
             if (rc < 0
-                || gw_file_id_decode(value, strlen(value),
-                                     fr->client->name, gw->id_secret,
-                                     gw->id_secret_len, fr->after_key)
+                || gw_file_id_verify(value, strlen(value),
+                                     fr->client->name, gw->id_keys,
+                                     gw->nid_keys, fr->after_key)
                    != GW_OK)
             {
                 gw_error_invalid(&fr->err, "after", "invalid_value",
@@ -311,8 +311,8 @@ gw_files_route(const gw_gateway_t *gw, const gw_request_t *req,
     }
 
     if (idlen >= sizeof(fr->id)
-        || gw_file_id_decode(id, idlen, fr->client->name, gw->id_secret,
-                             gw->id_secret_len, fr->key)
+        || gw_file_id_verify(id, idlen, fr->client->name, gw->id_keys,
+                             gw->nid_keys, fr->key)
            != GW_OK)
     {
         fr->op = GW_FILES_ERROR;
@@ -439,6 +439,26 @@ gw_file_id_decode(const char *id, size_t len, const char *client,
     gw_hex(raw, GW_FILE_KEY_LEN, key_hex);
 
     return GW_OK;
+}
+
+
+gw_rc_t
+gw_file_id_verify(const char *id, size_t len, const char *client,
+    const gw_id_key_t *keys, size_t nkeys,
+    char key_hex[2 * GW_FILE_KEY_LEN + 1])
+{
+    size_t  i;
+
+    for (i = 0; i < nkeys; i++) {
+        if (gw_file_id_decode(id, len, client, keys[i].data, keys[i].len,
+                              key_hex)
+            == GW_OK)
+        {
+            return GW_OK;
+        }
+    }
+
+    return GW_ERROR;
 }
 
 
@@ -1109,9 +1129,11 @@ gw_upload_open(const gw_gateway_t *gw, const gw_files_req_t *fr,
 
     gw_hex(key, sizeof(key), up->key);
 
-    if (gw_file_id_encode(up->client, gw->id_secret, gw->id_secret_len, key,
-                          up->id, sizeof(up->id))
-        != GW_OK)
+    /* the first key signs: the newest, after a rotation */
+    if (gw->nid_keys == 0
+        || gw_file_id_encode(up->client, gw->id_keys[0].data,
+                             gw->id_keys[0].len, key, up->id, sizeof(up->id))
+           != GW_OK)
     {
         gw_error_set(err, 503, "server_error", NULL, "out_of_memory",
                      "The gateway could not start the upload");
@@ -1325,8 +1347,8 @@ gw_files_lookup(const gw_gateway_t *gw, const gw_client_t *client,
     gw_error_t *err)
 {
     if (gw->files_root == NULL
-        || gw_file_id_decode(ref, strlen(ref), client->name,
-                             gw->id_secret, gw->id_secret_len, key)
+        || gw_file_id_verify(ref, strlen(ref), client->name,
+                             gw->id_keys, gw->nid_keys, key)
            != GW_OK
         || gw_store_get(gw->files_root, client->name, key, f) != 0)
     {
