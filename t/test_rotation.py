@@ -4,7 +4,7 @@ and a new client key, reloaded while a client keeps calling.  No call
 fails; ids issued before the reload still resolve and the jobs they name
 are still listed; ids issued after it are signed with the new key; the
 vendor sees the new credential.  Then the old id key is removed: its ids
-are 404s, the new ones hold."""
+are 404s, the new ones hold, and files are still listed under new ids."""
 
 from __future__ import annotations
 
@@ -194,6 +194,12 @@ def test_rotation_under_load(rotating):
     assert file_id_signed_with(new_file.id, "alice", NEW_ID_KEY)
     assert not file_id_signed_with(new_file.id, "alice", OLD_ID_KEY)
 
+    # the file is listed under an id of the new key, which reaches it too
+    listed_files = {f.filename: f.id for f in alice.files.list().data}
+    relisted = listed_files["train.jsonl"]
+    assert file_id_signed_with(relisted, "alice", NEW_ID_KEY)
+    assert alice.files.retrieve(relisted).id == relisted
+
     # the job sealed with the old key is still listed, under a new id
     listed = {j.vendor["job_id"]: j.id
               for j in alice.fine_tuning.jobs.list(limit=100).data}
@@ -222,7 +228,11 @@ def test_rotation_under_load(rotating):
     assert alice.fine_tuning.jobs.retrieve(new_creates[0]).id == \
         new_creates[0]
     assert alice.files.retrieve(new_file.id).id == new_file.id
-    # and the jobs sealed with it no longer list
+    # a file outlives the key it was uploaded under: listed, it is reached
+    assert relisted in [f.id for f in alice.files.list().data]
+    assert alice.files.content(relisted).content == GOOD
+    # the jobs sealed with it no longer list (vendor tags are not
+    # sealed again): keep the old key while those jobs matter
     listed = {j.vendor["job_id"]
               for j in alice.fine_tuning.jobs.list(limit=100).data}
     assert job.vendor["job_id"] not in listed

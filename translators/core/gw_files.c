@@ -68,6 +68,8 @@ static int gw_files_query(const char *q, size_t len, const char *name,
 static int gw_files_dir(const char *root, const char *client, char *out,
     size_t size);
 static int gw_files_key_ok(const char *key);
+static void gw_file_id_sign(const gw_id_key_t *id_key, const char *client,
+    gw_file_t *f);
 static int gw_store_read_meta(const char *path, gw_file_t *f);
 static int gw_store_write_meta(const char *path, const gw_file_t *f);
 static void gw_file_print(gw_out_t *o, const gw_file_t *f);
@@ -183,6 +185,8 @@ gw_files_route(const gw_gateway_t *gw, const gw_request_t *req,
                        "\"Authorization: Bearer <gateway key>\"");
         return GW_FILES_ERROR;
     }
+
+    fr->id_key = (gw->nid_keys > 0) ? &gw->id_keys[0] : NULL;
 
     if (gw->files_root == NULL) {
         gw_error_set(&fr->err, 404, GW_TYPE_NOT_FOUND, NULL, "unknown_url",
@@ -459,6 +463,40 @@ gw_file_id_verify(const char *id, size_t len, const char *client,
     }
 
     return GW_ERROR;
+}
+
+
+/*
+ * A stored file's id made again with the gateway's first key: the list
+ * names every file by an id of that key, so that once a rotation has
+ * removed the key a file was uploaded under, the file is still reached
+ */
+static void
+gw_file_id_sign(const gw_id_key_t *id_key, const char *client, gw_file_t *f)
+{
+    size_t         i;
+    char           id[GW_FILE_ID_MAX];
+    unsigned int   byte;
+    unsigned char  key[GW_FILE_KEY_LEN];
+
+    if (id_key == NULL || !gw_files_key_ok(f->key)) {
+        return;
+    }
+
+    for (i = 0; i < GW_FILE_KEY_LEN; i++) {
+        if (sscanf(f->key + 2 * i, "%2x", &byte) != 1) {
+            return;
+        }
+
+        key[i] = (unsigned char) byte;
+    }
+
+    if (gw_file_id_encode(client, id_key->data, id_key->len, key, id,
+                          sizeof(id))
+        == GW_OK)
+    {
+        gw_copy(f->id, sizeof(f->id), id);
+    }
 }
 
 
@@ -865,6 +903,10 @@ gw_files_list_json(const char *root, const gw_files_req_t *fr, size_t *len,
     count = n - start;
     if ((int64_t) count > fr->limit) {
         count = (size_t) fr->limit;
+    }
+
+    for (i = start; i < start + count; i++) {
+        gw_file_id_sign(fr->id_key, fr->client->name, &files[i]);
     }
 
     prev = gw_arena_use(NULL);
@@ -1356,6 +1398,9 @@ gw_files_lookup(const gw_gateway_t *gw, const gw_client_t *client,
                          "%s: no such file: '%.64s'", param, ref);
         return GW_ERROR;
     }
+
+    /* named as the client named it, whichever key signed that */
+    gw_copy(f->id, sizeof(f->id), ref);
 
     if (f->status != GW_FILE_PROCESSED) {
         gw_error_invalid(err, param, "invalid_file_status",

@@ -69,6 +69,7 @@ typedef enum {
 typedef struct {
     gw_files_op_t        op;
     const gw_client_t   *client;
+    const gw_id_key_t   *id_key;      /* signs the list's ids, or NULL */
     char                 id[GW_FILE_ID_MAX];
     char                 key[2 * GW_FILE_KEY_LEN + 1];
     /* list */

@@ -520,15 +520,18 @@ test_resolve(void **state)
 /*
  * Rotation: a file uploaded under the old key keeps its id while that key
  * is listed after a new one; a new upload is signed with the new key; an
- * old id is a 404 once its key is gone.
+ * old id is a 404 once its key is gone, but the list names every file by
+ * an id of the new key, which outlives the old one.
  */
 static void
 test_rotated_keys(void **state)
 {
-    char            path[600], q[128], key[33];
+    char            path[600], q[128], key[33], relisted[GW_FILE_ID_MAX];
     char           *s;
-    size_t          len;
+    size_t          i, len;
     gw_file_t       f, g;
+    unsigned int    byte;
+    unsigned char   raw[GW_FILE_KEY_LEN];
     gw_error_t      err;
     gw_files_req_t  fr;
     gw_id_key_t     rotated[2];
@@ -560,6 +563,7 @@ test_rotated_keys(void **state)
                                      "training_file", key, &g, &err),
                      GW_OK);
     assert_string_equal(key, f.key);
+    assert_string_equal(g.id, f.id);
 
     /* still alice's only */
     snprintf(path, sizeof(path), "/v1/files/%s", f.id);
@@ -575,10 +579,21 @@ test_rotated_keys(void **state)
     assert_int_equal(gw_file_id_decode(g.id, strlen(g.id), "alice", secret,
                                        sizeof(secret) - 1, key), GW_ERROR);
 
+    /* the list names both by ids of the new key */
+    for (i = 0; i < GW_FILE_KEY_LEN; i++) {
+        assert_int_equal(sscanf(f.key + 2 * i, "%2x", &byte), 1);
+        raw[i] = (unsigned char) byte;
+    }
+
+    assert_int_equal(gw_file_id_encode("alice", fresh, sizeof(fresh) - 1,
+                                       raw, relisted, sizeof(relisted)),
+                     GW_OK);
+
     assert_int_equal(route("GET", "/v1/files", NULL, "Bearer ka", &fr),
                      GW_FILES_LIST);
     s = gw_files_list_json(root, &fr, &len, &err);
-    assert_non_null(strstr(s, f.id));
+    assert_null(strstr(s, f.id));
+    assert_non_null(strstr(s, relisted));
     assert_non_null(strstr(s, g.id));
     gw_files_free(s);
 
@@ -602,6 +617,16 @@ test_rotated_keys(void **state)
     assert_int_equal(route("GET", path, NULL, "Bearer ka", &fr),
                      GW_FILES_RETRIEVE);
     assert_string_equal(fr.key, g.key);
+
+    /* the old file is still listed, and reached, by its new id */
+    snprintf(path, sizeof(path), "/v1/files/%s", relisted);
+    assert_int_equal(route("GET", path, NULL, "Bearer ka", &fr),
+                     GW_FILES_RETRIEVE);
+    assert_string_equal(fr.key, f.key);
+    assert_int_equal(gw_files_lookup(&gw, &clients[0], relisted,
+                                     "training_file", key, &g, &err),
+                     GW_OK);
+    assert_string_equal(g.id, relisted);
 }
 
 
