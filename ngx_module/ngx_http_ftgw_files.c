@@ -294,7 +294,12 @@ ngx_http_ftgw_files_handler(ngx_http_request_t *r, gw_request_t *req)
             body = gw_file_deleted_json(ctx->fr.id, &len);
 
         } else {
-            /* the id the client used: the stored one is the same */
+            /*
+             * the id the client used: after a rotation the stored one
+             * may be signed with another key
+             */
+            ngx_cpystrn((u_char *) f.id, (u_char *) ctx->fr.id,
+                        sizeof(f.id));
             body = gw_file_json(&f, &len);
         }
 

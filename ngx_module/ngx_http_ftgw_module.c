@@ -2,7 +2,7 @@
 /*
  * Fine-tuning gateway: directives and configuration.
  *
- *     ftgw_secret_file  /etc/nginx/ftgw/id.secret;
+ *     ftgw_secret_file  /etc/nginx/ftgw/id.secret;   (one key a line)
  *     ftgw_client       demo /etc/nginx/ftgw/demo.key;
  *     ftgw_provider     clova kind=clova endpoint=/_ftgw/clova
  *                       auth=bearer api_key_file=...
@@ -279,12 +279,11 @@ ngx_http_ftgw_init_main_conf(ngx_conf_t *cf, void *conf)
     fmcf->gw.nproviders = fmcf->providers->nelts;
     fmcf->gw.clients = fmcf->clients->elts;
     fmcf->gw.nclients = fmcf->clients->nelts;
-    fmcf->gw.id_secret = fmcf->secret.data;
-    fmcf->gw.id_secret_len = fmcf->secret.len;
+    fmcf->gw.id_keys = fmcf->id_keys;
     fmcf->gw.files_root = (const char *) fmcf->files_root.data;
 
     if ((fmcf->providers->nelts || fmcf->clients->nelts)
-        && fmcf->secret.len == 0)
+        && fmcf->gw.nid_keys == 0)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"ftgw_secret_file\" is required with "
@@ -484,7 +483,9 @@ ngx_http_ftgw_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ftgw_main_conf_t *fmcf = conf;
 
-    ngx_str_t  *value;
+    size_t         line, first;
+    ngx_str_t     *value;
+    gw_keys_rc_t   rc;
 
     if (fmcf->secret.data != NULL) {
         return "is duplicate";
@@ -496,16 +497,46 @@ ngx_http_ftgw_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (fmcf->secret.len < 32) {
+    /* the file's content is never quoted: a message names its line only */
+    rc = gw_keys_parse(fmcf->secret.data, fmcf->secret.len, fmcf->id_keys,
+                       &fmcf->gw.nid_keys, &line, &first);
+
+    switch (rc) {
+
+    case GW_KEYS_OK:
+        return NGX_CONF_OK;
+
+    case GW_KEYS_NONE:
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "ftgw_secret_file: \"%V\" holds fewer than 32 "
-                           "bytes: use a random secret, e.g. "
-                           "\"openssl rand -hex 32\"",
+                           "ftgw_secret_file: \"%V\" holds no key, only "
+                           "comments and empty lines",
                            &value[1]);
-        return NGX_CONF_ERROR;
+        break;
+
+    case GW_KEYS_SHORT:
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "ftgw_secret_file: \"%V\", line %uz: the key "
+                           "holds fewer than %d bytes: use a random secret, "
+                           "e.g. \"openssl rand -hex 32\"",
+                           &value[1], line, GW_KEY_MIN);
+        break;
+
+    case GW_KEYS_DUPLICATE:
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "ftgw_secret_file: \"%V\", line %uz: the same key "
+                           "as line %uz: give each key once",
+                           &value[1], line, first);
+        break;
+
+    default: /* GW_KEYS_TOO_MANY */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "ftgw_secret_file: \"%V\", line %uz: more than "
+                           "%d keys: remove the oldest",
+                           &value[1], line, GW_KEYS_MAX);
+        break;
     }
 
-    return NGX_CONF_OK;
+    return NGX_CONF_ERROR;
 }
 
 

@@ -28,7 +28,8 @@ typedef struct {
     size_t                       idem_size;
     ngx_array_t                 *sites;         /* one a provider */
     ngx_array_t                 *servers;       /* with "ftgw_api on" */
-    ngx_str_t                    secret;
+    ngx_str_t                    secret;        /* ftgw_secret_file */
+    gw_id_key_t                  id_keys[GW_KEYS_MAX];  /* in secret */
     ngx_int_t                    request_id_index;  /* or NGX_DECLINED */
     ngx_int_t                    content_length_index;
     ngx_str_t                    files_root;        /* ftgw_files */

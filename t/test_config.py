@@ -73,7 +73,8 @@ def test_good_config_passes(tmp_path):
     (BASE.replace("ftgw_secret_file id.secret;\n", "") + GOOD_PROVIDER,
      '"ftgw_secret_file" is required'),
     ("ftgw_secret_file client.key;\n",
-     'ftgw_secret_file: "client.key" holds fewer than 32 bytes'),
+     'ftgw_secret_file: "client.key", line 1: the key holds fewer than '
+     '32 bytes'),
     (BASE + "ftgw_client app client.key;",
      'ftgw_client: duplicate client "app"'),
     # one key for two clients would authenticate as one of them only
@@ -100,6 +101,51 @@ def test_config_errors_name_the_directive(tmp_path, body, message):
     assert message in r.stderr, r.stderr
     assert "nv-secret-api-key-value" not in r.stderr
     assert "client-key-0123456789" not in r.stderr
+
+
+# ---- ftgw_secret_file: one key a line, the first signs, all verify ----
+
+NEW_KEY = "n" * 64
+OLD_KEY = "o" * 40
+
+
+def _keys_config(tmp_path, text: str):
+    (tmp_path / "keys.secret").write_text(text)
+    return nginx_t(tmp_path, "ftgw_secret_file keys.secret;\n"
+                   "ftgw_client app client.key;\n")
+
+
+@pytest.mark.parametrize("text", [
+    OLD_KEY + "\n",                                  # as before rotation
+    NEW_KEY + "\n" + OLD_KEY + "\n",
+    "# added 2026-12-07\n" + NEW_KEY + "\r\n\n# old\n" + OLD_KEY,
+    "".join("%s%02d\n" % ("k" * 32, i) for i in range(8)),
+])
+def test_secret_file_keys_pass(tmp_path, text):
+    r = _keys_config(tmp_path, text)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("text,message", [
+    (NEW_KEY + "\n# comment\n\nshort-key-under-32-bytes\n" + OLD_KEY,
+     'ftgw_secret_file: "keys.secret", line 4: the key holds fewer than 32 '
+     'bytes'),
+    (NEW_KEY + "\n" + OLD_KEY + "\n" + NEW_KEY + "\n",
+     'ftgw_secret_file: "keys.secret", line 3: the same key as line 1: '
+     'give each key once'),
+    ("".join("%s%02d\n" % ("k" * 32, i) for i in range(9)),
+     'ftgw_secret_file: "keys.secret", line 9: more than 8 keys'),
+    ("# nothing but a comment\n\n",
+     'ftgw_secret_file: "keys.secret" holds no key'),
+])
+def test_secret_file_mistakes_name_the_line(tmp_path, text, message):
+    r = _keys_config(tmp_path, text)
+    assert r.returncode != 0
+    assert message in r.stderr, r.stderr
+    # the file's content is never quoted
+    for secret in (NEW_KEY, OLD_KEY, "short-key-under", "k" * 32,
+                   "nothing but"):
+        assert secret not in r.stderr
 
 
 # ---- every location a provider names is internal where ftgw_api is on ----

@@ -287,6 +287,8 @@ int gw_job_id_holds_secret(const gw_provider_t *p, const gw_job_t *job);
  * job whose tag names a client but whose seal does not hold (planted
  * outside the gateway, or made by an earlier version) is never listed;
  * its gateway job id, which only the gateway mints, still reaches it.
+ * New seals are made with the first key of op->owner_keys; a seal holds
+ * when any of them made it.
  */
 #define GW_OWNER_MAC_LEN  12
 
@@ -349,6 +351,12 @@ gw_rc_t gw_job_id_encode(const gw_job_ref_t *ref, const char *client,
     const unsigned char *secret, size_t secret_len, char *out, size_t size);
 gw_rc_t gw_job_id_decode(const char *id, size_t len, const char *client,
     const unsigned char *secret, size_t secret_len, gw_job_ref_t *ref);
+/*
+ * gw_job_id_decode() with each of keys in turn, so that ids signed with
+ * a key that rotation moved down the list still decode
+ */
+gw_rc_t gw_job_id_verify(const char *id, size_t len, const char *client,
+    const gw_id_key_t *keys, size_t nkeys, gw_job_ref_t *ref);
 
 
 /* ---- vendors ------------------------------------------------------- */
@@ -384,8 +392,9 @@ typedef struct gw_op_s {
     gw_op_kind_t                 kind;
     const gw_provider_t         *provider;
     const gw_client_t           *client;
-    const unsigned char         *owner_key;     /* seals owner tags */
-    size_t                       owner_key_len;
+    const gw_id_key_t           *owner_keys;    /* [0] seals owner tags,
+                                                   all verify seals */
+    size_t                       nowner_keys;
     const gw_cache_t            *cache;
     const char                  *request_id;
     int64_t                      now_ms;

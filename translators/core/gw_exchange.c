@@ -1526,8 +1526,8 @@ gw_op_init(gw_exchange_t *ex, gw_op_t *op, gw_op_kind_t kind,
     op->kind = kind;
     op->provider = p;
     op->client = ex->client;
-    op->owner_key = ex->gw->id_secret;
-    op->owner_key_len = ex->gw->id_secret_len;
+    op->owner_keys = ex->gw->id_keys;
+    op->nowner_keys = ex->gw->nid_keys;
     op->cache = &ex->gw->cache;
     op->request_id = ex->request_id;
     op->now_ms = ex->now_ms;
@@ -1556,9 +1556,8 @@ gw_exchange_start_job_op(gw_exchange_t *ex)
 
     p = NULL;
 
-    if (gw_job_id_decode(ex->job_id, strlen(ex->job_id), ex->client->name,
-                         ex->gw->id_secret, ex->gw->id_secret_len,
-                         &ex->op.ref)
+    if (gw_job_id_verify(ex->job_id, strlen(ex->job_id), ex->client->name,
+                         ex->gw->id_keys, ex->gw->nid_keys, &ex->op.ref)
         == GW_OK)
     {
         p = gw_find_provider(ex->gw, ex->op.ref.provider);
@@ -1650,10 +1649,10 @@ gw_exchange_start_create(gw_exchange_t *ex)
 
     /* continue_from names a job of this gateway: decoded here, once */
     if (ex->spec.continue_from != NULL) {
-        if (gw_job_id_decode(ex->spec.continue_from,
+        if (gw_job_id_verify(ex->spec.continue_from,
                              strlen(ex->spec.continue_from),
-                             ex->client->name, ex->gw->id_secret,
-                             ex->gw->id_secret_len, &ex->op.continue_ref)
+                             ex->client->name, ex->gw->id_keys,
+                             ex->gw->nid_keys, &ex->op.continue_ref)
             != GW_OK
             || strcmp(ex->op.continue_ref.provider, p->name) != 0)
         {
@@ -1702,9 +1701,11 @@ gw_job_encode_id(gw_exchange_t *ex, const gw_op_t *op, const gw_job_t *job,
     gw_copy(ref.vendor_id2, sizeof(ref.vendor_id2), job->vendor_id2);
     ref.created_at = job->created_at;
 
-    if (gw_job_id_encode(&ref, ex->client->name, ex->gw->id_secret,
-                         ex->gw->id_secret_len, id, size)
-        != GW_OK)
+    /* the first key signs: the newest, after a rotation */
+    if (ex->gw->nid_keys == 0
+        || gw_job_id_encode(&ref, ex->client->name, ex->gw->id_keys[0].data,
+                            ex->gw->id_keys[0].len, id, size)
+           != GW_OK)
     {
         gw_exchange_error(ex, 502, GW_TYPE_UPSTREAM, NULL,
                           "invalid_vendor_response",
@@ -1882,9 +1883,8 @@ gw_exchange_start_list(gw_exchange_t *ex)
     size_t  i;
 
     if (ex->after[0] != '\0') {
-        if (gw_job_id_decode(ex->after, strlen(ex->after), ex->client->name,
-                             ex->gw->id_secret, ex->gw->id_secret_len,
-                             &ex->cursor)
+        if (gw_job_id_verify(ex->after, strlen(ex->after), ex->client->name,
+                             ex->gw->id_keys, ex->gw->nid_keys, &ex->cursor)
             != GW_OK)
         {
             gw_exchange_error(ex, 400, GW_TYPE_INVALID, "after",

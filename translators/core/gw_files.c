@@ -68,6 +68,8 @@ static int gw_files_query(const char *q, size_t len, const char *name,
 static int gw_files_dir(const char *root, const char *client, char *out,
     size_t size);
 static int gw_files_key_ok(const char *key);
+static void gw_file_id_sign(const gw_id_key_t *id_key, const char *client,
+    gw_file_t *f);
 static int gw_store_read_meta(const char *path, gw_file_t *f);
 static int gw_store_write_meta(const char *path, const gw_file_t *f);
 static void gw_file_print(gw_out_t *o, const gw_file_t *f);
@@ -197,6 +199,8 @@ gw_files_route(const gw_gateway_t *gw, const gw_request_t *req,
         return GW_FILES_ERROR;
     }
 
+    fr->id_key = (gw->nid_keys > 0) ? &gw->id_keys[0] : NULL;
+
     if (gw->files_root == NULL) {
         gw_error_set(&fr->err, 404, GW_TYPE_NOT_FOUND, NULL, "unknown_url",
                      "This gateway has no file store (ftgw_files)");
@@ -275,9 +279,9 @@ gw_files_route(const gw_gateway_t *gw, const gw_request_t *req,
                             sizeof(value));
         if (rc != 0) {
             if (rc < 0
-                || gw_file_id_decode(value, strlen(value),
-                                     fr->client->name, gw->id_secret,
-                                     gw->id_secret_len, fr->after_key)
+                || gw_file_id_verify(value, strlen(value),
+                                     fr->client->name, gw->id_keys,
+                                     gw->nid_keys, fr->after_key)
                    != GW_OK)
             {
                 gw_error_invalid(&fr->err, "after", "invalid_value",
@@ -324,8 +328,8 @@ gw_files_route(const gw_gateway_t *gw, const gw_request_t *req,
     }
 
     if (idlen >= sizeof(fr->id)
-        || gw_file_id_decode(id, idlen, fr->client->name, gw->id_secret,
-                             gw->id_secret_len, fr->key)
+        || gw_file_id_verify(id, idlen, fr->client->name, gw->id_keys,
+                             gw->nid_keys, fr->key)
            != GW_OK)
     {
         fr->op = GW_FILES_ERROR;
@@ -452,6 +456,60 @@ gw_file_id_decode(const char *id, size_t len, const char *client,
     gw_hex(raw, GW_FILE_KEY_LEN, key_hex);
 
     return GW_OK;
+}
+
+
+gw_rc_t
+gw_file_id_verify(const char *id, size_t len, const char *client,
+    const gw_id_key_t *keys, size_t nkeys,
+    char key_hex[2 * GW_FILE_KEY_LEN + 1])
+{
+    size_t  i;
+
+    for (i = 0; i < nkeys; i++) {
+        if (gw_file_id_decode(id, len, client, keys[i].data, keys[i].len,
+                              key_hex)
+            == GW_OK)
+        {
+            return GW_OK;
+        }
+    }
+
+    return GW_ERROR;
+}
+
+
+/*
+ * A stored file's id made again with the gateway's first key: the list
+ * names every file by an id of that key, so that once a rotation has
+ * removed the key a file was uploaded under, the file is still reached
+ */
+static void
+gw_file_id_sign(const gw_id_key_t *id_key, const char *client, gw_file_t *f)
+{
+    size_t         i;
+    char           id[GW_FILE_ID_MAX];
+    unsigned int   byte;
+    unsigned char  key[GW_FILE_KEY_LEN];
+
+    if (id_key == NULL || !gw_files_key_ok(f->key)) {
+        return;
+    }
+
+    for (i = 0; i < GW_FILE_KEY_LEN; i++) {
+        if (sscanf(f->key + 2 * i, "%2x", &byte) != 1) {
+            return;
+        }
+
+        key[i] = (unsigned char) byte;
+    }
+
+    if (gw_file_id_encode(client, id_key->data, id_key->len, key, id,
+                          sizeof(id))
+        == GW_OK)
+    {
+        gw_copy(f->id, sizeof(f->id), id);
+    }
 }
 
 
@@ -860,6 +918,10 @@ gw_files_list_json(const char *root, const gw_files_req_t *fr, size_t *len,
         count = (size_t) fr->limit;
     }
 
+    for (i = start; i < start + count; i++) {
+        gw_file_id_sign(fr->id_key, fr->client->name, &files[i]);
+    }
+
     prev = gw_arena_use(NULL);
 
     gw_out_init(&o);
@@ -1122,9 +1184,11 @@ gw_upload_open(const gw_gateway_t *gw, const gw_files_req_t *fr,
 
     gw_hex(key, sizeof(key), up->key);
 
-    if (gw_file_id_encode(up->client, gw->id_secret, gw->id_secret_len, key,
-                          up->id, sizeof(up->id))
-        != GW_OK)
+    /* the first key signs: the newest, after a rotation */
+    if (gw->nid_keys == 0
+        || gw_file_id_encode(up->client, gw->id_keys[0].data,
+                             gw->id_keys[0].len, key, up->id, sizeof(up->id))
+           != GW_OK)
     {
         gw_error_set(err, 503, "server_error", NULL, "out_of_memory",
                      "The gateway could not start the upload");
@@ -1338,8 +1402,8 @@ gw_files_lookup(const gw_gateway_t *gw, const gw_client_t *client,
     gw_error_t *err)
 {
     if (gw->files_root == NULL
-        || gw_file_id_decode(ref, strlen(ref), client->name,
-                             gw->id_secret, gw->id_secret_len, key)
+        || gw_file_id_verify(ref, strlen(ref), client->name,
+                             gw->id_keys, gw->nid_keys, key)
            != GW_OK
         || gw_store_get(gw->files_root, client->name, key, f) != 0)
     {
@@ -1347,6 +1411,9 @@ gw_files_lookup(const gw_gateway_t *gw, const gw_client_t *client,
                          "%s: no such file: '%.64s'", param, ref);
         return GW_ERROR;
     }
+
+    /* named as the client named it, whichever key signed that */
+    gw_copy(f->id, sizeof(f->id), ref);
 
     if (f->status != GW_FILE_PROCESSED) {
         gw_error_invalid(err, param, "invalid_file_status",

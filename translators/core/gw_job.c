@@ -35,6 +35,8 @@ static void gw_job_write_vendor(gw_out_t *o, const gw_job_t *job,
     const gw_provider_t *p);
 static void gw_job_write_extra(gw_out_t *o, const gw_job_t *job);
 static int gw_same_key(const char *a, const char *b);
+static void gw_owner_mac_key(const gw_id_key_t *key, const char *client,
+    size_t client_len, const char *unique, size_t unique_len, char *out);
 static int64_t gw_job_first_time(int64_t a, int64_t b, int64_t c);
 static int gw_event_id(const char *job_id, const char *kind, char *out);
 static cJSON *gw_event(const char *job_id, const char *kind, int64_t at,
@@ -945,9 +947,9 @@ gw_job_checkpoints_json(const gw_job_t *job, const char *id,
 }
 
 
-void
-gw_owner_mac(const gw_op_t *op, const char *client, size_t client_len,
-    const char *unique, size_t unique_len, char *out)
+static void
+gw_owner_mac_key(const gw_id_key_t *key, const char *client,
+    size_t client_len, const char *unique, size_t unique_len, char *out)
 {
     size_t         n;
     unsigned char  mac[32], msg[GW_NAME_MAX + 600];
@@ -966,8 +968,19 @@ gw_owner_mac(const gw_op_t *op, const char *client, size_t client_len,
     memcpy(msg + n, unique, unique_len);
     n += unique_len;
 
-    gw_hmac_sha256(op->owner_key, op->owner_key_len, msg, n, mac);
+    gw_hmac_sha256(key->data, key->len, msg, n, mac);
     gw_hex(mac, GW_OWNER_MAC_LEN / 2, out);
+}
+
+
+void
+gw_owner_mac(const gw_op_t *op, const char *client, size_t client_len,
+    const char *unique, size_t unique_len, char *out)
+{
+    static const gw_id_key_t  none = { (const unsigned char *) "", 0 };
+
+    gw_owner_mac_key(op->nowner_keys ? &op->owner_keys[0] : &none, client,
+                     client_len, unique, unique_len, out);
 }
 
 
@@ -976,15 +989,27 @@ gw_job_owner(gw_job_t *job, const gw_op_t *op, const char *client,
     size_t client_len, const char *unique, size_t unique_len,
     const char *mac, size_t mac_len)
 {
-    char  expect[GW_OWNER_MAC_LEN + 1];
+    char    expect[GW_OWNER_MAC_LEN + 1];
+    size_t  i;
 
     gw_free(job->owner);
     job->owner = gw_strndup(client, client_len);
+    job->owner_sealed = 0;
 
-    gw_owner_mac(op, client, client_len, unique, unique_len, expect);
+    if (mac == NULL || mac_len != GW_OWNER_MAC_LEN) {
+        return;
+    }
 
-    job->owner_sealed = (mac != NULL && mac_len == GW_OWNER_MAC_LEN
-                         && gw_memeq_ct(mac, expect, GW_OWNER_MAC_LEN));
+    /* a seal made before a rotation holds while its key is listed */
+    for (i = 0; i < op->nowner_keys; i++) {
+        gw_owner_mac_key(&op->owner_keys[i], client, client_len, unique,
+                         unique_len, expect);
+
+        if (gw_memeq_ct(mac, expect, GW_OWNER_MAC_LEN)) {
+            job->owner_sealed = 1;
+            return;
+        }
+    }
 }
 
 

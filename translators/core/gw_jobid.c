@@ -8,7 +8,8 @@
  * tag = HMAC-SHA256(secret, client || 0x00 || payload)[0..16)
  *
  * The client name is under the MAC, so one client's id does not decode
- * for another one, and the gateway needs no storage to map ids.
+ * for another one, and the gateway needs no storage to map ids.  The
+ * gateway signs with its first key and verifies with all (rotation).
  */
 
 
@@ -245,6 +246,26 @@ gw_job_id_decode(const char *id, size_t len, const char *client,
     }
 
     return GW_OK;
+}
+
+
+gw_rc_t
+gw_job_id_verify(const char *id, size_t len, const char *client,
+    const gw_id_key_t *keys, size_t nkeys, gw_job_ref_t *ref)
+{
+    size_t  i;
+
+    memset(ref, 0, sizeof(gw_job_ref_t));
+
+    for (i = 0; i < nkeys; i++) {
+        if (gw_job_id_decode(id, len, client, keys[i].data, keys[i].len, ref)
+            == GW_OK)
+        {
+            return GW_OK;
+        }
+    }
+
+    return GW_ERROR;
 }
 
 

@@ -47,6 +47,10 @@ typedef struct {
 static const unsigned char  fuzz_id_secret[] =
     "0123456789abcdef0123456789abcdef";
 
+static const gw_id_key_t  fuzz_id_keys[] = {
+    { fuzz_id_secret, sizeof(fuzz_id_secret) - 1 }
+};
+
 static const gw_client_t  fuzz_clients[] = {
     { "alice", FUZZ_KEY, sizeof(FUZZ_KEY) - 1, { 0 }, 0 }
 };
@@ -65,8 +69,8 @@ fuzz_gateway(gw_gateway_t *gw, const gw_provider_t *providers, size_t n)
     gw->nproviders = n;
     gw->clients = fuzz_clients;
     gw->nclients = 1;
-    gw->id_secret = fuzz_id_secret;
-    gw->id_secret_len = sizeof(fuzz_id_secret) - 1;
+    gw->id_keys = fuzz_id_keys;
+    gw->nid_keys = 1;
     gw->loaded_at = FUZZ_NOW_MS / 1000;
 }
 

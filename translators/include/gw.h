@@ -139,13 +139,28 @@ typedef struct {
 } gw_cache_t;
 
 
+/*
+ * A key of ftgw_secret_file: the HMAC key of job ids, file ids and owner
+ * seals.  A gateway holds one to GW_KEYS_MAX: the first signs, every one
+ * verifies, so a new key can be put first while ids and seals made with
+ * the old one keep holding (rotation without downtime).
+ */
+typedef struct {
+    const unsigned char  *data;
+    size_t                len;
+} gw_id_key_t;
+
+#define GW_KEYS_MAX           8
+#define GW_KEY_MIN            32
+
+
 typedef struct {
     const gw_provider_t  *providers;
     size_t                nproviders;
     const gw_client_t    *clients;
     size_t                nclients;
-    const unsigned char  *id_secret;     /* job id HMAC key */
-    size_t                id_secret_len;
+    const gw_id_key_t    *id_keys;       /* [0] signs, all verify */
+    size_t                nid_keys;
     gw_cache_t            cache;
     const gw_model_route_t  *routes;
     size_t                nroutes;
@@ -287,6 +302,24 @@ void gw_client_prepare(gw_client_t *client);
  */
 const gw_client_t *gw_client_authenticate(const gw_gateway_t *gw,
     const char *auth, size_t len);
+
+/*
+ * The keys of an ftgw_secret_file: one a line, in order; a line that is
+ * empty or starts with '#' holds none, a line's '\r' is not part of its
+ * key.  keys[] point into text.  On an error *line is the (1-based) line
+ * at fault, and for GW_KEYS_DUPLICATE *first the line of the same key.
+ */
+typedef enum {
+    GW_KEYS_OK = 0,
+    GW_KEYS_NONE,                    /* no key at all */
+    GW_KEYS_SHORT,                   /* a key under GW_KEY_MIN bytes */
+    GW_KEYS_DUPLICATE,               /* a key given twice */
+    GW_KEYS_TOO_MANY                 /* more than GW_KEYS_MAX keys */
+} gw_keys_rc_t;
+
+gw_keys_rc_t gw_keys_parse(const unsigned char *text, size_t len,
+    gw_id_key_t keys[GW_KEYS_MAX], size_t *nkeys, size_t *line,
+    size_t *first);
 
 /* checks a provider's params at configuration time; err names the param */
 gw_rc_t gw_provider_check(const gw_provider_t *p, char *err, size_t len);

@@ -69,6 +69,7 @@ typedef enum {
 typedef struct {
     gw_files_op_t        op;
     const gw_client_t   *client;
+    const gw_id_key_t   *id_key;      /* signs the list's ids, or NULL */
     char                 id[GW_FILE_ID_MAX];
     char                 key[2 * GW_FILE_KEY_LEN + 1];
     /* list */
@@ -103,6 +104,10 @@ gw_rc_t gw_file_id_encode(const char *client, const unsigned char *secret,
     size_t size);
 gw_rc_t gw_file_id_decode(const char *id, size_t len, const char *client,
     const unsigned char *secret, size_t secret_len,
+    char key_hex[2 * GW_FILE_KEY_LEN + 1]);
+/* gw_file_id_decode() with each of keys in turn (rotation) */
+gw_rc_t gw_file_id_verify(const char *id, size_t len, const char *client,
+    const gw_id_key_t *keys, size_t nkeys,
     char key_hex[2 * GW_FILE_KEY_LEN + 1]);
 
 /* the store; every function 0 or -1 (errno kept) */

@@ -118,6 +118,12 @@ extern int64_t       now_ms;
 
 
 void harness_use(const harness_t *h);
+/*
+ * The gateway's id keys for one test (the teardown puts back the
+ * harness's id_secret alone): first signs, second (or NULL) verifies too,
+ * as after a rotation
+ */
+void use_keys(const char *first, const char *second);
 int teardown(void **state);
 
 gw_exchange_t *keep_ex(gw_exchange_t *ex);
@@ -134,6 +140,8 @@ void *keep_with(void *p, void (*release)(void *p));
  * fixture to the seal.
  */
 const char *owner_seal(const char *client, const char *unique);
+const char *owner_seal_with(const char *secret, const char *client,
+    const char *unique);
 const char *sealed(const char *client, const char *unique);
 char *seals(const char *text);
 /* a name as the gateway seals it, as a literal seals() expands */

@@ -62,8 +62,25 @@ harness_use(const harness_t *h)
     gw.nproviders = h->nproviders;
     gw.clients = clients;
     gw.nclients = sizeof(clients) / sizeof(clients[0]);
-    gw.id_secret = (const unsigned char *) h->id_secret;
-    gw.id_secret_len = strlen(h->id_secret);
+    use_keys(h->id_secret, NULL);
+}
+
+
+void
+use_keys(const char *first, const char *second)
+{
+    static gw_id_key_t  keys[2];
+
+    keys[0].data = (const unsigned char *) first;
+    keys[0].len = strlen(first);
+    gw.id_keys = keys;
+    gw.nid_keys = 1;
+
+    if (second != NULL) {
+        keys[1].data = (const unsigned char *) second;
+        keys[1].len = strlen(second);
+        gw.nid_keys = 2;
+    }
 }
 
 
@@ -133,6 +150,7 @@ teardown(void **state)
     nkept = 0;
     want_rid = cfg->generated_id;
     now_ms = cfg->now_ms;
+    use_keys(cfg->id_secret, NULL);
 
     /* the exchanges first: what was fed to them is freed after them */
     for (i = 0; i < nex; i++) {
@@ -152,6 +170,13 @@ teardown(void **state)
 const char *
 owner_seal(const char *client, const char *unique)
 {
+    return owner_seal_with(cfg->id_secret, client, unique);
+}
+
+
+const char *
+owner_seal_with(const char *secret, const char *client, const char *unique)
+{
     char            *out, msg[1024];
     size_t           n, i;
     unsigned int     len;
@@ -160,8 +185,7 @@ owner_seal(const char *client, const char *unique)
     n = snprintf(msg, sizeof(msg), "owner%c%s%c%s", 0, client, 0, unique);
     assert_true(n < sizeof(msg));
 
-    assert_non_null(HMAC(EVP_sha256(), cfg->id_secret,
-                         (int) strlen(cfg->id_secret),
+    assert_non_null(HMAC(EVP_sha256(), secret, (int) strlen(secret),
                          (const unsigned char *) msg, n, mac, &len));
 
     out = keep_buf(malloc(13));

@@ -2669,6 +2669,167 @@ test_list_page_bound(void **state)
 }
 
 
+/* ---- rotation: a new id key first, the old one after it ---------------- */
+
+#define NEW_SECRET  "rotated-id-secret-fedcba9876543210-abcdefgh"
+
+
+/*
+ * 1 when id's tag is secret's, checked apart from the gateway's code:
+ * "ftjob-" base64url(payload || HMAC(secret, client 0 payload)[0..16))
+ */
+static int
+signed_with(const char *id, const char *client, const char *secret)
+{
+    int             n;
+    char            b64[1200];
+    size_t          i, len, clen;
+    unsigned int    maclen;
+    unsigned char   raw[1200], msg[1400], mac[EVP_MAX_MD_SIZE];
+
+    assert_memory_equal(id, "ftjob-", 6);
+    len = strlen(id + 6);
+    assert_true(len + 4 < sizeof(b64));
+
+    for (i = 0; i < len; i++) {
+        b64[i] = (id[6 + i] == '-') ? '+'
+                 : (id[6 + i] == '_') ? '/' : id[6 + i];
+    }
+
+    while (i % 4 != 0) {
+        b64[i++] = '=';
+    }
+
+    n = EVP_DecodeBlock(raw, (unsigned char *) b64, (int) i);
+    assert_true(n > 16);
+    n -= (int) (i - len);           /* EVP_DecodeBlock counts the padding */
+
+    clen = strlen(client);
+    memcpy(msg, client, clen + 1);
+    memcpy(msg + clen + 1, raw, n - 16);
+
+    assert_non_null(HMAC(EVP_sha256(), secret, (int) strlen(secret), msg,
+                         clen + 1 + n - 16, mac, &maclen));
+
+    return memcmp(mac, raw + n - 16, 16) == 0;
+}
+
+
+/* ids and seals made before the rotation hold; new ids are the new key's */
+static void
+test_rotation_old_ids_and_seals(void **state)
+{
+    size_t          i;
+    char            id[1100], query[1200], ids[NALICE][1100];
+    cJSON          *json;
+    gw_exchange_t  *ex;
+
+    mint_id(P_SIG, "alice", id, sizeof(id));
+    assert_true(signed_with(id, "alice", harness.id_secret));
+
+    ex = ex_as("alice", "GET", V1, "limit=100");
+    feed_all_pages(ex);
+    json = FINISH(ex, 200);
+
+    for (i = 0; i < NALICE; i++) {
+        snprintf(query, sizeof(query), "data.%zu.id", i);
+        snprintf(ids[i], sizeof(ids[i]), "%s", jstr(json, query));
+    }
+
+    use_keys(NEW_SECRET, harness.id_secret);
+
+    /* the old id routes, and the job keeps the id it was asked by */
+    ex = ex_job("alice", "GET", id, "", NULL);
+    EXPECT_CALL(ex, P_SIG, "GET", TASK, "");
+    feed_file(ex, 200, "task_running.json");
+    json = FINISH(ex, 200);
+    JSTR(json, "vendor.job_id", "czf9fbky");
+    JSTR(json, "id", id);
+
+    /* and it is still alice's only */
+    ex = ex_job("bob", "GET", id, "", NULL);
+    EXPECT_ERROR(ex, 404, "not_found_error", "id", "job_not_found");
+
+    /* tasks sealed with the old key are listed, under ids of the new */
+    ex = ex_as("alice", "GET", V1, "limit=100");
+    feed_all_pages(ex);
+    json = FINISH(ex, 200);
+    assert_int_equal(cJSON_GetArraySize(jget(json, "data")), NALICE);
+
+    for (i = 0; i < NALICE; i++) {
+        check_alice_item(json, i, i);
+        snprintf(query, sizeof(query), "data.%zu.id", i);
+        assert_true(signed_with(jstr(json, query), "alice", NEW_SECRET));
+        assert_false(signed_with(jstr(json, query), "alice",
+                                 harness.id_secret));
+    }
+
+    /* an old cursor pages on */
+    snprintf(query, sizeof(query), "after=%s&limit=2", ids[1]);
+    ex = ex_as("alice", "GET", V1, query);
+    feed_all_pages(ex);
+    json = FINISH(ex, 200);
+    assert_int_equal(cJSON_GetArraySize(jget(json, "data")), 2);
+    check_alice_item(json, 0, 2);
+    check_alice_item(json, 1, 3);
+}
+
+
+/* a create after the rotation: its seal and its id are the new key's */
+static void
+test_rotation_signs_with_first_key(void **state)
+{
+    char            want[128];
+    cJSON          *json, *body;
+    gw_call_t      *call;
+    const char     *id;
+    gw_exchange_t  *ex;
+
+    use_keys(NEW_SECRET, harness.id_secret);
+
+    ex = ex_create("alice", "{\"model\":\"clova/HCX-003\","
+                   "\"training_file\":\"s3://b/t.csv\","
+                   "\"suffix\":\"flow-test\"}");
+    call = EXPECT_CALL(ex, P_BEARER, "POST", TASKS, "");
+    body = keep_json(cJSON_ParseWithLength(call->body, call->body_len));
+    snprintf(want, sizeof(want), "alice.flow-test.%s",
+             owner_seal_with(NEW_SECRET, "alice", "alice.flow-test"));
+    JSTR(body, "name", want);
+    assert_string_not_equal(want, sealed("alice", "alice.flow-test"));
+
+    feed_file(ex, 200, "task_created.json");
+    json = FINISH(ex, 200);
+    id = jstr(json, "id");
+    assert_true(signed_with(id, "alice", NEW_SECRET));
+    assert_false(signed_with(id, "alice", harness.id_secret));
+}
+
+
+/* the old key removed: its ids are 404s, its seals no longer list */
+static void
+test_rotation_old_key_removed(void **state)
+{
+    char            id[1100];
+    cJSON          *json;
+    gw_exchange_t  *ex;
+
+    mint_id(P_SIG, "alice", id, sizeof(id));
+
+    use_keys(NEW_SECRET, NULL);
+
+    ex = ex_job("alice", "GET", id, "", NULL);
+    EXPECT_ERROR(ex, 404, "not_found_error", "id", "job_not_found");
+
+    ex = ex_job("alice", "POST", id, "/cancel", NULL);
+    EXPECT_ERROR(ex, 404, "not_found_error", "id", "job_not_found");
+
+    ex = ex_as("alice", "GET", V1, NULL);
+    feed_all_pages(ex);
+    json = FINISH(ex, 200);
+    assert_int_equal(cJSON_GetArraySize(jget(json, "data")), 0);
+}
+
+
 int
 main(void)
 {
@@ -2744,6 +2905,10 @@ main(void)
         T(test_list_empty),
         T(test_list_vendor_errors),
         T(test_list_page_bound),
+
+        T(test_rotation_old_ids_and_seals),
+        T(test_rotation_signs_with_first_key),
+        T(test_rotation_old_key_removed),
     };
 
 #undef T

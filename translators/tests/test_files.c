@@ -24,6 +24,9 @@
 
 
 static const unsigned char  secret[] = "0123456789abcdef0123456789abcdef";
+static const gw_id_key_t    keys[] = {
+    { secret, sizeof(secret) - 1 }
+};
 
 static char  root[256];
 
@@ -52,8 +55,8 @@ setup(void **state)
     memset(&gw, 0, sizeof(gw));
     gw.clients = clients;
     gw.nclients = 2;
-    gw.id_secret = secret;
-    gw.id_secret_len = sizeof(secret) - 1;
+    gw.id_keys = keys;
+    gw.nid_keys = 1;
     gw.files_root = root;
 
     return 0;
@@ -514,6 +517,119 @@ test_resolve(void **state)
 }
 
 
+/*
+ * Rotation: a file uploaded under the old key keeps its id while that key
+ * is listed after a new one; a new upload is signed with the new key; an
+ * old id is a 404 once its key is gone, but the list names every file by
+ * an id of the new key, which outlives the old one.
+ */
+static void
+test_rotated_keys(void **state)
+{
+    char            path[600], q[128], key[33], relisted[GW_FILE_ID_MAX];
+    char           *s;
+    size_t          i, len;
+    gw_file_t       f, g;
+    unsigned int    byte;
+    unsigned char   raw[GW_FILE_KEY_LEN];
+    gw_error_t      err;
+    gw_files_req_t  fr;
+    gw_id_key_t     rotated[2];
+
+    static const unsigned char  fresh[] = "fedcba9876543210fedcba9876543210";
+
+    (void) state;
+
+    assert_int_equal(do_upload(good, sizeof(good) - 1, 4096, &f, &err), 0);
+
+    rotated[0] = (gw_id_key_t) { fresh, sizeof(fresh) - 1 };
+    rotated[1] = keys[0];
+    gw.id_keys = rotated;
+    gw.nid_keys = 2;
+
+    /* the old id: retrieve, content, as a cursor, in a job's create */
+    snprintf(path, sizeof(path), "/v1/files/%s", f.id);
+    assert_int_equal(route("GET", path, NULL, "Bearer ka", &fr),
+                     GW_FILES_RETRIEVE);
+    assert_string_equal(fr.key, f.key);
+    snprintf(path, sizeof(path), "/v1/files/%s/content", f.id);
+    assert_int_equal(route("GET", path, NULL, "Bearer ka", &fr),
+                     GW_FILES_CONTENT);
+    snprintf(q, sizeof(q), "after=%s", f.id);
+    assert_int_equal(route("GET", "/v1/files", q, "Bearer ka", &fr),
+                     GW_FILES_LIST);
+    assert_string_equal(fr.after_key, f.key);
+    assert_int_equal(gw_files_lookup(&gw, &clients[0], f.id,
+                                     "training_file", key, &g, &err),
+                     GW_OK);
+    assert_string_equal(key, f.key);
+    assert_string_equal(g.id, f.id);
+
+    /* still alice's only */
+    snprintf(path, sizeof(path), "/v1/files/%s", f.id);
+    assert_int_equal(route("GET", path, NULL, "Bearer kb", &fr),
+                     GW_FILES_ERROR);
+    assert_int_equal(fr.err.http_status, 404);
+
+    /* a new upload: signed with the first key, not the old one */
+    assert_int_equal(do_upload(good, sizeof(good) - 1, 4096, &g, &err), 0);
+    assert_int_equal(gw_file_id_decode(g.id, strlen(g.id), "alice", fresh,
+                                       sizeof(fresh) - 1, key), GW_OK);
+    assert_string_equal(key, g.key);
+    assert_int_equal(gw_file_id_decode(g.id, strlen(g.id), "alice", secret,
+                                       sizeof(secret) - 1, key), GW_ERROR);
+
+    /* the list names both by ids of the new key */
+    for (i = 0; i < GW_FILE_KEY_LEN; i++) {
+        assert_int_equal(sscanf(f.key + 2 * i, "%2x", &byte), 1);
+        raw[i] = (unsigned char) byte;
+    }
+
+    assert_int_equal(gw_file_id_encode("alice", fresh, sizeof(fresh) - 1,
+                                       raw, relisted, sizeof(relisted)),
+                     GW_OK);
+
+    assert_int_equal(route("GET", "/v1/files", NULL, "Bearer ka", &fr),
+                     GW_FILES_LIST);
+    s = gw_files_list_json(root, &fr, &len, &err);
+    assert_null(strstr(s, f.id));
+    assert_non_null(strstr(s, relisted));
+    assert_non_null(strstr(s, g.id));
+    gw_files_free(s);
+
+    /* the old key removed: its ids are 404s, the new ones hold */
+    gw.nid_keys = 1;
+
+    snprintf(path, sizeof(path), "/v1/files/%s", f.id);
+    assert_int_equal(route("GET", path, NULL, "Bearer ka", &fr),
+                     GW_FILES_ERROR);
+    assert_int_equal(fr.err.http_status, 404);
+    assert_string_equal(fr.err.code, "file_not_found");
+    assert_int_equal(route("GET", "/v1/files", q, "Bearer ka", &fr),
+                     GW_FILES_ERROR);
+    assert_string_equal(fr.err.param, "after");
+    assert_int_equal(gw_files_lookup(&gw, &clients[0], f.id,
+                                     "training_file", key, &g, &err),
+                     GW_ERROR);
+    assert_string_equal(err.code, "file_not_found");
+
+    snprintf(path, sizeof(path), "/v1/files/%s", g.id);
+    assert_int_equal(route("GET", path, NULL, "Bearer ka", &fr),
+                     GW_FILES_RETRIEVE);
+    assert_string_equal(fr.key, g.key);
+
+    /* the old file is still listed, and reached, by its new id */
+    snprintf(path, sizeof(path), "/v1/files/%s", relisted);
+    assert_int_equal(route("GET", path, NULL, "Bearer ka", &fr),
+                     GW_FILES_RETRIEVE);
+    assert_string_equal(fr.key, f.key);
+    assert_int_equal(gw_files_lookup(&gw, &clients[0], relisted,
+                                     "training_file", key, &g, &err),
+                     GW_OK);
+    assert_string_equal(g.id, relisted);
+}
+
+
 int
 main(void)
 {
@@ -527,6 +643,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_content_errors_are_kept_whole,
                                         setup, teardown_dir),
         cmocka_unit_test_setup_teardown(test_resolve, setup, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_rotated_keys, setup,
+                                        teardown_dir),
     };
 
     gw_mem_init();

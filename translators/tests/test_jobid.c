@@ -262,6 +262,68 @@ test_other_client_and_secret(void **state)
 }
 
 
+/*
+ * Rotation: the new key first, the old one after it.  An id made with
+ * the old key decodes while the old key is listed, in any place, and not
+ * once it is gone; another client's never does.
+ */
+static void
+test_verify_with_rotated_keys(void **state)
+{
+    char           old_id[GW_JOB_ID_MAX], new_id[GW_JOB_ID_MAX];
+    gw_job_ref_t   ref, back;
+    gw_id_key_t    keys[3];
+
+    static const unsigned char  fresh[] = "fedcba9876543210fedcba9876543210";
+    static const unsigned char  other[] = "a third key, long enough: 32 b..";
+
+    keys[0] = (gw_id_key_t) { fresh, sizeof(fresh) - 1 };
+    keys[1] = (gw_id_key_t) { other, sizeof(other) - 1 };
+    keys[2] = (gw_id_key_t) { secret, SECRET_LEN };
+
+    make_ref(&ref, "clova", "task-9", "run-2", 1700000000);
+    assert_int_equal(gw_job_id_encode(&ref, "team-a", secret, SECRET_LEN,
+                                      old_id, sizeof(old_id)), GW_OK);
+    assert_int_equal(gw_job_id_encode(&ref, "team-a", fresh,
+                                      sizeof(fresh) - 1, new_id,
+                                      sizeof(new_id)), GW_OK);
+
+    /* same payload, another tag */
+    assert_string_not_equal(old_id, new_id);
+
+    /* the old key third, then second */
+    assert_int_equal(gw_job_id_verify(old_id, strlen(old_id), "team-a", keys,
+                                      3, &back), GW_OK);
+    assert_string_equal(back.vendor_id, "task-9");
+    assert_string_equal(back.vendor_id2, "run-2");
+    assert_int_equal(back.created_at, 1700000000);
+
+    keys[1] = keys[2];
+    assert_int_equal(gw_job_id_verify(old_id, strlen(old_id), "team-a", keys,
+                                      2, &back), GW_OK);
+    assert_int_equal(gw_job_id_verify(new_id, strlen(new_id), "team-a", keys,
+                                      2, &back), GW_OK);
+    assert_string_equal(back.vendor_id, "task-9");
+
+    /* the old key removed: its ids are gone; a new-key id is not */
+    assert_int_equal(gw_job_id_verify(old_id, strlen(old_id), "team-a", keys,
+                                      1, &back), GW_ERROR);
+    assert_string_equal(back.provider, "");
+    assert_int_equal(gw_job_id_verify(new_id, strlen(new_id), "team-a", keys,
+                                      1, &back), GW_OK);
+
+    /* the new key removed instead (a rollback): only old ids hold */
+    assert_int_equal(gw_job_id_verify(new_id, strlen(new_id), "team-a",
+                                      keys + 1, 1, &back), GW_ERROR);
+
+    /* another client, whatever the keys; and no keys at all */
+    assert_int_equal(gw_job_id_verify(old_id, strlen(old_id), "team-b", keys,
+                                      2, &back), GW_ERROR);
+    assert_int_equal(gw_job_id_verify(old_id, strlen(old_id), "team-a", keys,
+                                      0, &back), GW_ERROR);
+}
+
+
 static void
 test_truncated_overlong_garbage(void **state)
 {
@@ -473,6 +535,7 @@ main(void)
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_tamper_every_char),
         cmocka_unit_test(test_other_client_and_secret),
+        cmocka_unit_test(test_verify_with_rotated_keys),
         cmocka_unit_test(test_truncated_overlong_garbage),
         cmocka_unit_test(test_authentic_but_malformed),
         cmocka_unit_test(test_encode_rejects),

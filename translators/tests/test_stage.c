@@ -32,6 +32,9 @@
 
 
 static const unsigned char  secret[] = "0123456789abcdef0123456789abcdef";
+static const gw_id_key_t    keys[] = {
+    { secret, sizeof(secret) - 1 }
+};
 
 static char  root[256];
 
@@ -97,8 +100,8 @@ setup(void **state)
     gw.nclients = 1;
     gw.providers = providers;
     gw.nproviders = 3;
-    gw.id_secret = secret;
-    gw.id_secret_len = sizeof(secret) - 1;
+    gw.id_keys = keys;
+    gw.nid_keys = 1;
     gw.files_root = root;
 
     return 0;
