@@ -55,7 +55,7 @@ VENDORS = ("clova", "qianfan", "yandex", "slurm")
 # figure is being worked on
 PHASES = set(os.environ.get("BENCH_PHASES",
                             "throughput,paced,peers,memory,callgrind,"
-                            "upload,staging,soak")
+                            "upload,staging,soak,observability")
                             .split(","))
 OPS = ("retrieve", "create")
 
@@ -291,7 +291,8 @@ def upload_conf(prefix: Path, max_size: int) -> tuple[str, str]:
 
 
 def gateway_conf(prefix: Path, port: int, mock: Mock, workers: int,
-                 single_process: bool = False, upload_max: int = 0) -> str:
+                 single_process: bool = False, upload_max: int = 0,
+                 observe: str | None = None) -> str:
     w = harness.write_secret
     secret = w(prefix / "id.secret", canned.ID_SECRET)
     client = w(prefix / "bench.key", CLIENT_KEY)
@@ -308,6 +309,7 @@ def gateway_conf(prefix: Path, port: int, mock: Mock, workers: int,
     extra = "master_process off;\n" if single_process else ""
     files, upload_location = (upload_conf(prefix, upload_max) if upload_max
                               else ("", ""))
+    http_log, api_log, metrics = observe_conf(prefix, observe)
     return (f"load_module {MODULE};\n"
             + prelude(prefix, workers, extra) + f"""
     ftgw_secret_file {secret};
@@ -329,7 +331,7 @@ def gateway_conf(prefix: Path, port: int, mock: Mock, workers: int,
                   trainer={canned.SLURM_TRAINER} partition=gpu
                   time_limit=1440 user_name=ftgw-svc
                   user_token_file={sjwt};
-{files}    upstream mock {{
+{files}{http_log}    upstream mock {{
         server 127.0.0.1:{mock.http};
         keepalive 64;
         keepalive_requests 1000000;
@@ -341,7 +343,7 @@ def gateway_conf(prefix: Path, port: int, mock: Mock, workers: int,
     }}
     server {{
         listen 127.0.0.1:{port} backlog=4096;
-        location /v1/ {{ ftgw_api on; }}"""
+        location /v1/ {{ ftgw_api on; {api_log}}}{metrics}"""
             + location("/_ftgw/clova/", harness.include("clova"), MOCK)
             + location("/_ftgw/qianfan/", harness.include("qianfan"), MOCK,
                        QF_HOST)
@@ -365,6 +367,38 @@ def gateway_conf(prefix: Path, port: int, mock: Mock, workers: int,
     }
 }
 """)
+
+
+# the observability phase's two gateways log the same standard fields,
+# buffered as a production access log is; "on" adds every $ftgw_*
+# variable to its lines, the audit log (no line for a GET) and metrics
+OBSERVE_FIELDS = ('$remote_addr - $remote_user [$time_local] "$request" '
+                  '$status $body_bytes_sent "$http_referer" '
+                  '"$http_user_agent"')      # nginx's combined format
+OBSERVE_VARS = " ".join(f"$ftgw_{v}" for v in (
+    "request_id", "client", "provider", "route", "operation", "job_id", "file_id",
+    "vendor_status", "vendor_calls", "vendor_time", "error_code"))
+
+
+def observe_conf(prefix: Path, observe: str | None) -> tuple[str, str, str]:
+    """The http-level lines, the /v1/ location's log and the /metrics
+    location of a gateway measured "off" (a combined access log), with
+    "metrics" besides, or "on": metrics, every log variable and the audit
+    log; None: no access log, as the other phases run."""
+    if observe is None:
+        return "", "", ""
+    fmt = OBSERVE_FIELDS + (" " + OBSERVE_VARS if observe == "on" else "")
+    http_log = f"    log_format bench '{fmt}';\n"
+    api_log = f"access_log {prefix}/access.log bench buffer=64k; "
+    if observe == "off":
+        return http_log, api_log, ""
+    http_log += "    ftgw_metrics_zone 1m;\n"
+    if observe == "on":
+        http_log += f"    include {harness.SNIPPETS / 'ftgw-audit.conf'};\n"
+        api_log += (f"access_log {prefix}/audit.log ftgw_audit buffer=64k "
+                    "if=$ftgw_audit; ")
+    return (http_log, api_log,
+            "\n        location = /metrics { ftgw_metrics; }")
 
 
 # ---- requests: verified once, then driven by wrk Lua scripts ------------
@@ -595,15 +629,18 @@ def measure_side_by_side(url: str, scripts: dict, conns: int,
 # ---- phases ---------------------------------------------------------------
 
 @contextlib.contextmanager
-def gateway(mock: Mock, workers: int, name: str, upload_max: int = 0):
+def gateway(mock: Mock, workers: int, name: str, upload_max: int = 0,
+            observe: str | None = None):
     """A gateway nginx in front of the mock; yields its base URL and the
     harness's Nginx, and notes anything alarming in its error log. With
-    upload_max, it has a file store and the upload ceiling too."""
+    upload_max, it has a file store and the upload ceiling too; observe:
+    see observe_conf()."""
     prefix = WORK / name
     prefix.mkdir(parents=True, exist_ok=True)
     port = harness.free_port()
     gw = start_nginx(prefix, gateway_conf(prefix, port, mock, workers,
-                                          upload_max=upload_max), port)
+                                          upload_max=upload_max,
+                                          observe=observe), port)
     try:
         yield f"http://127.0.0.1:{port}", gw
     finally:
@@ -652,6 +689,73 @@ def throughput(mock: Mock, scenarios: dict) -> list[dict]:
                                                conns, vendor, op, pids)
                         rows.append(row)
                         print(row_line(row), flush=True)
+    return rows
+
+
+OBSERVE_ROUNDS = 1 if QUICK else 9
+
+
+def observability(mock: Mock, scenarios: dict) -> list[dict]:
+    """The cost of the log variables and the metrics on clova retrieve:
+    a gateway without them and one with them (observe_conf()), one worker
+    each, measured in alternating rounds in one run; the ratio is the
+    median of the rounds' on/off r/s. The "on" gateway's /metrics must
+    then count every request wrk sent it."""
+    script = scenarios["clova", "retrieve", "gw"].lua()
+    rows = []
+    with gateway(mock, 1, "observe-off", observe="off") as (off, g_off), \
+            gateway(mock, 1, "observe-on", observe="on") as (on, g_on):
+        pids = {"off": worker_pids(g_off.proc.pid),
+                "on": worker_pids(g_on.proc.pid)}
+        sent = 0        # the responses wrk counted from "on"
+        for conns in CONNS:
+            wrk(off, script, conns, WARMUP_S)
+            sent += wrk(on, script, conns, WARMUP_S)["requests"]
+            runs = {"off": [], "on": []}
+            for _ in range(OBSERVE_ROUNDS):
+                for side, url in (("off", off), ("on", on)):
+                    runs[side].append(wrk_cpu(url, script, conns, ROUND_S,
+                                              pids[side]))
+            row = {"conns": conns, "ratio": round(statistics.median(
+                b["rps"] / a["rps"] for a, b in zip(runs["off"],
+                                                    runs["on"])), 3)}
+            for side, rs in runs.items():
+                row[side] = {"rps": round(statistics.mean(r["rps"]
+                                                          for r in rs)),
+                             "round_rps": [r["rps"] for r in rs],
+                             "user_us": cpu_us(rs, "user_ticks"),
+                             "sys_us": cpu_us(rs, "sys_ticks"),
+                             "non2xx": sum(r["non2xx"] for r in rs)}
+            sent += sum(r["requests"] for r in runs["on"])
+            rows.append(row)
+            print(f"observability {conns}c: off {row['off']['rps']} r/s, "
+                  f"on {row['on']['rps']} r/s, ratio {row['ratio']:.3f}",
+                  flush=True)
+        status, body = http("GET", on + "/metrics")
+        counted = sum(float(line.rsplit(" ", 1)[1])
+                      for line in body.decode().splitlines()
+                      if line.startswith("ftgw_requests_total{")
+                      and 'operation="retrieve"' in line)
+        # wrk stops with requests in flight, which nginx still answers
+        # and counts: at most one a connection a run more than wrk saw
+        rows.append({"metrics_status": status, "retrieves_sent": sent,
+                     "retrieves_counted": int(counted)})
+    # the same requests counted in instructions, which the machine's noise
+    # does not move: the off and on gateways under callgrind
+    n = CALLGRIND_REQUESTS
+    idle = callgrind_run(mock, "observe-idle", None, 0, observe="off")
+    ir = {side: round((callgrind_run(mock, f"observe-{side}", scenarios[
+        "clova", "retrieve", "gw"], n, observe=side) - idle) / n)
+        for side in ("off", "metrics", "on")}
+    rows.append({"ir_per_request": ir,
+                 "ir_added": round(ir["on"] / ir["off"] - 1, 4),
+                 "ir_added_metrics": round(ir["metrics"] / ir["off"] - 1,
+                                           4)})
+    print(f"observability: {ir['off']:,} Ir per request off, "
+          f"{ir['metrics']:,} with metrics "
+          f"({rows[-1]['ir_added_metrics']:+.1%}), {ir['on']:,} with "
+          f"metrics and variables ({rows[-1]['ir_added']:+.1%})",
+          flush=True)
     return rows
 
 
@@ -1185,14 +1289,15 @@ class Callgrind(harness.Nginx):
 
 
 def callgrind_run(mock: Mock, name: str, scenario: Scenario | None,
-                  n: int) -> int:
+                  n: int, observe: str | None = None) -> int:
     """Total Ir of the event loop while serving n requests of scenario
     (none: the idle baseline) over one keepalive connection."""
     prefix = WORK / f"callgrind-{name}"
     prefix.mkdir(parents=True, exist_ok=True)
     port = harness.free_port()
     (prefix / "nginx.conf").write_text(
-        gateway_conf(prefix, port, mock, 1, single_process=True))
+        gateway_conf(prefix, port, mock, 1, single_process=True,
+                     observe=observe))
     ngx = Callgrind(prefix, port, env=harness.nginx_env(None))
     ngx.out_file = prefix / "callgrind.out"
     ngx.start()
@@ -1682,6 +1787,14 @@ def targets(results: dict) -> list[tuple[str, str, str]]:
                     + ("" if complete else " (short run)")))
     else:
         out.append((name, "n/a", "memory not run"))
+    obs = [r for r in results.get("observability", []) if "conns" in r]
+    name = "log variables and metrics cost < 3% of clova retrieve r/s"
+    if not obs:
+        out.append((name, "n/a", "observability not run"))
+    else:
+        out.append((name, verdict(all(r["ratio"] >= 0.97 for r in obs)),
+                    "; ".join(f"{r['conns']}c on/off {r['ratio']:.3f}"
+                              for r in obs)))
     return out
 
 
@@ -1695,6 +1808,35 @@ def soak_lines(soak: dict) -> list[str]:
             f"{soak['socket_errors']}; workers the same: "
             f"{soak['workers_same']}; worker VmRSS {w['before_kib']:,} KiB "
             f"-> {w['after_kib']:,} KiB ({w['growth_kib']:+,} KiB)."]
+
+
+def observability_lines(rows: list[dict]) -> list[str]:
+    """The observability phase in words (report and markdown alike)."""
+    sides = [r for r in rows if "conns" in r]
+    tally = next(r for r in rows if "retrieves_counted" in r)
+    ir = next(r for r in rows if "ir_per_request" in r)
+    out = [f"Log variables and metrics, clova retrieve, 1 worker: "
+           f"{OBSERVE_ROUNDS} rounds of {ROUND_S} s alternating a gateway "
+           "without them (a combined access log) and one with them "
+           "(metrics, the same log line with every $ftgw_* variable, the "
+           "audit log); ratio = median of the rounds' on/off r/s."]
+    for r in sides:
+        out.append(f"- {r['conns']} connections: off {r['off']['rps']:,} "
+                   f"r/s (rounds {r['off']['round_rps']}), on "
+                   f"{r['on']['rps']:,} r/s (rounds {r['on']['round_rps']})"
+                   f", ratio {r['ratio']:.3f}; worker CPU per request off "
+                   f"{r['off']['user_us']} + {r['off']['sys_us']} us, on "
+                   f"{r['on']['user_us']} + {r['on']['sys_us']} us.")
+    i = ir["ir_per_request"]
+    out.append(f"- callgrind, {CALLGRIND_REQUESTS} retrieves: {i['off']:,} "
+               f"Ir per request off, {i['metrics']:,} with metrics only "
+               f"({ir['ir_added_metrics']:+.1%}), {i['on']:,} with metrics "
+               f"and variables ({ir['ir_added']:+.1%}).")
+    out.append(f"- /metrics afterwards: HTTP {tally['metrics_status']}, "
+               f"{tally['retrieves_counted']:,} retrieves counted, "
+               f"{tally['retrieves_sent']:,} answered to wrk (wrk stops "
+               "with requests in flight that nginx still answers).")
+    return out
 
 
 def machine() -> dict:
@@ -1756,6 +1898,8 @@ def report(results: dict) -> str:
                          f"{m['non2xx']} not 2xx)")
     if "soak" in results:
         lines += ["", *soak_lines(results["soak"])]
+    if "observability" in results:
+        lines += ["", *observability_lines(results["observability"])]
     if "instructions" in results:
         ins = results["instructions"]
         lines += ["", f"instructions per request (callgrind Ir, "
@@ -1914,6 +2058,8 @@ def markdown(results: dict) -> str:
         out.append("")
     if "soak" in results:
         out += [*soak_lines(results["soak"]), ""]
+    if "observability" in results:
+        out += [*observability_lines(results["observability"]), ""]
     if "instructions" in results:
         ins = results["instructions"]
         out += [f"Instructions per request (callgrind Ir, {ins['requests']}"
@@ -2038,7 +2184,9 @@ def main() -> None:
                 ("upload", lambda: {"upload": upload(ports)}),
                 ("staging", lambda: {"staging": staging(ports,
                                                         mock_prefix)}),
-                ("soak", lambda: {"soak": soak(scenarios)})):
+                ("soak", lambda: {"soak": soak(scenarios)}),
+                ("observability", lambda: {
+                    "observability": observability(ports, scenarios)})):
             if phase in PHASES:
                 print(f"== {phase}", flush=True)
                 t0 = time.monotonic()

@@ -236,6 +236,7 @@ ngx_http_ftgw_files_handler(ngx_http_request_t *r, gw_request_t *req)
     op = gw_files_route(&fmcf->gw, req, &ctx->fr);
 
     ctx->log.info.operation = gw_files_op_name(op);
+    ctx->log.info.request_id = ctx->fr.request_id;
 
     if (ctx->fr.client != NULL) {
         ctx->log.info.client = ctx->fr.client->name;

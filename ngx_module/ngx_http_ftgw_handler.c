@@ -523,6 +523,10 @@ ngx_http_ftgw_run(ngx_http_request_t *r)
         ngx_http_ftgw_idem_finish(r, ctx, gw_exchange_result(ctx->exchange));
     }
 
+    /* the answer is made: what the log and the metrics read is final */
+    gw_exchange_log_info(ctx->exchange, &ctx->log.info);
+    ctx->log.exchange = NULL;
+
     ngx_http_finalize_request(r, ngx_http_ftgw_send(r, ctx));
 }
 

@@ -45,6 +45,7 @@ typedef struct {
     ngx_str_t                    name;
     ngx_str_t                    type;
     ngx_str_t                    help;
+    const char                  *labels[4];     /* names, NULL-ended */
 } ngx_http_ftgw_family_t;
 
 
@@ -58,6 +59,22 @@ typedef struct {
     size_t                       len;
     u_char                       labels[1];
 } ngx_http_ftgw_series_t;
+
+
+/*
+ * A worker's own map from a series' family and label values (their
+ * addresses: configured names and static words, fixed for the cycle) to
+ * the series in the zone, so that counting takes one atomic add and no
+ * lock once a worker has seen the series.  Series are never freed.
+ */
+#define NGX_HTTP_FTGW_CACHE     256             /* a power of 2 */
+#define NGX_HTTP_FTGW_PROBES    4
+
+typedef struct {
+    uintptr_t                    key[4];
+    ngx_uint_t                   family;
+    ngx_http_ftgw_series_t      *series;
+} ngx_http_ftgw_cached_t;
 
 
 typedef struct {
@@ -78,6 +95,8 @@ static ngx_http_ftgw_series_t *ngx_http_ftgw_series(ngx_shm_zone_t *zone,
     ngx_uint_t family, u_char *labels, size_t len);
 static void ngx_http_ftgw_metrics_add_value(ngx_shm_zone_t *zone,
     ngx_uint_t family, u_char *labels, size_t len, ngx_atomic_int_t n);
+static ngx_http_ftgw_series_t *ngx_http_ftgw_metrics_find(
+    ngx_shm_zone_t *zone, ngx_uint_t family, const char **values);
 static void ngx_http_ftgw_metrics_files_scan(ngx_shm_zone_t *zone,
     ngx_str_t *root);
 static ngx_int_t ngx_http_ftgw_metrics_log(ngx_http_request_t *r);
@@ -96,19 +115,33 @@ static ngx_str_t  ngx_http_ftgw_metrics_type =
 static ngx_http_ftgw_family_t  ngx_http_ftgw_families[] = {
     { ngx_string("ftgw_requests_total"), ngx_string("counter"),
       ngx_string("Requests by client, provider, operation and answer "
-                 "class.") },
+                 "class."),
+      { "client", "provider", "operation", "code" } },
     { ngx_string("ftgw_vendor_calls_total"), ngx_string("counter"),
-      ngx_string("Vendor calls by provider, method and outcome.") },
+      ngx_string("Vendor calls by provider, method and outcome."),
+      { "provider", "method", "outcome", NULL } },
     { ngx_string("ftgw_vendor_call_duration_seconds"),
       ngx_string("histogram"),
-      ngx_string("Vendor call latency by provider and method.") },
+      ngx_string("Vendor call latency by provider and method."),
+      { "provider", "method", NULL, NULL } },
     { ngx_string("ftgw_iam_exchanges_total"), ngx_string("counter"),
-      ngx_string("IAM token exchanges by provider and outcome.") },
+      ngx_string("IAM token exchanges by provider and outcome."),
+      { "provider", "outcome", NULL, NULL } },
     { ngx_string("ftgw_files_stored"), ngx_string("gauge"),
-      ngx_string("Files in the store, by client.") },
+      ngx_string("Files in the store, by client."),
+      { "client", NULL, NULL, NULL } },
     { ngx_string("ftgw_files_stored_bytes"), ngx_string("gauge"),
-      ngx_string("Bytes of the files in the store, by client.") }
+      ngx_string("Bytes of the files in the store, by client."),
+      { "client", NULL, NULL, NULL } }
 };
+
+/* answer classes, by the status's first digit */
+static const char  *ngx_http_ftgw_classes[] = {
+    "0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"
+};
+
+static ngx_http_ftgw_cached_t  ngx_http_ftgw_cache[NGX_HTTP_FTGW_CACHE];
+static ngx_cycle_t            *ngx_http_ftgw_cache_cycle;
 
 /* upper bounds in milliseconds, printed as seconds */
 static ngx_msec_t  ngx_http_ftgw_bounds[NGX_HTTP_FTGW_BUCKETS] = {
@@ -368,15 +401,88 @@ ngx_http_ftgw_metrics_add_value(ngx_shm_zone_t *zone, ngx_uint_t family,
 }
 
 
+/*
+ * The series of family whose label values are values (NULL: ""), from
+ * the worker's map or else from the zone, made there if new; NULL when
+ * the zone has no room.
+ */
+static ngx_http_ftgw_series_t *
+ngx_http_ftgw_metrics_find(ngx_shm_zone_t *zone, ngx_uint_t family,
+    const char **values)
+{
+    u_char                   labels[NGX_HTTP_FTGW_LABELS], *p;
+    uintptr_t                key[4], hash;
+    ngx_uint_t               i, n, slot;
+    const char             **names;
+    ngx_slab_pool_t         *shpool;
+    ngx_http_ftgw_cached_t  *c;
+    ngx_http_ftgw_series_t  *s;
+
+    /* a reload in a single process: the addresses now mean other names */
+    if (ngx_http_ftgw_cache_cycle != ngx_cycle) {
+        ngx_memzero(ngx_http_ftgw_cache, sizeof(ngx_http_ftgw_cache));
+        ngx_http_ftgw_cache_cycle = (ngx_cycle_t *) ngx_cycle;
+    }
+
+    names = ngx_http_ftgw_families[family].labels;
+    hash = family;
+
+    for (n = 0; n < 4; n++) {
+        key[n] = (names[n] != NULL) ? (uintptr_t) values[n] : 0;
+        hash = hash * 31 + (key[n] >> 3);
+    }
+
+    for (i = 0; i < NGX_HTTP_FTGW_PROBES; i++) {
+        slot = (hash + i) & (NGX_HTTP_FTGW_CACHE - 1);
+        c = &ngx_http_ftgw_cache[slot];
+
+        if (c->series == NULL) {
+            break;
+        }
+
+        if (c->family == family
+            && ngx_memcmp(c->key, key, sizeof(key)) == 0)
+        {
+            return c->series;
+        }
+    }
+
+    p = labels;
+
+    for (n = 0; n < 4 && names[n] != NULL; n++) {
+        p = ngx_http_ftgw_label(p, labels + sizeof(labels), names[n],
+                                values[n], n == 0);
+    }
+
+    if (p == NULL) {
+        return NULL;
+    }
+
+    shpool = (ngx_slab_pool_t *) zone->shm.addr;
+
+    ngx_shmtx_lock(&shpool->mutex);
+    s = ngx_http_ftgw_series(zone, family, labels, p - labels);
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    if (s != NULL && i < NGX_HTTP_FTGW_PROBES) {
+        c->family = family;
+        ngx_memcpy(c->key, key, sizeof(key));
+        c->series = s;
+    }
+
+    return s;
+}
+
+
 /* a request, counted when it is logged */
 static ngx_int_t
 ngx_http_ftgw_metrics_log(ngx_http_request_t *r)
 {
-    u_char                      labels[NGX_HTTP_FTGW_LABELS], *p, *last;
-    u_char                      class[4];
     ngx_uint_t                  status;
+    const char                 *values[4];
     gw_log_info_t              *info, none;
     ngx_http_ftgw_log_t        *log;
+    ngx_http_ftgw_series_t     *s;
     ngx_http_ftgw_loc_conf_t   *flcf;
     ngx_http_ftgw_main_conf_t  *fmcf;
 
@@ -404,37 +510,33 @@ ngx_http_ftgw_metrics_log(ngx_http_request_t *r)
     fmcf = ngx_http_get_module_main_conf(r, ngx_http_ftgw_module);
 
     status = r->err_status ? r->err_status : r->headers_out.status;
-    ngx_sprintf(class, "%uixx", ngx_min(status / 100, 9));
-    class[3] = '\0';
 
-    last = labels + sizeof(labels);
+    values[0] = info->client;
+    values[1] = info->provider;
+    values[2] = info->operation;
+    values[3] = ngx_http_ftgw_classes[ngx_min(status / 100, 9)];
 
-    p = ngx_http_ftgw_label(labels, last, "client", info->client, 1);
-    p = ngx_http_ftgw_label(p, last, "provider", info->provider, 0);
-    p = ngx_http_ftgw_label(p, last, "operation", info->operation, 0);
-    p = ngx_http_ftgw_label(p, last, "code", (char *) class, 0);
-
-    if (p != NULL) {
-        ngx_http_ftgw_metrics_add_value(fmcf->metrics,
-                                        NGX_HTTP_FTGW_REQUESTS, labels,
-                                        p - labels, 1);
+    s = ngx_http_ftgw_metrics_find(fmcf->metrics, NGX_HTTP_FTGW_REQUESTS,
+                                   values);
+    if (s != NULL) {
+        (void) ngx_atomic_fetch_add(&s->value, 1);
     }
 
     if (info->file_change == 0 || info->client == NULL) {
         return NGX_OK;
     }
 
-    p = ngx_http_ftgw_label(labels, last, "client", info->client, 1);
+    s = ngx_http_ftgw_metrics_find(fmcf->metrics, NGX_HTTP_FTGW_FILES,
+                                   values);
+    if (s != NULL) {
+        (void) ngx_atomic_fetch_add(&s->value, info->file_change);
+    }
 
-    if (p != NULL) {
-        ngx_http_ftgw_metrics_add_value(fmcf->metrics, NGX_HTTP_FTGW_FILES,
-                                        labels, p - labels,
-                                        info->file_change);
-        ngx_http_ftgw_metrics_add_value(fmcf->metrics,
-                                        NGX_HTTP_FTGW_FILE_BYTES, labels,
-                                        p - labels,
-                                        info->file_change
-                                        * (ngx_atomic_int_t) info->file_bytes);
+    s = ngx_http_ftgw_metrics_find(fmcf->metrics, NGX_HTTP_FTGW_FILE_BYTES,
+                                   values);
+    if (s != NULL) {
+        (void) ngx_atomic_fetch_add(&s->value, info->file_change
+                                               * info->file_bytes);
     }
 
     return NGX_OK;
@@ -449,13 +551,11 @@ void
 ngx_http_ftgw_metrics_call(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx,
     gw_vendor_response_t *resp)
 {
-    u_char                   labels[NGX_HTTP_FTGW_LABELS], *p, *last, *m;
     gw_call_t               *call;
     ngx_uint_t               i;
     ngx_msec_t               ms;
-    const char              *outcome;
+    const char              *values[4];
     ngx_shm_zone_t          *zone;
-    ngx_slab_pool_t         *shpool;
     ngx_http_ftgw_series_t  *s;
 
     call = ctx->call;
@@ -470,57 +570,43 @@ ngx_http_ftgw_metrics_call(ngx_http_request_t *r, ngx_http_ftgw_ctx_t *ctx,
         return;
     }
 
-    outcome = ngx_http_ftgw_outcome(resp);
-    last = labels + sizeof(labels);
-
-    p = ngx_http_ftgw_label(labels, last, "provider", call->provider->name,
-                            1);
+    values[0] = call->provider->name;
 
     if (call->auth) {
-        p = ngx_http_ftgw_label(p, last, "outcome", outcome, 0);
+        values[1] = ngx_http_ftgw_outcome(resp);
 
-        if (p != NULL) {
-            ngx_http_ftgw_metrics_add_value(zone, NGX_HTTP_FTGW_IAM, labels,
-                                            p - labels, 1);
+        s = ngx_http_ftgw_metrics_find(zone, NGX_HTTP_FTGW_IAM, values);
+        if (s != NULL) {
+            (void) ngx_atomic_fetch_add(&s->value, 1);
         }
 
         return;
     }
 
-    p = ngx_http_ftgw_label(p, last, "method", call->method, 0);
-    m = p;
-    p = ngx_http_ftgw_label(p, last, "outcome", outcome, 0);
+    values[1] = call->method;
+    values[2] = ngx_http_ftgw_outcome(resp);
 
-    if (p == NULL) {
+    s = ngx_http_ftgw_metrics_find(zone, NGX_HTTP_FTGW_CALLS, values);
+    if (s != NULL) {
+        (void) ngx_atomic_fetch_add(&s->value, 1);
+    }
+
+    s = ngx_http_ftgw_metrics_find(zone, NGX_HTTP_FTGW_CALL_SECONDS, values);
+    if (s == NULL) {
         return;
     }
 
-    shpool = (ngx_slab_pool_t *) zone->shm.addr;
+    /* the count first: a scrape in between never sees a bucket above it */
+    (void) ngx_atomic_fetch_add(&s->value, 1);
 
-    ngx_shmtx_lock(&shpool->mutex);
-
-    s = ngx_http_ftgw_series(zone, NGX_HTTP_FTGW_CALLS, labels, p - labels);
-
-    if (s != NULL) {
-        s->value++;
-    }
-
-    s = ngx_http_ftgw_series(zone, NGX_HTTP_FTGW_CALL_SECONDS, labels,
-                             m - labels);
-
-    if (s != NULL) {
-        s->value++;
-        s->sum_ms += ms;
-
-        for (i = 0; i < NGX_HTTP_FTGW_BUCKETS; i++) {
-            if (ms <= ngx_http_ftgw_bounds[i]) {
-                s->buckets[i]++;
-                break;
-            }
+    for (i = 0; i < NGX_HTTP_FTGW_BUCKETS; i++) {
+        if (ms <= ngx_http_ftgw_bounds[i]) {
+            (void) ngx_atomic_fetch_add(&s->buckets[i], 1);
+            break;
         }
     }
 
-    ngx_shmtx_unlock(&shpool->mutex);
+    (void) ngx_atomic_fetch_add(&s->sum_ms, ms);
 }
 
 

@@ -2,7 +2,8 @@
 /*
  * Fine-tuning gateway: variables for log_format and map.
  *
- *     $ftgw_client $ftgw_provider $ftgw_route $ftgw_operation
+ *     $ftgw_request_id $ftgw_client $ftgw_provider $ftgw_route
+ *     $ftgw_operation
  *     $ftgw_job_id $ftgw_file_id $ftgw_vendor_status $ftgw_error_code
  *     $ftgw_vendor_calls $ftgw_vendor_time
  *
@@ -35,6 +36,9 @@ static ngx_int_t ngx_http_ftgw_variable_time(ngx_http_request_t *r,
 
 
 static ngx_http_variable_t  ngx_http_ftgw_vars[] = {
+
+    { ngx_string("ftgw_request_id"), NULL, ngx_http_ftgw_variable_info,
+      ngx_http_ftgw_info(request_id), NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("ftgw_client"), NULL, ngx_http_ftgw_variable_info,
       ngx_http_ftgw_info(client), NGX_HTTP_VAR_NOCACHEABLE, 0 },

@@ -46,7 +46,7 @@ def obs(workdir, clova_sandbox, yandex_sandbox, yandex_key):
     fields = "|".join(f"{v}=$ftgw_{v}" for v in VARS)
     providers = f"""
     include {AUDIT_CONF};
-    log_format vars '$request_method $uri $status|{fields}|rid=$request_id';
+    log_format vars '$request_method $uri $status|{fields}|rid=$ftgw_request_id';
     access_log {prefix}/vars.log vars;
     access_log {prefix}/audit.log ftgw_audit if=$ftgw_audit;
     ftgw_metrics_zone 256k;

@@ -893,6 +893,7 @@ gw_exchange_log_info(gw_exchange_t *ex, gw_log_info_t *info)
 
     memset(info, 0, sizeof(gw_log_info_t));
 
+    info->request_id = ex->request_id;
     info->client = ex->client ? ex->client->name : NULL;
     info->operation = ex->models ? "models"
                       : ex->routed ? gw_op_names[ex->kind] : NULL;

@@ -266,6 +266,7 @@ typedef struct gw_exchange_s  gw_exchange_t;
  * set once they verified, and a vendor status passed the redaction.
  */
 typedef struct {
+    const char         *request_id;      /* the x-request-id answered */
     const char         *client;
     const char         *provider;        /* NULL for a merged list */
     const char         *route;           /* the model route of a create */
