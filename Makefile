@@ -20,6 +20,9 @@ APT_PKGS   := nginx-dev libcjson-dev libcmocka-dev libssl-dev gcc make \
               libclang-rt-14-dev
 # what make deb needs besides: dpkg-shlibdeps, and lintian for t/test_deb.py
 DEB_PKGS   := dpkg-dev lintian
+# the dashboard's browser tests (t/test_dashboard.py): Debian's chromium,
+# driven through its chromedriver; the tests are skipped without them
+UI_PKGS    := chromium chromium-driver
 LIBASAN     = $(shell gcc -print-file-name=libasan.so)
 
 UNIT_CFLAGS := -std=c99 -D_DEFAULT_SOURCE -g -O1 -W -Wall -Wextra -Werror \
@@ -208,6 +211,7 @@ t/node/node_modules/.ready: t/node/package.json t/node/package-lock.json
 # the official openai SDKs (Python, Node) as the clients; t/test_deb.py
 # checks the package
 it: module-asan venv node-sdk deb
+	-$(call apt_install,$(UI_PKGS))
 	FTGW_MODULE=$(CURDIR)/$(BUILD)/asan/ngx_http_ftgw_module.so \
 	FTGW_PRELOAD=$(LIBASAN) \
 	    $(PY) -m pytest -q t/

@@ -62,6 +62,10 @@ for f in config/ftgw-*.conf; do
     install -m 0644 "$f" "$root/etc/nginx/snippets/"
 done
 
+# the dashboard's static files, served by an alias (docs/dashboard.md)
+install -d "$root/usr/share/nginx/ftgw-ui"
+install -m 0644 ui/* "$root/usr/share/nginx/ftgw-ui/"
+
 # documentation, compressed as dh_compress does (over 4 KiB, not the
 # examples nor the copyright)
 install -m 0644 config/ftgw.conf.example "$doc/examples/"

@@ -128,6 +128,7 @@ def main() -> int:
     template = (harness.ROOT / "config" / "demo.conf").read_text()
     conf = harness.http_prelude(prefix, args.module) + template.format(
         port=args.port, prefix=prefix, snippets=harness.SNIPPETS,
+        ui=harness.ROOT / "ui",
         id_secret=id_secret,
         client_key=client_key, clova_port=sandboxes[0].port,
         clova_sig_port=sandboxes[1].port, qianfan_port=sandboxes[2].port,
@@ -163,6 +164,7 @@ fine-tuning gateway on http://127.0.0.1:{args.port}/v1
   logs: {prefix}/error.log, {prefix}/access.log
   audit log: {prefix}/audit.log (one JSON line per state-changing call)
   metrics: http://127.0.0.1:{args.port}/metrics (Prometheus text format)
+  dashboard: http://127.0.0.1:{args.port}/ui/ (sign in with the client key)
 
 try:
   curl -s http://127.0.0.1:{args.port}/v1/fine_tuning/jobs \\

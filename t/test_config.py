@@ -309,13 +309,14 @@ def test_example_config_passes(tmp_path, yandex_key):
     r = harness.Nginx(tmp_path, 0,
                       env=harness.nginx_env(PRELOAD)).test_config()
     assert r.returncode == 0, r.stderr
-    assert text.count("include snippets/ftgw-") == 7
+    assert text.count("include snippets/ftgw-") == 8
 
 
 def test_demo_config_passes(tmp_path, yandex_key):
     """config/demo.conf filled in as scripts/demo.py fills it."""
     template = (harness.SNIPPETS / "demo.conf").read_text()
     values = {"prefix": tmp_path, "snippets": harness.SNIPPETS,
+              "ui": harness.ROOT / "ui",
               "yandex_folder": "b1gsandboxfolder",
               "yandex_sa_key": yandex_key[0],
               "slurm_socket": tmp_path / "slurmrestd.sock",
@@ -334,4 +335,4 @@ def test_demo_config_passes(tmp_path, yandex_key):
     r = harness.Nginx(tmp_path, 0,
                       env=harness.nginx_env(PRELOAD)).test_config()
     assert r.returncode == 0, r.stderr
-    assert conf.count(f"include {harness.SNIPPETS}/ftgw-") == 11
+    assert conf.count(f"include {harness.SNIPPETS}/ftgw-") == 12

@@ -157,7 +157,7 @@ def test_file_list(deb, scratch):
                 or mode[0] == "d"), path
     snippets = {f"etc/nginx/snippets/{p.name}"
                 for p in (ROOT / "config").glob("ftgw-*.conf")}
-    assert len(snippets) == 6
+    assert len(snippets) == 7
     assert {MODULE_SO, LOAD_FILE, EXAMPLE, f"{DOC}/copyright",
             f"{DOC}/changelog.gz"} | snippets <= regular
     for path in snippets:
@@ -165,6 +165,10 @@ def test_file_list(deb, scratch):
             ROOT / "config" / Path(path).name).read_bytes()
     assert (scratch / EXAMPLE).read_bytes() == (
         ROOT / "config/ftgw.conf.example").read_bytes()
+    # the dashboard, where the example's alias serves it from
+    for src in (ROOT / "ui").iterdir():
+        assert (scratch / "usr/share/nginx/ftgw-ui" / src.name).read_bytes() \
+            == src.read_bytes(), src.name
     assert (scratch / LOAD_FILE).read_text() == \
         "load_module modules/ngx_http_ftgw_module.so;\n"
     # the documentation, gzipped when over 4 KiB as dh_compress does
@@ -326,7 +330,7 @@ def test_installed_example_passes_nginx_t(scratch, yandex_key):
         return str(path)
 
     text = (scratch / EXAMPLE).read_text()
-    assert text.count("include snippets/ftgw-") == 7
+    assert text.count("include snippets/ftgw-") == 8
     text = re.sub(r"/etc/nginx/ftgw/([\w./-]+)", credential, text)
     # the file store and the logs: under the scratch root too
     text = (text.replace("/var/lib/nginx/", f"{scratch}/var/lib/nginx/")
