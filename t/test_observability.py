@@ -124,6 +124,7 @@ def value(m: dict, name: str, **labels) -> float:
 
 
 def test_variables_of_a_create_and_a_retrieve(obs):
+    obs.clear_vendor_requests()
     r, v = call(obs, "POST", "/v1/fine_tuning/jobs",
                 json={"model": "support-bot", "training_file": DATASET})
     assert r.status_code == 200, r.text
