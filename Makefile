@@ -210,8 +210,20 @@ t/node/node_modules/.ready: t/node/package.json t/node/package-lock.json
 # the integration suite: real nginx + module (ASan), sandbox vendors,
 # the official openai SDKs (Python, Node) as the clients; t/test_deb.py
 # checks the package
+# Debian's prometheus, unpacked (not installed: no service starts) for
+# t/test_observability.py, which runs it against /metrics
+PROMETHEUS := $(BUILD)/prometheus/usr/bin/prometheus
+
+$(PROMETHEUS):
+	mkdir -p $(BUILD)/prometheus
+	cd $(BUILD)/prometheus && rm -f prometheus_*.deb && \
+	    { apt-get download prometheus 2>/dev/null || \
+	      { apt-get update -qq && apt-get download prometheus; }; } && \
+	    dpkg -x prometheus_*.deb . && rm -f prometheus_*.deb
+
 it: module-asan venv node-sdk deb
 	-$(call apt_install,$(UI_PKGS))
+	-$(MAKE) -s $(PROMETHEUS)
 	FTGW_MODULE=$(CURDIR)/$(BUILD)/asan/ngx_http_ftgw_module.so \
 	FTGW_PRELOAD=$(LIBASAN) \
 	    $(PY) -m pytest -q t/

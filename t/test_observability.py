@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import secrets
+import subprocess
 import time
 from pathlib import Path
 
@@ -382,3 +383,56 @@ def test_metrics_series_stay_bounded(obs):
 def test_metrics_refuses_other_methods(obs):
     r = requests.post(obs.base + "/metrics", timeout=5)
     assert r.status_code == 405
+
+
+PROMETHEUS = harness.ROOT / "build" / "prometheus" / "usr" / "bin"
+
+
+@pytest.mark.skipif(not (PROMETHEUS / "prometheus").exists(),
+                    reason="Debian's prometheus is not unpacked in "
+                    "build/prometheus (make it does it)")
+def test_promtool_and_prometheus_read_it(obs, tmp_path):
+    """Prometheus's own linter accepts the exposition, and Debian's
+    prometheus scrapes the endpoint and answers a query over it."""
+    obs.call("GET", "/v1/fine_tuning/jobs", client="bob")
+    text = requests.get(obs.base + "/metrics", timeout=5).text
+    lint = subprocess.run([str(PROMETHEUS / "promtool"), "check",
+                           "metrics"], input=text, capture_output=True,
+                          text=True, timeout=30)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+    port = harness.free_port()
+    (tmp_path / "prometheus.yml").write_text(f"""
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: ftgw
+    static_configs:
+      - targets: ["127.0.0.1:{obs.nginx.port}"]
+""")
+    proc = subprocess.Popen(
+        [str(PROMETHEUS / "prometheus"),
+         f"--config.file={tmp_path / 'prometheus.yml'}",
+         f"--storage.tsdb.path={tmp_path / 'data'}",
+         f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        query = (f"http://127.0.0.1:{port}/api/v1/query?query="
+                 'ftgw_requests_total{client="bob",operation="list"}')
+        deadline = time.time() + 30
+        result = []
+        while time.time() < deadline and not result:
+            try:
+                r = requests.get(query, timeout=2).json()
+                result = r["data"]["result"]
+            except (requests.RequestException, KeyError, ValueError):
+                pass
+            time.sleep(0.5)
+        assert result, "prometheus never scraped the gateway"
+        assert float(result[0]["value"][1]) >= 1
+        up = requests.get(f"http://127.0.0.1:{port}/api/v1/query?query=up",
+                          timeout=2).json()["data"]["result"]
+        assert up[0]["metric"]["job"] == "ftgw" and up[0]["value"][1] == "1"
+    finally:
+        proc.terminate()
+        proc.wait(10)
