@@ -381,11 +381,12 @@ def test_fake_gpus_declared(slurm_gpu_cluster):  # noqa: F811
 def test_gpu_job_is_allocated(slurm_gpu_cluster, gpu_slurm):  # noqa: F811
     """"gpus_per_node": "N" is v0.0.38's GPU request: the job holds N GPUs
     (tres_per_node, gres_detail, scontrol's TresPerNode and GRES), and
-    Slurm hands them to the batch script."""
+    Slurm hands them to the batch script; "cpus_per_gpu": 1 gives it a
+    CPU for each."""
     out = gpu_slurm.workdir
     r = gpu_slurm.submit(GPU_ENV.format(out=out, sleep=3), name="gpus",
-                         gpus_per_node=str(FAKE_GPUS),
-                         cpus_per_task=FAKE_GPUS, time_limit=5)
+                         gpus_per_node=str(FAKE_GPUS), cpus_per_gpu=1,
+                         time_limit=5)
     sample("submit_gpus", r)
     job_id = submitted(r)
     job, seen = gpu_slurm.wait(job_id, lambda j: j["job_state"] == "RUNNING"
@@ -459,10 +460,31 @@ def test_tres_per_node_is_not_a_submit_key(gpu_slurm):
 
 def test_more_gpus_than_the_node_has(gpu_slurm):
     r = gpu_slurm.submit("#!/bin/bash\ntrue\n",
-                         gpus_per_node=str(FAKE_GPUS + 1))
+                         gpus_per_node=str(FAKE_GPUS + 1), cpus_per_gpu=1)
     sample("error_submit_too_many_gpus", r)
     assert r.status == 500
     assert r.body["errors"] == [{
         "error_code": 2014,
         "error": "Requested node configuration is not available"}]
     assert "job_id" not in r.body
+
+
+def test_more_gpus_and_cpus_than_the_node_has(slurm_gpu_cluster,  # noqa
+                                              gpu_slurm):
+    """Asked as CPUs per task instead, the CPUs are checked first: more
+    than the node's (2 here) makes the job accepted with 2015 and pending
+    for ever (PartitionConfig), not refused.  Hence cpus_per_gpu."""
+    cpus = int(slurm_gpu_cluster.run("sinfo", "-h", "-o", "%c").stdout)
+    if cpus > FAKE_GPUS:
+        pytest.skip(f"the node has {cpus} CPUs")
+    r = gpu_slurm.submit("#!/bin/bash\ntrue\n",
+                         gpus_per_node=str(FAKE_GPUS + 1),
+                         cpus_per_task=FAKE_GPUS + 1)
+    assert r.status == 200
+    assert r.body["errors"] == [{
+        "error_code": 2015,
+        "error": "Requested partition configuration not available now"}]
+    job = gpu_slurm.job_props(r.body["job_id"])
+    assert (job["job_state"], job["state_reason"]) == ("PENDING",
+                                                       "PartitionConfig")
+    assert gpu_slurm.cancel(r.body["job_id"]).status == 200

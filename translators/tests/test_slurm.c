@@ -833,6 +833,7 @@ test_create_full(void **state)
     JABSENT(s.body, "job.gres");
     JABSENT(s.body, "job.gpus");
     JABSENT(s.body, "job.cpus_per_task");
+    JABSENT(s.body, "job.cpus_per_gpu");
     JABSENT(s.body, "job.time_limit");
     /* only "script" and "job" at the top */
     assert_int_equal(cJSON_GetArraySize(s.body), 2);
@@ -1031,14 +1032,16 @@ test_create_gpus(void **state)
         { P_LOCAL, "", GPU_JOB(G_NAME, ""), 0 },
         { P_LOCAL, ",\"tuning\":{\"gpus\":0}", GPU_JOB(G_NAME, ""), 0 },
         /* gpus=1 max_gpus=2: its default, then what the job asks for */
-        { P_GPU, "", GPU_JOB(G_NAME, ",\"gpus_per_node\":\"1\""), 1 },
+        { P_GPU, "", GPU_JOB(G_NAME, ",\"gpus_per_node\":\"1\","
+                                     "\"cpus_per_gpu\":1"), 1 },
         { P_GPU, ",\"tuning\":{\"gpus\":0}", GPU_JOB(G_NAME, ""), 0 },
+        /* one CPU per GPU: a training process each */
         { P_GPU, ",\"tuning\":{\"gpus\":1}",
-          GPU_JOB(G_NAME, ",\"gpus_per_node\":\"1\""), 1 },
-        /* one CPU per training process */
+          GPU_JOB(G_NAME, ",\"gpus_per_node\":\"1\",\"cpus_per_gpu\":1"),
+          1 },
         { P_GPU, ",\"tuning\":{\"gpus\":2}",
-          GPU_JOB(G_NAME, ",\"gpus_per_node\":\"2\","
-                  "\"cpus_per_task\":2"), 2 },
+          GPU_JOB(G_NAME, ",\"gpus_per_node\":\"2\",\"cpus_per_gpu\":1"),
+          2 },
     };
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -2217,6 +2220,41 @@ test_pending_partition_config(void **state)
     /* Regression: "queued" */
     JSTR(json, "status", "failed");
     assert_true(cJSON_IsObject(jget(json, "error")));
+    JSTR(json, "error.code", "unschedulable");
+}
+
+
+/*
+ * A submit refused for want of resources (500, 2014: more GPUs than any
+ * node has) still leaves slurmctld a job record, FAILED with
+ * state_reason BadConstraints (checked on slurmrestd 22.05.8), which
+ * GET /jobs lists: it says why, not "The training job failed"
+ */
+static void
+test_failed_bad_constraints(void **state)
+{
+    char    id[1100];
+    cJSON  *json, *root, *job;
+
+    mint_id(P_LOCAL, "alice", id, sizeof(id));
+
+    root = sample_json("job_failed.json");
+    job = (cJSON *) jget(root, "jobs.0");
+    set_str(job, "name", NAME_ALICE);
+    set_str(job, "state_reason", "BadConstraints");
+    set_str(job, "comment", "");
+
+    json = retrieve_with(id, print_keep(root), 200);
+    JSTR(json, "status", "failed");
+    JSTR(json, "vendor.status", "FAILED");
+    JSTR(json, "error.code", "unschedulable");
+    JSTR(json, "error.message", "Slurm cannot run the job as asked "
+         "(BadConstraints): check the provider's partition and GPUs");
+
+    /* any other reason of a failure keeps the state's */
+    set_str(job, "state_reason", "NonZeroExitCode");
+    json = retrieve_with(id, print_keep(root), 200);
+    JSTR(json, "error.code", "training_error");
 }
 
 
@@ -3147,6 +3185,7 @@ main(void)
         T(test_progress_failure_reasons),
         T(test_progress_message_redacted),
         T(test_pending_partition_config),
+        T(test_failed_bad_constraints),
 
         T(test_retrieve_other_owner),
         T(test_retrieve_foreign_job),

@@ -146,7 +146,10 @@ static const gw_slurm_error_t  gw_slurm_errors[] = {
 };
 
 
-/* state_reason of a PENDING job that Slurm will never start */
+/*
+ * state_reason of a PENDING job that Slurm will never start, or of a
+ * FAILED one that it never started
+ */
 static const char  *gw_slurm_never_starts[] = {
     "PartitionConfig", "BadConstraints", "PartNodeLimit", "PartTimeLimit",
     "InvalidAccount", "InvalidQOS", NULL
@@ -729,9 +732,15 @@ gw_slurm_job_to_job(gw_op_t *op, const cJSON *j, gw_job_t *job)
     job->status = s->canonical;
     job->vendor_status = gw_strdup(state);
 
-    /* a job Slurm will never start is failed, not queued for ever */
+    /*
+     * A job Slurm will never start is failed, not queued for ever; and a
+     * submit that slurmrestd refused for want of resources (2014, no
+     * job_id) leaves a FAILED job (BadConstraints) that lists show
+     */
     reason = gw_json_str(j, "state_reason");
-    if (job->status == GW_STATUS_QUEUED && reason != NULL) {
+    if ((job->status == GW_STATUS_QUEUED || job->status == GW_STATUS_FAILED)
+        && reason != NULL)
+    {
         for (r = gw_slurm_never_starts; *r != NULL; r++) {
             if (strcmp(*r, reason) == 0) {
                 job->status = GW_STATUS_FAILED;
@@ -776,7 +785,7 @@ gw_slurm_job_to_job(gw_op_t *op, const cJSON *j, gw_job_t *job)
     v = gw_json_int(j, "start_time");
     job->updated_at = (v != GW_UNSET_INT && v > 0) ? v : GW_UNSET_INT;
 
-    if (s->error_code != NULL) {
+    if (s->error_code != NULL && !job->has_error) {
         job->has_error = 1;
         gw_copy(job->error_code, sizeof(job->error_code), s->error_code);
         gw_copy(job->error_message, sizeof(job->error_message),
@@ -1082,16 +1091,15 @@ gw_slurm_submit_body(gw_op_t *op, const char *spec, const char *output_dir)
      * v0.0.38 takes "gpus_per_node": "N" (the job then shows
      * "tres_per_node": "gres:gpu:N"); "gpu:N" would ask for N GPUs of a
      * type named "gpu" (refused, 2014), and "tres_per_node" is no key of
-     * a submit (400).  More than one GPU: one CPU per training process.
+     * a submit (400).  One CPU per GPU, for a training process each:
+     * "cpus_per_task" would turn more GPUs than a node has into a job
+     * accepted and pending for ever (2015) where a node has fewer CPUs.
      */
     gpus = gw_slurm_gpus(op);
     if (gpus > 0) {
         snprintf(gres, sizeof(gres), "%" PRId64, gpus);
         cJSON_AddStringToObject(job, "gpus_per_node", gres);
-    }
-
-    if (gpus > 1) {
-        cJSON_AddNumberToObject(job, "cpus_per_task", (double) gpus);
+        cJSON_AddNumberToObject(job, "cpus_per_gpu", 1);
     }
 
     v = gw_provider_param(op->provider, "time_limit");
