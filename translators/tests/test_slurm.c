@@ -1104,10 +1104,10 @@ test_create_gpus_over_the_maximum(void **state)
                        "'gpu_local' gives a job at most 2 GPUs (max_gpus)" },
         /* no max_gpus: gpus= is the maximum */
         { P_JWT, 3, "tuning.gpus must be at most 2: provider 'local_jwt' "
-                    "gives a job at most 2 GPUs (max_gpus)" },
+                    "gives a job at most 2 GPUs (gpus)" },
         /* neither: no GPU */
         { P_LOCAL, 1, "tuning.gpus must be at most 0: provider 'local' "
-                      "gives a job at most 0 GPUs (max_gpus)" },
+                      "gives a job at most 0 GPUs (gpus)" },
     };
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

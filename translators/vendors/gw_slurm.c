@@ -1212,8 +1212,10 @@ gw_slurm_create(gw_op_t *op)
             gw_error_invalid(&op->err, "tuning.gpus", "invalid_value",
                              "tuning.gpus must be at most %" PRId64 ": "
                              "provider '%s' gives a job at most %" PRId64
-                             " GPU%s (max_gpus)", max, op->provider->name,
-                             max, max == 1 ? "" : "s");
+                             " GPU%s (%s)", max, op->provider->name, max,
+                             max == 1 ? "" : "s",
+                             gw_provider_param(op->provider, "max_gpus")
+                             ? "max_gpus" : "gpus");
             return GW_STEP_ERROR;
         }
 
