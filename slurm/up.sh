@@ -15,7 +15,10 @@
 #   SLURM_CLUSTER     ClusterName (default ftgw)
 #   SLURMREST_USER    the user slurmrestd runs as (default slurmrest)
 #   SLURM_GPUS        GPUs to give the node (default: what nvidia-smi -L
-#                     lists; 0 for none)
+#                     lists; 0 for none), each with its /dev/nvidiaN
+#   SLURM_FAKE_GPUS   N stand-in GPUs instead, for tests on a machine
+#                     without any: links to /dev/null in STATE_DIR/fake-gpu
+#                     as their device files (default 0)
 #   SLURM_UP_TIMEOUT  seconds to wait for the node and slurmrestd (60)
 #
 # Clients use SLURM_CONF=STATE_DIR/slurm.conf; STATE_DIR/env says so.
@@ -30,6 +33,7 @@ if [ "$(id -u)" != 0 ]; then
     exec sudo env SLURMCTLD_PORT="${SLURMCTLD_PORT:-}" \
         SLURMD_PORT="${SLURMD_PORT:-}" SLURM_CLUSTER="${SLURM_CLUSTER:-}" \
         SLURMREST_USER="${SLURMREST_USER:-}" SLURM_GPUS="${SLURM_GPUS:-}" \
+        SLURM_FAKE_GPUS="${SLURM_FAKE_GPUS:-}" \
         SLURM_UP_TIMEOUT="${SLURM_UP_TIMEOUT:-}" "$0" "$@"
 fi
 
@@ -43,6 +47,11 @@ D_PORT=${SLURMD_PORT:-16818}
 CLUSTER=${SLURM_CLUSTER:-ftgw}
 REST_USER=${SLURMREST_USER:-slurmrest}
 TIMEOUT=${SLURM_UP_TIMEOUT:-60}
+FAKE_GPUS=${SLURM_FAKE_GPUS:-0}
+for n in "$FAKE_GPUS" "${SLURM_GPUS:-0}"; do
+    [[ "$n" =~ ^[0-9]{1,3}$ ]] ||
+        die "SLURM_GPUS and SLURM_FAKE_GPUS are numbers of GPUs (0 to 999)"
+done
 CONF=$STATE/slurm.conf
 # slurmrestd binds its socket after dropping to $REST_USER, so the socket
 # lives in a directory of that user; STATE_DIR/slurmrestd.sock links to it
@@ -118,30 +127,51 @@ else
     gres_types=""
     node_gres=""
     rm -f "$STATE/gres.conf"
-    ngpu=0
-    if [ -n "${SLURM_GPUS:-}" ]; then
-        ngpu=$SLURM_GPUS
-    elif command -v nvidia-smi >/dev/null 2>&1; then
-        ngpu=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ' || true)
-    fi
-    # Slurm 22.05's gres/gpu needs the device files (File=): with them it
-    # binds GPUs to jobs (CUDA_VISIBLE_DEVICES); a count alone is ignored
-    # and the node would be left INVAL
-    for i in $(seq 0 $((ngpu - 1))); do
-        if [ ! -e "/dev/nvidia$i" ]; then
-            echo "slurm/up.sh: nvidia-smi sees $ngpu GPUs but there is no" \
-                "/dev/nvidia$i: the node gets no GPU GRES" >&2
+    # the GPUs' device files, one gres.conf line each: Slurm 22.05's
+    # gres/gpu drops a GPU without one ("Removing file-less GPU", and the
+    # node, short of its Gres=, is set INVAL) and wants a character device
+    gpu_files=()
+    if [ "$FAKE_GPUS" -gt 0 ]; then
+        # stand-ins: links to /dev/null.  Slurm schedules and allocates
+        # them as GPUs (CUDA_VISIBLE_DEVICES, SLURM_GPUS_ON_NODE); no
+        # cgroup restricts devices here, so nothing opens them
+        rm -rf "$STATE/fake-gpu"
+        install -d -m 0755 "$STATE/fake-gpu"
+        for i in $(seq 0 $((FAKE_GPUS - 1))); do
+            ln -s /dev/null "$STATE/fake-gpu/nvidia$i"
+            gpu_files+=("$STATE/fake-gpu/nvidia$i")
+        done
+    else
+        ngpu=${SLURM_GPUS:-}
+        if [ -z "$ngpu" ]; then
             ngpu=0
-            break
+            if command -v nvidia-smi >/dev/null 2>&1; then
+                ngpu=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ' || true)
+            fi
         fi
-    done
-    if [ "$ngpu" -gt 0 ]; then
+        # the devices this machine (or container) has, in number order
+        for f in $(find /dev -maxdepth 1 -name 'nvidia[0-9]*' \
+                   -printf '%f\n' 2>/dev/null | grep -E '^nvidia[0-9]+$' |
+                   sort -V); do
+            [ "${#gpu_files[@]}" -lt "$ngpu" ] || break
+            gpu_files+=("/dev/$f")
+        done
+        if [ "${#gpu_files[@]}" -lt "$ngpu" ]; then
+            echo "slurm/up.sh: $ngpu GPUs but ${#gpu_files[@]} /dev/nvidiaN" \
+                "device files: the node gets no GPU GRES" >&2
+            gpu_files=()
+        fi
+    fi
+    if [ "${#gpu_files[@]}" -gt 0 ]; then
         gres_types="GresTypes=gpu"
-        node_gres="Gres=gpu:$ngpu"
+        node_gres="Gres=gpu:${#gpu_files[@]}"
         {
-            echo "# written by slurm/up.sh: the NVIDIA GPUs of this machine"
-            echo "NodeName=$host Name=gpu File=/dev/nvidia[0-$((ngpu - 1))]"
+            echo "# written by slurm/up.sh: the GPUs of this node"
+            for f in "${gpu_files[@]}"; do
+                echo "NodeName=$host Name=gpu File=$f"
+            done
         } > "$STATE/gres.conf"
+        chmod 0644 "$STATE/gres.conf"
     fi
     cat > "$CONF.new" <<CONF
 # written by slurm/up.sh: a private single-node cluster under $STATE

@@ -29,6 +29,10 @@ def nginx_t(tmp_path, http_body: str):
 GOOD_PROVIDER = ("ftgw_provider clova kind=clova endpoint=/_ftgw/clova "
                  "api_key_file=api.key storage_access_key_file=api.key "
                  "storage_secret_key_file=api.key;")
+SLURM_PROVIDER = ("ftgw_provider local kind=slurm endpoint=/_ftgw/local "
+                  "models=tiny:/srv/models/tiny dataset_root=/srv/data "
+                  "output_root=/srv/out trainer=/opt/venv/bin/ftgw-trainer "
+                  "partition=gpu %s;")
 BASE = ("ftgw_secret_file id.secret;\n"
         "ftgw_client app client.key;\n")
 CLOVA_LOCATION = ("location /_ftgw/clova/ { %s "
@@ -40,6 +44,16 @@ def test_good_config_passes(tmp_path):
     r = nginx_t(tmp_path, BASE + GOOD_PROVIDER +
                 "server { location /v1/ { ftgw_api on; } %s }"
                 % CLOVA_LOCATION)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("gpus", ["gpus=1", "gpus=1 max_gpus=8",
+                                  "max_gpus=8", "gpus=0 max_gpus=0"])
+def test_slurm_gpus_pass(tmp_path, gpus):
+    r = nginx_t(tmp_path, BASE + SLURM_PROVIDER % gpus +
+                "server { location /v1/ { ftgw_api on; } "
+                "location /_ftgw/local/ { internal; "
+                "proxy_pass http://127.0.0.1:9/; } }")
     assert r.returncode == 0, r.stderr
 
 
@@ -94,6 +108,14 @@ def test_good_config_passes(tmp_path):
      'unknown parameter "auth_file"'),
     ("server { location / { ftgw_api on; } }",
      '"ftgw_api" needs at least one "ftgw_client"'),
+    # the local engine's GPUs: a job's default at most its maximum
+    (BASE + SLURM_PROVIDER % "gpus=2 max_gpus=1",
+     'ftgw_provider "local": "gpus" (the GPUs of a job that asks for none) '
+     'is above "max_gpus"'),
+    (BASE + SLURM_PROVIDER % "max_gpus=2048",
+     'ftgw_provider "local": "gpus" and "max_gpus" must be at most 1024'),
+    (BASE + SLURM_PROVIDER % "max_gpus=two",
+     'ftgw_provider "local": "max_gpus" must be a number'),
 ])
 def test_config_errors_name_the_directive(tmp_path, body, message):
     r = nginx_t(tmp_path, body)

@@ -8,6 +8,10 @@ A test module uses the fixtures with
 
     from slurmrest import slurm, slurm_cluster  # noqa: F401
 
+`slurm_gpu_cluster` (session) is a second cluster whose node declares
+FAKE_GPUS stand-in GPUs (slurm/up.sh's SLURM_FAKE_GPUS): Slurm schedules
+and allocates them as real ones, on a machine without any.
+
 (not through a conftest.py: t/conftest.py is imported by name, `from
 conftest import ...`, and a second conftest.py would shadow it).
 """
@@ -33,6 +37,9 @@ API = "/slurm/v0.0.38"
 
 # slurm/install.sh exits with this when the packages cannot be installed
 INSTALL_IMPOSSIBLE = 3
+
+# the stand-in GPUs of slurm_gpu_cluster's node
+FAKE_GPUS = 2
 
 FINISHED = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL",
             "OUT_OF_MEMORY", "PREEMPTED", "BOOT_FAIL", "DEADLINE"}
@@ -167,10 +174,11 @@ def install() -> subprocess.CompletedProcess:
 
 
 def up(state_dir: Path | None = None, *, ctld_port: int | None = None,
-       slurmd_port: int | None = None) -> Cluster:
+       slurmd_port: int | None = None, fake_gpus: int = 0) -> Cluster:
     """Starts a cluster with free ports (so that it never clashes with the
     demo's or another test run's) in a new directory under /tmp (searchable
-    by slurmrestd's user, unlike pytest's private tmp_path)."""
+    by slurmrestd's user, unlike pytest's private tmp_path); its node has
+    fake_gpus stand-in GPUs when that is not 0."""
     if state_dir is None:
         state_dir = Path(tempfile.mkdtemp(prefix="ftgw-slurm-", dir="/tmp"))
     state_dir.chmod(0o755)
@@ -180,6 +188,8 @@ def up(state_dir: Path | None = None, *, ctld_port: int | None = None,
         slurmd_port = free_port()
     env["SLURMCTLD_PORT"] = str(ctld_port)
     env["SLURMD_PORT"] = str(slurmd_port)
+    if fake_gpus:
+        env["SLURM_FAKE_GPUS"] = str(fake_gpus)
     p = subprocess.run([str(SLURM / "up.sh"), str(state_dir)], env=env,
                        capture_output=True, text=True, timeout=120)
     if p.returncode != 0:
@@ -216,8 +226,7 @@ def leftovers(state_dir: Path) -> list[str]:
 
 # --- pytest fixtures -------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def slurm_cluster():
+def _cluster(fake_gpus: int = 0):
     """install.sh, up.sh into a new directory; down.sh at the end, which
     must leave no process behind.  Skips (with the reason) only where the
     packages cannot be installed."""
@@ -226,7 +235,7 @@ def slurm_cluster():
         pytest.skip("Slurm packages cannot be installed here "
                     f"(slurm/install.sh): {p.stderr.strip()[-300:]}")
     assert p.returncode == 0, f"slurm/install.sh failed:\n{p.stderr}"
-    cluster = up()
+    cluster = up(fake_gpus=fake_gpus)
     yield cluster
     d = down(cluster.state_dir)
     assert d.returncode == 0, d.stderr
@@ -237,6 +246,18 @@ def slurm_cluster():
         time.sleep(0.1)
     assert left == [], f"slurm/down.sh left processes behind: {left}"
     shutil.rmtree(cluster.state_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    yield from _cluster()
+
+
+@pytest.fixture(scope="session")
+def slurm_gpu_cluster():
+    """A cluster whose node has FAKE_GPUS stand-in GPUs (links to
+    /dev/null as their device files)."""
+    yield from _cluster(FAKE_GPUS)
 
 
 @pytest.fixture

@@ -14,7 +14,10 @@ import os
 import subprocess
 from pathlib import Path
 
-from slurmrest import API, FINISHED, slurm, slurm_cluster  # noqa: F401
+import pytest
+
+from slurmrest import (API, FAKE_GPUS, FINISHED, slurm,  # noqa: F401
+                       slurm_cluster, slurm_gpu_cluster)
 
 SAMPLES = os.environ.get("FTGW_SLURM_SAMPLES")
 
@@ -331,7 +334,7 @@ def test_submit_more_memory_than_the_node_has(slurm):
 def test_submit_gpus_without_gres(slurm_cluster, slurm):
     if "GresTypes=gpu" in slurm_cluster.conf.read_text():
         return                          # this machine has GPUs
-    r = slurm.submit("#!/bin/bash\ntrue\n", gpus_per_node="gpu:1")
+    r = slurm.submit("#!/bin/bash\ntrue\n", gpus_per_node="1")
     sample("error_submit_gpus_without_gres", r)
     assert r.status == 400
     assert r.body["errors"] == [{"error_code": 9001,
@@ -345,3 +348,143 @@ def test_comment_longer_than_1024_bytes(slurm):
     assert r.body["errors"] == [{
         "error_code": 2012,
         "error": "Pathname of a file, directory or other parameter too long"}]
+
+
+# --- GPUs: a node with stand-in GPUs (slurm/up.sh SLURM_FAKE_GPUS) ----------
+
+@pytest.fixture
+def gpu_slurm(slurm_gpu_cluster):  # noqa: F811
+    return slurm_gpu_cluster.client()
+
+
+GPU_ENV = ("#!/bin/bash\n"
+           "echo \"$CUDA_VISIBLE_DEVICES $SLURM_GPUS_ON_NODE "
+           "$SLURM_CPUS_ON_NODE\" > {out}/gpu-env-$SLURM_JOB_ID\n"
+           "sleep {sleep}\n")
+
+
+def test_fake_gpus_declared(slurm_gpu_cluster):  # noqa: F811
+    d = slurm_gpu_cluster.state_dir
+    host = slurm_gpu_cluster.run("hostname", "-s").stdout.strip()
+    assert (d / "gres.conf").read_text().splitlines()[1:] == [
+        f"NodeName={host} Name=gpu File={d}/fake-gpu/nvidia{i}"
+        for i in range(FAKE_GPUS)]
+    for i in range(FAKE_GPUS):
+        assert os.readlink(d / "fake-gpu" / f"nvidia{i}") == "/dev/null"
+    conf = slurm_gpu_cluster.conf.read_text()
+    assert "GresTypes=gpu" in conf
+    assert f" Gres=gpu:{FAKE_GPUS} " in conf
+    p = slurm_gpu_cluster.run("sinfo", "-h", "-N", "-o", "%t %G")
+    assert p.stdout.split() == ["idle", f"gpu:{FAKE_GPUS}"], p.stderr
+
+
+def test_gpu_job_is_allocated(slurm_gpu_cluster, gpu_slurm):  # noqa: F811
+    """"gpus_per_node": "N" is v0.0.38's GPU request: the job holds N GPUs
+    (tres_per_node, gres_detail, scontrol's TresPerNode and GRES), and
+    Slurm hands them to the batch script; "cpus_per_gpu": 1 gives it a
+    CPU for each."""
+    out = gpu_slurm.workdir
+    r = gpu_slurm.submit(GPU_ENV.format(out=out, sleep=3), name="gpus",
+                         gpus_per_node=str(FAKE_GPUS), cpus_per_gpu=1,
+                         time_limit=5)
+    sample("submit_gpus", r)
+    job_id = submitted(r)
+    job, seen = gpu_slurm.wait(job_id, lambda j: j["job_state"] == "RUNNING"
+                               or finished(j))
+    assert job["job_state"] == "RUNNING", seen
+    sample("job_gpus_running", gpu_slurm.job(job_id))
+    assert job["tres_per_node"] == f"gres:gpu:{FAKE_GPUS}"
+    assert job["tres_per_job"] == ""
+    assert job["gres_detail"] == [f"gpu:{FAKE_GPUS}(IDX:0-{FAKE_GPUS - 1})"]
+    assert job["cpus"] == FAKE_GPUS
+    shown = slurm_gpu_cluster.run("scontrol", "-d", "show", "job",
+                                  str(job_id)).stdout
+    assert f"TresPerNode=gres:gpu:{FAKE_GPUS}" in shown
+    assert f"GRES=gpu:{FAKE_GPUS}(IDX:0-{FAKE_GPUS - 1})" in shown
+    job, seen = gpu_slurm.wait(job_id, finished)
+    assert job["job_state"] == "COMPLETED", seen
+    assert job["tres_per_node"] == f"gres:gpu:{FAKE_GPUS}"
+    env = Path(out, f"gpu-env-{job_id}").read_text().split()
+    assert env == [",".join(map(str, range(FAKE_GPUS))), str(FAKE_GPUS),
+                   str(FAKE_GPUS)]
+
+
+def test_gpu_jobs_share_the_node(slurm_gpu_cluster, gpu_slurm):  # noqa: F811
+    """One GPU each: two jobs get different GPUs; a third waits for one
+    (Resources)."""
+    out = gpu_slurm.workdir
+    ids = [submitted(gpu_slurm.submit(GPU_ENV.format(out=out, sleep=4),
+                                      name=f"g{i}", gpus_per_node="1"))
+           for i in range(FAKE_GPUS + 1)]
+    try:
+        for job_id in ids[:FAKE_GPUS]:
+            gpu_slurm.wait(job_id, lambda j: j["job_state"] == "RUNNING")
+        last = gpu_slurm.job_props(ids[-1])
+        assert last["job_state"] == "PENDING"
+        assert last["state_reason"] == "Resources"
+        held = sorted(gpu_slurm.job_props(i)["gres_detail"][0]
+                      for i in ids[:FAKE_GPUS])
+        assert held == [f"gpu:1(IDX:{i})" for i in range(FAKE_GPUS)]
+    finally:
+        for job_id in ids:
+            gpu_slurm.cancel(job_id)
+        for job_id in ids:
+            gpu_slurm.wait(job_id, finished, timeout=20)
+
+
+@pytest.mark.parametrize("form,shown", [
+    ({"gres": "gpu:1"}, ("tres_per_node", "gres:gpu:1")),
+    ({"gpus": "1"}, ("tres_per_job", "gres:gpu:1")),
+])
+def test_other_gpu_request_forms(gpu_slurm, form, shown):
+    job_id = submitted(gpu_slurm.submit("#!/bin/bash\ntrue\n", **form))
+    job, _ = gpu_slurm.wait(job_id, finished)
+    assert job["job_state"] == "COMPLETED"
+    assert job[shown[0]] == shown[1]
+
+
+def test_gpus_per_node_with_gpu_prefix(gpu_slurm):
+    """"gpu:N" names a GPU *type* "gpu", which no node has."""
+    r = gpu_slurm.submit("#!/bin/bash\ntrue\n", gpus_per_node="gpu:1")
+    assert r.status == 500
+    assert r.body["errors"] == [{
+        "error_code": 2014,
+        "error": "Requested node configuration is not available"}]
+
+
+def test_tres_per_node_is_not_a_submit_key(gpu_slurm):
+    r = gpu_slurm.submit("#!/bin/bash\ntrue\n", tres_per_node="gres:gpu:1")
+    assert r.status == 400
+    assert r.body["errors"][0]["description"] == 'Unknown key "tres_per_node"'
+
+
+def test_more_gpus_than_the_node_has(gpu_slurm):
+    r = gpu_slurm.submit("#!/bin/bash\ntrue\n",
+                         gpus_per_node=str(FAKE_GPUS + 1), cpus_per_gpu=1)
+    sample("error_submit_too_many_gpus", r)
+    assert r.status == 500
+    assert r.body["errors"] == [{
+        "error_code": 2014,
+        "error": "Requested node configuration is not available"}]
+    assert "job_id" not in r.body
+
+
+def test_more_gpus_and_cpus_than_the_node_has(slurm_gpu_cluster,  # noqa
+                                              gpu_slurm):
+    """Asked as CPUs per task instead, the CPUs are checked first: more
+    than the node's (2 here) makes the job accepted with 2015 and pending
+    for ever (PartitionConfig), not refused.  Hence cpus_per_gpu."""
+    cpus = int(slurm_gpu_cluster.run("sinfo", "-h", "-o", "%c").stdout)
+    if cpus > FAKE_GPUS:
+        pytest.skip(f"the node has {cpus} CPUs")
+    r = gpu_slurm.submit("#!/bin/bash\ntrue\n",
+                         gpus_per_node=str(FAKE_GPUS + 1),
+                         cpus_per_task=FAKE_GPUS + 1)
+    assert r.status == 200
+    assert r.body["errors"] == [{
+        "error_code": 2015,
+        "error": "Requested partition configuration not available now"}]
+    job = gpu_slurm.job_props(r.body["job_id"])
+    assert (job["job_state"], job["state_reason"]) == ("PENDING",
+                                                       "PartitionConfig")
+    assert gpu_slurm.cancel(r.body["job_id"]).status == 200

@@ -115,7 +115,8 @@ typedef enum {
     GW_F_VALIDATION_SPLIT     = 1ULL << 26,
     GW_F_CONTINUE_FROM        = 1ULL << 27,
     GW_F_DESCRIPTION          = 1ULL << 28,
-    GW_F_LABELS               = 1ULL << 29
+    GW_F_LABELS               = 1ULL << 29,
+    GW_F_GPUS                 = 1ULL << 30
 } gw_field_t;
 
 
@@ -166,6 +167,7 @@ typedef struct {
     int64_t             n_samples;
     int64_t             max_seq_len;
     double              validation_split;
+    int64_t             gpus;            /* GPUs per job (local engine) */
     int                 train_listed;    /* from tuning.training_datasets */
     int                 valid_listed;
     char               *continue_from;   /* canonical job id */

@@ -436,7 +436,9 @@ static const gw_key_t  gw_tuning_keys[] = {
     { "description", gw_spec_str, GW_SPEC(description), GW_F_DESCRIPTION,
       0, 0, 1024, &gw_cs_text },
     { "labels", gw_spec_pairs, GW_SPEC(labels), GW_F_LABELS,
-      0, 0, 64, &gw_label_pairs }
+      0, 0, 64, &gw_label_pairs },
+    { "gpus", gw_spec_int, GW_SPEC(gpus), GW_F_GPUS,
+      0, 0, 1024, NULL }
 };
 
 static const gw_object_t  gw_tuning_object = {
@@ -522,7 +524,8 @@ static const struct {
     { GW_F_VALIDATION_SPLIT, "tuning.validation_split" },
     { GW_F_CONTINUE_FROM, "tuning.continue_from" },
     { GW_F_DESCRIPTION, "tuning.description" },
-    { GW_F_LABELS, "tuning.labels" }
+    { GW_F_LABELS, "tuning.labels" },
+    { GW_F_GPUS, "tuning.gpus" }
 };
 
 
@@ -530,7 +533,7 @@ static const struct {
 static const size_t  gw_spec_ints[] = {
     GW_SPEC(seed), GW_SPEC(n_epochs), GW_SPEC(batch_size),
     GW_SPEC(lora_rank), GW_SPEC(lora_alpha), GW_SPEC(virtual_tokens),
-    GW_SPEC(n_samples), GW_SPEC(max_seq_len)
+    GW_SPEC(n_samples), GW_SPEC(max_seq_len), GW_SPEC(gpus)
 };
 
 static const size_t  gw_spec_nums[] = {

@@ -530,6 +530,10 @@ static const create_bad_t  create_bad[] = {
     { "tuning.max_seq_len",
       "\"tuning\":{\"max_seq_len\":4096}",
       "tuning.max_seq_len", "unsupported_parameter" },
+    /* the local engine's alone, even for none */
+    { "tuning.gpus",
+      "\"tuning\":{\"gpus\":0}",
+      "tuning.gpus", "unsupported_parameter" },
 };
 
 

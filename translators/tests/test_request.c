@@ -41,7 +41,7 @@
 /* a body with tuning fields x and no training_file */
 #define D(x)      "{'model':'a/b','tuning':{" x "}}"
 
-#define ALL_FLAGS  ((1ULL << 30) - 1)
+#define ALL_FLAGS  ((1ULL << 31) - 1)
 
 
 typedef struct {
@@ -453,6 +453,14 @@ static const bad_t  bad[] = {
     { T("'max_seq_len':1048577"), "tuning.max_seq_len", "invalid_value" },
     { T("'max_seq_len':'4096'"), "tuning.max_seq_len", "invalid_type" },
 
+    /* tuning.gpus */
+    { T("'gpus':-1"), "tuning.gpus", "invalid_value" },
+    { T("'gpus':1025"), "tuning.gpus", "invalid_value" },
+    { T("'gpus':1.5"), "tuning.gpus", "invalid_type" },
+    { T("'gpus':'2'"), "tuning.gpus", "invalid_type" },
+    { T("'gpus':null"), "tuning.gpus", "invalid_type" },
+    { T("'gpus':true"), "tuning.gpus", "invalid_type" },
+
     /* tuning.training_datasets, tuning.validation_datasets */
     { D("'training_datasets':'s3://b/t'"), "tuning.training_datasets",
       "invalid_type" },
@@ -639,6 +647,8 @@ static const char  *good[] = {
     T("'n_samples':9007199254740991"),
     T("'max_seq_len':1"),
     T("'max_seq_len':1048576"),
+    T("'gpus':0"),
+    T("'gpus':1024"),
     D("'training_datasets':[{'ref':'a'}]"),
     D("'training_datasets':[<<8:{'ref':'r#','weight':1}>>]"),
     D("'training_datasets':[{'ref':'{{1024:r}}','weight':1e-9}]"),
@@ -1030,6 +1040,7 @@ assert_unset(const gw_job_spec_t *s)
     assert_false(gw_has_num(s->weight_decay));
     assert_int_equal(s->n_samples, GW_UNSET_INT);
     assert_int_equal(s->max_seq_len, GW_UNSET_INT);
+    assert_int_equal(s->gpus, GW_UNSET_INT);
     assert_false(gw_has_num(s->validation_split));
     assert_null(s->suffix);
     assert_null(s->continue_from);
@@ -1099,7 +1110,8 @@ test_full(void **state)
              "'validation_split':0.1,"
              "'continue_from':'ftjob-AbC_1-2',"
              "'description':'first run',"
-             "'labels':{'team':'support','env':'dev'}}}", &spec);
+             "'labels':{'team':'support','env':'dev'},"
+             "'gpus':2}}", &spec);
 
     assert_string_equal(spec.provider, "local");
     assert_string_equal(spec.vendor_model, "Qwen2.5-7B-Instruct");
@@ -1143,6 +1155,7 @@ test_full(void **state)
     assert_non_null(spec.labels);
     assert_string_equal(gw_json_str(spec.labels, "team"), "support");
     assert_string_equal(gw_json_str(spec.labels, "env"), "dev");
+    assert_int_equal(spec.gpus, 2);
 
     /* every flag but the prompt-tuning one, which lora excludes */
     assert_true(spec.present == (ALL_FLAGS & ~(uint64_t) GW_F_VIRTUAL_TOKENS));
@@ -1389,7 +1402,7 @@ test_field_param(void **state)
     const char  *a, *b;
 
     /* every flag has one param, and no two flags share one */
-    for (i = 0; i < 30; i++) {
+    for (i = 0; i < 31; i++) {
         a = gw_field_param((gw_field_t) (1ULL << i));
         assert_non_null(a);
 
@@ -1400,7 +1413,7 @@ test_field_param(void **state)
     }
 
     assert_null(gw_field_param((gw_field_t) 0));
-    assert_null(gw_field_param((gw_field_t) (1ULL << 30)));
+    assert_null(gw_field_param((gw_field_t) (1ULL << 31)));
     assert_null(gw_field_param((gw_field_t) (GW_F_SEED | GW_F_SUFFIX)));
 
     assert_string_equal(gw_field_param(GW_F_VALIDATION_FILE),
@@ -1417,6 +1430,7 @@ test_field_param(void **state)
     assert_string_equal(gw_field_param(GW_F_VIRTUAL_TOKENS),
                         "tuning.prompt_tuning.virtual_tokens");
     assert_string_equal(gw_field_param(GW_F_LABELS), "tuning.labels");
+    assert_string_equal(gw_field_param(GW_F_GPUS), "tuning.gpus");
 }
 
 

@@ -77,11 +77,12 @@
 
 enum {
     P_LOCAL = 0,
-    P_JWT = 1
+    P_JWT = 1,
+    P_GPU = 2                     /* gpus=1 max_gpus=2 */
 };
 
 
-static gw_provider_t  providers[2];
+static gw_provider_t  providers[3];
 
 
 static int
@@ -127,6 +128,19 @@ setup_gateway(void **state)
     p->params[7] = (gw_param_t) { "user_name", USER_NAME, 0 };
     p->params[8] = (gw_param_t) { "user_token", USER_TOKEN, 1 };
     p->nparams = 9;
+
+    p = &providers[P_GPU];
+    p->name = "gpu_local";
+    p->vendor = slurm;
+    p->endpoint = "/_ftgw/gpu_local";
+    p->params[0] = (gw_param_t) { "models", "tiny:/srv/models/tiny", 0 };
+    p->params[1] = (gw_param_t) { "dataset_root", "/srv/data", 0 };
+    p->params[2] = (gw_param_t) { "output_root", OUT_ROOT, 0 };
+    p->params[3] = (gw_param_t) { "trainer", TRAINER, 0 };
+    p->params[4] = (gw_param_t) { "partition", "gpu", 0 };
+    p->params[5] = (gw_param_t) { "gpus", "1", 0 };
+    p->params[6] = (gw_param_t) { "max_gpus", "2", 0 };
+    p->nparams = 7;
 
     return 0;
 }
@@ -285,7 +299,7 @@ check_headers(const gw_call_t *call, int prov, const char *file, int line)
         check_fail(file, line, "a slurmrestd call carries Authorization");
     }
 
-    if (prov == P_LOCAL) {
+    if (prov != P_JWT) {
         /* the unix socket: the peer's uid is the authentication */
         if (header(call, "X-SLURM-USER-NAME") != NULL
             || header(call, "X-SLURM-USER-TOKEN") != NULL)
@@ -440,7 +454,7 @@ parse_submit(const gw_call_t *call, submit_t *s)
 /* the whole script, byte for byte, around the spec it carries */
 static void
 check_script(const submit_t *s, const char *trainer, const char *out_dir,
-    const char *file, int line)
+    int gpus, const char *file, int line)
 {
     char  want[10000];
 
@@ -449,6 +463,7 @@ check_script(const submit_t *s, const char *trainer, const char *out_dir,
     snprintf(want, sizeof(want),
              "#!/bin/bash\n"
              "set -eu\n"
+             "export FTGW_GPUS=%d\n"
              "mkdir -p %s\n"
              "cat > %s/spec.json <<'FTGW_SPEC'\n"
              "%s\n"
@@ -456,7 +471,8 @@ check_script(const submit_t *s, const char *trainer, const char *out_dir,
              "exec %s --spec %s/spec.json --progress-file %s/progress.json "
              "--progress-cmd \"scontrol update JobId=$SLURM_JOB_ID "
              "Comment=\"\n",
-             out_dir, out_dir, s->spec_text, trainer, out_dir, out_dir);
+             gpus, out_dir, out_dir, s->spec_text, trainer, out_dir,
+             out_dir);
 
     if (strcmp(s->script, want) != 0) {
         check_fail(file, line, "script:\n%s\nwant:\n%s", s->script, want);
@@ -479,8 +495,8 @@ check_spec(const submit_t *s, const char *golden, const char *file,
 }
 
 
-#define CHECK_SCRIPT(s, trainer, out)                                        \
-    check_script(s, trainer, out, __FILE__, __LINE__)
+#define CHECK_SCRIPT(s, trainer, out, gpus)                                  \
+    check_script(s, trainer, out, gpus, __FILE__, __LINE__)
 #define CHECK_SPEC(s, golden)  check_spec(s, golden, __FILE__, __LINE__)
 
 
@@ -561,6 +577,12 @@ test_config_ok(void **state)
                      GW_OK);
     assert_int_equal(check_config(NULL, "gpus", "0", 0, err, sizeof(err)),
                      GW_OK);
+    assert_int_equal(check_config(NULL, "gpus", "1024", 0, err,
+                                  sizeof(err)), GW_OK);
+    assert_int_equal(check_config(NULL, "max_gpus", "8", 0, err,
+                                  sizeof(err)), GW_OK);
+    assert_int_equal(gw_provider_check(&providers[P_GPU], err,
+                                       sizeof(err)), GW_OK);
     assert_int_equal(check_config(NULL, "time_limit", "1440", 0, err,
                                   sizeof(err)), GW_OK);
     /* a command with plain arguments */
@@ -640,6 +662,10 @@ test_config_bad_values(void **state)
         { "gpus", "2x", "gpus" },
         { "gpus", "-1", "gpus" },
         { "gpus", "1.5", "gpus" },
+        { "gpus", "1025", "gpus" },
+        { "max_gpus", "many", "max_gpus" },
+        { "max_gpus", "-1", "max_gpus" },
+        { "max_gpus", "1025", "max_gpus" },
         { "time_limit", "30m", "time_limit" },
         { "time_limit", "soon", "time_limit" },
         { "time_limit", "-5", "time_limit" },
@@ -668,6 +694,25 @@ test_config_bad_values(void **state)
     assert_int_equal(check_config(NULL, "user_name", USER_NAME, 1, err,
                                   sizeof(err)), GW_ERROR);
     HAS(err, "user_name");
+}
+
+
+/* a job's default of GPUs above the most it may ask for */
+static void
+test_config_gpus_above_max(void **state)
+{
+    char           err[256];
+    gw_provider_t  p;
+
+    p = providers[P_GPU];
+    p.params[5].value = "3";
+
+    assert_int_equal(gw_provider_check(&p, err, sizeof(err)), GW_ERROR);
+    HAS(err, "\"gpus\"");
+    HAS(err, "\"max_gpus\"");
+
+    p.params[5].value = "2";
+    assert_int_equal(gw_provider_check(&p, err, sizeof(err)), GW_OK);
 }
 
 
@@ -787,11 +832,13 @@ test_create_full(void **state)
     JABSENT(s.body, "job.gpus_per_node");
     JABSENT(s.body, "job.gres");
     JABSENT(s.body, "job.gpus");
+    JABSENT(s.body, "job.cpus_per_task");
+    JABSENT(s.body, "job.cpus_per_gpu");
     JABSENT(s.body, "job.time_limit");
     /* only "script" and "job" at the top */
     assert_int_equal(cJSON_GetArraySize(s.body), 2);
 
-    CHECK_SCRIPT(&s, TRAINER, FULL_OUT);
+    CHECK_SCRIPT(&s, TRAINER, FULL_OUT, 0);
     CHECK_SPEC(&s, FULL_SPEC);
 
     feed_sample(ex, "submit.json");
@@ -899,7 +946,8 @@ test_create_jwt_datasets_prompt_tuning(void **state)
     JSTR(s.body, "job.current_working_directory", "/tmp");
     JINT(s.body, "job.time_limit", 30);
 
-    CHECK_SCRIPT(&s, TRAINER_JWT, JWT_OUT);
+    /* the provider's gpus=2 */
+    CHECK_SCRIPT(&s, TRAINER_JWT, JWT_OUT, 2);
     CHECK_SPEC(&s,
         "{\"model_dir\":\"/srv/models/tiny\","
         "\"output_dir\":\"" JWT_OUT "\","
@@ -937,44 +985,268 @@ test_create_jwt_datasets_prompt_tuning(void **state)
 
 
 /*
- * Regression: gw_slurm.c gw_slurm_submit_body() asks for GPUs with
- * "tres_per_node": "gres:gpu:N", which is an output field of a v0.0.38
- * job, not a key of the v0.0.38 job_properties a submit takes.
- * docs/slurm.md records the request forms slurmrestd 22.05 accepts
- * ("gpus_per_node": "gpu:1", "gres": "gpu:1", "gpus": "1"; the job then
- * *shows* "tres_per_node": "gres:gpu:1") and that any key outside the
- * schema is refused with 400 (Unknown key, 9001 Failure during parsing,
- * t/slurm/samples/error_submit_unknown_field.json): every submit of a
- * provider with gpus=N is refused.  Checked against this machine's
- * slurmrestd 22.05.8 (slurm/up.sh): the body with "tres_per_node" is
- * answered 400 [{"description": "Unknown key \"tres_per_node\"",
- * "source": "hsearch_r"}, {"error_code": 9001, ...}].
+ * GPUs: exactly what is submitted for a job of no GPU, of the provider's
+ * default, of one and of two GPUs (the job's properties whole, and the
+ * script's FTGW_GPUS line), and no call at all for more than the
+ * provider's maximum.
+ *
+ * Regression (these goldens): gw_slurm_submit_body() asked for GPUs
+ * with "tres_per_node": "gres:gpu:N", no key of a v0.0.38 submit (400
+ * Unknown key), then with "gpus_per_node": "gpu:N", which slurmrestd
+ * 22.05.8 reads as N GPUs of a *type* named "gpu": 500, 2014 "Requested
+ * node configuration is not available" on a node with gpu:2 GRES
+ * (t/slurm/test_slurm_cluster.py test_gpus_per_node_with_gpu_prefix).
+ * v0.0.38 takes "gpus_per_node": "N" (the job shows "tres_per_node":
+ * "gres:gpu:N"; test_gpu_job_is_allocated).
  */
+
+#define GPU_JOB(name, extra)                                                 \
+    "{\"name\":\"" name "\",\"partition\":\"gpu\","                          \
+    "\"current_working_directory\":\"/tmp\","                                \
+    "\"standard_output\":\"/dev/null\","                                     \
+    "\"environment\":{\"PATH\":\"/usr/local/bin:/usr/bin:/bin:/usr/sbin:"   \
+    "/sbin\"}" extra "}"
+
+typedef struct {
+    int          prov;
+    const char  *tuning;          /* the create's "tuning", or "" */
+    const char  *job;             /* the golden job properties */
+    int          gpus;            /* FTGW_GPUS */
+} gpu_case_t;
+
+
 static void
-test_create_gpus_request(void **state)
+test_create_gpus(void **state)
 {
+    char            body[512], out[256];
+    size_t          i;
+    cJSON          *want;
     submit_t        s;
     gw_call_t      *call;
-    const char     *v;
     gw_exchange_t  *ex;
 
-    ex = ex_create("alice", "{\"model\":\"local_jwt/tiny\","
-                   "\"training_file\":\"local://datasets/t.jsonl\"}");
-    call = EXPECT_CALL(ex, P_JWT, "POST", SUBMIT, "");
-    parse_submit(call, &s);
+#define G_NAME  SEALED("alice", "ftgw.alice.tiny.g-1700000000000")
 
-    JINT(s.body, "job.time_limit", 30);
+    static const gpu_case_t  cases[] = {
+        /* the provider without gpus=: none */
+        { P_LOCAL, "", GPU_JOB(G_NAME, ""), 0 },
+        { P_LOCAL, ",\"tuning\":{\"gpus\":0}", GPU_JOB(G_NAME, ""), 0 },
+        /* gpus=1 max_gpus=2: its default, then what the job asks for */
+        { P_GPU, "", GPU_JOB(G_NAME, ",\"gpus_per_node\":\"1\","
+                                     "\"cpus_per_gpu\":1"), 1 },
+        { P_GPU, ",\"tuning\":{\"gpus\":0}", GPU_JOB(G_NAME, ""), 0 },
+        /* one CPU per GPU: a training process each */
+        { P_GPU, ",\"tuning\":{\"gpus\":1}",
+          GPU_JOB(G_NAME, ",\"gpus_per_node\":\"1\",\"cpus_per_gpu\":1"),
+          1 },
+        { P_GPU, ",\"tuning\":{\"gpus\":2}",
+          GPU_JOB(G_NAME, ",\"gpus_per_node\":\"2\",\"cpus_per_gpu\":1"),
+          2 },
+    };
 
-    /* Regression: "tres_per_node": "gres:gpu:2" is sent */
-    JABSENT(s.body, "job.tres_per_node");
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        print_message("case %zu: %s%s\n", i, providers[cases[i].prov].name,
+                      cases[i].tuning);
 
-    v = jstr(s.body, "job.gpus_per_node");
-    if (v == NULL) {
-        v = jstr(s.body, "job.gres");
+        snprintf(body, sizeof(body), "{\"model\":\"%s/tiny\","
+                 "\"training_file\":\"local://datasets/t.jsonl\","
+                 "\"suffix\":\"g\"%s}", providers[cases[i].prov].name,
+                 cases[i].tuning);
+        ex = ex_create("alice", body);
+
+        call = EXPECT_CALL(ex, cases[i].prov, "POST", SUBMIT, "");
+        parse_submit(call, &s);
+
+        /* the whole submit: "script" and "job", nothing else */
+        assert_int_equal(cJSON_GetArraySize(s.body), 2);
+        want = keep_json(cJSON_Parse(seals(cases[i].job)));
+        assert_non_null(want);
+
+        if (!cJSON_Compare(jget(s.body, "job"), want, 1)) {
+            fail_msg("job:\n%s\nwant:\n%s",
+                     print_keep(jget(s.body, "job")), print_keep(want));
+        }
+
+        snprintf(out, sizeof(out), "%s/%s", OUT_ROOT, G_NAME);
+        CHECK_SCRIPT(&s, TRAINER, out, cases[i].gpus);
+
+        /* the spec does not carry them: Slurm hands out the GPUs */
+        JABSENT(s.spec, "gpus");
+
+        feed_sample(ex, "submit_gpus.json");
+        EXPECT_CALL(ex, cases[i].prov, "GET", JOB1, "");
+        feed(ex, 200, job_answer("job_gpus_running.json", G_NAME, NULL,
+                                 ""));
+        FINISH(ex, 200);
     }
 
-    assert_non_null(v);
-    assert_string_equal(v, "gpu:2");
+#undef G_NAME
+}
+
+
+/* over the provider's maximum: a 400 naming tuning.gpus, no call */
+static void
+test_create_gpus_over_the_maximum(void **state)
+{
+    size_t          i;
+    char            body[512];
+    cJSON          *json;
+    gw_exchange_t  *ex;
+
+    static const struct {
+        int          prov;
+        int          gpus;
+        const char  *message;
+    } cases[] = {
+        { P_GPU, 3, "tuning.gpus must be at most 2: provider 'gpu_local' "
+                    "gives a job at most 2 GPUs (max_gpus)" },
+        { P_GPU, 1024, "tuning.gpus must be at most 2: provider "
+                       "'gpu_local' gives a job at most 2 GPUs (max_gpus)" },
+        /* no max_gpus: gpus= is the maximum */
+        { P_JWT, 3, "tuning.gpus must be at most 2: provider 'local_jwt' "
+                    "gives a job at most 2 GPUs (gpus)" },
+        /* neither: no GPU */
+        { P_LOCAL, 1, "tuning.gpus must be at most 0: provider 'local' "
+                      "gives a job at most 0 GPUs (gpus)" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        print_message("case %zu: %s gpus %d\n", i,
+                      providers[cases[i].prov].name, cases[i].gpus);
+
+        snprintf(body, sizeof(body), "{\"model\":\"%s/tiny\","
+                 "\"training_file\":\"local://datasets/t.jsonl\","
+                 "\"tuning\":{\"gpus\":%d}}", providers[cases[i].prov].name,
+                 cases[i].gpus);
+        ex = ex_create("alice", body);
+
+        /* never a call to slurmrestd */
+        json = EXPECT_ERROR(ex, 400, "invalid_request_error", "tuning.gpus",
+                            "invalid_value");
+        JSTR(json, "error.message", cases[i].message);
+    }
+
+    /* past every provider's range: the generic rule */
+    ex = ex_create("alice", "{\"model\":\"gpu_local/tiny\","
+                   "\"training_file\":\"local://datasets/t.jsonl\","
+                   "\"tuning\":{\"gpus\":1025}}");
+    json = EXPECT_ERROR(ex, 400, "invalid_request_error", "tuning.gpus",
+                        "invalid_value");
+    HAS(jstr(json, "error.message"), "between 0 and 1024");
+}
+
+
+/*
+ * More GPUs than any node of the partition has, within the provider's
+ * maximum: slurmrestd refuses the submit (500, 2014), which is the
+ * client's to fix, a 400 naming tuning.gpus; the same error number
+ * without GPUs (memory) stays Slurm's own 502
+ */
+static void
+test_create_gpus_refused_by_slurm(void **state)
+{
+    cJSON          *json;
+    gw_exchange_t  *ex;
+
+    ex = ex_create("alice", "{\"model\":\"gpu_local/tiny\","
+                   "\"training_file\":\"local://datasets/t.jsonl\","
+                   "\"tuning\":{\"gpus\":2}}");
+    EXPECT_CALL(ex, P_GPU, "POST", SUBMIT, "");
+    feed_sample(ex, "error_submit_too_many_gpus.json");
+    json = EXPECT_ERROR(ex, 400, "invalid_request_error", "tuning.gpus",
+                        "slurm_2014");
+    JSTR(json, "error.message", "provider 'gpu_local' (slurmrestd) "
+         "answered HTTP 500, error 2014: Requested node configuration is "
+         "not available (the job asked for 2 GPUs on one node of "
+         "partition 'gpu')");
+
+    /* the provider's default of one GPU */
+    ex = ex_create("alice", "{\"model\":\"gpu_local/tiny\","
+                   "\"training_file\":\"local://datasets/t.jsonl\"}");
+    EXPECT_CALL(ex, P_GPU, "POST", SUBMIT, "");
+    feed_sample(ex, "error_submit_too_many_gpus.json");
+    json = EXPECT_ERROR(ex, 400, "invalid_request_error", "tuning.gpus",
+                        "slurm_2014");
+    HAS(jstr(json, "error.message"), "(the job asked for 1 GPU on one "
+        "node of partition 'gpu')");
+
+    /* a partition without GPU GRES: the operator's to fix */
+    ex = ex_create("alice", "{\"model\":\"gpu_local/tiny\","
+                   "\"training_file\":\"local://datasets/t.jsonl\"}");
+    EXPECT_CALL(ex, P_GPU, "POST", SUBMIT, "");
+    feed_sample(ex, "error_submit_gpus_without_gres.json");
+    json = EXPECT_ERROR(ex, 502, "upstream_error", NULL, "slurm_9001");
+    JSTR(json, "error.message", "provider 'gpu_local' (slurmrestd) "
+         "answered HTTP 400, error 9001: Failure during parsing (the job "
+         "asked for 1 GPU on one node of partition 'gpu')");
+
+    /* 2014 without GPUs */
+    ex = ex_create("alice", "{\"model\":\"gpu_local/tiny\","
+                   "\"training_file\":\"local://datasets/t.jsonl\","
+                   "\"tuning\":{\"gpus\":0}}");
+    EXPECT_CALL(ex, P_GPU, "POST", SUBMIT, "");
+    feed_sample(ex, "error_submit_too_many_gpus.json");
+    json = EXPECT_ERROR(ex, 502, "upstream_error", NULL, "slurm_2014");
+    LACKS(jstr(json, "error.message"), "GPU");
+}
+
+
+/* vendor.gpus: the GPUs the job holds, from its tres_per_node */
+static void
+test_job_gpus(void **state)
+{
+    char           id[1100];
+    size_t         i;
+    cJSON         *json, *root, *job;
+
+    static const struct {
+        const char  *tres;        /* NULL: absent */
+        int          gpus;
+    } cases[] = {
+        { "gres:gpu:2", 2 },
+        { "gres:gpu:1", 1 },
+        { "", 0 },
+        { NULL, 0 },
+        { "gres:gpu:a100:4", 4 },
+        { "gres:shard:3,gres:gpu:2", 2 },
+        { "gres:gpu:", 0 },
+        { "gres:gpu:x", 0 },
+        { "gres:gpu:12345678", 0 },
+        { "gres:gpuX:2", 0 },
+        { "gres:mps:100", 0 },
+        { "gres:gpu:2,", 2 },
+        { ",,", 0 },
+    };
+
+    mint_id(P_LOCAL, "alice", id, sizeof(id));
+
+    /* the recorded job of two GPUs */
+    json = retrieve_with(id, job_answer("job_gpus_running.json", NAME_ALICE,
+                                        NULL, ""), 200);
+    JINT(json, "vendor.gpus", 2);
+    JSTR(json, "status", "running");
+
+    /* and a job of none */
+    json = retrieve_with(id, job_answer("job_pending_or_running.json",
+                                        NAME_ALICE, NULL, NULL), 200);
+    JINT(json, "vendor.gpus", 0);
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        print_message("case: %s\n", cases[i].tres ? cases[i].tres
+                                                  : "(absent)");
+
+        root = sample_json("job_gpus_running.json");
+        job = (cJSON *) jget(root, "jobs.0");
+        set_str(job, "name", NAME_ALICE);
+        cJSON_DeleteItemFromObjectCaseSensitive(job, "tres_per_node");
+
+        if (cases[i].tres != NULL) {
+            set_str(job, "tres_per_node", cases[i].tres);
+        }
+
+        json = retrieve_with(id, print_keep(root), 200);
+        JINT(json, "vendor.gpus", cases[i].gpus);
+    }
 }
 
 
@@ -1046,7 +1318,7 @@ test_create_defaults(void **state)
     parse_submit(call, &s);
 
     JSTR(s.body, "job.name", DEF_NAME);
-    CHECK_SCRIPT(&s, TRAINER, OUT_ROOT "/" DEF_NAME);
+    CHECK_SCRIPT(&s, TRAINER, OUT_ROOT "/" DEF_NAME, 0);
 
     snprintf(want, sizeof(want),
              "{\"model_dir\":\"/srv/models/big\","
@@ -1948,6 +2220,41 @@ test_pending_partition_config(void **state)
     /* Regression: "queued" */
     JSTR(json, "status", "failed");
     assert_true(cJSON_IsObject(jget(json, "error")));
+    JSTR(json, "error.code", "unschedulable");
+}
+
+
+/*
+ * A submit refused for want of resources (500, 2014: more GPUs than any
+ * node has) still leaves slurmctld a job record, FAILED with
+ * state_reason BadConstraints (checked on slurmrestd 22.05.8), which
+ * GET /jobs lists: it says why, not "The training job failed"
+ */
+static void
+test_failed_bad_constraints(void **state)
+{
+    char    id[1100];
+    cJSON  *json, *root, *job;
+
+    mint_id(P_LOCAL, "alice", id, sizeof(id));
+
+    root = sample_json("job_failed.json");
+    job = (cJSON *) jget(root, "jobs.0");
+    set_str(job, "name", NAME_ALICE);
+    set_str(job, "state_reason", "BadConstraints");
+    set_str(job, "comment", "");
+
+    json = retrieve_with(id, print_keep(root), 200);
+    JSTR(json, "status", "failed");
+    JSTR(json, "vendor.status", "FAILED");
+    JSTR(json, "error.code", "unschedulable");
+    JSTR(json, "error.message", "Slurm cannot run the job as asked "
+         "(BadConstraints): check the provider's partition and GPUs");
+
+    /* any other reason of a failure keeps the state's */
+    set_str(job, "state_reason", "NonZeroExitCode");
+    json = retrieve_with(id, print_keep(root), 200);
+    JSTR(json, "error.code", "training_error");
 }
 
 
@@ -2549,6 +2856,9 @@ feed_lists(gw_exchange_t *ex)
     feed(ex, 200, jobs_answer(local_names));
     EXPECT_CALL(ex, P_JWT, "GET", JOBS, "");
     feed(ex, 200, jwt_jobs_answer());
+    /* the GPU provider has none */
+    EXPECT_CALL(ex, P_GPU, "GET", JOBS, "");
+    feed(ex, 200, "{\"errors\":[],\"jobs\":[]}");
 }
 
 
@@ -2653,6 +2963,8 @@ test_list_samples_and_errors(void **state)
     EXPECT_CALL(ex, P_LOCAL, "GET", JOBS, "");
     feed_sample(ex, "jobs.json");
     EXPECT_CALL(ex, P_JWT, "GET", JOBS, "");
+    feed(ex, 200, "{\"errors\":[],\"jobs\":[]}");
+    EXPECT_CALL(ex, P_GPU, "GET", JOBS, "");
     feed(ex, 200, "{\"errors\":[],\"jobs\":[]}");
     json = FINISH(ex, 200);
     JSTR(json, "object", "list");
@@ -2846,12 +3158,16 @@ main(void)
         T(test_config_required),
         T(test_config_bad_values),
         T(test_config_numbers_strict),
+        T(test_config_gpus_above_max),
         T(test_config_trainer_parentheses),
 
         T(test_create_full),
         T(test_create_answer_validation_file),
         T(test_create_jwt_datasets_prompt_tuning),
-        T(test_create_gpus_request),
+        T(test_create_gpus),
+        T(test_create_gpus_over_the_maximum),
+        T(test_create_gpus_refused_by_slurm),
+        T(test_job_gpus),
         T(test_create_metadata),
         T(test_create_defaults),
         T(test_create_full_fine_tuning),
@@ -2869,6 +3185,7 @@ main(void)
         T(test_progress_failure_reasons),
         T(test_progress_message_redacted),
         T(test_pending_partition_config),
+        T(test_failed_bad_constraints),
 
         T(test_retrieve_other_owner),
         T(test_retrieve_foreign_job),

@@ -14,9 +14,11 @@
  * "eta":unix,"c":checkpoints} or, on failure, {"err":reason,"msg":text}.
  *
  * Provider params: models ("name:dir,name:dir"), dataset_root,
- * output_root, trainer (the command), partition, gpus (per job),
- * user_name and user_token (X-SLURM-USER-* for sites with JWT auth),
- * time_limit (minutes).  Every Slurm value mapped is in a table below.
+ * output_root, trainer (the command), partition, gpus (a job's GPUs
+ * unless it asks with tuning.gpus), max_gpus (the most it may ask; gpus by
+ * default), user_name and user_token (X-SLURM-USER-* for sites with JWT
+ * auth), time_limit (minutes).  Every Slurm value mapped is in a table
+ * below.
  */
 
 
@@ -119,7 +121,35 @@ static const gw_slurm_failure_t  gw_slurm_failures[] = {
 };
 
 
-/* state_reason of a PENDING job that Slurm will never start */
+/*
+ * slurmrestd's error numbers that have an answer of their own; any other
+ * is classified by its HTTP status (gw_answer_class)
+ */
+typedef struct {
+    int64_t             number;
+    int                 gpu_submit;      /* only for a submit with GPUs */
+    int                 http;
+    const char         *type;
+    const char         *param;
+} gw_slurm_error_t;
+
+
+static const gw_slurm_error_t  gw_slurm_errors[] = {
+    /* ESLURM_INVALID_JOB_ID: the job is not (or no longer) there */
+    { 2017, 0, 404, GW_TYPE_NOT_FOUND, "id" },
+    /*
+     * ESLURM_REQUESTED_NODE_CONFIG_UNAVAILABLE on a submit asking for
+     * GPUs: no node of the partition has that many (slurmrestd: 500)
+     */
+    { 2014, 1, 400, GW_TYPE_INVALID, "tuning.gpus" },
+    { 0, 0, 0, NULL, NULL }
+};
+
+
+/*
+ * state_reason of a PENDING job that Slurm will never start, or of a
+ * FAILED one that it never started
+ */
 static const char  *gw_slurm_never_starts[] = {
     "PartitionConfig", "BadConstraints", "PartNodeLimit", "PartTimeLimit",
     "InvalidAccount", "InvalidQOS", NULL
@@ -133,6 +163,7 @@ static const gw_param_spec_t  gw_slurm_params[] = {
     { "trainer", 0 },
     { "partition", 0 },
     { "gpus", 0 },
+    { "max_gpus", 0 },
     { "time_limit", 0 },
     { "user_name", 0 },
     { "user_token", 1 },
@@ -157,6 +188,10 @@ static void gw_slurm_progress(gw_op_t *op, const char *comment,
 static int gw_slurm_model_dir(const gw_provider_t *p, const char *name,
     char *out, size_t size);
 static int gw_slurm_metadata_too_long(const gw_job_spec_t *s);
+static int64_t gw_slurm_param_int(const gw_provider_t *p, const char *name,
+    int64_t dflt);
+static int64_t gw_slurm_gpus(const gw_op_t *op);
+static int64_t gw_slurm_job_gpus(const char *tres);
 static int gw_slurm_model_name(const gw_provider_t *p, size_t i, char *out,
     size_t size);
 static int gw_slurm_path_ok(const char *s);
@@ -179,7 +214,7 @@ const gw_vendor_t  gw_vendor_slurm = {
     | GW_F_SCHEDULER | GW_F_SCHED_MIN_LR | GW_F_SCHED_WARMUP
     | GW_F_OPTIMIZER | GW_F_N_SAMPLES | GW_F_MAX_SEQ_LEN
     | GW_F_DATASET_WEIGHTS | GW_F_MULTI_DATASETS | GW_F_VALIDATION_SPLIT
-    | GW_F_METADATA,
+    | GW_F_METADATA | GW_F_GPUS,
     gw_slurm_params,
     gw_slurm_check_config,
     0,                          /* no state between calls */
@@ -224,7 +259,9 @@ gw_slurm_check_config(const gw_provider_t *p, char *err, size_t len)
         "models", "dataset_root", "output_root", "trainer", "partition",
         NULL
     };
-    static const char  *numbers[] = { "gpus", "time_limit", NULL };
+    static const char  *numbers[] = {
+        "gpus", "max_gpus", "time_limit", NULL
+    };
 
     for (k = 0; required[k] != NULL; k++) {
         if (gw_provider_param(p, required[k]) == NULL) {
@@ -298,6 +335,23 @@ gw_slurm_check_config(const gw_provider_t *p, char *err, size_t len)
         }
     }
 
+    /* (a job's GPUs are tuning.gpus' range, 0 to 1024) */
+    if (gw_slurm_param_int(p, "max_gpus", 0) > 1024
+        || gw_slurm_param_int(p, "gpus", 0) > 1024)
+    {
+        snprintf(err, len, "\"gpus\" and \"max_gpus\" must be at most "
+                 "1024");
+        return GW_ERROR;
+    }
+
+    if (gw_slurm_param_int(p, "gpus", 0)
+        > gw_slurm_param_int(p, "max_gpus", INT64_MAX))
+    {
+        snprintf(err, len, "\"gpus\" (the GPUs of a job that asks for "
+                 "none) is above \"max_gpus\"");
+        return GW_ERROR;
+    }
+
     if ((gw_provider_param(p, "user_name") == NULL)
         != (gw_provider_param(p, "user_token") == NULL))
     {
@@ -310,7 +364,68 @@ gw_slurm_check_config(const gw_provider_t *p, char *err, size_t len)
 }
 
 
-/* the directory of a model name from "name:dir,name:dir" */
+/* a number param (gw_slurm_check_config checked it), or dflt if unset */
+static int64_t
+gw_slurm_param_int(const gw_provider_t *p, const char *name, int64_t dflt)
+{
+    const char  *v;
+
+    v = gw_provider_param(p, name);
+
+    return (v != NULL) ? (int64_t) strtoll(v, NULL, 10) : dflt;
+}
+
+
+/* the GPUs of the job being created: tuning.gpus, else the provider's */
+static int64_t
+gw_slurm_gpus(const gw_op_t *op)
+{
+    if (op->spec != NULL && (op->spec->present & GW_F_GPUS)) {
+        return op->spec->gpus;
+    }
+
+    return gw_slurm_param_int(op->provider, "gpus", 0);
+}
+
+
+/*
+ * The GPUs a job holds on its node, from its "tres_per_node" (what
+ * "gpus_per_node" became): "gres:gpu:2", or with a type
+ * "gres:gpu:a100:2", among other TRES after commas; 0 when none
+ */
+static int64_t
+gw_slurm_job_gpus(const char *tres)
+{
+    size_t       k, d;
+    const char  *item, *count;
+
+    for (item = tres; item != NULL && *item != '\0';
+         item += k + (item[k] == ','))
+    {
+        k = strcspn(item, ",");
+
+        if (k < sizeof("gres:gpu:") || memcmp(item, "gres:gpu:", 9) != 0) {
+            continue;
+        }
+
+        /* the count is the last field */
+        for (count = item + k; count[-1] != ':'; count--) {
+            /* void */
+        }
+
+        d = item + k - count;
+
+        if (d == 0 || d > 6 || strspn(count, "0123456789") < d) {
+            continue;
+        }
+
+        return (int64_t) strtoll(count, NULL, 10);
+    }
+
+    return 0;
+}
+
+
 /* the i-th name of models= ("name:dir,..."), for GET /v1/models */
 static int
 gw_slurm_model_name(const gw_provider_t *p, size_t i, char *out, size_t size)
@@ -402,13 +517,14 @@ gw_slurm_call(gw_op_t *op, const char *method, const char *path)
 static cJSON *
 gw_slurm_result(gw_op_t *op)
 {
-    int                 http;
-    char                text[300];
-    cJSON              *root;
-    int64_t             number;
-    const char         *v, *type;
-    const cJSON        *errors, *e;
-    gw_answer_class_t   c;
+    int                      http;
+    char                     text[300], hint[160];
+    cJSON                   *root;
+    int64_t                  number, gpus;
+    const char              *v, *type, *param;
+    const cJSON             *errors, *e;
+    gw_answer_class_t        c;
+    const gw_slurm_error_t  *m;
 
     if (gw_op_transport_error(op)) {
         return NULL;
@@ -449,30 +565,40 @@ gw_slurm_result(gw_op_t *op)
         number = gw_json_int(e, "error_code");
     }
 
-    /* 2017: "Invalid job id specified"; the job is not (or no longer) */
-    if (number == 2017) {
-        http = 404;
-        type = GW_TYPE_NOT_FOUND;
-
-    } else {
-        c = gw_answer_class(op->resp->status);
-        http = c.http;
-        type = c.type;
+    /* the submit of a create asking for GPUs: the message says so */
+    gpus = (op->kind == GW_OP_CREATE && op->step == 1) ? gw_slurm_gpus(op)
+                                                        : 0;
+    hint[0] = '\0';
+    if (gpus > 0) {
+        snprintf(hint, sizeof(hint), " (the job asked for %" PRId64 " GPU%s "
+                 "on one node of partition '%.64s')", gpus,
+                 gpus == 1 ? "" : "s",
+                 gw_provider_param(op->provider, "partition"));
     }
 
+    for (m = gw_slurm_errors; m->number != 0; m++) {
+        if (m->number == number && (!m->gpu_submit || gpus > 0)) {
+            break;
+        }
+    }
+
+    c = gw_answer_class(op->resp->status);
+    http = (m->number != 0) ? m->http : c.http;
+    type = (m->number != 0) ? m->type : c.type;
+    param = (m->number != 0) ? m->param : (http == 404 ? "id" : NULL);
+
     if (number != GW_UNSET_INT) {
-        gw_error_set(&op->err, http, type, http == 404 ? "id" : NULL,
-                     "", "provider '%s' (slurmrestd) answered HTTP %d, "
-                     "error %" PRId64 ": %s", op->provider->name,
-                     op->resp->status, number, text);
+        gw_error_set(&op->err, http, type, param, "", "provider '%s' "
+                     "(slurmrestd) answered HTTP %d, error %" PRId64 ": "
+                     "%s%s", op->provider->name, op->resp->status, number,
+                     text, hint);
         snprintf(op->err.code, sizeof(op->err.code), "slurm_%" PRId64,
                  number);
 
     } else {
-        gw_error_set(&op->err, http, type, http == 404 ? "id" : NULL,
-                     "slurm_error", "provider '%s' (slurmrestd) answered "
-                     "HTTP %d: %s", op->provider->name, op->resp->status,
-                     text);
+        gw_error_set(&op->err, http, type, param, "slurm_error",
+                     "provider '%s' (slurmrestd) answered HTTP %d: %s%s",
+                     op->provider->name, op->resp->status, text, hint);
     }
 
     gw_json_delete(root);
@@ -606,9 +732,15 @@ gw_slurm_job_to_job(gw_op_t *op, const cJSON *j, gw_job_t *job)
     job->status = s->canonical;
     job->vendor_status = gw_strdup(state);
 
-    /* a job Slurm will never start is failed, not queued for ever */
+    /*
+     * A job Slurm will never start is failed, not queued for ever; and a
+     * submit that slurmrestd refused for want of resources (2014, no
+     * job_id) leaves a FAILED job (BadConstraints) that lists show
+     */
     reason = gw_json_str(j, "state_reason");
-    if (job->status == GW_STATUS_QUEUED && reason != NULL) {
+    if ((job->status == GW_STATUS_QUEUED || job->status == GW_STATUS_FAILED)
+        && reason != NULL)
+    {
         for (r = gw_slurm_never_starts; *r != NULL; r++) {
             if (strcmp(*r, reason) == 0) {
                 job->status = GW_STATUS_FAILED;
@@ -653,7 +785,7 @@ gw_slurm_job_to_job(gw_op_t *op, const cJSON *j, gw_job_t *job)
     v = gw_json_int(j, "start_time");
     job->updated_at = (v != GW_UNSET_INT && v > 0) ? v : GW_UNSET_INT;
 
-    if (s->error_code != NULL) {
+    if (s->error_code != NULL && !job->has_error) {
         job->has_error = 1;
         gw_copy(job->error_code, sizeof(job->error_code), s->error_code);
         gw_copy(job->error_message, sizeof(job->error_message),
@@ -684,6 +816,9 @@ gw_slurm_job_to_job(gw_op_t *op, const cJSON *j, gw_job_t *job)
         cJSON_AddStringToObject(job->vendor_extra, "partition",
                                 gw_json_str(j, "partition")
                                 ? gw_json_str(j, "partition") : "");
+        cJSON_AddNumberToObject(job->vendor_extra, "gpus", (double)
+                                gw_slurm_job_gpus(gw_json_str(j,
+                                                  "tres_per_node")));
     }
 
     if (job->vendor_id == NULL || job->vendor_status == NULL) {
@@ -858,6 +993,7 @@ gw_slurm_spec(gw_op_t *op, const char *model_dir, const char *output_dir)
 static char *
 gw_slurm_script(gw_op_t *op, const char *spec, const char *output_dir)
 {
+    char         gpus[24];
     gw_out_t     o;
     const char  *trainer;
 
@@ -867,7 +1003,12 @@ gw_slurm_script(gw_op_t *op, const char *spec, const char *output_dir)
 
 #define gw_slurm_put(s)  gw_out_put(&o, s, strlen(s))
 
-    gw_slurm_put("#!/bin/bash\nset -eu\nmkdir -p ");
+    /* the GPUs Slurm gives the job: more than one runs data-parallel */
+    snprintf(gpus, sizeof(gpus), "%" PRId64, gw_slurm_gpus(op));
+
+    gw_slurm_put("#!/bin/bash\nset -eu\nexport FTGW_GPUS=");
+    gw_slurm_put(gpus);
+    gw_slurm_put("\nmkdir -p ");
     gw_slurm_put(output_dir);
     gw_slurm_put("\ncat > ");
     gw_slurm_put(output_dir);
@@ -899,6 +1040,7 @@ gw_slurm_submit_body(gw_op_t *op, const char *spec, const char *output_dir)
     char        *script, *out, gres[64], *md, *comment;
     size_t       n;
     cJSON       *b, *job, *env;
+    int64_t      gpus;
     const char  *v;
 
     script = gw_slurm_script(op, spec, output_dir);
@@ -945,11 +1087,19 @@ gw_slurm_submit_body(gw_op_t *op, const char *spec, const char *output_dir)
     cJSON_AddStringToObject(env, "PATH",
                             "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin");
 
-    /* v0.0.38 takes "gpus_per_node" (it shows tres_per_node after) */
-    v = gw_provider_param(op->provider, "gpus");
-    if (v != NULL && atol(v) > 0) {
-        snprintf(gres, sizeof(gres), "gpu:%ld", atol(v));
+    /*
+     * v0.0.38 takes "gpus_per_node": "N" (the job then shows
+     * "tres_per_node": "gres:gpu:N"); "gpu:N" would ask for N GPUs of a
+     * type named "gpu" (refused, 2014), and "tres_per_node" is no key of
+     * a submit (400).  One CPU per GPU, for a training process each:
+     * "cpus_per_task" would turn more GPUs than a node has into a job
+     * accepted and pending for ever (2015) where a node has fewer CPUs.
+     */
+    gpus = gw_slurm_gpus(op);
+    if (gpus > 0) {
+        snprintf(gres, sizeof(gres), "%" PRId64, gpus);
         cJSON_AddStringToObject(job, "gpus_per_node", gres);
+        cJSON_AddNumberToObject(job, "cpus_per_gpu", 1);
     }
 
     v = gw_provider_param(op->provider, "time_limit");
@@ -1027,7 +1177,7 @@ gw_slurm_create(gw_op_t *op)
     char                  param[64];
     size_t                i;
     cJSON                *root;
-    int64_t               id;
+    int64_t               id, max;
     const char           *ref;
     const gw_job_spec_t  *s;
 
@@ -1050,6 +1200,22 @@ gw_slurm_create(gw_op_t *op)
             gw_error_invalid(&op->err, "tuning.task_type",
                              "unsupported_value", "the local trainer tunes "
                              "for generation only");
+            return GW_STEP_ERROR;
+        }
+
+        /* max_gpus=, else gpus=: a job may ask for fewer, not more */
+        max = gw_slurm_param_int(op->provider, "max_gpus",
+                                 gw_slurm_param_int(op->provider, "gpus",
+                                                    0));
+
+        if ((s->present & GW_F_GPUS) && s->gpus > max) {
+            gw_error_invalid(&op->err, "tuning.gpus", "invalid_value",
+                             "tuning.gpus must be at most %" PRId64 ": "
+                             "provider '%s' gives a job at most %" PRId64
+                             " GPU%s (%s)", max, op->provider->name, max,
+                             max == 1 ? "" : "s",
+                             gw_provider_param(op->provider, "max_gpus")
+                             ? "max_gpus" : "gpus");
             return GW_STEP_ERROR;
         }
 
