@@ -130,8 +130,10 @@ def main(argv=None) -> int:
         train_sets = ds.load_all(spec.training_files, args.max_file_size)
         valid_sets = ds.load_all(spec.validation_files, args.max_file_size)
         n = sum(len(d.examples) for d in train_sets)
-        print(f"trainer: datasets ok: {n} training examples "
-              f"({', '.join(d.format for d in train_sets)})", flush=True)
+        if rank0:
+            print(f"trainer: datasets ok: {n} training examples "
+                  f"({', '.join(d.format for d in train_sets)})",
+                  flush=True)
         if args.check_only:
             return EXIT_OK
         from .train import Engine
@@ -139,7 +141,7 @@ def main(argv=None) -> int:
                      args.device, args.precision, args.peak_tflops).run()
         if rank0:
             _result(spec, "succeeded", started, None, out)
-        print(f"trainer: done: {out['paths']['final']}", flush=True)
+            print(f"trainer: done: {out['paths']['final']}", flush=True)
         return EXIT_OK
     except TrainerError as e:
         code, reason, msg, detail = e.exit_code, e.reason, e.message, e.detail

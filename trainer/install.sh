@@ -27,7 +27,9 @@
 #            checkout (the command to give the gateway's slurm provider as
 #            `trainer`), or with FTGW_GPUS=N (N > 1) in the environment
 #            `python -m torch.distributed.run --standalone
-#            --nproc_per_node=N -m trainer`: one data-parallel process a GPU.
+#            --nproc_per_node=N -m trainer` (through trainer/torchrun.py,
+#            which mends torch 1.13's torchrun on Python 3.11): one
+#            data-parallel process a GPU.
 #
 # --print-plan prints the choice and what would be installed, and changes
 # nothing.  A second run with the same requirements and venv does nothing
@@ -90,7 +92,10 @@ else
     venv_kind="venv with --system-site-packages (Debian's torch 1.13.1, CPU)"
 fi
 [ $with_tests = 1 ] && reqs+=("$here/requirements-test.txt")
-want=$( (echo "torch=$flavour"; cat "${reqs[@]}") | sha256sum | cut -c1-16)
+# the stamp: this script (it writes the wrapper), the torch build and the
+# pins; a change to any of them installs again
+want=$( (echo "torch=$flavour"; cat "$0" "${reqs[@]}") | sha256sum \
+        | cut -c1-16)
 stamp=$venv/.trainer-ready
 
 if [ $plan_only = 1 ]; then
@@ -187,7 +192,8 @@ case \$n in
     ''|*[!0-9]*) echo "ftgw-trainer: FTGW_GPUS must be a number" >&2; exit 2 ;;
 esac
 if [ "\$n" -gt 1 ]; then
-    exec "$venv/bin/python" -m torch.distributed.run --standalone \\
+    # torchrun (trainer/torchrun.py mends it on Debian's torch 1.13)
+    exec "$venv/bin/python" -m trainer.torchrun --standalone \\
         --nproc_per_node="\$n" -m trainer "\$@"
 fi
 exec "$venv/bin/python" -m trainer "\$@"

@@ -416,11 +416,17 @@ class Engine:
         train_loss = val_loss = None
         window: list[float] = []
 
+        last_rates = (None, None)
+
         def rates():
-            tps = w_tokens / w_time if w_time > 0 else None
-            mfu = (w_flops / w_time / peak_all
-                   if peak_all and w_time > 0 else None)
-            return tps, mfu
+            """tokens/s and MFU since the last report (an empty window,
+            as at an epoch's end just after a step's report: the last)"""
+            nonlocal last_rates
+            if w_time > 0:
+                last_rates = (w_tokens / w_time,
+                              w_flops / w_time / peak_all if peak_all
+                              else None)
+            return last_rates
 
         for epoch in range(1, s.n_epochs + 1):
             if s.group_by_length:
