@@ -120,14 +120,18 @@ class Engine:
             self.bf16 = want == "cuda" and torch.cuda.is_bf16_supported()
         else:
             self.bf16 = self.precision == "bf16"
-        if want == "cpu" and "OMP_NUM_THREADS" not in os.environ:
+        if (want == "cpu" and self.world > 1
+                and "OMP_NUM_THREADS" not in os.environ):
+            # data-parallel processes on one CPU share its cores.  A single
+            # process keeps torch's own thread count: forcing one thread a
+            # core made a tiny model's steps 4 times slower on a busy
+            # 2-core machine (make bench-trainer, docs/benchmarks.md)
             try:
                 cores = max(1, len(os.sched_getaffinity(0)))
             except (AttributeError, OSError):
-                cores = 0
-            if cores:
-                # data-parallel processes on one CPU share its cores
-                torch.set_num_threads(max(1, cores // self.world))
+                cores = 1
+            torch.set_num_threads(max(1, min(torch.get_num_threads(),
+                                             cores // self.world)))
         if self.world > 1:
             import torch.distributed as dist
             if not dist.is_initialized():
