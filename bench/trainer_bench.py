@@ -42,10 +42,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "sandbox"))
 sys.path.insert(0, str(ROOT / "t" / "slurm"))
 import harness  # noqa: E402
-import slurmrest  # noqa: E402
 
 OUT = ROOT / "build" / "bench-trainer"
-VENV = ROOT / "build" / "trainer-venv"
+VENV = Path(os.environ.get("FTGW_TRAINER_VENV")
+            or ROOT / "build" / "trainer-venv")
 CLIENT_KEY = "gw-bench-trainer-key-0123456789"
 SLURM_USER = "slurmrest"
 WORDS = ("apple river stone cloud green quick seven music table light "
@@ -130,6 +130,38 @@ def gateway_conf(prefix: Path, module: str, port: int, socket: str,
 """
 
 
+class Gateway:
+    def __init__(self, sdk, cluster, nginx):
+        self.sdk, self.cluster, self.nginx = sdk, cluster, nginx
+
+
+def start_gateway(a, engine: Path, model_dirs: dict) -> Gateway:
+    """Slurm (free ports, state under /tmp) and nginx with the module and
+    the `local` provider, as t/test_local.py starts them."""
+    import openai
+    import slurmrest
+    user = pwd.getpwnam(SLURM_USER)
+    os.chown(engine / "out", user.pw_uid, user.pw_gid)
+    cluster = slurmrest.up()
+    try:
+        prefix = OUT / "gateway"
+        shutil.rmtree(prefix, ignore_errors=True)
+        prefix.mkdir(parents=True)
+        port = harness.free_port()
+        (prefix / "nginx.conf").write_text(gateway_conf(
+            prefix, a.module, port, cluster.socket_path, engine,
+            model_dirs))
+        nginx = harness.Nginx(prefix, port)
+        nginx.start()
+    except BaseException:
+        slurmrest.down(cluster.state_dir)
+        shutil.rmtree(cluster.state_dir, ignore_errors=True)
+        raise
+    sdk = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1",
+                        api_key=CLIENT_KEY, max_retries=2, timeout=30)
+    return Gateway(sdk, cluster, nginx)
+
+
 def through_gateway(client, model: str, data: str, cfg: dict,
                     timeout: float) -> dict:
     tuning = {"learning_rate": cfg["lr"], "tuning_type": cfg["tuning"],
@@ -162,9 +194,39 @@ def through_gateway(client, model: str, data: str, cfg: dict,
         raise RuntimeError(f"the job {j.status}: {j.error}")
     res = json.loads((Path(j.fine_tuned_model).parent / "result.json")
                      .read_text())
+    return from_result(res, "gateway -> Slurm -> trainer", wall,
+                       seen_progress)
+
+
+def direct(model_dir: Path, data: Path, cfg: dict, out_dir: Path) -> dict:
+    """The trainer without the gateway and Slurm, on the spec that the
+    gateway would write (where Slurm or nginx can't run)."""
+    spec = {"model_dir": str(model_dir), "output_dir": str(out_dir),
+            "training_files": [{"path": str(data)}],
+            "tuning_type": cfg["tuning"], "n_epochs": 1,
+            "batch_size": cfg["batch"], "seed": cfg["seed"],
+            "max_seq_len": cfg["max_seq_len"],
+            "learning_rate": cfg["lr"], "scheduler": {"type": "linear"}}
+    if cfg["tuning"] == "lora":
+        spec["lora"] = {"rank": cfg["rank"], "alpha": cfg["alpha"],
+                        "dropout": cfg["dropout"],
+                        "target_modules": cfg["targets"]}
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
+    (out_dir / "spec.json").write_text(json.dumps(spec))
+    t0 = time.time()
+    sh([VENV / "bin" / "ftgw-trainer", "--spec", out_dir / "spec.json",
+        "--progress-file", out_dir / "progress.json"], cwd=ROOT)
+    res = json.loads((out_dir / "result.json").read_text())
+    return from_result(res, "trainer (direct: no gateway, no Slurm)",
+                       time.time() - t0, json.loads(
+                           (out_dir / "progress.json").read_text()))
+
+
+def from_result(res: dict, tool: str, wall: float, progress) -> dict:
     m = res["metrics"]
     return {
-        "tool": "gateway -> Slurm -> trainer",
+        "tool": tool,
         "device": res["device"], "device_name": res.get("device_name"),
         "dtype": res["dtype"], "steps": m["step"],
         "batch_size": m["batch_size"], "parameters": m["parameters"],
@@ -180,7 +242,7 @@ def through_gateway(client, model: str, data: str, cfg: dict,
         "first_loss": res["step_losses"][0],
         "last_loss": res["step_losses"][-1],
         "job_wall_seconds": wall,
-        "last_progress": seen_progress,
+        "last_progress": progress,
         "torch": res["options"]["torch"],
     }
 
@@ -209,7 +271,11 @@ def fmt_mfu(x) -> str:
 
 def write_md(results: dict) -> str:
     lines = [f"Machine: {results['machine']}; device: "
-             f"{results['device']}; torch {results['torch']}.", "",
+             f"{results['device']}; torch {results['torch']}; the "
+             f"trainer's route: {results['route']}; "
+             f"{results['config']['steps']} steps of "
+             f"{results['config']['batch']} sequences of up to "
+             f"{results['config']['max_seq_len']} tokens.", "",
              "| model | tuning | run | tokens/s | mean step | median step "
              "| peak memory | MFU | loss first → last |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -245,6 +311,12 @@ def main() -> int:
         ROOT / "build" / "nginx" / "ngx_http_ftgw_module.so"))
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--direct", action="store_true",
+                    help="run the trainer without the gateway and Slurm "
+                    "(also chosen when Slurm can't be installed or the "
+                    "module is missing)")
+    ap.add_argument("--skip-install", action="store_true",
+                    help="use the trainer venv as it is")
     ap.add_argument("--repeat", type=int, default=None,
                     help="runs of each side, alternated; the best counts "
                     "(default 3 on the CPU, 1 on a GPU)")
@@ -254,11 +326,21 @@ def main() -> int:
     print(f"trainer bench: {'GPU: ' + gpus[0] if gpus else 'no GPU (CPU)'}",
           flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    sh([ROOT / "trainer" / "install.sh", VENV])
-    p = slurmrest.install()
-    if p.returncode != 0:
-        print(p.stderr, file=sys.stderr)
-        return 1
+    if not a.skip_install:
+        sh([ROOT / "trainer" / "install.sh", VENV])
+    route = "direct" if a.direct else "gateway"
+    why = "--direct" if a.direct else ""
+    if route == "gateway" and not Path(a.module).exists():
+        route, why = "direct", f"no module at {a.module}"
+    if route == "gateway":
+        import slurmrest
+        p = slurmrest.install()
+        if p.returncode != 0:
+            route = "direct"
+            why = f"slurm/install.sh failed: {p.stderr.strip()[-200:]}"
+    if route == "direct":
+        print(f"trainer bench: the trainer runs directly ({why})",
+              flush=True)
 
     models = MODELS_GPU if gpus else MODELS_CPU
     if a.repeat is None:
@@ -287,26 +369,17 @@ def main() -> int:
         data = engine / "datasets" / "bench.jsonl"
         # exactly steps x batch examples: both sides see the same set
         make_data(data, a.steps * a.batch, max_len, 7)
-        user = pwd.getpwnam(SLURM_USER)
-        os.chown(engine / "out", user.pw_uid, user.pw_gid)
         for path in engine.rglob("*"):
             path.chmod(path.stat().st_mode | 0o044
                        | (0o011 if path.is_dir() else 0))
+        results["route"] = route if route == "gateway" else \
+            f"direct ({why})"
 
-        cluster = slurmrest.up()
-        prefix = OUT / "gateway"
-        shutil.rmtree(prefix, ignore_errors=True)
-        prefix.mkdir(parents=True)
-        port = harness.free_port()
-        (prefix / "nginx.conf").write_text(gateway_conf(
-            prefix, a.module, port, cluster.socket_path, engine,
-            model_dirs))
-        nginx = harness.Nginx(prefix, port)
-        nginx.start()
-        import openai
-        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1",
-                               api_key=CLIENT_KEY, max_retries=2,
-                               timeout=30)
+        if route == "direct":
+            client = None
+        else:
+            client = start_gateway(a, engine, model_dirs)
+            cluster, nginx = client.cluster, client.nginx
 
         for name, _ in models:
             for tuning in ("lora", "full"):
@@ -315,8 +388,13 @@ def main() -> int:
                 print(f"== {name} {tuning}", flush=True)
                 ts, pls = [], []
                 for _ in range(a.repeat):      # alternated: same noise
-                    ts.append(through_gateway(client, name, "bench.jsonl",
-                                              cfg, timeout=1800))
+                    if client is not None:
+                        ts.append(through_gateway(
+                            client.sdk, name, "bench.jsonl", cfg,
+                            timeout=1800))
+                    else:
+                        ts.append(direct(model_dirs[name], data, cfg,
+                                         engine / "out" / "direct"))
                     pls.append(plain(model_dirs[name], data, cfg,
                                      OUT / f"plain-{name}-{tuning}.json"))
                 # the best of the repeats: the least disturbed by the
@@ -340,6 +418,7 @@ def main() -> int:
         if nginx is not None:
             nginx.stop()
         if cluster is not None:
+            import slurmrest
             slurmrest.down(cluster.state_dir)
             shutil.rmtree(cluster.state_dir, ignore_errors=True)
         shutil.rmtree(engine, ignore_errors=True)

@@ -2,10 +2,13 @@
 # Installs the trainer into a venv, idempotently:
 #
 #   trainer/install.sh VENV_DIR [--test] [--print-plan]
-#   FTGW_TORCH=auto|cpu|cuda   which torch (default auto)
+#   FTGW_TORCH=auto|cpu|cuda|system   which torch (default auto)
 #
 # The torch build: "auto" takes the CUDA build when `nvidia-smi -L` lists a
-# GPU, else the CPU one; FTGW_TORCH=cpu or cuda forces it.
+# GPU, else the CPU one; FTGW_TORCH=cpu or cuda forces it.  "system" uses
+# the torch that $FTGW_PYTHON (default: python3 on PATH) already has, as in
+# an NGC container or on a machine that can't reach PyPI: a venv with
+# --system-site-packages over it, and requirements.txt only.
 #
 #   cpu   1. Debian's python3-torch (torch 1.13.1, CPU, ~150 MB of .debs)
 #            and python3-venv through apt-get, only when they are missing;
@@ -76,8 +79,9 @@ case $want_torch in
                 why="no nvidia-smi"
             fi
         fi ;;
-    cpu|cuda) flavour=$want_torch; why="FTGW_TORCH=$want_torch" ;;
-    *) echo "trainer/install.sh: FTGW_TORCH must be auto, cpu or cuda" \
+    cpu|cuda|system) flavour=$want_torch; why="FTGW_TORCH=$want_torch" ;;
+    *) echo "trainer/install.sh: FTGW_TORCH must be auto, cpu, cuda or" \
+            "system" \
             "(not '$want_torch')" >&2
        exit 64 ;;
 esac
@@ -86,6 +90,11 @@ if [ $flavour = cuda ]; then
     debs="python3-venv"
     reqs=("$here/requirements-cuda.txt" "$here/requirements.txt")
     venv_kind="plain venv (no system site packages)"
+elif [ $flavour = system ]; then
+    PY=${FTGW_PYTHON:-$(command -v python3 || echo /usr/bin/python3)}
+    debs=""
+    reqs=("$here/requirements.txt")
+    venv_kind="venv with --system-site-packages over $PY and its torch"
 else
     debs="python3-torch python3-venv"
     reqs=("$here/requirements.txt")
@@ -142,9 +151,12 @@ then
 fi
 
 if [ -e "$venv/pyvenv.cfg" ]; then
-    if grep -Eq '^include-system-site-packages *= *true' "$venv/pyvenv.cfg"
+    if [ -f "$venv/.trainer-torch" ]; then
+        has=$(cat "$venv/.trainer-torch")
+    elif grep -Eq '^include-system-site-packages *= *true' \
+            "$venv/pyvenv.cfg"
     then has=cpu; else has=cuda; fi
-    if [ $has != $flavour ]; then
+    if [ "$has" != $flavour ]; then
         echo "trainer/install.sh: $venv was made for the $has torch, not" \
              "the $flavour one; remove it first" >&2
         exit 1
@@ -154,6 +166,7 @@ elif [ $flavour = cuda ]; then
 else
     "$PY" -m venv --system-site-packages "$venv"
 fi
+echo $flavour > "$venv/.trainer-torch"
 
 # -- 3. the pinned packages ------------------------------------------------------
 for r in "${reqs[@]}"; do
@@ -170,6 +183,9 @@ where = ("Debian" if torch.__file__.startswith("/usr/lib/python3/")
 print(f"trainer/install.sh: torch {torch.__version__} ({where}, CUDA build "
       f"{torch.version.cuda}, CUDA available {torch.cuda.is_available()}), "
       f"transformers {transformers.__version__}, peft {peft.__version__}")
+if os.environ["FTGW_FLAVOUR"] == "system" and not torch.cuda.is_available():
+    print("trainer/install.sh: warning: the system torch sees no GPU",
+          file=sys.stderr)
 if os.environ["FTGW_FLAVOUR"] == "cuda":
     if torch.version.cuda is None:
         sys.exit("trainer/install.sh: the venv's torch is not a CUDA build")

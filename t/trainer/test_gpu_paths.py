@@ -101,8 +101,16 @@ def test_install_plan_ftgw_torch_overrides(tmp_path):
     assert r.stdout.splitlines()[0] == "torch: cuda (FTGW_TORCH=cuda)"
     env["FTGW_TORCH"] = "gpu"
     r = _plan(tmp_path, env)
-    assert r.returncode == 64 and "FTGW_TORCH must be auto, cpu or cuda" \
-        in r.stderr
+    assert r.returncode == 64
+    assert "FTGW_TORCH must be auto, cpu, cuda or system" in r.stderr
+    env["FTGW_TORCH"] = "system"
+    env["FTGW_PYTHON"] = "/usr/bin/python3"
+    r = _plan(tmp_path, env)
+    lines = r.stdout.splitlines()
+    assert lines[0] == "torch: system (FTGW_TORCH=system)"
+    assert lines[1].endswith("venv with --system-site-packages over "
+                             "/usr/bin/python3 and its torch")
+    assert "requirements-cuda" not in r.stdout
 
 
 def test_install_plan_says_this_venv_is_ready():
