@@ -319,7 +319,7 @@ def main() -> int:
                     help="use the trainer venv as it is")
     ap.add_argument("--repeat", type=int, default=None,
                     help="runs of each side, alternated; the best counts "
-                    "(default 3 on the CPU, 1 on a GPU)")
+                    "(default 2 on the CPU, 1 on a GPU)")
     a = ap.parse_args()
 
     gpus = gpu_names()
@@ -344,7 +344,7 @@ def main() -> int:
 
     models = MODELS_GPU if gpus else MODELS_CPU
     if a.repeat is None:
-        a.repeat = 1 if gpus else 3
+        a.repeat = 1 if gpus else 2
     max_len = 1024 if gpus else 128
     base = {"batch": a.batch, "steps": a.steps, "max_seq_len": max_len,
             "seed": 42, "rank": 16, "alpha": 32, "dropout": 0.05,
