@@ -413,6 +413,9 @@ class Engine:
         self.reporter.update(0, steps, 0, s.n_epochs, force=True)
         rng = random.Random(s.seed)
         lengths = [len(x) for x, _ in self.train]
+        # completion tokens (the loss's) of each example, counted once
+        ntoks = [sum(1 for y in lab[1:] if y != -100)
+                 for _, lab in self.train]
         step, tokens, padded, step_time, flops = 0, 0, 0, 0.0, 0.0
         step_secs: list[float] = []
         w_tokens, w_time, w_flops = 0, 0.0, 0.0      # since the last report
@@ -452,8 +455,7 @@ class Engine:
                 # the step's completion tokens, over every rank: each
                 # rank's loss is weighted by its share of them, so the
                 # update is the one of a single process on the whole batch
-                ntotal = sum(sum(1 for y in lab[1:] if y != -100)
-                             for _, lab in rows)
+                ntotal = sum(ntoks[i] for i in idx)
                 mine = rows[self.rank::self.world]
                 dummy = not mine
                 if dummy:
@@ -487,9 +489,9 @@ class Engine:
                 opt.zero_grad(set_to_none=True)
                 step += 1
                 dt = time.time() - t_step
-                real = sum(len(x) for x, _ in rows)
-                f = step_flops([len(x) for x, _ in rows], n_all, n_train,
-                               layers, hidden)
+                lens = [lengths[i] for i in idx]
+                real = sum(lens)
+                f = step_flops(lens, n_all, n_train, layers, hidden)
                 step_time += dt
                 tokens += real
                 padded += self._padded(rows)
