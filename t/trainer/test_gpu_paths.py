@@ -232,7 +232,7 @@ def test_data_parallel_two_processes(make_spec, tmp_path):
         "progress.jsonl", "result.json"]
 
 
-# ---- batching, checkpointing, compile ----------------------------------------
+# ---- batching, checkpointing, compile ---------------------------------------
 def test_length_grouped_batches_pad_less(make_spec, tmp_path):
     _varied_file(tmp_path)
     base = dict(n_epochs=2, batch_size=4, learning_rate=0.02)
@@ -314,7 +314,7 @@ def test_spec_rejects_non_boolean_options(make_spec, train_file, tmp_path,
         "err": "spec.invalid", "msg": "group_by_length must be true or false"}
 
 
-# ---- tokens/s and MFU -----------------------------------------------------------
+# ---- tokens/s and MFU -------------------------------------------------------
 def test_progress_has_tokens_per_second_no_mfu_on_cpu(make_spec, train_file,
                                                       monkeypatch):
     monkeypatch.delenv("FTGW_PEAK_TFLOPS", raising=False)
