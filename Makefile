@@ -50,7 +50,7 @@ TR_SRCS     := $(TRANSLATORS) $(PROTO_SRCS) translators/tests/check.c \
                translators/tests/harness.c
 TR_OBJS      = $(patsubst %.c,$(BUILD)/lib-$(1)/obj/%.o,$(TR_SRCS))
 
-.PHONY: help deps venv module module-asan unit it trainer-test test run lint \
+.PHONY: help deps venv module module-asan unit it trainer-test test run lint bench-trainer \
         clean node-sdk fuzz fuzz-smoke deb
 
 help:
@@ -250,3 +250,11 @@ clean:
 .PHONY: bench
 bench: module venv
 	$(PY) bench/run.py
+
+# the trainer against a plain transformers + peft loop, through the gateway
+# and a local Slurm (issue 19): a tiny Qwen2 on the CPU, Qwen2.5-0.5B and
+# -1.5B shapes on a GPU; results in build/bench-trainer/
+.PHONY: bench-trainer
+bench-trainer: module venv
+	$(PY) bench/trainer_bench.py \
+	    --module $(CURDIR)/$(BUILD)/nginx/ngx_http_ftgw_module.so

@@ -18,6 +18,7 @@ from . import data as ds
 from . import spec as specmod
 from .errors import (EXIT_CANCELLED, EXIT_OK, EXIT_OOM, EXIT_TRAIN,
                      Cancelled, TrainerError, is_oom)
+from .perf import dist_env
 from .progress import Reporter
 
 
@@ -42,9 +43,32 @@ def _args(argv):
                    default="auto", help="auto: bf16 on a GPU that has it, "
                    "else fp32 (bf16: frozen weights in bfloat16 and "
                    "autocast, on any device)")
+    p.add_argument("--group-by-length", action="store_true",
+                   help="length-grouped batches (the spec's "
+                   "group_by_length): less padding")
+    p.add_argument("--gradient-checkpointing", action="store_true",
+                   help="recompute activations in the backward pass (the "
+                   "spec's gradient_checkpointing): less memory, ~30%% "
+                   "more compute")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the model (the spec's compile; "
+                   "torch >= 2 only, ignored on 1.13)")
+    p.add_argument("--peak-tflops", type=float,
+                   default=_env_float("FTGW_PEAK_TFLOPS"),
+                   help="the peak TFLOP/s of one device, for MFU (default: "
+                   "$FTGW_PEAK_TFLOPS, else the table of known GPUs; MFU "
+                   "is not reported on a CPU without it)")
     p.add_argument("--check-only", action="store_true",
                    help="check the spec and the datasets, then exit")
     return p.parse_args(argv)
+
+
+def _env_float(name: str) -> float | None:
+    v = os.environ.get(name)
+    try:
+        return float(v) if v else None
+    except ValueError:
+        return None
 
 
 def _offline() -> None:
@@ -61,7 +85,7 @@ def _on_signal(signum, frame):
 
 def _result(spec, status: str, started: float, error=None, extra=None
             ) -> None:
-    if spec is None:
+    if spec is None or dist_env()[0] != 0:
         return
     from .train import write_json
     obj = {"status": status, "error": error, "job_id": spec.job_id,
@@ -80,13 +104,20 @@ def main(argv=None) -> int:
     args = _args(argv)
     _offline()
     started = time.time()
-    reporter = Reporter(args.progress_cmd, args.progress_file,
+    # under torchrun only rank 0 reports and writes result.json; the other
+    # ranks print their failures to stderr (torchrun then stops them all)
+    rank0 = dist_env()[0] == 0
+    reporter = Reporter(args.progress_cmd if rank0 else None,
+                        args.progress_file if rank0 else None,
                         args.progress_interval)
     old = {s: signal.signal(s, _on_signal)
            for s in (signal.SIGTERM, signal.SIGINT)}
     spec = None
     try:
         spec = specmod.load(args.spec)
+        for opt in ("group_by_length", "gradient_checkpointing", "compile"):
+            if getattr(args, opt):
+                setattr(spec, opt, True)
         reporter.metadata = spec.metadata
         try:
             os.makedirs(spec.output_dir, exist_ok=True)
@@ -94,19 +125,23 @@ def main(argv=None) -> int:
             raise TrainerError("train.unknown", "Output directory can't be "
                                "created", EXIT_TRAIN,
                                f"{spec.output_dir}: {e.strerror}") from None
-        reporter.log = os.path.join(spec.output_dir, "progress.jsonl")
+        if rank0:
+            reporter.log = os.path.join(spec.output_dir, "progress.jsonl")
         train_sets = ds.load_all(spec.training_files, args.max_file_size)
         valid_sets = ds.load_all(spec.validation_files, args.max_file_size)
         n = sum(len(d.examples) for d in train_sets)
-        print(f"trainer: datasets ok: {n} training examples "
-              f"({', '.join(d.format for d in train_sets)})", flush=True)
+        if rank0:
+            print(f"trainer: datasets ok: {n} training examples "
+                  f"({', '.join(d.format for d in train_sets)})",
+                  flush=True)
         if args.check_only:
             return EXIT_OK
         from .train import Engine
         out = Engine(spec, train_sets, valid_sets, reporter,
-                     args.device, args.precision).run()
-        _result(spec, "succeeded", started, None, out)
-        print(f"trainer: done: {out['paths']['final']}", flush=True)
+                     args.device, args.precision, args.peak_tflops).run()
+        if rank0:
+            _result(spec, "succeeded", started, None, out)
+            print(f"trainer: done: {out['paths']['final']}", flush=True)
         return EXIT_OK
     except TrainerError as e:
         code, reason, msg, detail = e.exit_code, e.reason, e.message, e.detail

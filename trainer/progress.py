@@ -4,7 +4,12 @@ a command (--progress-cmd; the Slurm batch script passes
 returns with the job) and/or written to a file (--progress-file).
 
   running: {"s":step,"S":steps,"e":epoch,"E":epochs,"l":loss,"v":val_loss,
-            "eta":unix_time,"c":checkpoints}
+            "eta":unix_time,"c":checkpoints,"tps":tokens_per_second,
+            "mfu":model_flops_utilisation}
+
+"tps" (non-padding tokens a second, every data-parallel process together)
+and "mfu" (0..1, see trainer/perf.py) cover the steps since the last
+report; "mfu" is left out when the device's peak is unknown (a CPU).
   failed:  {"err":"<reason>","msg":"<short message>"}
 
 A job with metadata carries it in every report as "md" (on top of the 200
@@ -35,6 +40,10 @@ def _round(x: float | None) -> float | None:
     if x is None or not math.isfinite(x):
         return None
     return float(f"{x:.5g}")
+
+
+def _round3(x: float) -> float:
+    return float(f"{x:.3g}")
 
 
 def failure_json(reason: str, message: str) -> str:
@@ -113,7 +122,8 @@ class Reporter:
     def update(self, step: int, steps: int, epoch: int, epochs: int,
                loss: float | None = None, val_loss: float | None = None,
                eta: float | None = None, checkpoints: int = 0,
-               force: bool = False) -> bool:
+               force: bool = False, tps: float | None = None,
+               mfu: float | None = None) -> bool:
         """Reports unless the last report is younger than the interval
         (force: always).  Returns whether it reported."""
         if not force and time.monotonic() - self.last_sent < self.interval:
@@ -126,6 +136,10 @@ class Reporter:
         if eta is not None:
             obj["eta"] = int(eta)
         obj["c"] = checkpoints
+        if tps is not None and math.isfinite(tps):
+            obj["tps"] = int(round(tps)) if tps >= 100 else _round3(tps)
+        if mfu is not None and math.isfinite(mfu):
+            obj["mfu"] = _round3(mfu)
         self._emit(compact(obj))
         return True
 

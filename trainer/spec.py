@@ -73,6 +73,9 @@ class Spec:
     validation_split: float = 0.0
     max_grad_norm: float = 1.0
     save_checkpoints: bool = True
+    group_by_length: bool = False
+    gradient_checkpointing: bool = False
+    compile: bool = False
     lora: Lora = field(default_factory=Lora)
     virtual_tokens: int = 20
     scheduler: Scheduler = field(default_factory=Scheduler)
@@ -187,7 +190,8 @@ TOP_KEYS = ("model_dir", "output_dir", "training_files", "validation_files",
             "tuning_type", "task_type", "n_epochs", "batch_size",
             "micro_batch_size", "learning_rate", "learning_rate_multiplier",
             "seed", "n_samples", "max_seq_len", "validation_split",
-            "max_grad_norm", "save_checkpoints", "lora", "prompt_tuning",
+            "max_grad_norm", "save_checkpoints", "group_by_length",
+            "gradient_checkpointing", "compile", "lora", "prompt_tuning",
             "scheduler", "optimizer", "job_id", "model", "suffix",
             "metadata")
 # the job's metadata rides in every progress report (the Slurm comment,
@@ -269,10 +273,12 @@ def parse(data: Any, base: str = ".") -> Spec:
              "with x >= 0 (0 turns clipping off)")
     if v is not None:
         spec.max_grad_norm = v
-    if "save_checkpoints" in data:
-        if not isinstance(data["save_checkpoints"], bool):
-            raise spec_error("save_checkpoints must be true or false")
-        spec.save_checkpoints = data["save_checkpoints"]
+    for key in ("save_checkpoints", "group_by_length",
+                "gradient_checkpointing", "compile"):
+        if key in data:
+            if not isinstance(data[key], bool):
+                raise spec_error(f"{key} must be true or false")
+            setattr(spec, key, data[key])
     for key in ("job_id", "model", "suffix"):
         setattr(spec, key, _str(data, key, key))
 

@@ -2,13 +2,18 @@
 tokenizer, both in Hugging Face format, from nothing that needs a
 download:
 
-    python -m trainer.tiny_model OUT_DIR [--arch llama|gpt2] [--hidden 16]
-        [--layers 2] [--vocab 320] [--seed 0]
+    python -m trainer.tiny_model OUT_DIR [--arch llama|qwen2|gpt2]
+        [--hidden 16] [--layers 2] [--vocab 320] [--seed 0]
 
 (or `python trainer/tiny_model.py OUT_DIR`).  The defaults give a Llama
 model of about 10 thousand parameters; the tokenizer's byte alphabet covers
 any UTF-8 text.  --hidden/--layers/--heads/--intermediate make bigger
-real-architecture models (random weights) for GPU runs.
+real-architecture models (random weights) for GPU runs; --arch qwen2
+with --kv-heads and --model-vocab 151936 gives Qwen2.5's shapes (make
+bench-trainer builds ~0.5B and ~1.5B ones this way).  --model-vocab makes
+the embedding that big while the tokenizer stays small: the extra rows are
+never looked up, but the output layer computes every logit, as the real
+model does.
 """
 
 from __future__ import annotations
@@ -55,7 +60,8 @@ def build_tokenizer(vocab: int, out_dir: str):
 def build(out_dir: str, arch: str = "llama", hidden: int = 16,
           layers: int = 2, heads: int = 2, intermediate: int | None = None,
           vocab: int = 320, positions: int = 512, seed: int = 0,
-          init_range: float | None = None) -> int:
+          init_range: float | None = None, kv_heads: int | None = None,
+          model_vocab: int | None = None, dtype: str = "float32") -> int:
     """Writes the model and tokenizer; returns the parameter count.
 
     init_range: the weights' standard deviation.  By default 0.3 for
@@ -66,11 +72,12 @@ def build(out_dir: str, arch: str = "llama", hidden: int = 16,
         init_range = 0.3 if hidden <= 64 else 0.02
     import torch
     from transformers import (AutoModelForCausalLM, GPT2Config,
-                              LlamaConfig)
+                              LlamaConfig, Qwen2Config)
 
     os.makedirs(out_dir, exist_ok=True)
     tok = build_tokenizer(vocab, out_dir)
-    common = dict(vocab_size=len(tok), bos_token_id=tok.bos_token_id,
+    common = dict(vocab_size=max(len(tok), model_vocab or 0),
+                  bos_token_id=tok.bos_token_id,
                   eos_token_id=tok.eos_token_id,
                   pad_token_id=tok.pad_token_id)
     if arch == "llama":
@@ -79,6 +86,15 @@ def build(out_dir: str, arch: str = "llama", hidden: int = 16,
                              num_hidden_layers=layers,
                              num_attention_heads=heads,
                              num_key_value_heads=heads,
+                             max_position_embeddings=positions,
+                             tie_word_embeddings=True,
+                             initializer_range=init_range, **common)
+    elif arch == "qwen2":
+        config = Qwen2Config(hidden_size=hidden,
+                             intermediate_size=intermediate or 2 * hidden,
+                             num_hidden_layers=layers,
+                             num_attention_heads=heads,
+                             num_key_value_heads=kv_heads or heads,
                              max_position_embeddings=positions,
                              tie_word_embeddings=True,
                              initializer_range=init_range, **common)
@@ -91,6 +107,8 @@ def build(out_dir: str, arch: str = "llama", hidden: int = 16,
         raise SystemExit(f"unknown arch {arch!r}")
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_config(config)
+    if dtype != "float32":
+        model.to(getattr(torch, dtype))
     model.save_pretrained(out_dir, safe_serialization=True)
     return sum(p.numel() for p in model.parameters())
 
@@ -98,18 +116,26 @@ def build(out_dir: str, arch: str = "llama", hidden: int = 16,
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("out_dir")
-    p.add_argument("--arch", choices=("llama", "gpt2"), default="llama")
+    p.add_argument("--arch", choices=("llama", "qwen2", "gpt2"),
+                   default="llama")
     p.add_argument("--hidden", type=int, default=16)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--heads", type=int, default=2)
     p.add_argument("--intermediate", type=int, default=None)
+    p.add_argument("--kv-heads", type=int, default=None,
+                   help="grouped-query attention (llama, qwen2)")
+    p.add_argument("--model-vocab", type=int, default=None,
+                   help="the embedding's rows, if more than the tokenizer's")
+    p.add_argument("--dtype", choices=("float32", "bfloat16"),
+                   default="float32", help="the saved weights")
     p.add_argument("--vocab", type=int, default=320)
     p.add_argument("--positions", type=int, default=512)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init-range", type=float, default=None)
     a = p.parse_args(argv)
     n = build(a.out_dir, a.arch, a.hidden, a.layers, a.heads, a.intermediate,
-              a.vocab, a.positions, a.seed, a.init_range)
+              a.vocab, a.positions, a.seed, a.init_range, a.kv_heads,
+              a.model_vocab, a.dtype)
     print(f"tiny {a.arch} model, {n} parameters: {a.out_dir}")
     return 0
 
