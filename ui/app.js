@@ -218,9 +218,11 @@ function addLoss(id, points) {
   const all = lossPoints(id);
   for (const p of points) {
     if (typeof p.step !== "number" || typeof p.train_loss !== "number") continue;
+    const known = Object.fromEntries(Object.entries(p)
+      .filter(([, v]) => typeof v === "number"));
     const at = all.findIndex((q) => q.step === p.step);
-    if (at >= 0) Object.assign(all[at], p);
-    else all.push(p);
+    if (at >= 0) Object.assign(all[at], known);
+    else all.push(known);
   }
   all.sort((a, b) => a.step - b.step);
   sessionStorage.setItem("ftgw.loss." + id, JSON.stringify(all));
@@ -293,7 +295,13 @@ async function showJob(id) {
   const facts = [["Provider", v.provider], ["Model", job.model],
                  ["Vendor job", v.job_id], ["Vendor status", v.status],
                  ["Created", when(job.created_at)], ["Duration", duration(job)],
-                 ["ETA", eta(job)], ["Fine-tuned model", job.fine_tuned_model],
+                 ["ETA", eta(job)],
+                 ["Throughput", typeof (v.progress || {}).tokens_per_second
+                   === "number" ? Math.round(v.progress.tokens_per_second)
+                   + " tokens/s" : null],
+                 ["MFU", typeof (v.progress || {}).mfu === "number"
+                   ? (100 * v.progress.mfu).toFixed(1) + "%" : null],
+                 ["Fine-tuned model", job.fine_tuned_model],
                  ["Training file", job.training_file]];
   $("#job-facts").replaceChildren(...facts.filter(([, val]) => val)
     .flatMap(([k, val]) => [el("dt", { text: k }), el("dd", { text: val })]));
@@ -317,7 +325,8 @@ async function showJob(id) {
     .map((e) => ({ step: e.data.step, train_loss: e.data.train_loss,
                    valid_loss: e.data.valid_loss }));
   drawLoss(addLoss(job.id, [...fromEvents,
-    { step: p.step, train_loss: p.train_loss }]));
+    { step: p.step, train_loss: p.train_loss,
+      valid_loss: v.validation_loss }]));
 
   const evs = [...(events.data || [])].reverse();
   $("#timeline").replaceChildren(...evs.map((e) => el("li",

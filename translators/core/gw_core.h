@@ -252,6 +252,8 @@ typedef struct {
     double              percent;         /* 0..100, where a vendor says */
     int64_t             data_rows;
     int64_t             dataset_tokens;
+    double              tokens_per_second;   /* training throughput */
+    double              mfu;             /* model FLOPs utilisation, 0..1 */
     int64_t             updated_at;
     /* the job's error, for failed jobs */
     int                 has_error;

@@ -82,6 +82,8 @@ gw_job_init(gw_job_t *job)
     job->epoch = GW_UNSET_INT;
     job->total_epochs = GW_UNSET_INT;
     job->train_loss = GW_UNSET_NUM;
+    job->tokens_per_second = GW_UNSET_NUM;
+    job->mfu = GW_UNSET_NUM;
     job->percent = GW_UNSET_NUM;
     job->data_rows = GW_UNSET_INT;
     job->dataset_tokens = GW_UNSET_INT;
@@ -410,6 +412,10 @@ gw_job_write_vendor(gw_out_t *o, const gw_job_t *job, const gw_provider_t *p)
     gw_out_int(o, job->data_rows);
     gw_out_lkey(o, "dataset_tokens");
     gw_out_int(o, job->dataset_tokens);
+    gw_out_lkey(o, "tokens_per_second");
+    gw_out_num(o, job->tokens_per_second);
+    gw_out_lkey(o, "mfu");
+    gw_out_num(o, job->mfu);
     gw_out_lkey(o, "updated_at");
     gw_out_int(o, job->updated_at);
     gw_out_close(o, '}');

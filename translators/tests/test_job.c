@@ -168,7 +168,8 @@ static const char  queued_text[] =
         "\"progress\":{\"step\":null,\"total_steps\":null,\"epoch\":null,"
         "\"total_epochs\":null,\"train_loss\":null,\"percent\":null,"
         "\"data_rows\":null,"
-        "\"dataset_tokens\":null,\"updated_at\":null}}}";
+        "\"dataset_tokens\":null,\"tokens_per_second\":null,"
+        "\"mfu\":null,\"updated_at\":null}}}";
 
 
 static void
@@ -256,7 +257,8 @@ test_to_json_failed(void **state)
         "\"progress\":{\"step\":10,\"total_steps\":100,\"epoch\":null,"
         "\"total_epochs\":null,\"train_loss\":0.5,\"percent\":null,"
         "\"data_rows\":null,"
-        "\"dataset_tokens\":null,\"updated_at\":null},"
+        "\"dataset_tokens\":null,\"tokens_per_second\":null,"
+        "\"mfu\":null,\"updated_at\":null},"
         "\"statusDetail\":\"oom\",\"nested\":{\"k\":[1]}}");
 
     cJSON_Delete(j);

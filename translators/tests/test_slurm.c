@@ -2000,7 +2000,28 @@ test_progress(void **state)
     JINT(json, "vendor.progress.step", 0);
     JNUM(json, "vendor.progress.percent", 0.0);
     assert_true(cJSON_IsNull(jget(json, "vendor.progress.train_loss")));
+    assert_true(cJSON_IsNull(jget(json,
+                                  "vendor.progress.tokens_per_second")));
+    assert_true(cJSON_IsNull(jget(json, "vendor.progress.mfu")));
     JINT(json, "estimated_finish", NUL);
+
+    /* the trainer's throughput (trainer/progress.py: "tps", "mfu") */
+    json = retrieve_with(id, job_answer("job_running_with_comment.json",
+                                        NAME_ALICE, NULL,
+                                        "{\"s\":5,\"S\":18,\"l\":4.9,"
+                                        "\"tps\":51234,\"mfu\":0.412}"),
+                         200);
+    JNUM(json, "vendor.progress.tokens_per_second", 51234.0);
+    JNUM(json, "vendor.progress.mfu", 0.412);
+
+    /* nonsense is unknown, never shown: a negative rate, an MFU over 1 */
+    json = retrieve_with(id, job_answer("job_running_with_comment.json",
+                                        NAME_ALICE, NULL,
+                                        "{\"s\":5,\"S\":18,"
+                                        "\"tps\":-3,\"mfu\":1.7}"), 200);
+    assert_true(cJSON_IsNull(jget(json,
+                                  "vendor.progress.tokens_per_second")));
+    assert_true(cJSON_IsNull(jget(json, "vendor.progress.mfu")));
 
     /* COMPLETING is still running: its eta is shown */
     json = retrieve_with(id, job_answer("job_running_with_comment.json",

@@ -637,6 +637,18 @@ gw_slurm_progress(gw_op_t *op, const char *comment, gw_job_t *job)
     job->total_epochs = gw_json_int(p, "E");
     job->train_loss = gw_json_num(p, "l");
 
+    /* the trainer's throughput since its last report (docs/trainer.md) */
+    job->tokens_per_second = gw_json_num(p, "tps");
+    job->mfu = gw_json_num(p, "mfu");
+
+    if (gw_has_num(job->tokens_per_second) && job->tokens_per_second < 0) {
+        job->tokens_per_second = GW_UNSET_NUM;
+    }
+
+    if (gw_has_num(job->mfu) && (job->mfu < 0 || job->mfu > 1)) {
+        job->mfu = GW_UNSET_NUM;
+    }
+
     v = gw_json_int(p, "eta");
     if (v != GW_UNSET_INT && job->status == GW_STATUS_RUNNING) {
         job->estimated_finish = v;
