@@ -861,6 +861,18 @@ test_yandex_lines(void **state)
         "{\"role\":\"user\",\"text\":\"c\"}],\"response\":\"d\"}\n");
     free(out);
     free(in);
+
+    /* two system messages first: one, joined (found by fuzz_stage) */
+    in = strdup(EX(S("Be brief.") "," S("Use French.") "," U("Hi") ","
+                   A("Salut")));
+    out = convert(gw_vendor_yandex.stage_format, in, 4096, &err);
+    assert_non_null(out);
+    assert_string_equal(out,
+        "{\"request\":[{\"role\":\"system\","
+        "\"text\":\"Be brief.\\nUse French.\"},"
+        "{\"role\":\"user\",\"text\":\"Hi\"}],\"response\":\"Salut\"}\n");
+    free(out);
+    free(in);
 }
 
 

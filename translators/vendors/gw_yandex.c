@@ -1997,7 +1997,24 @@ gw_yx_emit(const gw_convo_t *c, gw_out_t *o, char *why, size_t len)
         gw_out_lkey(o, "request");
         gw_out_open(o, '[');
 
+        /*
+         * one system message, first: the leading ones joined, as the
+         * other vendors get them (fuzz_stage found two written as two)
+         */
+        if (c->system[0] != '\0') {
+            gw_out_open(o, '{');
+            gw_out_lkey(o, "role");
+            gw_out_str(o, "system");
+            gw_out_lkey(o, "text");
+            gw_out_str(o, c->system);
+            gw_out_close(o, '}');
+        }
+
         for (prior = c->messages->child; prior != msg; prior = prior->next) {
+            if (strcmp(gw_json_str(prior, "role"), "system") == 0) {
+                continue;
+            }
+
             gw_out_open(o, '{');
             gw_out_lkey(o, "role");
             gw_out_str(o, gw_json_str(prior, "role"));
