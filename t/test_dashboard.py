@@ -244,7 +244,7 @@ def test_a_running_local_job_grows_its_loss_curve(ui, browser):
     sdk = ui.sdk("alice")
     job = sdk.fine_tuning.jobs.create(
         model="local/tiny", training_file="local://datasets/chat.jsonl",
-        suffix="curve", hyperparameters={"n_epochs": 40})
+        suffix="curve", hyperparameters={"n_epochs": 500})
     wait(sdk, job.id, ("running",))
     sign_in(browser, ui, CLIENT_KEYS["alice"], "#/jobs/" + job.id)
     until(browser, lambda d: text(d, "job-title") == job.id)
