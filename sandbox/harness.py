@@ -5,8 +5,11 @@ the integration tests, so both run the same configuration code.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -156,6 +159,51 @@ def write_secret(path: Path, value: str) -> Path:
     path.write_text(value + "\n")
     path.chmod(0o600)
     return path
+
+
+def example_for_machine(text: str, root: Path,
+                        yandex_key: Path) -> tuple[str, list[str]]:
+    """config/ftgw.conf.example made to run here, under root: only what a
+    real server would hold is replaced (credential files under
+    root/etc/nginx/ftgw, with a value of their own each, and the Yandex
+    key; the file store and the logs under root/var; a self-signed
+    certificate; a free port for 443; 127.0.0.1 for the vendors' hosts,
+    since there is no DNS).  Returns the text and the values written."""
+    created: list[str] = []
+
+    def credential(m):
+        path = root / "etc/nginx/ftgw" / m.group(1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".json":
+            shutil.copy(yandex_key, path)
+        elif not path.exists():
+            # a value of its own: two clients may not share a key
+            value = "c" * 24 + hashlib.sha256(
+                m.group(1).encode()).hexdigest()[:16]
+            write_secret(path, value)
+            created.append(value)
+        return str(path)
+
+    text = re.sub(r"/etc/nginx/ftgw/([\w./-]+)", credential, text)
+    for d in ("var/lib/nginx", "var/log/nginx", "etc/nginx/tls"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    crt, key = root / "etc/nginx/tls/tuning.crt", \
+        root / "etc/nginx/tls/tuning.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-subj", "/CN=localhost", "-days", "1",
+                    "-keyout", str(key), "-out", str(crt)], check=True,
+                   capture_output=True)
+    text = (text.replace("/var/lib/nginx/", f"{root}/var/lib/nginx/")
+            .replace("/var/log/nginx/", f"{root}/var/log/nginx/")
+            .replace("/etc/nginx/tls/tuning.crt", str(crt))
+            .replace("/etc/nginx/tls/tuning.key", str(key))
+            .replace("listen 443 ssl;",
+                     f"listen 127.0.0.1:{free_port()} ssl;"))
+    text = re.sub(r"server [a-z.]+\.(com|net):443;", "server 127.0.0.1:443;",
+                  text)
+    text = re.sub(r"proxy_pass https://[a-z.]+\.net/;",
+                  "proxy_pass https://127.0.0.1/;", text)
+    return text, created
 
 
 @dataclass

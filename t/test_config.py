@@ -3,11 +3,8 @@ directive, and never print a credential."""
 
 from __future__ import annotations
 
-import hashlib
-import re
 import shutil
 import string
-import subprocess
 
 import pytest
 
@@ -275,15 +272,6 @@ def test_yandex_endpoints_must_be_internal(tmp_path, yandex_key, param, path):
 
 # ---- the shipped configurations ----------------------------------------
 
-def _self_signed(tmp_path):
-    crt, key = tmp_path / "tls.crt", tmp_path / "tls.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
-                    "-nodes", "-subj", "/CN=localhost", "-days", "1",
-                    "-keyout", str(key), "-out", str(crt)], check=True,
-                   capture_output=True)
-    return crt, key
-
-
 def test_example_config_passes(tmp_path, yandex_key):
     """config/ftgw.conf.example as documented: the snippets installed in
     snippets/ next to nginx.conf; only what this machine lacks is replaced
@@ -293,32 +281,7 @@ def test_example_config_passes(tmp_path, yandex_key):
     for snippet in harness.SNIPPETS.glob("ftgw-*.conf"):
         shutil.copy(snippet, tmp_path / "snippets")
 
-    def credential(m):
-        path = tmp_path / "ftgw" / m.group(1)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix == ".json":
-            shutil.copy(yandex_key[0], path)
-        else:
-            # a value of its own: two clients may not share a key
-            harness.write_secret(path, "c" * 24 + hashlib.sha256(
-                m.group(1).encode()).hexdigest()[:16])
-        return str(path)
-
-    text = re.sub(r"/etc/nginx/ftgw/([\w./-]+)", credential, text)
-    # the file store and the logs: in the test's own folder
-    text = (text.replace("/var/lib/nginx/", f"{tmp_path}/var/lib/nginx/")
-            .replace("/var/log/nginx/", f"{tmp_path}/log/"))
-    (tmp_path / "log").mkdir()
-    (tmp_path / "var/lib/nginx").mkdir(parents=True)
-    crt, key = _self_signed(tmp_path)
-    text = (text.replace("/etc/nginx/tls/tuning.crt", str(crt))
-            .replace("/etc/nginx/tls/tuning.key", str(key))
-            .replace("listen 443 ssl;",
-                     f"listen 127.0.0.1:{harness.free_port()} ssl;"))
-    text = re.sub(r"server [a-z.]+\.(com|net):443;", "server 127.0.0.1:443;",
-                  text)
-    text = re.sub(r"proxy_pass https://[a-z.]+\.net/;",
-                  "proxy_pass https://127.0.0.1/;", text)
+    text, _ = harness.example_for_machine(text, tmp_path, yandex_key[0])
     temps = "".join(f"    {n}_temp_path {tmp_path}/tmp/{n};\n"
                     for n in ("client_body", "proxy", "fastcgi", "uwsgi",
                               "scgi"))

@@ -8,7 +8,6 @@ snippets and example configuration, and lintian."""
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 import re
 import shutil
@@ -300,14 +299,6 @@ def test_dpkg_root_install_remove_purge(deb, scratch, tmp_path):
     assert list((root / "etc/nginx/modules-enabled").iterdir()) == []
 
 
-def _self_signed(where: Path) -> tuple[Path, Path]:
-    crt, key = where / "tuning.crt", where / "tuning.key"
-    _run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-          "-subj", "/CN=localhost", "-days", "1", "-keyout", str(key),
-          "-out", str(crt)], check=True)
-    return crt, key
-
-
 def test_installed_example_passes_nginx_t(scratch, yandex_key):
     """Debian's nginx loads the packaged module through the packaged load
     file (modules/ under the prefix, as on a real system) and accepts the
@@ -315,38 +306,9 @@ def test_installed_example_passes_nginx_t(scratch, yandex_key):
     snippets/ftgw-*.conf lines find the packaged snippets.  Only what a real server would hold
     is replaced: credential files, the TLS certificate, port 443, DNS."""
     etc = scratch / "etc/nginx"
-    created: list[str] = []
-
-    def credential(m):
-        path = etc / "ftgw" / m.group(1)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix == ".json":
-            shutil.copy(yandex_key[0], path)
-        elif not path.exists():
-            value = "c" * 24 + hashlib.sha256(
-                m.group(1).encode()).hexdigest()[:16]
-            harness.write_secret(path, value)
-            created.append(value)
-        return str(path)
-
     text = (scratch / EXAMPLE).read_text()
     assert text.count("include snippets/ftgw-") == 8
-    text = re.sub(r"/etc/nginx/ftgw/([\w./-]+)", credential, text)
-    # the file store and the logs: under the scratch root too
-    text = (text.replace("/var/lib/nginx/", f"{scratch}/var/lib/nginx/")
-            .replace("/var/log/nginx/", f"{scratch}/var/log/nginx/"))
-    (scratch / "var/log/nginx").mkdir(parents=True)
-    (scratch / "var/lib/nginx").mkdir(parents=True)
-    (etc / "tls").mkdir()
-    crt, key = _self_signed(etc / "tls")
-    text = (text.replace("/etc/nginx/tls/tuning.crt", str(crt))
-            .replace("/etc/nginx/tls/tuning.key", str(key))
-            .replace("listen 443 ssl;",
-                     f"listen 127.0.0.1:{harness.free_port()} ssl;"))
-    text = re.sub(r"server [a-z.]+\.(com|net):443;", "server 127.0.0.1:443;",
-                  text)
-    text = re.sub(r"proxy_pass https://[a-z.]+\.net/;",
-                  "proxy_pass https://127.0.0.1/;", text)
+    text, created = harness.example_for_machine(text, scratch, yandex_key[0])
     # nothing left that points into the machine's own /etc/nginx
     assert not re.search(r"[\s=]/etc/nginx", re.sub(r"#.*", "", text))
     # as the example says for Debian: what is inside its http { } goes to

@@ -8,13 +8,8 @@ FTGW_GPUS, and the trainer still trains (on the CPU) with one."""
 
 from __future__ import annotations
 
-import json
-import os
-import pwd
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +18,7 @@ import pytest
 
 import harness
 from conftest import _start, Gateway, error_of
-from test_local import CHAT, SLURM_USER, trainer_venv, wait  # noqa: F401
+from test_local import engine_root, trainer_venv, wait  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "slurm"))
 from slurmrest import FAKE_GPUS, slurm_gpu_cluster  # noqa: E402,F401
@@ -36,21 +31,7 @@ SUBMIT = "POST /slurm/v0.0.38/job/submit"
 
 @pytest.fixture(scope="module")
 def gpu_engine(trainer_venv, slurm_gpu_cluster):  # noqa: F811
-    root = Path(tempfile.mkdtemp(prefix="ftgw-gpu-", dir="/tmp"))
-    root.chmod(0o755)
-    models, data, out = root / "models", root / "datasets", root / "out"
-    for d in (models, data, out):
-        d.mkdir()
-    subprocess.run([str(trainer_venv / "bin" / "python"), "-m",
-                    "trainer.tiny_model", str(models / "tiny")],
-                   cwd=harness.ROOT, check=True, capture_output=True,
-                   timeout=300)
-    (data / "chat.jsonl").write_text(
-        "\n".join(json.dumps(r) for r in CHAT) + "\n")
-    user = pwd.getpwnam(SLURM_USER)
-    os.chown(out, user.pw_uid, user.pw_gid)
-    for p in root.rglob("*"):
-        p.chmod(p.stat().st_mode | 0o044 | (0o011 if p.is_dir() else 0))
+    root = engine_root(trainer_venv, "ftgw-gpu-")
     yield root
     shutil.rmtree(root, ignore_errors=True)
 

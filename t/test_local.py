@@ -43,11 +43,12 @@ def trainer_venv():
     return TRAINER_VENV
 
 
-@pytest.fixture(scope="module")
-def engine(trainer_venv, slurm_cluster):  # noqa: F811
+def engine_root(trainer_venv: Path, prefix: str,
+                datasets: dict[str, str] | None = None) -> Path:
     """Model, datasets and outputs under /tmp, where Slurm's job user (the
-    user slurmrestd runs as) can read and write."""
-    root = Path(tempfile.mkdtemp(prefix="ftgw-local-", dir="/tmp"))
+    user slurmrestd runs as) can read and write: the tiny model, CHAT as
+    datasets/chat.jsonl, and the other datasets given (name: text)."""
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     root.chmod(0o755)
     models, data, out = root / "models", root / "datasets", root / "out"
     for d in (models, data, out):
@@ -58,11 +59,19 @@ def engine(trainer_venv, slurm_cluster):  # noqa: F811
                    timeout=300)
     (data / "chat.jsonl").write_text(
         "\n".join(json.dumps(r) for r in CHAT) + "\n")
-    (data / "broken.jsonl").write_text('{"messages": [}\n')
+    for name, text in (datasets or {}).items():
+        (data / name).write_text(text)
     user = pwd.getpwnam(SLURM_USER)
     os.chown(out, user.pw_uid, user.pw_gid)
     for p in root.rglob("*"):
         p.chmod(p.stat().st_mode | 0o044 | (0o011 if p.is_dir() else 0))
+    return root
+
+
+@pytest.fixture(scope="module")
+def engine(trainer_venv, slurm_cluster):  # noqa: F811
+    root = engine_root(trainer_venv, "ftgw-local-",
+                       {"broken.jsonl": '{"messages": [}\n'})
     yield root
     shutil.rmtree(root, ignore_errors=True)
 
