@@ -111,6 +111,17 @@ def _internal(name: str, upstream: str, extra: str = "",
         }}"""
 
 
+def _slurm_internal(name: str, socket_path) -> str:
+    # the standard directives of a kind=slurm location, then slurmrestd's
+    # unix socket
+    return f"""
+        location /_ftgw/{name}/ {{
+            {harness.include("slurm")}
+            proxy_pass http://unix:{socket_path}:/;
+            proxy_read_timeout 10s;
+        }}"""
+
+
 def _grpc_internal(name: str, upstream: str) -> str:
     # grpc_pass sends the URI as the gRPC path: strip the location prefix
     return f"""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,8 @@ import requests
 
 import harness
 from conftest import (SECRETS, YANDEX_FOLDER, CLIENT_KEYS, DATASET, Gateway,
-                      _clova_params, _grpc_internal, _internal, _start,
+                      _clova_params, _grpc_internal, _internal,
+                      _slurm_internal, _start,
                       assert_logs_clean)
 
 import sys
@@ -79,12 +79,8 @@ def ui(workdir, clova_sandbox, qianfan_sandbox, yandex_sandbox, engine,
                     "proxy_set_header Host qianfan.baidubce.com;",
                     kind="qianfan")
         + _grpc_internal("yandex", f"grpc://127.0.0.1:{yandex_sandbox.port}")
+        + _slurm_internal("local", slurm_cluster.socket_path)
         + f"""
-        location /_ftgw/local/ {{
-            {harness.include("slurm")}
-            proxy_pass http://unix:{slurm_cluster.socket_path}:/;
-            proxy_read_timeout 10s;
-        }}
         location /ui/ {{
             alias {harness.ROOT}/ui/;
             include {harness.SNIPPETS}/ftgw-ui.conf;

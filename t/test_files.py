@@ -20,8 +20,8 @@ import openai
 import pytest
 import requests
 
-import harness
-from conftest import _start, Gateway, error_of, FILES_MAX_SIZE, CLIENT_KEYS, \
+from conftest import _slurm_internal, _start, Gateway, error_of, \
+    FILES_MAX_SIZE, CLIENT_KEYS, \
     read_answer
 
 import sys
@@ -405,12 +405,8 @@ def files_gateway(workdir, engine, slurm_cluster, trainer_venv):  # noqa
                   trainer={trainer_venv}/bin/ftgw-trainer
                   partition=gpu time_limit=30;
     {ROUTE_LOCAL}"""
-    locations = "".join(f"""
-        location /_ftgw/{name}/ {{
-            {harness.include("slurm")}
-            proxy_pass http://unix:{slurm_cluster.socket_path}:/;
-            proxy_read_timeout 10s;
-        }}""" for name in ("local", "other"))
+    locations = "".join(_slurm_internal(name, slurm_cluster.socket_path)
+                        for name in ("local", "other"))
     nginx = _start(prefix, providers, locations)
     yield Gateway(nginx, {})
     nginx.stop()

@@ -16,8 +16,7 @@ from pathlib import Path
 import openai
 import pytest
 
-import harness
-from conftest import _start, Gateway, error_of
+from conftest import _slurm_internal, _start, Gateway, error_of
 from test_local import engine_root, trainer_venv, wait  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "slurm"))
@@ -51,12 +50,8 @@ def gpu_gateway(workdir, gpu_engine, slurm_gpu_cluster,  # noqa: F811
                   {common} gpus=1 max_gpus={MAX};
     ftgw_provider big kind=slurm endpoint=/_ftgw/big
                   {common} max_gpus={FAKE_GPUS + 2};"""
-    locations = "".join(f"""
-        location /_ftgw/{name}/ {{
-            {harness.include("slurm")}
-            proxy_pass http://unix:{slurm_gpu_cluster.socket_path}:/;
-            proxy_read_timeout 10s;
-        }}""" for name in ("local", "big"))
+    locations = "".join(_slurm_internal(name, slurm_gpu_cluster.socket_path)
+                        for name in ("local", "big"))
     nginx = _start(prefix, providers, locations)
     yield Gateway(nginx, {})
     nginx.stop()

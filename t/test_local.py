@@ -18,7 +18,7 @@ import openai
 import pytest
 
 import harness
-from conftest import _start, Gateway, error_of
+from conftest import _slurm_internal, _start, Gateway, error_of
 
 import sys
 sys.path.insert(0, str(Path(__file__).resolve().parent / "slurm"))
@@ -87,12 +87,7 @@ def local_gateway(workdir, engine, slurm_cluster, trainer_venv):  # noqa: F811
                   output_root={engine}/out
                   trainer={trainer_venv}/bin/ftgw-trainer
                   partition=gpu time_limit=30;"""
-    locations = f"""
-        location /_ftgw/local/ {{
-            {harness.include("slurm")}
-            proxy_pass http://unix:{slurm_cluster.socket_path}:/;
-            proxy_read_timeout 10s;
-        }}"""
+    locations = _slurm_internal("local", slurm_cluster.socket_path)
     nginx = _start(prefix, providers, locations)
     yield Gateway(nginx, {})
     nginx.stop()

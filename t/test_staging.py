@@ -24,7 +24,7 @@ import pytest
 import requests
 
 import harness
-from conftest import _start, Gateway, SECRETS, YANDEX_FOLDER
+from conftest import _slurm_internal, _start, Gateway, SECRETS, YANDEX_FOLDER
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "slurm"))
 from slurmrest import slurm_cluster  # noqa: E402,F401
@@ -219,12 +219,7 @@ def staging(workdir, sandboxes, engine, slurm_cluster,  # noqa: F811
             grpc_read_timeout 3s;
         }}"""
         + location("closed", closed)
-        + f"""
-        location /_ftgw/local/ {{
-            {harness.include("slurm")}
-            proxy_pass http://unix:{slurm_cluster.socket_path}:/;
-            proxy_read_timeout 10s;
-        }}""")
+        + _slurm_internal("local", slurm_cluster.socket_path))
     nginx = _start(prefix, providers, locations)
     gw = Gateway(nginx, {})
     gw.route = "clova"
